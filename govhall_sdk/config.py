@@ -1,0 +1,220 @@
+"""The TOML configuration: defaults, validation with key paths, and typed access.
+
+Unknown keys and values of the wrong type are rejected with the full key path
+and the expected type (``policy.time_limit.complaint_working_days: expected an
+integer, got 'x'``). Policy sections come from the plugins that are loaded.
+"""
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+LANGS = ("zh", "en")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key path."""
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+
+
+def _check(value: Any, expected: Any, path: str) -> Any:
+    """Validate ``value`` against ``expected`` (a type, or ``[type]`` for a list)."""
+    if isinstance(expected, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        return [_check(v, expected[0], f"{path}[{i}]") for i, v in enumerate(value)]
+    if expected is date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {value!r}") from None
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        raise ConfigError(f"{path}: expected {_TYPE_NAMES.get(expected, expected.__name__)}, got {value!r}")
+    return value
+
+
+def _type_of_default(default: Any) -> Any:
+    if isinstance(default, (list, tuple)):
+        return [type(default[0]) if default else str]
+    return float if isinstance(default, float) else type(default)
+
+
+def _unknown(table: Mapping[str, Any], known: set[str], path: str) -> None:
+    extra = sorted(set(table) - known)
+    if extra:
+        where = f"{path}." if path else ""
+        raise ConfigError(f"{where}{extra[0]}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _table(raw: Any, path: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a table, got {raw!r}")
+    return raw
+
+
+@attrs.frozen
+class EscalationTargets:
+    """Who receives level 1 (department head / 首席代表) and level 2 (the center)."""
+
+    level1: str | None = None
+    level2: str | None = None
+
+
+@attrs.frozen(eq=False)
+class Config:
+    """A validated configuration. Build it with :func:`load_config` or :func:`default_config`."""
+
+    lang: str = "zh"
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    warn_ratio: float = 0.8
+    calendar: str = "cn"
+    extra_holidays: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = ()
+    policies: Mapping[str, Mapping[str, Any]] = attrs.Factory(dict)
+    escalation_default: EscalationTargets = EscalationTargets()
+    escalation_departments: Mapping[str, EscalationTargets] = attrs.Factory(dict)
+    escalation_write: Mapping[str, Any] = attrs.Factory(dict)
+    adapter: Mapping[str, Any] = attrs.Factory(lambda: {"type": "local"})
+    state_path: Path = Path(".govhall/state.sqlite")
+    base_dir: Path = Path(".")
+
+    def policy(self, section: str) -> Mapping[str, Any]:
+        """The policy keys of one plugin, defaults merged with the file's values."""
+        return self.policies.get(section, {})
+
+    def escalation_target(self, department: str | None, level: int) -> str | None:
+        """The target for a level at a department, falling back to the default targets."""
+        targets = self.escalation_departments.get(department or "", self.escalation_default)
+        value = targets.level1 if level == 1 else targets.level2
+        if value is None:
+            value = self.escalation_default.level1 if level == 1 else self.escalation_default.level2
+        return value
+
+    def with_lang(self, lang: str) -> "Config":
+        """A copy in another output language."""
+        if lang not in LANGS:
+            raise ConfigError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
+        return attrs.evolve(self, lang=lang)
+
+    @property
+    def adapter_timezone(self) -> ZoneInfo | None:
+        """The helpdesk's time zone for naive timestamps (``[adapter] timezone``), if named."""
+        name = self.adapter.get("timezone")
+        return ZoneInfo(name) if name else None
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config file, relative to the file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+_TOP = {"lang", "timezone", "calendar", "policy", "escalation", "adapter", "state"}
+
+
+def _targets(raw: Any, path: str) -> EscalationTargets:
+    table = _table(raw, path)
+    _unknown(table, {"level1", "level2"}, path)
+    return EscalationTargets(
+        level1=_check(table["level1"], str, f"{path}.level1") if "level1" in table else None,
+        level2=_check(table["level2"], str, f"{path}.level2") if "level2" in table else None,
+    )
+
+
+def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[str, Any]], base_dir: Path = Path(".")) -> Config:
+    """Validate a parsed TOML document against the known keys and the plugins' policies."""
+    _unknown(raw, _TOP, "")
+    lang = _check(raw.get("lang", "zh"), str, "lang")
+    if lang not in LANGS:
+        raise ConfigError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
+    tz_name = _check(raw.get("timezone", "Asia/Shanghai"), str, "timezone")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
+
+    cal = _table(raw.get("calendar"), "calendar")
+    _unknown(cal, {"name", "holidays", "working_days"}, "calendar")
+
+    policy_raw = _table(raw.get("policy"), "policy")
+    _unknown(policy_raw, {"warn_ratio", *policy_defaults}, "policy")
+    warn_ratio = _check(policy_raw.get("warn_ratio", 0.8), float, "policy.warn_ratio")
+    if not 0 < warn_ratio <= 1:
+        raise ConfigError(f"policy.warn_ratio: expected a number in (0, 1], got {warn_ratio!r}")
+    policies: dict[str, dict[str, Any]] = {}
+    for section, defaults in policy_defaults.items():
+        given = _table(policy_raw.get(section), f"policy.{section}")
+        _unknown(given, set(defaults), f"policy.{section}")
+        merged = dict(defaults)
+        for key, value in given.items():
+            merged[key] = _check(value, _type_of_default(defaults[key]), f"policy.{section}.{key}")
+        policies[section] = merged
+
+    esc = _table(raw.get("escalation"), "escalation")
+    _unknown(esc, {"level1", "level2", "departments", "write"}, "escalation")
+    departments = {
+        name: _targets(t, f"escalation.departments.{name}")
+        for name, t in _table(esc.get("departments"), "escalation.departments").items()
+    }
+    default = _targets({k: v for k, v in esc.items() if k in ("level1", "level2")}, "escalation")
+
+    adapter = dict(_table(raw.get("adapter"), "adapter")) or {"type": "local"}
+    _check(adapter.setdefault("type", "local"), str, "adapter.type")
+    if "timezone" in adapter:
+        try:
+            ZoneInfo(_check(adapter["timezone"], str, "adapter.timezone"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"adapter.timezone: unknown time zone {adapter['timezone']!r}") from None
+    state = _table(raw.get("state"), "state")
+    _unknown(state, {"path"}, "state")
+    state_path = Path(_check(state.get("path", ".govhall/state.sqlite"), str, "state.path"))
+
+    return Config(
+        lang=lang,
+        timezone=tz,
+        warn_ratio=warn_ratio,
+        calendar=_check(cal.get("name", "cn"), str, "calendar.name"),
+        extra_holidays=tuple(_check(cal.get("holidays", []), [date], "calendar.holidays")),
+        extra_working_days=tuple(_check(cal.get("working_days", []), [date], "calendar.working_days")),
+        policies=policies,
+        escalation_default=default,
+        escalation_departments=departments,
+        escalation_write=_table(esc.get("write"), "escalation.write"),
+        adapter=adapter,
+        state_path=state_path if state_path.is_absolute() else base_dir / state_path,
+        base_dir=base_dir,
+    )
+
+
+def _policy_defaults(pm: Any) -> dict[str, dict[str, Any]]:
+    return {section: defaults for section, (_, defaults) in pm.policies.items()}
+
+
+def load_config(path: str | Path, pm: Any) -> Config:
+    """Read and validate a TOML file; raise :class:`ConfigError` naming the key path."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return build_config(raw, _policy_defaults(pm), path.resolve().parent)
+
+
+def default_config(pm: Any) -> Config:
+    """The configuration with every default of the loaded plugins."""
+    return build_config({}, _policy_defaults(pm))

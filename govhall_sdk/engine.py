@@ -1,0 +1,237 @@
+"""Evaluation: ticket + now + config -> clocks, findings, responsibility, light and patch.
+
+Pure: no HTTP, no state, no CLI. Rule plugins are called one by one so that one
+that raises on a ticket gives an error for that ticket while the others still run.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any, Iterable
+
+import attrs
+
+from .calendar import DaySource, WorkCalendar
+from .clocks import compute_clock, suspension_spans
+from .config import Config
+from .host import GovhallPluginManager, get_plugin_manager
+from .model import Clock, Event, Finding, Note, Patch, Ticket
+
+LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
+RESPONSIBLE_KEYS = ("first_inquiry", "first_handler")
+TAG_PREFIX = "govhall_"
+
+
+@attrs.frozen
+class RuleResult:
+    """What one rule plugin returns for one ticket."""
+
+    clocks: tuple[Clock, ...] | list[Clock] = ()
+    findings: tuple[Finding, ...] | list[Finding] = ()
+
+
+@attrs.frozen
+class Result:
+    """The evaluation of one ticket (the ``tickets[]`` items of ``govhall check``)."""
+
+    ticket_id: str
+    light: str | None
+    escalation_level: int
+    responsible: dict[str, str | None]
+    clocks: list[Clock]
+    findings: list[Finding]
+    patch: Patch
+    errors: list[str] = attrs.Factory(list)
+
+    @property
+    def next_change(self) -> datetime | None:
+        """The next instant at which this result can change by time alone."""
+        return min((c.next_change for c in self.clocks if c.next_change), default=None)
+
+
+class Context:
+    """What a rule plugin sees besides the ticket: ``now``, config, calendar, helpers."""
+
+    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date")
+
+    def __init__(self, now: datetime, config: Config, calendar: WorkCalendar):
+        if now.tzinfo is None:
+            raise ValueError("now must carry a UTC offset")
+        self.now = now
+        self.config = config
+        self.calendar = calendar
+        self.tz = config.timezone
+        self.lang = config.lang
+        self.now_date = now.astimezone(self.tz).date()
+
+    def policy(self, section: str) -> Any:
+        """The ``[policy.<section>]`` values, defaults merged in."""
+        return self.config.policy(section)
+
+    def local_date(self, instant: datetime):
+        """The date of an instant in the policy time zone."""
+        return instant.astimezone(self.tz).date()
+
+    def clock(self, name: str, rule: str, start: datetime, **kwargs: Any) -> Clock:
+        """A clock per ``tickets.md`` at ``now`` (see :func:`govhall_sdk.clocks.compute_clock`)."""
+        stopped = kwargs.get("stopped_at")
+        if stopped is not None and stopped > self.now:
+            kwargs["stopped_at"] = None
+        return compute_clock(
+            name=name, rule=rule, start=start, now=self.now, calendar=self.calendar,
+            tz=self.tz, warn_ratio=self.config.warn_ratio, **kwargs,
+        )
+
+    def completion_adjustments(self, ticket: Ticket) -> dict[str, Any]:
+        """Approved extension days and suspension spans of a ticket, as clock keyword arguments."""
+        days = sum(e.working_days for e in ticket.events if e.type == "extension" and e.approved_by is not None)
+        return {"extension_days": days, "suspensions": suspension_spans(ticket.events)}
+
+    def text(self, zh: str, en: str) -> str:
+        """Pick the message in the configured language."""
+        return en if self.lang == "en" else zh
+
+
+def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
+    """The calendar the config names, with its local adjustments."""
+    calendars = pm.calendars
+    if config.calendar not in calendars:
+        known = ", ".join(sorted(calendars)) or "none"
+        raise ValueError(f"calendar.name: unknown calendar {config.calendar!r} (registered: {known})")
+    source: DaySource = _source(calendars[config.calendar][1])
+    return WorkCalendar(source, extra_holidays=config.extra_holidays, extra_working_days=config.extra_working_days)
+
+
+@functools.lru_cache(maxsize=8)
+def _source(factory: Any) -> DaySource:
+    return factory()
+
+
+def note_marker(finding: Finding) -> str:
+    """The marker that identifies a finding's note on the helpdesk."""
+    tail = finding.clock or finding.key
+    return f"[govhall:{finding.code}:{tail}]" if tail else f"[govhall:{finding.code}]"
+
+
+def finding_tag(code: str) -> str:
+    """The helpdesk tag of a finding code: ``govhall_`` + code with '.' as '_'."""
+    return TAG_PREFIX + code.replace(".", "_")
+
+
+def _note_body(finding: Finding, ctx: Context, marker: str) -> str:
+    due = finding.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") if finding.due_at else None
+    if ctx.lang == "en":
+        deadline = f"; due {due}" if due else ""
+        return f"[govhall] {finding.message} (clause: {finding.clause}{deadline}) {marker}"
+    deadline = f"；期限：{due}" if due else ""
+    return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{marker}"
+
+
+def _same(current: Any, desired: Any) -> bool:
+    empty = (None, "")
+    if current in empty or desired in empty:
+        return current in empty and desired in empty
+    return str(current) == str(desired)
+
+
+def _existing_markers(events: Iterable[Event]) -> str:
+    return "\n".join(getattr(e, "body", "") for e in events if e.type == "reply")
+
+
+class Engine:
+    """Evaluates tickets with the loaded plugins under one configuration.
+
+    Build it once per run: it resolves the calendar and the hook implementations
+    up front so that evaluating a ticket does no set-up work.
+    """
+
+    def __init__(self, config: Config, pm: GovhallPluginManager | None = None):
+        self.pm = pm or get_plugin_manager()
+        self.config = config
+        self.calendar = build_calendar(config, self.pm)
+        self._rules = self._impls("govhall_evaluate_ticket")
+        self._responsibility = self._impls("govhall_responsibility")
+        self._adjust = self.pm.hook.govhall_adjust_patch
+
+    def _impls(self, hook_name: str) -> list[tuple[str, Any, tuple[str, ...]]]:
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        order = sorted(impls, key=lambda i: i.plugin_name) if hook_name == "govhall_evaluate_ticket" else impls[::-1]
+        return [(i.plugin_name, i.function, tuple(i.argnames)) for i in order]
+
+    def context(self, now: datetime) -> Context:
+        """A context for evaluating at ``now``."""
+        return Context(now, self.config, self.calendar)
+
+    def evaluate(self, ticket: Ticket, now: datetime | Context) -> Result:
+        """Evaluate one ticket as of ``now`` (an instant or a prepared :class:`Context`)."""
+        ctx = now if isinstance(now, Context) else self.context(now)
+        args = {"ticket": ticket, "ctx": ctx}
+        clocks: list[Clock] = []
+        findings: list[Finding] = []
+        errors: list[str] = []
+        for plugin, function, argnames in self._rules:
+            try:
+                out = function(*[args[a] for a in argnames])
+            except Exception as exc:  # isolate one plugin's failure to this ticket
+                errors.append(f"rule plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
+                continue
+            if out is not None:
+                clocks.extend(out.clocks)
+                findings.extend(out.findings)
+        responsible: dict[str, str | None] = dict.fromkeys(RESPONSIBLE_KEYS)
+        for plugin, function, argnames in self._responsibility:
+            try:
+                out = function(*[args[a] for a in argnames])
+            except Exception as exc:
+                errors.append(f"responsibility plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
+                continue
+            for key, value in (out or {}).items():
+                if responsible.get(key) is None:
+                    responsible[key] = value
+
+        light = max((c.status for c in clocks if c.status in LIGHT_ORDER), key=LIGHT_ORDER.__getitem__, default=None)
+        level = max((f.escalation for f in findings), default=0)
+        if level < 1 and (light == "red" or any(f.severity == "violation" for f in findings)):
+            level = 1
+        patch = self._patch(ticket, ctx, light, level, responsible, clocks, findings)
+        result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors)
+        self._adjust(ticket=ticket, result=result, patch=patch, ctx=ctx)
+        return result
+
+    def _patch(self, ticket: Ticket, ctx: Context, light: str | None, level: int,
+               responsible: dict[str, str | None], clocks: list[Clock], findings: list[Finding]) -> Patch:
+        desired = {finding_tag(f.code) for f in findings}
+        if light:
+            desired.add(f"{TAG_PREFIX}sla_{light}")
+        current = {t for t in ticket.tags if t.startswith(TAG_PREFIX)}
+        due = min((c.due_at for c in clocks if c.status in LIGHT_ORDER), default=None)
+        wanted_fields = {
+            "govhall_light": light,
+            "govhall_due_at": due.isoformat() if due else None,
+            "govhall_first_inquiry": responsible.get("first_inquiry"),
+            "govhall_first_handler": responsible.get("first_handler"),
+            "govhall_escalation_level": level,
+        }
+        fields = {k: v for k, v in wanted_fields.items() if not _same(ticket.fields.get(k), v)}
+        notes: list[Note] = []
+        violations = [f for f in findings if f.severity == "violation"]
+        if violations:
+            written = _existing_markers(ticket.events)
+            seen: set[str] = set()
+            for f in violations:
+                marker = note_marker(f)
+                if marker in seen or marker in written:
+                    continue
+                seen.add(marker)
+                notes.append(Note(f.code, marker, _note_body(f, ctx, marker)))
+        return Patch(sorted(desired - current), sorted(current - desired), fields, notes)
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(config: Config) -> Engine:
+    return Engine(config)
+
+
+def evaluate(ticket: Ticket, now: datetime, config: Config) -> Result:
+    """Evaluate one ticket with the process-wide plugins (an :class:`Engine` is cached per config)."""
+    return _engine(config).evaluate(ticket, now)

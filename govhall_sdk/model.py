@@ -1,0 +1,346 @@
+"""The normalized ticket model of ``tickets.md``: attrs classes, nothing else.
+
+Every helpdesk adapter maps its own JSON to these classes and every rule plugin
+reads only them. Instances are frozen; collections are tuples so that a ticket
+can be shared safely between plugins.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import attrs
+
+KINDS = ("consultation", "application", "complaint", "supervision", "assignment")
+CHANNELS = ("counter", "phone", "web", "mail", "letter", "hotline")
+STATUSES = ("new", "open", "pending", "accepted", "resolved", "closed", "rejected")
+CLOSED_STATUSES = frozenset({"resolved", "closed", "rejected"})
+GROUPS = ("elderly", "disabled", "pregnant", "sick", "weak")
+ROLES = ("staff", "applicant", "system")
+SEVERITIES = ("info", "warning", "violation")
+CLOCK_STATUSES = ("green", "yellow", "red", "paused", "met", "missed")
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@attrs.frozen
+class Actor:
+    """A person or system that acted on a ticket; ``rank`` is higher for more senior staff."""
+
+    id: str
+    name: str | None = None
+    rank: int = 0
+    department: str | None = None
+    role: str = "staff"
+
+
+@attrs.frozen
+class Applicant:
+    """The person the ticket serves (办事群众). Phone and ID are personal data: mask before logging."""
+
+    id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+    groups: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Event:
+    """One entry of a ticket's timeline.
+
+    Known types get a subclass below with typed fields; an unknown type stays a
+    plain ``Event``. Fields the format does not name are kept in ``extra``.
+    """
+
+    type: str
+    at: datetime
+    actor: Actor | None = None
+    extra: Mapping[str, Any] = EMPTY
+
+    @property
+    def by_staff(self) -> bool:
+        """True when a staff member (not the applicant or a system) acted."""
+        return self.actor is not None and self.actor.role == "staff"
+
+
+@attrs.frozen
+class Submission(Event):
+    """The applicant handed in materials."""
+
+    items: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Reply(Event):
+    """A message; ``public`` means the applicant sees it (an internal note otherwise)."""
+
+    public: bool = True
+    body: str = ""
+
+
+@attrs.frozen
+class Notice(Event):
+    """A 一次性告知: a supplement notice (``missing``) or an answer to a consultation (``elements``)."""
+
+    form: str | None = None
+    missing: tuple[str, ...] | None = None
+    elements: tuple[str, ...] | None = None
+
+
+@attrs.frozen
+class Deferral(Event):
+    """The question cannot be answered on the spot; ``contact`` was kept."""
+
+    contact: str | None = None
+
+
+@attrs.frozen
+class Referral(Event):
+    """The applicant was pointed elsewhere."""
+
+    to_department: str | None = None
+    to_staff: str | None = None
+    location: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
+class Assignment(Event):
+    """The ticket moved between departments or windows."""
+
+    from_department: str | None = None
+    to_department: str | None = None
+
+
+@attrs.frozen
+class Acceptance(Event):
+    """受理, with or without a 受理通知书."""
+
+    notice_issued: bool = False
+
+
+@attrs.frozen
+class Rejection(Event):
+    """不予受理 / 不予登记 / 未予批准."""
+
+    stage: str | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+    notice_issued: bool = False
+
+
+@attrs.frozen
+class Extension(Event):
+    """延期: ``working_days`` count only when ``approved_by`` is set."""
+
+    working_days: int = 0
+    approved_by: Actor | None = None
+
+
+@attrs.frozen
+class SuspensionStart(Event):
+    """The clocks pause (hearing, expert review, waiting on the applicant)."""
+
+    reason: str | None = None
+
+
+@attrs.frozen
+class SuspensionEnd(Event):
+    """The clocks resume."""
+
+    reason: str | None = None
+
+
+@attrs.frozen
+class Urge(Event):
+    """The lead department urged a co-department (督促)."""
+
+    to_department: str | None = None
+
+
+@attrs.frozen
+class ResultReport(Event):
+    """The result was reported to whoever assigned the item."""
+
+
+@attrs.frozen
+class ProxyRequest(Event):
+    """A help/proxy service (帮办代办) was requested."""
+
+    mode: str | None = None
+    agent: Actor | None = None
+
+
+@attrs.frozen
+class ProxyOffer(Event):
+    """Proxy service was offered to the applicant."""
+
+    mode: str | None = None
+
+
+@attrs.frozen
+class Handover(Event):
+    """Materials handed over to the proxy agent (代办 交接)."""
+
+    items: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Fee(Event):
+    """A fee was charged."""
+
+    amount: float | None = None
+    legally_required: bool = False
+
+
+@attrs.frozen
+class Evaluation(Event):
+    """The applicant's review: 5 = 非常满意 ... 1 = 非常不满意."""
+
+    rating: int = 0
+
+
+@attrs.frozen
+class ReturnVisit(Event):
+    """A return visit (回访)."""
+
+    result: str | None = None
+
+
+@attrs.frozen
+class Completion(Event):
+    """办结."""
+
+
+EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
+    {
+        "submission": Submission,
+        "reply": Reply,
+        "notice": Notice,
+        "deferral": Deferral,
+        "referral": Referral,
+        "assignment": Assignment,
+        "acceptance": Acceptance,
+        "rejection": Rejection,
+        "extension": Extension,
+        "suspension_start": SuspensionStart,
+        "suspension_end": SuspensionEnd,
+        "urge": Urge,
+        "result_report": ResultReport,
+        "proxy_request": ProxyRequest,
+        "proxy_offer": ProxyOffer,
+        "handover": Handover,
+        "fee": Fee,
+        "evaluation": Evaluation,
+        "return_visit": ReturnVisit,
+        "completion": Completion,
+    }
+)
+
+
+@attrs.frozen
+class Ticket:
+    """A normalized ticket (``tickets.md``); ``events`` are in time order."""
+
+    id: str
+    kind: str
+    created_at: datetime
+    channel: str | None = None
+    subject: str | None = None
+    status: str | None = None
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    promised_working_days: int | None = None
+    due_at: datetime | None = None
+    department: str | None = None
+    co_departments: tuple[str, ...] = ()
+    lead_department: str | None = None
+    applicant: Applicant = Applicant()
+    required_materials: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = EMPTY
+    events: tuple[Event, ...] = ()
+    extra: Mapping[str, Any] = EMPTY
+
+    @property
+    def is_open(self) -> bool:
+        """True unless the ticket is resolved, closed or rejected."""
+        return self.resolved_at is None and self.status not in CLOSED_STATUSES
+
+    def events_of(self, *types: str) -> list[Event]:
+        """The events of the given types, in time order."""
+        return [e for e in self.events if e.type in types]
+
+
+@attrs.frozen
+class Clock:
+    """A working-day clock of ``tickets.md``: its deadline and its status at ``now``.
+
+    ``next_change`` is the instant at which the status will change by time alone
+    (the start of yellow, or the moment after ``due_at``); None once stopped or paused.
+    """
+
+    name: str
+    rule: str
+    start: datetime
+    working_days: int
+    due_date: date
+    due_at: datetime
+    status: str
+    stopped_at: datetime | None = None
+    next_change: datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the clock is neither stopped nor paused."""
+        return self.status in ("green", "yellow", "red")
+
+    @property
+    def late(self) -> bool:
+        """True when the deadline has passed (red or missed)."""
+        return self.status in ("red", "missed")
+
+
+@attrs.frozen
+class Finding:
+    """One rule outcome for one ticket.
+
+    ``key`` tells apart several findings of the same code on one ticket (for
+    example two replies with a forbidden phrase); ``escalation`` is the level the
+    finding itself demands (2 for the codes the catalog marks).
+    """
+
+    code: str
+    rule: str
+    severity: str
+    clause: str
+    message: str
+    clock: str | None = None
+    due_at: datetime | None = None
+    escalation: int = 0
+    key: str = ""
+
+
+@attrs.frozen
+class Note:
+    """An internal note to write back; ``marker`` makes writing it idempotent."""
+
+    code: str
+    marker: str
+    body: str
+
+
+@attrs.define
+class Patch:
+    """What writing back changes on the helpdesk: nothing when every part is empty."""
+
+    add_tags: list[str] = attrs.Factory(list)
+    remove_tags: list[str] = attrs.Factory(list)
+    fields: dict[str, Any] = attrs.Factory(dict)
+    notes: list[Note] = attrs.Factory(list)
+
+    @property
+    def empty(self) -> bool:
+        """True when writing this patch would change nothing."""
+        return not (self.add_tags or self.remove_tags or self.fields or self.notes)

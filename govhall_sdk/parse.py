@@ -1,0 +1,468 @@
+"""Read interchange JSON (``tickets.md``) into model objects, one ticket at a time.
+
+``iter_tickets(path)`` streams a ``{"tickets": [...]}`` file or a JSON Lines
+file and yields :class:`Parsed` items: a ticket, or the ticket's id with every
+problem found, each with its path (``events[3].at: naive timestamp``). One bad
+ticket never stops the others.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, tzinfo
+from typing import IO, Any, Callable, Iterator, Mapping
+
+import attrs
+
+from .model import (
+    CHANNELS,
+    EVENT_CLASSES,
+    GROUPS,
+    KINDS,
+    ROLES,
+    STATUSES,
+    Actor,
+    Applicant,
+    Event,
+    Ticket,
+)
+
+
+class TicketError(ValueError):
+    """A ticket that breaks the format; ``problems`` are ``path: reason`` strings."""
+
+    def __init__(self, ticket_id: str | None, problems: list[str]):
+        self.ticket_id = ticket_id
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@attrs.frozen
+class Parsed:
+    """One item of a ticket stream: ``ticket`` or, when it is malformed, ``error``.
+
+    ``where`` locates the item in its file (``line 7`` or ``tickets[6]``).
+    """
+
+    ticket: Ticket | None
+    error: TicketError | None = None
+    where: str = ""
+
+    @property
+    def id(self) -> str | None:
+        """The ticket's id when it could be read, else None."""
+        return self.ticket.id if self.ticket else self.error.ticket_id
+
+
+class _Problems:
+    """Collects ``path: reason`` messages while one ticket is converted."""
+
+    __slots__ = ("items", "default_tz")
+
+    def __init__(self, default_tz: tzinfo | None):
+        self.items: list[str] = []
+        self.default_tz = default_tz
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append(f"{path}: {reason}")
+
+    def instant(self, value: Any, path: str) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.add(path, "expected an ISO 8601 instant string")
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.add(path, f"not an ISO 8601 instant: {value!r}")
+            return None
+        if parsed.tzinfo is None:
+            if self.default_tz is None:
+                self.add(path, "naive timestamp")
+                return None
+            parsed = parsed.replace(tzinfo=self.default_tz)
+        return parsed
+
+    def date(self, value: Any, path: str) -> date | None:
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.add(path, f"not an ISO 8601 date: {value!r}")
+            return None
+
+    def string(self, value: Any, path: str) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        self.add(path, "expected a string")
+        return None
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        self.add(path, "expected true or false")
+        return False
+
+    def integer(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self.add(path, "expected an integer")
+        return None
+
+    def number(self, value: Any, path: str) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        self.add(path, "expected a number")
+        return None
+
+    def strings(self, value: Any, path: str) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.add(path, "expected a list of strings")
+            return ()
+        return tuple(value)
+
+    def choice(self, value: Any, path: str, allowed: tuple[str, ...]) -> str | None:
+        if value is None:
+            return None
+        if value not in allowed:
+            self.add(path, f"{value!r} is not one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def actor(self, value: Any, path: str) -> Actor | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.add(path, "expected an object")
+            return None
+        actor_id = self.string(value.get("id"), f"{path}.id")
+        if actor_id is None:
+            self.add(f"{path}.id", "required")
+            return None
+        rank = self.integer(value.get("rank"), f"{path}.rank")
+        role = self.choice(value.get("role", "staff"), f"{path}.role", ROLES)
+        return Actor(
+            id=actor_id,
+            name=self.string(value.get("name"), f"{path}.name"),
+            rank=rank or 0,
+            department=self.string(value.get("department"), f"{path}.department"),
+            role=role or "staff",
+        )
+
+
+def _opt_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
+    return p.strings(v, path)
+
+
+def _req_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...]:
+    return p.strings(v, path) or ()
+
+
+def _choice(*allowed: str) -> Callable[[_Problems, Any, str], str | None]:
+    return lambda p, v, path: p.choice(v, path, allowed)
+
+
+def _rating(p: _Problems, v: Any, path: str) -> int:
+    rating = p.integer(v, path)
+    if rating is not None and not 1 <= rating <= 5:
+        p.add(path, "expected an integer from 1 to 5")
+    return rating or 0
+
+
+# Per event type: field -> converter(problems, value, path). Absent means the field is not typed.
+_EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
+    "submission": {"items": _req_strings},
+    "reply": {"public": lambda p, v, path: True if v is None else p.boolean(v, path), "body": lambda p, v, path: p.string(v, path) or ""},
+    "notice": {
+        "form": _choice("oral", "written", "public"),
+        "missing": _opt_strings,
+        "elements": _opt_strings,
+    },
+    "deferral": {"contact": _Problems.string},
+    "referral": {
+        "to_department": _Problems.string,
+        "to_staff": _Problems.string,
+        "location": _Problems.string,
+        "phone": _Problems.string,
+    },
+    "assignment": {"from_department": _Problems.string, "to_department": _Problems.string},
+    "acceptance": {"notice_issued": _Problems.boolean},
+    "rejection": {
+        "stage": _choice("before_acceptance", "after_acceptance"),
+        "reason": _Problems.string,
+        "legal_basis": _Problems.string,
+        "notice_issued": _Problems.boolean,
+    },
+    "extension": {
+        "working_days": lambda p, v, path: p.integer(v, path) or 0,
+        "approved_by": _Problems.actor,
+    },
+    "suspension_start": {"reason": _Problems.string},
+    "suspension_end": {"reason": _Problems.string},
+    "urge": {"to_department": _Problems.string},
+    "result_report": {},
+    "proxy_request": {"mode": _choice("help", "proxy", "home", "assisted"), "agent": _Problems.actor},
+    "proxy_offer": {"mode": _choice("help", "proxy", "home", "assisted")},
+    "handover": {"items": _req_strings},
+    "fee": {"amount": _Problems.number, "legally_required": _Problems.boolean},
+    "evaluation": {"rating": _rating},
+    "return_visit": {"result": _Problems.string},
+    "completion": {},
+}
+_EVENT_COMMON = frozenset({"type", "at", "actor"})
+_TICKET_KEYS = frozenset(
+    {
+        "id", "kind", "channel", "subject", "status", "created_at", "accepted_at",
+        "resolved_at", "promised_working_days", "due_at", "department",
+        "co_departments", "lead_department", "applicant", "materials", "tags",
+        "fields", "events",
+    }
+)
+
+
+def _event(p: _Problems, raw: Any, path: str) -> Event | None:
+    if not isinstance(raw, dict):
+        p.add(path, "expected an object")
+        return None
+    etype = raw.get("type")
+    if not isinstance(etype, str):
+        p.add(f"{path}.type", "required")
+        return None
+    before = len(p.items)
+    at = p.instant(raw.get("at"), f"{path}.at")
+    if at is None and len(p.items) == before:
+        p.add(f"{path}.at", "required")
+    actor = p.actor(raw.get("actor"), f"{path}.actor")
+    spec = _EVENT_FIELDS.get(etype)
+    if spec is None:  # unknown type: kept, ignored by the built-in rules
+        extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON}
+        return Event(type=etype, at=at, actor=actor, extra=extra) if at else None
+    values = {name: conv(p, raw.get(name), f"{path}.{name}") for name, conv in spec.items()}
+    extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON and k not in spec}
+    if at is None:
+        return None
+    return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
+
+
+def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
+    """Convert one interchange ticket; raise :class:`TicketError` listing every problem."""
+    if not isinstance(raw, dict):
+        raise TicketError(None, ["ticket: expected an object"])
+    p = _Problems(default_tz)
+    ticket_id = p.string(raw.get("id"), "id")
+    if not ticket_id:
+        p.add("id", "required")
+    kind = raw.get("kind")
+    if kind is None:
+        p.add("kind", "required")
+    else:
+        kind = p.choice(kind, "kind", KINDS)
+    created_at = p.instant(raw.get("created_at"), "created_at")
+    if raw.get("created_at") is None:
+        p.add("created_at", "required")
+    applicant_raw = raw.get("applicant") or {}
+    applicant = Applicant()
+    if not isinstance(applicant_raw, dict):
+        p.add("applicant", "expected an object")
+    elif applicant_raw:
+        groups = p.strings(applicant_raw.get("groups"), "applicant.groups") or ()
+        for i, g in enumerate(groups):
+            if g not in GROUPS:
+                p.add(f"applicant.groups[{i}]", f"{g!r} is not one of {', '.join(GROUPS)}")
+        applicant = Applicant(
+            id=p.string(applicant_raw.get("id"), "applicant.id"),
+            name=p.string(applicant_raw.get("name"), "applicant.name"),
+            phone=p.string(applicant_raw.get("phone"), "applicant.phone"),
+            birth_date=p.date(applicant_raw.get("birth_date"), "applicant.birth_date"),
+            groups=groups,
+        )
+    materials = raw.get("materials") or {}
+    required: tuple[str, ...] = ()
+    if not isinstance(materials, dict):
+        p.add("materials", "expected an object")
+    else:
+        required = p.strings(materials.get("required"), "materials.required") or ()
+    fields = raw.get("fields") or {}
+    if not isinstance(fields, dict):
+        p.add("fields", "expected an object")
+        fields = {}
+    events_raw = raw.get("events") or []
+    events: list[Event] = []
+    if not isinstance(events_raw, list):
+        p.add("events", "expected a list")
+    else:
+        for i, e in enumerate(events_raw):
+            event = _event(p, e, f"events[{i}]")
+            if event is not None:
+                events.append(event)
+    promised = p.integer(raw.get("promised_working_days"), "promised_working_days")
+    if promised is not None and promised < 0:
+        p.add("promised_working_days", "must not be negative")
+    ticket = dict(
+        id=ticket_id,
+        kind=kind,
+        created_at=created_at,
+        channel=p.choice(raw.get("channel"), "channel", CHANNELS),
+        subject=p.string(raw.get("subject"), "subject"),
+        status=p.choice(raw.get("status"), "status", STATUSES),
+        accepted_at=p.instant(raw.get("accepted_at"), "accepted_at"),
+        resolved_at=p.instant(raw.get("resolved_at"), "resolved_at"),
+        promised_working_days=promised,
+        due_at=p.instant(raw.get("due_at"), "due_at"),
+        department=p.string(raw.get("department"), "department"),
+        co_departments=p.strings(raw.get("co_departments"), "co_departments") or (),
+        lead_department=p.string(raw.get("lead_department"), "lead_department"),
+        applicant=applicant,
+        required_materials=required,
+        tags=p.strings(raw.get("tags"), "tags") or (),
+        fields=fields,
+        events=tuple(sorted(events, key=_event_time)),
+        extra={k: v for k, v in raw.items() if k not in _TICKET_KEYS},
+    )
+    if p.items:
+        raise TicketError(ticket_id, p.items)
+    return Ticket(**ticket)
+
+
+def _event_time(event: Event) -> datetime:
+    return event.at
+
+
+# ---------------------------------------------------------------- streaming
+
+_CHUNK = 1 << 16
+_WS = " \t\r\n"
+
+
+class _Reader:
+    """Incremental JSON values from a text stream, one at a time (no full load)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.decoder = json.JSONDecoder()
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.stream.read(_CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf = self.buf[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next non-blank character, or '' at the end."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            raise ValueError(f"expected {char!r} but found {found or 'end of file'!r}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():
+                    continue
+                raise ValueError(f"malformed JSON: {exc.msg}") from None
+            if end == len(self.buf) and not self.eof and self._fill():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+
+def _iter_wrapped(stream: IO[str]) -> Iterator[tuple[str, Any]]:
+    reader = _Reader(stream)
+    reader.expect("{")
+    found = False
+    while reader.peek() != "}":
+        key = reader.value()
+        reader.expect(":")
+        if key != "tickets":
+            reader.value()
+        else:
+            found = True
+            reader.expect("[")
+            index = 0
+            while reader.peek() != "]":
+                if index:
+                    reader.expect(",")
+                yield f"tickets[{index}]", reader.value()
+                index += 1
+            reader.expect("]")
+        if reader.peek() == ",":
+            reader.expect(",")
+    if not found:
+        raise ValueError('no "tickets" list in the file')
+
+
+def _iter_lines(stream: IO[str]) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield f"line {number}", TicketError(None, [f"line {number}: malformed JSON: {exc.msg}"])
+
+
+def _looks_wrapped(stream: IO[str]) -> bool:
+    first = stream.readline()
+    stream.seek(0)
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        return True  # a pretty-printed {"tickets": [...]} document
+    return isinstance(head, dict) and "tickets" in head
+
+
+def iter_raw(stream: IO[str], name: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(where, raw ticket dict)`` from either format, streamed.
+
+    A JSON Lines line that is not JSON yields a :class:`TicketError` in place of
+    the dict; a broken ``{"tickets": ...}`` document raises ``ValueError``.
+    """
+    jsonl = name.endswith((".jsonl", ".ndjson"))
+    if not jsonl and stream.seekable():
+        jsonl = not _looks_wrapped(stream)
+    return _iter_lines(stream) if jsonl else _iter_wrapped(stream)
+
+
+def iter_tickets(stream: IO[str], name: str = "", default_tz: tzinfo | None = None) -> Iterator[Parsed]:
+    """Yield a :class:`Parsed` for every ticket of the stream, good or bad."""
+    for where, raw in iter_raw(stream, name):
+        if isinstance(raw, TicketError):
+            yield Parsed(None, raw, where)
+            continue
+        try:
+            yield Parsed(ticket_from_dict(raw, default_tz), None, where)
+        except TicketError as exc:
+            if exc.ticket_id is None and isinstance(raw, Mapping):
+                exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            yield Parsed(None, exc, where)

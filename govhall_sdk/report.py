@@ -1,0 +1,95 @@
+"""Render evaluation results: the ``govhall check`` JSON contract and the table for people."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import IO, Any
+
+from .engine import Result
+from .model import Clock, Finding, Note, Patch
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def clock_dict(clock: Clock) -> dict[str, Any]:
+    """A clock as in ``tickets.md``."""
+    return {
+        "name": clock.name,
+        "rule": clock.rule,
+        "start": _iso(clock.start),
+        "working_days": clock.working_days,
+        "due_date": clock.due_date.isoformat(),
+        "due_at": _iso(clock.due_at),
+        "stopped_at": _iso(clock.stopped_at),
+        "status": clock.status,
+    }
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A finding as in ``tickets.md``."""
+    return {
+        "code": finding.code,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "clause": finding.clause,
+        "message": finding.message,
+        "clock": finding.clock,
+    }
+
+
+def note_dict(note: Note) -> dict[str, Any]:
+    """An internal note of a patch."""
+    return {"code": note.code, "marker": note.marker, "body": note.body}
+
+
+def patch_dict(patch: Patch) -> dict[str, Any]:
+    """A patch as in ``tickets.md``."""
+    return {
+        "add_tags": list(patch.add_tags),
+        "remove_tags": list(patch.remove_tags),
+        "fields": dict(patch.fields),
+        "notes": [note_dict(n) for n in patch.notes],
+    }
+
+
+def result_dict(result: Result) -> dict[str, Any]:
+    """One item of ``tickets`` in the ``govhall check`` output."""
+    return {
+        "id": result.ticket_id,
+        "light": result.light,
+        "escalation_level": result.escalation_level,
+        "responsible": dict(result.responsible),
+        "clocks": [clock_dict(c) for c in result.clocks],
+        "findings": [finding_dict(f) for f in result.findings],
+        "patch": patch_dict(result.patch),
+    }
+
+
+_COLOURS = {"green": "\033[32m", "yellow": "\033[33m", "red": "\033[31m"}
+_RESET = "\033[0m"
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set."""
+    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def table_line(result: Result, colour: bool, tz: Any) -> str:
+    """One line per ticket: id, light, earliest due date, escalation and finding codes."""
+    light = result.light or "-"
+    shown = f"{light:<6}"
+    if colour and light in _COLOURS:
+        shown = f"{_COLOURS[light]}{shown}{_RESET}"
+    running = [c for c in result.clocks if c.status in _COLOURS]
+    due = min((c.due_at for c in running), default=None)
+    due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "-"
+    codes = ", ".join(f.code for f in result.findings) or "-"
+    return f"{result.ticket_id:<14} {shown} {due_text:<16}  E{result.escalation_level}  {codes}"
+
+
+def table_header() -> str:
+    """The header line of the table format."""
+    return f"{'ID':<14} {'LIGHT':<6} {'DUE':<16}  ESC {'FINDINGS'}"
+

@@ -1,0 +1,46 @@
+"""What a rule plugin declares about each finding code it can emit."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .model import SEVERITIES, Finding
+
+
+@attrs.frozen
+class RuleInfo:
+    """One row of the rule catalog (``rules.md``).
+
+    :param code: the finding code, ``<prefix>.<name>``.
+    :param rule: the plugin (system) that emits it.
+    :param severity: ``info``, ``warning`` or ``violation``.
+    :param clause: the clause it enforces, e.g. ``限时办结制度 第一条``.
+    :param text: the clause's wording, for ``govhall explain``.
+    :param action: what the staff should do, in Chinese.
+    :param action_en: the same in English.
+    :param clock: the clock whose status drives it, if any.
+    :param escalation: 2 when the catalog sends it to the center, else 0.
+    :param thresholds: the ``[policy.<rule>]`` keys that tune it.
+    """
+
+    code: str
+    rule: str
+    severity: str = attrs.field(validator=attrs.validators.in_(SEVERITIES))
+    clause: str = ""
+    text: str = ""
+    action: str = ""
+    action_en: str = ""
+    clock: str | None = None
+    escalation: int = 0
+    thresholds: tuple[str, ...] = ()
+
+    def finding(self, ctx: Any, zh: str, en: str, *, clock: str | None = None,
+                due_at: datetime | None = None, key: str = "") -> Finding:
+        """A :class:`Finding` of this code, its message in the context's language."""
+        return Finding(
+            code=self.code, rule=self.rule, severity=self.severity, clause=self.clause,
+            message=en if ctx.lang == "en" else zh, clock=clock or self.clock,
+            due_at=due_at, escalation=self.escalation, key=key,
+        )

@@ -1,0 +1,1 @@
+"""The built-in govhall plugins, registered through the ``govhall`` entry-point group."""

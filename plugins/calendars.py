@@ -1,0 +1,10 @@
+"""Built-in working-day calendars: mainland China from two maintained libraries."""
+from govhall_sdk import hookimpl
+from govhall_sdk.calendar import china_holidays_source, chinesecalendar_source
+
+
+@hookimpl
+def govhall_register_calendars(register):
+    """``cn`` (the default, from the ``holidays`` package) and ``cn-chinesecalendar``."""
+    register("cn", china_holidays_source)
+    register("cn-chinesecalendar", chinesecalendar_source)

@@ -1,0 +1,159 @@
+"""限时办结制度 (time-limited completion): the ``completion`` clock and its findings."""
+from __future__ import annotations
+
+from govhall_sdk import hookimpl
+from govhall_sdk.engine import RuleResult
+from govhall_sdk.rules import RuleInfo
+
+RULE = "time_limit"
+S = "限时办结制度"
+
+DUE_SOON = RuleInfo(
+    "tl.due_soon", RULE, "warning", f"{S} 第一条",
+    text="对资料齐全、符合受理条件的登记件，要在各类登记出具的受理单上承诺的时限内办结，不得无故拖延、积压。",
+    action="办结时限临近，请优先办理，确需延期的报分管领导批准。",
+    action_en="The completion deadline is near: handle the item first; an extension needs a leader's approval.",
+    clock="completion", thresholds=("complaint_working_days",),
+)
+OVERDUE = RuleInfo(
+    "tl.overdue", RULE, "violation", f"{S} 第一条, 第六条, 第七条, 第八条",
+    text="对资料齐全、符合受理条件的登记件，要在承诺的时限内办结，不得无故拖延、积压（第一条）；"
+    "举报、申诉、求助事项没有明确时限的，在备案登记后15个工作日内办结（第七条）；"
+    "未在承诺的办结时限内办理的，按局有关规定作出处理（第八条）。",
+    action="已超过办结时限：立即办结并说明超时原因，报部门负责人。",
+    action_en="The completion deadline has passed: finish now, explain the delay and report to the department head.",
+    clock="completion", thresholds=("complaint_working_days",),
+)
+SUPERVISION_OVERDUE = RuleInfo(
+    "tl.supervision_overdue", RULE, "violation", f"{S} 第五条",
+    text="对上级部门交办的督办案件不得推诿、拖延，并在督办时限内保质保量办结。",
+    action="督办案件已超期：立即办结并向中心报告。",
+    action_en="A supervision case is past its deadline: finish it now and report to the center.",
+    clock="completion", escalation=2,
+)
+DEADLINE_MISSING = RuleInfo(
+    "tl.deadline_missing", RULE, "warning", f"{S} 第五条",
+    text="对上级部门交办的督办案件……在督办时限内保质保量办结。",
+    action="督办案件未登记督办时限：请补录督办时限。",
+    action_en="The supervision case has no deadline on record: enter the deadline set by the supervising body.",
+)
+REJECTION_NOTICE_MISSING = RuleInfo(
+    "tl.rejection_notice_missing", RULE, "violation", f"{S} 第三条",
+    text="对申请办理事项不符合受理条件的情况，应告知申请人原因，并按规定出具不予受理通知书。",
+    action="请向申请人出具不予受理通知书，写明原因。",
+    action_en="Issue the notice of non-acceptance (不予受理通知书) to the applicant, stating the reason.",
+)
+NON_REGISTRATION_NOTICE_MISSING = RuleInfo(
+    "tl.non_registration_notice_missing", RULE, "violation", f"{S} 第四条",
+    text="对受理后的登记件查出有限制或不符合相关规定应不予登记的，在规定时限内及时通知申请人，一次性告知不予登记原因，并出具不予登记通知书。",
+    action="请向申请人出具不予登记通知书，一次性告知不予登记原因。",
+    action_en="Issue the notice of non-registration (不予登记通知书) and tell the applicant every reason at once.",
+)
+EXTENSION_UNAPPROVED = RuleInfo(
+    "tl.extension_unapproved", RULE, "violation", f"{S} 第七条",
+    text="情况复杂的，经分管领导批准，可适当延长。",
+    action="延期须经分管领导批准：补办审批，未批准的延期不计入时限。",
+    action_en="An extension needs the approval of the leader in charge; an unapproved one does not extend the deadline.",
+)
+RESULT_NOT_REPORTED = RuleInfo(
+    "tl.result_not_reported", RULE, "warning", f"{S} 第六条",
+    text="对于交办、批办、转办的事项……应尽力推进、尽早完成，并将办理结果及时向有关部门报告。",
+    action="请将办理结果报告交办（督办）部门。",
+    action_en="Report the result to the body that assigned or supervises the item.",
+)
+CODES = (DUE_SOON, OVERDUE, SUPERVISION_OVERDUE, DEADLINE_MISSING, REJECTION_NOTICE_MISSING,
+         NON_REGISTRATION_NOTICE_MISSING, EXTENSION_UNAPPROVED, RESULT_NOT_REPORTED)
+KIND_ZH = {"application": "申请件", "complaint": "投诉举报件", "supervision": "督办件", "assignment": "交办件"}
+
+
+@hookimpl
+def govhall_register_rules(register):
+    """The eight codes of 限时办结制度."""
+    for info in CODES:
+        register(info)
+
+
+@hookimpl
+def govhall_register_policies(register):
+    """``complaint_working_days``: the limit of 第七条 for complaints without a deadline."""
+    register(RULE, {"complaint_working_days": 15})
+
+
+def _completion(ticket, ctx):
+    """The ``completion`` clock of a ticket, or None when its kind has none yet."""
+    stops = [e.at for e in ticket.events if e.type in ("completion", "rejection")]
+    if ticket.resolved_at is not None:
+        stops.append(ticket.resolved_at)
+    stop = min(stops, default=None)
+    kind = ticket.kind
+    kwargs = ctx.completion_adjustments(ticket)
+    if kind == "application":
+        start = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
+        if start is None:
+            return None
+        if ticket.promised_working_days is not None:
+            kwargs["working_days"] = ticket.promised_working_days
+        elif ticket.due_at is not None:
+            kwargs["due_at"] = ticket.due_at
+        else:
+            return None
+    elif kind == "complaint":
+        start = ticket.created_at
+        if ticket.due_at is not None:
+            kwargs["due_at"] = ticket.due_at
+        else:
+            kwargs["working_days"] = ctx.policy(RULE)["complaint_working_days"]
+    elif kind in ("supervision", "assignment") and ticket.due_at is not None:
+        start = ticket.created_at
+        kwargs["due_at"] = ticket.due_at
+    else:
+        return None
+    return ctx.clock("completion", RULE, start, stopped_at=stop, **kwargs)
+
+
+def _due(clock, ctx):
+    return clock.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+
+
+@hookimpl
+def govhall_evaluate_ticket(ticket, ctx):
+    """The ``completion`` clock and every 限时办结 finding of one ticket."""
+    findings = []
+    clock = _completion(ticket, ctx)
+    if clock is not None:
+        due = _due(clock, ctx)
+        kind_zh = KIND_ZH.get(ticket.kind, "事项")
+        if clock.late:
+            info = SUPERVISION_OVERDUE if ticket.kind == "supervision" else OVERDUE
+            findings.append(info.finding(
+                ctx, f"{kind_zh}未在办结时限 {due} 前办结。", f"The {ticket.kind} was not completed by its deadline {due}.",
+                due_at=clock.due_at))
+        elif clock.status == "yellow":
+            findings.append(DUE_SOON.finding(
+                ctx, f"{kind_zh}办结时限 {due} 临近（已用 80% 以上工作日）。",
+                f"The {ticket.kind} is due {due}; most of its working days are used.", due_at=clock.due_at))
+    if ticket.kind == "supervision" and ticket.due_at is None:
+        findings.append(DEADLINE_MISSING.finding(ctx, "督办件未登记督办时限。", "The supervision case has no deadline."))
+    accepted = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
+    for e in ticket.events:
+        if e.type == "rejection" and not e.notice_issued:
+            stage = e.stage or ("after_acceptance" if accepted is not None and accepted <= e.at else "before_acceptance")
+            if stage == "before_acceptance":
+                findings.append(REJECTION_NOTICE_MISSING.finding(
+                    ctx, "不予受理但未出具不予受理通知书。", "Not accepted, but no notice of non-acceptance was issued.",
+                    key=e.at.isoformat()))
+            else:
+                findings.append(NON_REGISTRATION_NOTICE_MISSING.finding(
+                    ctx, "受理后不予登记但未出具不予登记通知书。", "Refused after acceptance, but no notice of non-registration was issued.",
+                    key=e.at.isoformat()))
+        elif e.type == "extension" and e.approved_by is None:
+            findings.append(EXTENSION_UNAPPROVED.finding(
+                ctx, f"延期 {e.working_days} 个工作日未经分管领导批准，不计入办结时限。",
+                f"An extension of {e.working_days} working days has no leader's approval and does not count.",
+                key=e.at.isoformat()))
+    if ticket.kind in ("assignment", "supervision") and not ticket.is_open:
+        if not any(e.type == "result_report" for e in ticket.events) and (ticket.resolved_at or ticket.status != "rejected"):
+            findings.append(RESULT_NOT_REPORTED.finding(
+                ctx, "事项已办结，但未向交办（督办）部门报告办理结果。",
+                "Resolved, but the result was not reported to the assigning body."))
+    return RuleResult([clock] if clock else [], findings)
