@@ -1,0 +1,350 @@
+"""Working-day arithmetic for mainland China's State Council holiday arrangement.
+
+A **working day** is a day that is not a statutory holiday and is either a
+weekday or an official make-up working day (调休上班). ``N working days from
+d`` is the N-th working day strictly after ``d`` (行政许可法 第八十二条: the
+day of ``d`` is not counted).
+
+A year whose arrangement is not published is not guessed: it counts weekends
+only, and the first computation that touches it emits
+:class:`UnpublishedYearWarning`. Local adjustments from configuration
+(``extra_holidays``, ``extra_working_days``) publish the year they fall in.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import warnings
+from collections.abc import Iterable, Mapping
+from datetime import date
+from types import MappingProxyType
+
+import attrs
+import holidays
+
+__all__ = [
+    "DaySource",
+    "UnpublishedYearWarning",
+    "WorkCalendar",
+    "china_holidays_source",
+    "chinesecalendar_source",
+    "default_calendar",
+]
+
+_fromordinal = date.fromordinal
+
+
+class UnpublishedYearWarning(UserWarning):
+    """A computation used a year with no published arrangement (weekends only)."""
+
+
+def _frozen_mapping(value: Mapping[date, str]) -> Mapping[date, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class DaySource:
+    """Where a calendar's days come from.
+
+    :param holidays: statutory holidays (days off), including days off moved
+        from a weekend (调休放假).
+    :param makeup_days: make-up working days (调休上班): weekend days that are
+        working days.
+    :param published_years: the years whose arrangement is published. Every
+        date in ``holidays`` and ``makeup_days`` must fall in one of them.
+    :param holiday_names: optional display names of holidays, by date.
+
+    :raises ValueError: a date is both a holiday and a make-up day, or falls in
+        a year not listed in ``published_years``.
+    """
+
+    holidays: frozenset[date] = attrs.field(converter=frozenset)
+    makeup_days: frozenset[date] = attrs.field(converter=frozenset)
+    published_years: frozenset[int] = attrs.field(converter=frozenset)
+    holiday_names: Mapping[date, str] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        both = self.holidays & self.makeup_days
+        if both:
+            raise ValueError(f"dates both holiday and make-up day: {_show(both)}")
+        stray = {d for d in self.holidays | self.makeup_days if d.year not in self.published_years}
+        if stray:
+            raise ValueError(f"dates outside the published years: {_show(stray)}")
+
+
+def _show(dates: Iterable[date]) -> str:
+    return ", ".join(d.isoformat() for d in sorted(dates))
+
+
+def china_holidays_source(*, language: str = "en_US") -> DaySource:
+    """Mainland China's arrangement as shipped by the ``holidays`` library.
+
+    A year counts as published when the library lists at least one make-up
+    working day in it (the library estimates the holidays of later years; those
+    estimates are left out). ``language`` selects the holiday names
+    (``"en_US"``, ``"zh_CN"``, ...).
+    """
+    cn = holidays.China(
+        years=range(holidays.China.start_year, holidays.China.end_year + 1), language=language
+    )
+    makeup_days = frozenset(cn.weekend_workdays)
+    published = frozenset(d.year for d in makeup_days)
+    names = {d: name for d, name in cn.items() if d.year in published}
+    return DaySource(
+        holidays=names.keys(),
+        makeup_days=makeup_days,
+        published_years=published,
+        holiday_names=names,
+    )
+
+
+def chinesecalendar_source() -> DaySource:
+    """Mainland China's arrangement as shipped by the ``chinesecalendar`` package.
+
+    Every year the package supports counts as published.
+    """
+    import chinese_calendar
+
+    first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    return DaySource(
+        holidays=chinese_calendar.holidays.keys(),
+        makeup_days=chinese_calendar.workdays.keys(),
+        published_years=range(first, last + 1),
+        holiday_names=chinese_calendar.holidays,
+    )
+
+
+class WorkCalendar:
+    """Working days for mainland China (or any :class:`DaySource`).
+
+    The days of ``first_year`` .. ``last_year`` are indexed once, at
+    construction: the sorted ordinals of the working days, and for every day
+    the number of working days up to it. :meth:`add_working_days` and
+    :meth:`count_working_days` answer in O(1) by indexing those two lists, with
+    no loop over days.
+
+    :param source: holidays, make-up working days and published years.
+    :param extra_holidays: local days off from configuration; they override the
+        source and publish their year.
+    :param extra_working_days: local working days from configuration; they
+        override the source and publish their year.
+    :param first_year: first year the calendar answers for.
+    :param last_year: last year the calendar answers for.
+    :raises ValueError: an extra date is both a holiday and a working day or
+        falls outside ``first_year`` .. ``last_year``.
+
+    Dates outside ``first_year`` .. ``last_year`` raise :class:`ValueError`.
+    """
+
+    __slots__ = (
+        "source",
+        "extra_holidays",
+        "extra_working_days",
+        "first_year",
+        "last_year",
+        "published_years",
+        "_holidays",
+        "_makeup_days",
+        "_lo",
+        "_hi",
+        "_flags",
+        "_upto",
+        "_ords",
+        "_safe_lo",
+        "_safe_hi",
+        "_warned",
+    )
+
+    def __init__(
+        self,
+        source: DaySource,
+        *,
+        extra_holidays: Iterable[date] = (),
+        extra_working_days: Iterable[date] = (),
+        first_year: int = 1990,
+        last_year: int = 2150,
+    ) -> None:
+        if first_year > last_year:
+            raise ValueError(f"first_year {first_year} is after last_year {last_year}")
+        extra_holidays = frozenset(extra_holidays)
+        extra_working_days = frozenset(extra_working_days)
+        both = extra_holidays & extra_working_days
+        if both:
+            raise ValueError(f"dates both extra holiday and extra working day: {_show(both)}")
+        outside = {
+            d for d in extra_holidays | extra_working_days if not first_year <= d.year <= last_year
+        }
+        if outside:
+            raise ValueError(
+                f"extra dates outside the calendar's years {first_year}-{last_year}: "
+                f"{_show(outside)}"
+            )
+        self.source = source
+        self.extra_holidays = extra_holidays
+        self.extra_working_days = extra_working_days
+        self.first_year = first_year
+        self.last_year = last_year
+        self.published_years = source.published_years | {
+            d.year for d in extra_holidays | extra_working_days
+        }
+        self._holidays = (source.holidays - extra_working_days) | extra_holidays
+        self._makeup_days = (source.makeup_days - extra_holidays) | extra_working_days
+        self._warned: set[int] = set()
+
+        lo = self._lo = date(first_year, 1, 1).toordinal()
+        hi = self._hi = date(last_year, 12, 31).toordinal()
+        size = hi - lo + 1
+        # Ordinal 1 (0001-01-01) is a Monday, so the weekday of ordinal o is (o - 1) % 7.
+        week = bytes((lo - 1 + k) % 7 < 5 for k in range(7))
+        flags = bytearray(week * (size // 7 + 1))[:size]
+        for day in self._holidays:
+            if lo <= (o := day.toordinal()) <= hi:
+                flags[o - lo] = 0
+        for day in self._makeup_days:
+            if lo <= (o := day.toordinal()) <= hi:
+                flags[o - lo] = 1
+        self._flags = bytes(flags)
+        # _upto[o - lo]: working days up to and including ordinal o; the n-th working
+        # day strictly after o is therefore _ords[_upto[o - lo] + n - 1].
+        self._upto = list(itertools.accumulate(flags))
+        self._ords = list(itertools.compress(range(lo, hi + 1), flags))
+        self._safe_lo, self._safe_hi = self._published_span()
+
+    def _published_span(self) -> tuple[int, int]:
+        """Ordinal bounds of the longest run of consecutive published years (the
+        latest on a tie).
+
+        Computations inside it skip the unpublished-year check; with no
+        published year the span is empty, ``(hi + 1, lo - 1)``, so every
+        computation checks.
+        """
+        length = last = run = 0
+        for year in range(self.first_year, self.last_year + 1):
+            run = run + 1 if year in self.published_years else 0
+            if run and run >= length:
+                length, last = run, year
+        if not length:
+            return self._hi + 1, self._lo - 1
+        return date(last - length + 1, 1, 1).toordinal(), date(last, 12, 31).toordinal()
+
+    def _check(self, d: date) -> int:
+        """Return ``d``'s ordinal, or raise ValueError when it is out of range."""
+        o = d.toordinal()
+        if not self._lo <= o <= self._hi:
+            raise ValueError(self._out_of_range(d))
+        return o
+
+    def _out_of_range(self, d: date) -> str:
+        return (
+            f"{d.isoformat()} is outside the working-day calendar's years "
+            f"{self.first_year}-{self.last_year}"
+        )
+
+    def _touch(self, lo: int, hi: int) -> None:
+        """Warn once per unpublished year among the years of ordinals lo..hi."""
+        for year in range(_fromordinal(lo).year, _fromordinal(hi).year + 1):
+            if year not in self.published_years and year not in self._warned:
+                self._warned.add(year)
+                warnings.warn(
+                    f"no published holiday arrangement for {year}: counting weekends only; "
+                    f"add the year's holidays and make-up working days to the configuration",
+                    UnpublishedYearWarning,
+                    stacklevel=3,
+                )
+
+    def is_working_day(self, d: date) -> bool:
+        """Whether ``d`` is a working day."""
+        o = self._check(d)
+        if not self._safe_lo <= o <= self._safe_hi:
+            self._touch(o, o)
+        return self._flags[o - self._lo] == 1
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The ``n``-th working day strictly after ``d``; ``d`` itself when ``n == 0``.
+
+        ``d`` may be any day, a weekend or holiday included.
+
+        :raises ValueError: ``n`` is negative, or ``d`` or the result is outside
+            the calendar's years.
+        """
+        o = d.toordinal()
+        if not self._lo <= o <= self._hi:
+            raise ValueError(self._out_of_range(d))
+        if n < 1:
+            if n == 0:
+                return d
+            raise ValueError(f"n must be >= 0, got {n}")
+        ords = self._ords
+        i = self._upto[o - self._lo] + n - 1
+        if i >= len(ords):
+            raise ValueError(
+                f"{n} working days after {d.isoformat()} is past the calendar's last year "
+                f"{self.last_year}"
+            )
+        r = ords[i]
+        if o < self._safe_lo or r > self._safe_hi:
+            self._touch(o, r)
+        return _fromordinal(r)
+
+    def count_working_days(self, a: date, b: date) -> int:
+        """The number of working days ``x`` with ``a < x <= b``; 0 when ``b <= a``.
+
+        :raises ValueError: ``a`` or ``b`` is outside the calendar's years.
+        """
+        oa = self._check(a)
+        ob = self._check(b)
+        if ob <= oa:
+            return 0
+        if oa < self._safe_lo or ob > self._safe_hi:
+            self._touch(oa, ob)
+        upto, lo = self._upto, self._lo
+        return upto[ob - lo] - upto[oa - lo]
+
+    def info(self, d: date) -> dict:
+        """Explain ``d``: its ISO date, whether it is a working day, why, and
+        whether its year's arrangement is published.
+
+        ``reason`` is ``"make-up working day"``, ``"holiday: <name>"`` (the
+        source's name of a source holiday), ``"holiday"`` (a holiday with no
+        known name), ``"weekend"`` or ``"weekday"``.
+        """
+        working = self.is_working_day(d)
+        if working:
+            reason = "make-up working day" if d in self._makeup_days else "weekday"
+        elif d in self._holidays:
+            name = None if d in self.extra_holidays else self.source.holiday_names.get(d)
+            reason = f"holiday: {name}" if name else "holiday"
+        else:
+            reason = "weekend"
+        return {
+            "date": d.isoformat(),
+            "working_day": working,
+            "reason": reason,
+            "published": d.year in self.published_years,
+        }
+
+    def with_adjustments(
+        self, extra_holidays: Iterable[date] = (), extra_working_days: Iterable[date] = ()
+    ) -> WorkCalendar:
+        """A new calendar with these adjustments on top of this one's.
+
+        A date given here overrides this calendar's adjustment of the same date.
+        """
+        extra_holidays = frozenset(extra_holidays)
+        extra_working_days = frozenset(extra_working_days)
+        return WorkCalendar(
+            self.source,
+            extra_holidays=(self.extra_holidays - extra_working_days) | extra_holidays,
+            extra_working_days=(self.extra_working_days - extra_holidays) | extra_working_days,
+            first_year=self.first_year,
+            last_year=self.last_year,
+        )
+
+
+@functools.lru_cache(maxsize=None)
+def default_calendar() -> WorkCalendar:
+    """The shared calendar of mainland China's arrangement (``holidays`` library), built once."""
+    return WorkCalendar(china_holidays_source())
