@@ -10,7 +10,7 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from . import __version__
 from .config import Config, ConfigError, default_config, load_config
@@ -191,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("date", type=_date)
     for p in (add, info):
         p.set_defaults(func=cmd_calendar)
-    for extend in _extensions():
-        extend(sub)
+    from .run_command import add_run_command
+
+    add_run_command(sub)
+    try:
+        get_plugin_manager().hook.govhall_add_commands(subparsers=sub)
+    except PluginError as exc:  # strict mode: report it when a command runs, keep --help working
+        parser.set_defaults(plugin_error=exc)
     return parser
-
-
-def _extensions() -> list[Callable[[Any], None]]:
-    """Sub-commands defined in other modules (run, local, redmine)."""
-    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "plugin_error", None):
+            raise args.plugin_error
         return args.func(args)
     except (UsageError, PluginError) as exc:
         print(f"govhall: error: {exc}", file=sys.stderr)

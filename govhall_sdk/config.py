@@ -24,12 +24,12 @@ class ConfigError(ValueError):
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
 
 
-def _check(value: Any, expected: Any, path: str) -> Any:
+def check_value(value: Any, expected: Any, path: str) -> Any:
     """Validate ``value`` against ``expected`` (a type, or ``[type]`` for a list)."""
     if isinstance(expected, list):
         if not isinstance(value, list):
             raise ConfigError(f"{path}: expected a list, got {value!r}")
-        return [_check(v, expected[0], f"{path}[{i}]") for i, v in enumerate(value)]
+        return [check_value(v, expected[0], f"{path}[{i}]") for i, v in enumerate(value)]
     if expected is date:
         if isinstance(value, date):
             return value
@@ -86,8 +86,9 @@ class Config:
     policies: Mapping[str, Mapping[str, Any]] = attrs.Factory(dict)
     escalation_default: EscalationTargets = EscalationTargets()
     escalation_departments: Mapping[str, EscalationTargets] = attrs.Factory(dict)
-    escalation_write: Mapping[str, Any] = attrs.Factory(dict)
+    escalation_write: Mapping[str, Any] = attrs.Factory(lambda: dict(ESCALATION_WRITE_DEFAULTS))
     adapter: Mapping[str, Any] = attrs.Factory(lambda: {"type": "local"})
+    adapters: Mapping[str, Mapping[str, Any]] = attrs.Factory(dict)
     state_path: Path = Path(".govhall/state.sqlite")
     base_dir: Path = Path(".")
 
@@ -115,31 +116,60 @@ class Config:
         name = self.adapter.get("timezone")
         return ZoneInfo(name) if name else None
 
+    def with_adapter(self, settings: Mapping[str, Any]) -> "Config":
+        """A copy that uses another adapter section."""
+        return attrs.evolve(self, adapter=settings)
+
     def resolve(self, path: str | Path) -> Path:
         """A path from the config file, relative to the file's folder."""
         p = Path(path)
         return p if p.is_absolute() else self.base_dir / p
 
 
-_TOP = {"lang", "timezone", "calendar", "policy", "escalation", "adapter", "state"}
+_TOP = {"lang", "timezone", "calendar", "policy", "escalation", "adapter", "adapters", "state"}
 
 
 def _targets(raw: Any, path: str) -> EscalationTargets:
     table = _table(raw, path)
     _unknown(table, {"level1", "level2"}, path)
     return EscalationTargets(
-        level1=_check(table["level1"], str, f"{path}.level1") if "level1" in table else None,
-        level2=_check(table["level2"], str, f"{path}.level2") if "level2" in table else None,
+        level1=check_value(table["level1"], str, f"{path}.level1") if "level1" in table else None,
+        level2=check_value(table["level2"], str, f"{path}.level2") if "level2" in table else None,
     )
+
+
+ESCALATION_WRITE_DEFAULTS = {"field": "govhall_escalated_to", "note": True, "assign": False}
+
+
+def _escalation_write(raw: Any) -> dict[str, Any]:
+    """How the built-in escalation writes: a field, an internal note, an assignment."""
+    table = _table(raw, "escalation.write")
+    _unknown(table, set(ESCALATION_WRITE_DEFAULTS), "escalation.write")
+    out = dict(ESCALATION_WRITE_DEFAULTS)
+    for key, value in table.items():
+        out[key] = check_value(value, type(ESCALATION_WRITE_DEFAULTS[key]), f"escalation.write.{key}")
+    return out
+
+
+def _adapter_table(raw: Any, path: str, default_type: str) -> dict[str, Any]:
+    """An adapter section: ``type`` and ``timezone`` checked here, the rest by the adapter."""
+    table = dict(_table(raw, path))
+    check_value(table.setdefault("type", default_type), str, f"{path}.type")
+    if "timezone" in table:
+        try:
+            ZoneInfo(check_value(table["timezone"], str, f"{path}.timezone"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{path}.timezone: unknown time zone {table['timezone']!r}") from None
+    return table
 
 
 def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[str, Any]], base_dir: Path = Path(".")) -> Config:
     """Validate a parsed TOML document against the known keys and the plugins' policies."""
     _unknown(raw, _TOP, "")
-    lang = _check(raw.get("lang", "zh"), str, "lang")
+    lang = check_value(raw.get("lang", "zh"), str, "lang")
     if lang not in LANGS:
         raise ConfigError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
-    tz_name = _check(raw.get("timezone", "Asia/Shanghai"), str, "timezone")
+    tz_name = check_value(raw.get("timezone", "Asia/Shanghai"), str, "timezone")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -150,7 +180,7 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
 
     policy_raw = _table(raw.get("policy"), "policy")
     _unknown(policy_raw, {"warn_ratio", *policy_defaults}, "policy")
-    warn_ratio = _check(policy_raw.get("warn_ratio", 0.8), float, "policy.warn_ratio")
+    warn_ratio = check_value(policy_raw.get("warn_ratio", 0.8), float, "policy.warn_ratio")
     if not 0 < warn_ratio <= 1:
         raise ConfigError(f"policy.warn_ratio: expected a number in (0, 1], got {warn_ratio!r}")
     policies: dict[str, dict[str, Any]] = {}
@@ -159,7 +189,7 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         _unknown(given, set(defaults), f"policy.{section}")
         merged = dict(defaults)
         for key, value in given.items():
-            merged[key] = _check(value, _type_of_default(defaults[key]), f"policy.{section}.{key}")
+            merged[key] = check_value(value, _type_of_default(defaults[key]), f"policy.{section}.{key}")
         policies[section] = merged
 
     esc = _table(raw.get("escalation"), "escalation")
@@ -170,29 +200,28 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
     }
     default = _targets({k: v for k, v in esc.items() if k in ("level1", "level2")}, "escalation")
 
-    adapter = dict(_table(raw.get("adapter"), "adapter")) or {"type": "local"}
-    _check(adapter.setdefault("type", "local"), str, "adapter.type")
-    if "timezone" in adapter:
-        try:
-            ZoneInfo(_check(adapter["timezone"], str, "adapter.timezone"))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"adapter.timezone: unknown time zone {adapter['timezone']!r}") from None
+    adapter = _adapter_table(raw.get("adapter"), "adapter", "local")
+    adapters = {
+        name: _adapter_table(t, f"adapters.{name}", name)
+        for name, t in _table(raw.get("adapters"), "adapters").items()
+    }
     state = _table(raw.get("state"), "state")
     _unknown(state, {"path"}, "state")
-    state_path = Path(_check(state.get("path", ".govhall/state.sqlite"), str, "state.path"))
+    state_path = Path(check_value(state.get("path", ".govhall/state.sqlite"), str, "state.path"))
 
     return Config(
         lang=lang,
         timezone=tz,
         warn_ratio=warn_ratio,
-        calendar=_check(cal.get("name", "cn"), str, "calendar.name"),
-        extra_holidays=tuple(_check(cal.get("holidays", []), [date], "calendar.holidays")),
-        extra_working_days=tuple(_check(cal.get("working_days", []), [date], "calendar.working_days")),
+        calendar=check_value(cal.get("name", "cn"), str, "calendar.name"),
+        extra_holidays=tuple(check_value(cal.get("holidays", []), [date], "calendar.holidays")),
+        extra_working_days=tuple(check_value(cal.get("working_days", []), [date], "calendar.working_days")),
         policies=policies,
         escalation_default=default,
         escalation_departments=departments,
-        escalation_write=_table(esc.get("write"), "escalation.write"),
+        escalation_write=_escalation_write(esc.get("write")),
         adapter=adapter,
+        adapters=adapters,
         state_path=state_path if state_path.is_absolute() else base_dir / state_path,
         base_dir=base_dir,
     )

@@ -107,3 +107,14 @@ def govhall_escalate(ticket: "Ticket", result: "Result", level: int, target: "st
         implementation decide. Stops at the first non-None result; the built-in
         implementation is ``trylast``.
     """
+
+
+@hookspec
+def govhall_add_commands(subparsers: Any) -> None:
+    """Add sub-commands to the ``govhall`` command line.
+
+    :param subparsers: the ``argparse`` sub-parsers object of ``govhall``; call
+        ``subparsers.add_parser(name, help=...)`` and ``set_defaults(func=...)``
+        where ``func(args)`` returns the exit status. ``govhall local`` and
+        ``govhall redmine`` are added this way.
+    """

@@ -339,8 +339,18 @@ class Patch:
     remove_tags: list[str] = attrs.Factory(list)
     fields: dict[str, Any] = attrs.Factory(dict)
     notes: list[Note] = attrs.Factory(list)
+    assign: str | None = None
 
     @property
     def empty(self) -> bool:
         """True when writing this patch would change nothing."""
-        return not (self.add_tags or self.remove_tags or self.fields or self.notes)
+        return not (self.add_tags or self.remove_tags or self.fields or self.notes or self.assign)
+
+    def merge(self, other: "Patch") -> None:
+        """Add another patch's changes to this one (its fields and assignee win)."""
+        self.add_tags.extend(t for t in other.add_tags if t not in self.add_tags)
+        self.remove_tags.extend(t for t in other.remove_tags if t not in self.remove_tags)
+        self.fields.update(other.fields)
+        known = {n.marker for n in self.notes}
+        self.notes.extend(n for n in other.notes if n.marker not in known)
+        self.assign = other.assign or self.assign

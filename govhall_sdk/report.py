@@ -46,12 +46,15 @@ def note_dict(note: Note) -> dict[str, Any]:
 
 def patch_dict(patch: Patch) -> dict[str, Any]:
     """A patch as in ``tickets.md``."""
-    return {
+    out = {
         "add_tags": list(patch.add_tags),
         "remove_tags": list(patch.remove_tags),
         "fields": dict(patch.fields),
         "notes": [note_dict(n) for n in patch.notes],
     }
+    if patch.assign is not None:
+        out["assign"] = patch.assign
+    return out
 
 
 def result_dict(result: Result) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The built-in helpdesk adapters, registered through the ``govhall`` entry-point group."""

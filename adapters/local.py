@@ -1,0 +1,219 @@
+"""The ``local`` adapter: an embedded helpdesk in one SQLite file.
+
+Tickets are stored in the interchange format. On first use the file is created
+from a seed file (``examples/tickets.json`` by default). Every change bumps a
+global ``version``, which is the sync cursor; changes written by govhall are
+marked ``last_writer = 'govhall'`` and are not pulled again (they are govhall's
+own echo). Internal notes are stored as non-public ``reply`` events by the
+``govhall`` system actor, so their markers are visible to the next evaluation.
+
+``govhall local show ID`` and ``govhall local list`` let a person look inside.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from govhall_sdk import hookimpl
+from govhall_sdk.adapter import Adapter, Page, WriteOutcome
+from govhall_sdk.model import Patch, Ticket
+from govhall_sdk.parse import Parsed, TicketError, iter_raw, ticket_from_dict
+
+GOVHALL = "govhall"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY, version INTEGER NOT NULL, last_writer TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_version ON tickets (version);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class LocalHelpdesk:
+    """The embedded helpdesk's storage; also what tests use to play the human side."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    @property
+    def empty(self) -> bool:
+        """True when no ticket has ever been stored."""
+        return self.db.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is None
+
+    def _next_version(self) -> int:
+        return (self.db.execute("SELECT coalesce(max(version), 0) FROM tickets").fetchone()[0]) + 1
+
+    def seed(self, path: str | Path) -> int:
+        """Load tickets from an interchange file (as a human would have entered them)."""
+        with open(path, encoding="utf-8") as fh:
+            return self.put_many(raw for _, raw in iter_raw(fh, str(path)))
+
+    def put_many(self, tickets: Any, writer: str = "human") -> int:
+        """Insert or replace raw interchange tickets in one transaction."""
+        count = 0
+        with self.db:
+            version = self._next_version()
+            for raw in tickets:
+                self.db.execute(
+                    "INSERT INTO tickets (id, version, last_writer, data) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                    "last_writer = excluded.last_writer, data = excluded.data",
+                    (str(raw.get("id")), version + count, writer, json.dumps(raw, ensure_ascii=False)),
+                )
+                count += 1
+        return count
+
+    def put(self, raw: Mapping[str, Any], writer: str = "human") -> None:
+        """Insert or replace one raw ticket."""
+        self.put_many([dict(raw)], writer)
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """One raw ticket, or None."""
+        row = self.db.execute("SELECT data FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every raw ticket, by id."""
+        return [json.loads(r[0]) for r in self.db.execute("SELECT data FROM tickets ORDER BY id")]
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()
+
+
+def apply_patch(raw: dict[str, Any], patch: Patch, at: datetime) -> dict[str, Any]:
+    """A raw ticket with a patch applied: tags, fields, notes as internal replies, assignee."""
+    tags = [t for t in raw.get("tags") or [] if t not in patch.remove_tags]
+    tags.extend(t for t in patch.add_tags if t not in tags)
+    raw["tags"] = tags
+    raw["fields"] = {**(raw.get("fields") or {}), **patch.fields}
+    events = raw.setdefault("events", [])
+    for note in patch.notes:
+        events.append({"type": "reply", "at": at.isoformat(), "public": False, "body": note.body,
+                       "actor": {"id": GOVHALL, "name": "govhall", "role": "system"}})
+    if patch.assign:
+        raw["assignee"] = patch.assign
+    return raw
+
+
+class LocalAdapter(Adapter):
+    """The embedded helpdesk (``[adapter] type = "local"``).
+
+    Settings: ``path`` of the SQLite file and ``seed``, the interchange file it is
+    created from on first use (both relative to the config file).
+    """
+
+    name = "local"
+    settings_schema = {"path": ".govhall/helpdesk.sqlite", "seed": "tickets.json"}
+
+    def __init__(self, settings: Mapping[str, Any], config: Any):
+        super().__init__(settings, config)
+        self.now: datetime | None = None
+        self.helpdesk = LocalHelpdesk(config.resolve(self.settings["path"]))
+        if self.helpdesk.empty:
+            seed = config.resolve(self.settings["seed"])
+            if seed.exists():
+                self.helpdesk.seed(seed)
+
+    def _parse(self, ticket_id: str, data: str) -> Parsed:
+        try:
+            raw = json.loads(data)
+            return Parsed(ticket_from_dict(raw, self.config.adapter_timezone), None, ticket_id)
+        except TicketError as exc:
+            exc.ticket_id = exc.ticket_id or ticket_id
+            return Parsed(None, exc, ticket_id)
+        except ValueError as exc:
+            return Parsed(None, TicketError(ticket_id, [f"stored ticket is not JSON: {exc}"]), ticket_id)
+
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """Tickets changed by anyone but govhall after version ``cursor``, in version order."""
+        version = int(cursor or 0)
+        while True:
+            rows = self.helpdesk.db.execute(
+                "SELECT id, version, data FROM tickets WHERE version > ? AND last_writer != ? ORDER BY version LIMIT ?",
+                (version, GOVHALL, page_size),
+            ).fetchall()
+            if not rows:
+                return
+            version = rows[-1][1]
+            yield Page([self._parse(tid, data) for tid, _, data in rows], str(version))
+
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The stored tickets with these ids; an unknown id is an error."""
+        marks = ",".join("?" * len(ids))
+        found = dict(self.helpdesk.db.execute(f"SELECT id, data FROM tickets WHERE id IN ({marks})", list(ids)))
+        for tid in ids:
+            yield self._parse(tid, found[tid]) if tid in found else Parsed(None, TicketError(tid, ["no such ticket"]), tid)
+
+    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
+        """Apply every patch of a page in one transaction (the local bulk update)."""
+        at = self.now or datetime.now(timezone.utc)
+        db = self.helpdesk.db
+        outcomes = []
+        with db:
+            version = self.helpdesk._next_version()
+            for ticket, patch in writes:
+                row = db.execute("SELECT data FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+                if row is None:
+                    outcomes.append(WriteOutcome(ticket.id, False, "no such ticket"))
+                    continue
+                data = json.dumps(apply_patch(json.loads(row[0]), patch, at), ensure_ascii=False)
+                db.execute("UPDATE tickets SET version = ?, last_writer = ?, data = ? WHERE id = ?",
+                           (version, GOVHALL, data, ticket.id))
+                version += 1
+                outcomes.append(WriteOutcome(ticket.id, True))
+        return outcomes
+
+    def close(self) -> None:
+        """Close the helpdesk file."""
+        self.helpdesk.close()
+
+
+@hookimpl
+def govhall_register_adapters(register):
+    """The embedded helpdesk."""
+    register("local", LocalAdapter)
+
+
+def _show(args):
+    """Print one ticket of the local helpdesk as JSON (phones and ID numbers masked)."""
+    from govhall_sdk.cli import EXIT_OK, UsageError, _config
+    from govhall_sdk.privacy import mask_text
+
+    config = _config(args)
+    settings = LocalAdapter.validate_settings({k: v for k, v in config.adapter.items() if k != "type"})
+    helpdesk = LocalHelpdesk(config.resolve(settings["path"]))
+    try:
+        if args.local_command == "list":
+            for raw in helpdesk.all():
+                tags = " ".join(t for t in raw.get("tags", []) if t.startswith("govhall_"))
+                print(f"{raw.get('id'):<12} {raw.get('kind', ''):<13} {raw.get('status') or '':<9} {tags}")
+            return EXIT_OK
+        raw = helpdesk.get(args.id)
+        if raw is None:
+            raise UsageError(f"no ticket {args.id!r} in {helpdesk.path}")
+        text = json.dumps(raw, ensure_ascii=False, indent=2)
+        print(text if args.unmasked else mask_text(text))
+        return EXIT_OK
+    finally:
+        helpdesk.close()
+
+
+@hookimpl
+def govhall_add_commands(subparsers):
+    """``govhall local show ID`` and ``govhall local list``."""
+    local = subparsers.add_parser("local", help="look inside the embedded local helpdesk")
+    sub = local.add_subparsers(dest="local_command", required=True)
+    show = sub.add_parser("show", help="one ticket with the tags, fields and notes written back")
+    show.add_argument("id")
+    show.add_argument("--unmasked", action="store_true", help="show phone and ID numbers in full")
+    listing = sub.add_parser("list", help="every ticket with its govhall tags")
+    for p in (show, listing):
+        p.add_argument("--config", help="the govhall.toml whose [adapter] is local")
+        p.set_defaults(func=_show)

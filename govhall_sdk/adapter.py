@@ -1,0 +1,104 @@
+"""The adapter interface: how the sync loop talks to a helpdesk.
+
+An adapter pulls pages of tickets changed since a cursor, fetches tickets by id
+and applies patches. :class:`govhall_sdk.http.RESTAdapter` implements the HTTP
+plumbing (auth, paging, retries); a helpdesk adapter is then mostly mapping code.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
+
+import attrs
+
+from .config import Config, ConfigError, check_value
+from .model import Patch, Ticket
+from .parse import Parsed
+
+
+@attrs.frozen
+class Page:
+    """One page of pulled tickets and the cursor to store once all of it is written.
+
+    ``skipped`` counts tickets the adapter recognised as unchanged since govhall's
+    own last write (their echo), which need no evaluation.
+    """
+
+    items: list[Parsed]
+    cursor: str | None
+    skipped: int = 0
+
+
+@attrs.frozen
+class WriteOutcome:
+    """The result of writing one ticket's patch; ``error`` says why it failed."""
+
+    ticket_id: str
+    ok: bool
+    error: str | None = None
+
+
+class Adapter:
+    """Base class of helpdesk adapters.
+
+    Subclasses set ``name`` and ``settings_schema`` (key -> default; ``None`` as a
+    default means required, typed by ``settings_types``) and implement
+    :meth:`pull`, :meth:`fetch` and :meth:`apply_one` (or :meth:`apply` for bulk).
+    """
+
+    name: ClassVar[str] = "base"
+    settings_schema: ClassVar[Mapping[str, Any]] = {}
+    settings_types: ClassVar[Mapping[str, Any]] = {}
+    secret_settings: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: Mapping[str, Any], config: Config):
+        self.config = config
+        self.settings = self.validate_settings(settings)
+
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``[adapter]`` keys against ``settings_schema``; raise ConfigError with the key path."""
+        known = {"type", "timezone", *cls.settings_schema}
+        for key in raw:
+            if key not in known:
+                raise ConfigError(f"adapter.{key}: unknown key for adapter {cls.name!r} (known: {', '.join(sorted(known))})")
+        out: dict[str, Any] = {}
+        for key, default in cls.settings_schema.items():
+            if key not in raw:
+                if default is None:
+                    raise ConfigError(f"adapter.{key}: required for adapter {cls.name!r}")
+                out[key] = default
+                continue
+            expected = cls.settings_types.get(key) or (type(default) if default is not None else str)
+            out[key] = check_value(raw[key], expected, f"adapter.{key}")
+        return out
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in self.secret_settings else v) for k, v in self.settings.items()}
+        return f"{type(self).__name__}({shown})"
+
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """Pages of tickets changed after ``cursor`` (None: from the beginning), oldest first."""
+        raise NotImplementedError
+
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The current state of the tickets with these ids (unknown ids are reported as errors)."""
+        raise NotImplementedError
+
+    def apply_one(self, ticket: Ticket, patch: Patch) -> None:
+        """Write one patch; raise an exception to report a failure."""
+        raise NotImplementedError
+
+    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
+        """Write patches; the default writes them one by one. Override to batch."""
+        outcomes = []
+        for ticket, patch in writes:
+            try:
+                self.apply_one(ticket, patch)
+            except Exception as exc:  # reported per ticket, never dropped
+                outcomes.append(WriteOutcome(ticket.id, False, f"{type(exc).__name__}: {exc}"))
+            else:
+                outcomes.append(WriteOutcome(ticket.id, True))
+        return outcomes
+
+    def close(self) -> None:
+        """Release connections and files."""

@@ -1,0 +1,100 @@
+"""``govhall run``: the main job, for cron, systemd timers and CronJobs."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from .privacy import mask_text
+
+
+def _progress(stream: Any) -> Any:
+    """A one-line progress counter on a terminal; nothing otherwise."""
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        stream.write(f"\rgovhall run: {done[0]} tickets processed")
+        stream.flush()
+
+    return tick
+
+
+def print_summary(summary: Any, out: Any) -> None:
+    """The human-readable summary of a run."""
+    s = summary
+    mode = " (dry run: nothing written)" if s.dry_run else ""
+    print(f"govhall run: adapter {s.adapter}, now {s.now.isoformat()}{mode}", file=out)
+    print(f"  pulled {s.pulled}, due by time {s.due}, evaluated {s.evaluated}, "
+          f"written {s.written} (notes {s.notes}, escalations {s.escalations}) in {s.seconds:.2f} s", file=out)
+    if s.lights:
+        print("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())), file=out)
+    if s.findings:
+        print("  findings by code:", file=out)
+        for code, n in sorted(s.findings.items()):
+            print(f"    {code:<36} {n}", file=out)
+    if s.dry_run:
+        from .report import patch_dict
+
+        for tid, patch in s.patches:
+            print(f"  patch {tid}: {json.dumps(patch_dict(patch), ensure_ascii=False)}", file=out)
+    for tid, reason in sorted(s.failed.items()):
+        print(mask_text(f"  NOT WRITTEN {tid}: {reason}"), file=out)
+    for tid, reason in sorted(s.errors.items()):
+        print(mask_text(f"  ERROR {tid}: {reason}"), file=out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Pull, evaluate and write back; exit 1 when something could not be read or written."""
+    from .cli import EXIT_INCOMPLETE, EXIT_OK, UsageError, _config, _engine
+    from .config import ConfigError
+    from .state import StateStore
+    from .sync import Sync, make_adapter
+
+    config = _config(args)
+    engine = _engine(config)
+    if args.adapter:
+        named = config.adapters.get(args.adapter)
+        if named is None:
+            raise UsageError(f"--adapter {args.adapter}: no [adapters.{args.adapter}] section in the config")
+        config = config.with_adapter(named)
+    try:
+        adapter = make_adapter(config, engine.pm)
+    except ConfigError as exc:
+        raise UsageError(f"config: {exc}") from None
+    state = StateStore(config.state_path)
+    now = args.now or datetime.now(config.timezone)
+    tick = None if args.json else _progress(sys.stderr)
+    try:
+        summary = Sync(engine, adapter, state).run(now, dry_run=args.dry_run, limit=args.limit,
+                                                   since=args.since, progress=tick)
+    finally:
+        adapter.close()
+        state.close()
+    if tick:
+        sys.stderr.write("\n")
+    if args.json:
+        print(mask_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)))
+    else:
+        print_summary(summary, sys.stdout)
+    return EXIT_OK if summary.ok else EXIT_INCOMPLETE
+
+
+def add_run_command(sub: Any) -> None:
+    """Register ``govhall run``."""
+    from .cli import _instant
+
+    run = sub.add_parser("run", help="pull tickets, evaluate them and write back what changed")
+    run.add_argument("--config", help="a govhall.toml (default: built-in defaults, local adapter)")
+    run.add_argument("--dry-run", action="store_true", help="print the patches, write nothing")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--since", help="start from this adapter cursor instead of the stored one")
+    run.add_argument("--limit", type=int, help="process at most this many tickets")
+    run.add_argument("--adapter", help="use the [adapters.NAME] section of the config")
+    run.add_argument("--now", type=_instant, help="evaluate as of this instant (default: now)")
+    run.add_argument("--lang", choices=("zh", "en"))
+    run.set_defaults(func=cmd_run)

@@ -1,0 +1,195 @@
+"""``govhall run``: pull, evaluate and write back only what changed, resumably.
+
+One run:
+
+1. pulls the pages of tickets changed since the stored cursor; before a page is
+   written its tickets are scheduled ASAP, and once every write of the page is
+   done their next instants and the cursor are stored in one transaction — so a
+   run killed anywhere re-evaluates the page next time, and because patches are
+   differences and notes carry markers, nothing is written twice;
+2. fetches the tickets whose scheduled instant has come (a clock turning yellow
+   or red by time alone, a failed write to retry, a page cut short by a crash);
+3. escalates through the ``govhall_escalate`` hook when a ticket's level rises.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+import attrs
+
+from .adapter import Adapter, WriteOutcome
+from .config import Config, ConfigError
+from .engine import Context, Engine, Result
+from .host import GovhallPluginManager
+from .model import Patch, Ticket
+from .parse import Parsed
+from .report import patch_dict
+from .state import ASAP, StateStore
+
+
+@attrs.define
+class Summary:
+    """What a run did, for people (``govhall run``) and machines (``--json``)."""
+
+    adapter: str
+    now: datetime
+    dry_run: bool = False
+    pulled: int = 0
+    skipped: int = 0
+    due: int = 0
+    evaluated: int = 0
+    written: int = 0
+    notes: int = 0
+    escalations: int = 0
+    findings: Counter = attrs.Factory(Counter)
+    lights: Counter = attrs.Factory(Counter)
+    failed: dict[str, str] = attrs.Factory(dict)
+    errors: dict[str, str] = attrs.Factory(dict)
+    patches: list[tuple[str, Patch]] = attrs.Factory(list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every ticket was read and every write landed."""
+        return not self.failed and not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data."""
+        out = {
+            "adapter": self.adapter, "now": self.now.isoformat(), "dry_run": self.dry_run,
+            "pulled": self.pulled, "skipped_own_writes": self.skipped, "due": self.due,
+            "evaluated": self.evaluated, "written": self.written, "notes": self.notes,
+            "escalations": self.escalations, "findings": dict(sorted(self.findings.items())),
+            "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
+            "errors": dict(sorted(self.errors.items())), "seconds": round(self.seconds, 3),
+        }
+        if self.dry_run:
+            out["patches"] = {tid: patch_dict(p) for tid, p in self.patches}
+        return out
+
+
+def make_adapter(config: Config, pm: GovhallPluginManager) -> Adapter:
+    """The adapter ``[adapter] type`` names, with its settings validated."""
+    kind = config.adapter.get("type", "local")
+    adapters = pm.adapters
+    if kind not in adapters:
+        raise ConfigError(f"adapter.type: unknown adapter {kind!r} (installed: {', '.join(sorted(adapters)) or 'none'})")
+    return adapters[kind][1](dict(config.adapter), config)
+
+
+class Sync:
+    """One adapter, one engine, one state store: runs ``govhall run``.
+
+    :param fail_after_page: testing aid, raises after that many pages were written
+        (simulates a crash between pages).
+    """
+
+    def __init__(self, engine: Engine, adapter: Adapter, state: StateStore, *, page_size: int = 100):
+        self.engine = engine
+        self.adapter = adapter
+        self.state = state
+        self.page_size = page_size
+        self.hook = engine.pm.hook
+
+    def run(self, now: datetime, *, dry_run: bool = False, limit: int | None = None, since: str | None = None,
+            progress: Callable[[int], None] | None = None) -> Summary:
+        """Pull changed tickets, then due ones; evaluate; write; return the summary."""
+        started = time.perf_counter()
+        name = self.adapter.name
+        summary = Summary(name, now, dry_run)
+        ctx = self.engine.context(now)
+        self.adapter.now = now
+        seen: set[str] = set()
+        cursor = since if since is not None else self.state.cursor(name)
+        budget = limit
+        for page in self.adapter.pull(cursor, self.page_size):
+            items = page.items if budget is None else page.items[:budget]
+            summary.pulled += len(items)
+            summary.skipped += page.skipped
+            complete = len(items) == len(page.items)
+            self._process(items, ctx, summary, seen, page.cursor if complete else None, dry_run)
+            if progress:
+                progress(len(items))
+            if budget is not None:
+                budget -= len(items)
+                if budget <= 0:
+                    break
+        due_ids = [t for t in self.state.due(name, now) if t not in seen]
+        if budget is not None:
+            due_ids = due_ids[:max(budget, 0)]
+        summary.due = len(due_ids)
+        for start in range(0, len(due_ids), self.page_size):
+            chunk = due_ids[start:start + self.page_size]
+            self._process(list(self.adapter.fetch(chunk)), ctx, summary, seen, None, dry_run, asked=chunk)
+            if progress:
+                progress(len(chunk))
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _process(self, items: Sequence[Parsed], ctx: Context, summary: Summary, seen: set[str],
+                 cursor: str | None, dry_run: bool, asked: Iterable[str] = ()) -> None:
+        """Evaluate and write one page; then store schedules and the cursor together."""
+        name = self.adapter.name
+        schedule: dict[str, datetime | str | None] = {t: None for t in asked}
+        writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
+        for item in items:
+            if item.ticket is None:
+                key = item.id or item.where
+                summary.errors[key] = str(item.error)
+                if item.id:  # asked again every run until someone fixes it
+                    schedule[item.id] = ASAP
+                continue
+            ticket = item.ticket
+            seen.add(ticket.id)
+            result = self.engine.evaluate(ticket, ctx)
+            summary.evaluated += 1
+            summary.findings.update(f.code for f in result.findings)
+            summary.lights[result.light or "none"] += 1
+            for message in result.errors:
+                summary.errors[ticket.id] = message
+            patch = result.patch
+            raised = self._escalate(ticket, result, patch, ctx)
+            schedule[ticket.id] = result.next_change
+            if not patch.empty:
+                writes.append((ticket, patch, result, raised))
+        if dry_run:
+            summary.patches.extend((t.id, p) for t, p, _, _ in writes)
+            return
+        if writes:
+            self.state.mark_in_flight(name, [t.id for t, *_ in writes])
+            outcomes = {o.ticket_id: o for o in self.adapter.apply([(t, p) for t, p, _, _ in writes])}
+            audit, escalated = [], []
+            for ticket, patch, result, raised in writes:
+                outcome = outcomes.get(ticket.id) or WriteOutcome(ticket.id, False, "the adapter reported nothing")
+                codes = [f.code for f in result.findings]
+                audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error))
+                if outcome.ok:
+                    summary.written += 1
+                    summary.notes += len(patch.notes)
+                    summary.escalations += len(raised)
+                    escalated.extend((ticket.id, level, target) for level, target in raised)
+                else:
+                    summary.failed[ticket.id] = outcome.error or "write failed"
+                    schedule[ticket.id] = ASAP
+            self.state.audit(name, ctx.now, audit)
+            self.state.record_escalations(name, ctx.now, escalated)
+        self.state.finish_page(name, list(schedule.items()), cursor, ctx.now)
+
+    def _escalate(self, ticket: Ticket, result: Result, patch: Patch, ctx: Context) -> list[tuple[int, str | None]]:
+        """Call the escalate hook for each level reached and not yet sent; merge its changes."""
+        if result.escalation_level < 1:
+            return []
+        sent = self.state.escalated_levels(self.adapter.name, ticket.id)
+        raised = []
+        for level in range(1, result.escalation_level + 1):
+            if level in sent:
+                continue
+            target = self.engine.config.escalation_target(ticket.lead_department or ticket.department, level)
+            extra = self.hook.govhall_escalate(ticket=ticket, result=result, level=level, target=target, ctx=ctx)
+            if extra is not None:
+                patch.merge(extra)
+            raised.append((level, target))
+        return raised
