@@ -79,8 +79,8 @@ def govhall_register_policies(register):
     register(RULE, {"complaint_working_days": 15})
 
 
-def _completion(ticket, ctx):
-    """The ``completion`` clock of a ticket, or None when its kind has none yet."""
+def completion_clock(ticket, ctx):
+    """The ``completion`` clock of a ticket, or None when its kind has none yet (public: other plugins use it)."""
     stops = [e.at for e in ticket.events if e.type in ("completion", "rejection")]
     if ticket.resolved_at is not None:
         stops.append(ticket.resolved_at)
@@ -119,7 +119,7 @@ def _due(clock, ctx):
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``completion`` clock and every 限时办结 finding of one ticket."""
     findings = []
-    clock = _completion(ticket, ctx)
+    clock = completion_clock(ticket, ctx)
     if clock is not None:
         due = _due(clock, ctx)
         kind_zh = KIND_ZH.get(ticket.kind, "事项")

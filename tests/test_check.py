@@ -8,7 +8,7 @@ from govhall_sdk.cli import main
 TICKETS = {
     "tickets": [
         {"id": "T-1", "kind": "application", "created_at": "2025-01-24T09:00:00+08:00",
-         "accepted_at": "2025-01-24T10:00:00+08:00", "promised_working_days": 5,
+         "accepted_at": "2025-01-24T10:00:00+08:00", "promised_working_days": 5, "department": "市场监管窗口",
          "tags": ["vip", "govhall_sla_green"], "fields": {"govhall_light": "green"}},
         {"id": "T-9", "kind": "complaint", "created_at": "2025-01-24T09:00:00"},
         {"id": "T-2", "kind": "consultation", "created_at": "2025-01-24T09:00:00+08:00"},

@@ -1,0 +1,500 @@
+"""首问（办）负责制度 (first-inquiry / first-handler responsibility): who answers for a ticket and the ``fr.`` findings.
+
+Two clocks (``tickets.md`` arithmetic, built with ``ctx.clock``):
+
+- ``first_reply``: a ticket that came in through one of ``first_reply_channels``
+  gets ``first_reply_working_days`` from ``created_at`` to the first public
+  contact by staff (a public ``reply``, a ``notice``, ``deferral``, ``referral``
+  or ``rejection``). Yellow gives ``fr.first_reply_due_soon``, red or missed
+  ``fr.first_reply_overdue``.
+- ``transfer``: ``transfer_working_days`` from ``created_at`` to the first
+  ``assignment`` or ``referral``. Red or missed gives ``fr.transfer_overdue``.
+
+How the catalog is read (decisions a reviewer should know):
+
+- *"A ticket that was moved (assignment/referral) or has no department"*: the
+  ``transfer`` clock applies when the ticket has at least one ``assignment`` or
+  ``referral`` event (it is then stopped by the first one: ``met`` or
+  ``missed``), or when ``department`` is empty (it then runs until the first
+  move). A ticket that stayed with the department that received it needs no
+  transfer and has no ``transfer`` clock.
+- *Contact by staff* (what stops ``first_reply``, and what counts as notifying
+  the applicant for ``fr.not_notified``): an event whose actor is staff or is
+  not recorded; events of the ``applicant`` are never contact. ``system``
+  actors (auto-acknowledgements) do not stop ``first_reply`` but do count as
+  notifying the applicant. Findings that blame a person (``fr.forbidden_phrase``)
+  and the responsibility hook need an actor with role ``staff``.
+- *Closing stops both clocks*: a resolved, closed or rejected ticket that never
+  had the stopping event stops its clocks at ``resolved_at`` (else the first
+  ``completion`` or ``rejection``, else its last event). Its outcome is then
+  ``met`` or ``missed`` for good instead of a red light on a closed ticket
+  forever; the missing answer itself is ``fr.not_notified``.
+- Suspensions and extensions belong to the completion clock (``限时办结制度``);
+  they do not move ``first_reply`` or ``transfer``.
+- *Department moves* (``fr.shirking``): each ``assignment`` with a
+  ``to_department`` different from where the ticket was is one move; where it
+  was is the assignment's ``from_department``, else the previous assignment's
+  ``to_department``. ``ticket.department`` is *not* used as the origin because
+  ``tickets.md`` defines it as the department *now* (after the moves): using it
+  would turn ``?→B, B→C`` (now at C) into a false ``C→B→C``. A return is a move
+  to a department the ticket had left.
+- ``fr.co_department_not_urged`` recomputes the ``completion`` clock with the
+  time_limit plugin's helper instead of depending on plugin call order; it is
+  only computed for joint items (``co_departments`` not empty) with no ``urge``.
+- ``first_handler``: the earliest handling event (``acceptance``, a ``notice``
+  with ``missing`` items, ``rejection``, ``assignment``) of an ``application``
+  by a staff actor; equal instants go to the higher rank, then the smaller id.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from datetime import timedelta
+
+from govhall_sdk import hookimpl
+from govhall_sdk.engine import RuleResult
+from govhall_sdk.rules import RuleInfo
+from govhall_plugins.time_limit import completion_clock
+
+RULE = "first_responsibility"
+S = "首问（办）负责制度"
+OTN = "一次性告知工作制度"
+
+FORBIDDEN_PHRASES = (
+    "不知道", "不清楚", "不归我管", "我不管", "问别人去", "少罗嗦", "下班了", "明天再来",
+    "我不是说过了吗", "你怎么还问", "自己看清楚", "你去投诉", "急什么", "没看我正忙着", "你看不懂",
+)
+POLICY_DEFAULTS = {
+    "first_inquiry_window_minutes": 5,
+    "first_reply_working_days": 1,
+    "first_reply_channels": ["web", "mail", "letter"],
+    "transfer_working_days": 1,
+    "shirking_moves": 3,
+    "forbidden_phrases": list(FORBIDDEN_PHRASES),
+}
+
+_T6_1 = "未及时与服务对象联系或在规定时限内应解决而未解决问题的；"
+_OTN_3 = "“一次性告知”适用中心所有政务服务事项情景，包括接听答复电话咨询、解答咨询、网站留言咨询等。"
+
+FIRST_REPLY_DUE_SOON = RuleInfo(
+    "fr.first_reply_due_soon", RULE, "warning", f"{S} 第六条(一); {OTN} 第三条",
+    text=f"{S}第六条(一)：{_T6_1}{OTN}第三条：{_OTN_3}",
+    action="首次答复期限临近：请首问责任人尽快与服务对象联系并答复。",
+    action_en="The first-reply deadline is near: the first-inquiry officer should contact and answer the applicant now.",
+    clock="first_reply", thresholds=("first_reply_working_days", "first_reply_channels"),
+)
+FIRST_REPLY_OVERDUE = RuleInfo(
+    "fr.first_reply_overdue", RULE, "violation", f"{S} 第六条(一); {OTN} 第三条",
+    text=f"{S}第六条(一)：{_T6_1}{OTN}第三条：{_OTN_3}",
+    action="已超过首次答复期限：立即答复服务对象，并向部门负责人说明原因。",
+    action_en="The first-reply deadline has passed: answer the applicant now and explain the delay to the department head.",
+    clock="first_reply", thresholds=("first_reply_working_days", "first_reply_channels"),
+)
+TRANSFER_OVERDUE = RuleInfo(
+    "fr.transfer_overdue", RULE, "violation", f"{S} 第六条(二)",
+    text="未及时将服务对象申办的事项移交给承办窗口或承办工作人员的；",
+    action="请立即将事项移交（交办或转办）承办窗口或承办工作人员，并说明延误原因。",
+    action_en="Hand the item over to the responsible window or officer now and explain the delay.",
+    clock="transfer", thresholds=("transfer_working_days",),
+)
+REFERRAL_INCOMPLETE = RuleInfo(
+    "fr.referral_incomplete", RULE, "violation", f"{S} 第三条(四)(五); {OTN} 第五条(四)",
+    text="对属于本办事窗口部门职责，但不属于本人岗位职责范围内的事项，应当告知服务对象负责承办业务的工作人员姓名、"
+    "具体工作地点及办公电话等（第三条(四)）；对不属于本办事窗口部门职责范围的事项，应当尽可能告知服务对象负责承办的"
+    "业务办事窗口，并尽己所知给予指引和帮助（第三条(五)）。办事群众办理或咨询事项不属于工作人员职责范围的,"
+    "应按照“首问负责”要求,明确告知其具体办理部门,主动协助联系（一次性告知工作制度 第五条(四)）。",
+    action="转介时应告知具体承办部门；指明承办人员的，同时告知其工作地点和办公电话。",
+    action_en="A referral must name the responsible department; when it names an officer, also give their office location and phone.",
+)
+SHIRKING = RuleInfo(
+    "fr.shirking", RULE, "violation", f"{S} 第六条(三)",
+    text="对服务对象提出申请推脱责任的；",
+    action="事项在部门间反复移交：请部门负责人确定承办部门，停止推诿。",
+    action_en="The item is being passed between departments: the department head should fix who handles it.",
+    thresholds=("shirking_moves",),
+)
+NOT_NOTIFIED = RuleInfo(
+    "fr.not_notified", RULE, "violation", f"{S} 第六条(四)",
+    text="应当告知服务对象有关事项而没有告知的；",
+    action="请将办理结果（或不予办理的理由）告知服务对象，并留存记录。",
+    action_en="Tell the applicant the outcome (or why the item was refused) and keep a record of it.",
+)
+FORBIDDEN_PHRASE = RuleInfo(
+    "fr.forbidden_phrase", RULE, "violation", f"{S} 第六条(五)",
+    text="对服务对象态度冷漠、恶劣或使用禁忌用语,造成不良影响的。",
+    action="答复中使用了禁忌用语：请部门负责人核查并进行谈话教育，必要时向服务对象致歉。",
+    action_en="A reply used a forbidden phrase: the department head should review it, counsel the officer and apologise if needed.",
+    thresholds=("forbidden_phrases",),
+)
+ACCEPTANCE_NOTICE_MISSING = RuleInfo(
+    "fr.acceptance_notice_missing", RULE, "warning", f"{S} 第三条(二)",
+    text="对符合规定条件不能当场办理，但有办结时限规定的事项，应当开具受理通知书，在规定的时限内办结；",
+    action="请向申请人开具受理通知书，写明办结时限。",
+    action_en="Issue the acceptance notice (受理通知书) to the applicant, stating the completion deadline.",
+)
+LEAD_DEPARTMENT_UNDETERMINED = RuleInfo(
+    "fr.lead_department_undetermined", RULE, "warning", f"{S} 第五条",
+    text="两个以上办事窗口部门共同办理的事项，主办办事窗口部门或者牵头办理办事窗口部门是事项的首办责任办事窗口部门；"
+    "不能确定首办办事窗口部门的，由共同办理的办事窗口部门协商确定首办责任办事窗口部门；确实难以确定首办办事窗口部门"
+    "或者对确定首办办事窗口部门有争议的，报由政务服务中心解决。",
+    action="联办事项须确定牵头（首办责任）部门；协商不成的报政务服务中心确定，并登记备案。",
+    action_en="A joint item needs a lead (first-handling) department; if the departments cannot agree, the center decides. Record it.",
+    escalation=2,
+)
+CO_DEPARTMENT_NOT_URGED = RuleInfo(
+    "fr.co_department_not_urged", RULE, "violation", f"{S} 第四条(二)",
+    text="本办事窗口部门是首办责任办事窗口部门的，应当按规定或者承诺时限完成自身的职责，同时应当告知和督促相关办事窗口部门"
+    "按时办理。……因其他办事窗口部门原因影响到首办责任办事窗口部门不能按时办理的，首办责任办事窗口部门应当自行证明"
+    "履行了告知和督促的责任。",
+    action="联办事项已超期且无督促记录：牵头部门应立即督促协办部门并登记督促情况。",
+    action_en="The joint item is late and nobody urged the co-departments: the lead department should urge them now and record it.",
+    clock="completion",
+)
+CODES = (FIRST_REPLY_DUE_SOON, FIRST_REPLY_OVERDUE, TRANSFER_OVERDUE, REFERRAL_INCOMPLETE, SHIRKING,
+         NOT_NOTIFIED, FORBIDDEN_PHRASE, ACCEPTANCE_NOTICE_MISSING, LEAD_DEPARTMENT_UNDETERMINED,
+         CO_DEPARTMENT_NOT_URGED)
+
+CONTACT_TYPES = frozenset({"reply", "notice", "deferral", "referral", "rejection"})
+HANDLING_TYPES = frozenset({"acceptance", "notice", "rejection", "assignment"})
+_NOT_STAFF = frozenset({"applicant", "system"})
+CHANNEL_ZH = {"web": "网站留言", "mail": "邮件", "letter": "来信", "counter": "窗口", "phone": "电话", "hotline": "热线"}
+CLOSED_ZH = {"resolved": "办结", "closed": "关闭", "rejected": "不予办理"}
+_FMT = "%Y-%m-%d %H:%M"
+
+
+@hookimpl
+def govhall_register_rules(register):
+    """The ten codes of 首问（办）负责制度."""
+    for info in CODES:
+        register(info)
+
+
+@hookimpl
+def govhall_register_policies(register):
+    """The window of 第一条, the first-reply and transfer limits, the move limit and the forbidden phrases."""
+    register(RULE, {k: (list(v) if isinstance(v, list) else v) for k, v in POLICY_DEFAULTS.items()})
+
+
+class _Settings:
+    """The policy of one configuration, turned once into what the rules use."""
+
+    __slots__ = ("window", "reply_days", "channels", "transfer_days", "moves", "phrases")
+
+    def __init__(self, policy):
+        merged = {**POLICY_DEFAULTS, **policy}
+        self.window = timedelta(minutes=merged["first_inquiry_window_minutes"])
+        self.reply_days = merged["first_reply_working_days"]
+        self.channels = frozenset(merged["first_reply_channels"])
+        self.transfer_days = merged["transfer_working_days"]
+        self.moves = merged["shirking_moves"]
+        self.phrases = phrase_pattern(tuple(merged["forbidden_phrases"]))
+
+
+_SETTINGS: dict[int, tuple[object, _Settings]] = {}
+
+
+def _settings(ctx) -> _Settings:
+    """The settings of the context's configuration, computed once per configuration object."""
+    config = ctx.config
+    hit = _SETTINGS.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    if len(_SETTINGS) > 32:
+        _SETTINGS.clear()
+    settings = _Settings(ctx.policy(RULE))
+    _SETTINGS[id(config)] = (config, settings)
+    return settings
+
+
+@functools.lru_cache(maxsize=16)
+def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern | None:
+    """One regex matching any of the phrases (longest first), or None for an empty list."""
+    words = sorted({p for p in phrases if p}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words))) if words else None
+
+
+def _completion_or_none(ticket, ctx):
+    """The time_limit plugin's ``completion`` clock, or None when its policy is not loaded."""
+    try:
+        return completion_clock(ticket, ctx)
+    except KeyError:  # time_limit is disabled: its policy section is absent
+        return None
+
+
+def _at(instant, ctx) -> str:
+    return instant.astimezone(ctx.tz).strftime(_FMT)
+
+
+def _who(actor) -> str:
+    if actor is None:
+        return "?"
+    return f"{actor.name}（{actor.id}）" if actor.name else actor.id
+
+
+def _who_en(actor) -> str:
+    if actor is None:
+        return "?"
+    return f"{actor.name} ({actor.id})" if actor.name else actor.id
+
+
+@hookimpl
+def govhall_evaluate_ticket(ticket, ctx):
+    """The ``first_reply`` and ``transfer`` clocks and every 首问（办）负责 finding of one ticket."""
+    st = _settings(ctx)
+    pattern = st.phrases
+    findings = []
+    first_contact = None      # first public contact not by the applicant or a system (stops first_reply)
+    first_move = None         # first assignment or referral (stops transfer)
+    first_completion = None
+    first_rejection = None
+    notified = False
+    urged = False
+    moves = 0
+    here = None               # the department the ticket is in, as far as the assignments tell
+    left: set[str] = set()
+    path: list[str] = []
+    returned_to = None
+
+    for e in ticket.events:
+        t = e.type
+        if t in CONTACT_TYPES:
+            actor = e.actor
+            role = actor.role if actor is not None else None
+            if t == "reply":
+                if not e.public or role == "applicant":
+                    continue
+                notified = True
+                if role == "staff" and pattern is not None and e.body:
+                    found = pattern.findall(e.body)
+                    if found:
+                        words = list(dict.fromkeys(found))
+                        zh_words = "、".join(f"“{w}”" for w in words)
+                        en_words = ", ".join(f"“{w}”" for w in words)
+                        when = _at(e.at, ctx)
+                        findings.append(FORBIDDEN_PHRASE.finding(
+                            ctx,
+                            f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
+                            "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。",
+                            f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
+                            "The first-responsibility rules forbid cold or rude answers and forbidden phrases.",
+                            key=e.at.isoformat()))
+            elif t == "notice":
+                notified = True
+            elif t == "rejection":
+                if first_rejection is None:
+                    first_rejection = e.at
+                if e.notice_issued:
+                    notified = True
+            elif t == "referral":
+                if first_move is None:
+                    first_move = e.at
+                _check_referral(e, ctx, findings)
+            if first_contact is None and role not in _NOT_STAFF:
+                first_contact = e.at
+        elif t == "assignment":
+            if first_move is None:
+                first_move = e.at
+            to = e.to_department
+            src = e.from_department or here
+            if not to or to == src:
+                continue
+            if src is not None:
+                if here is not None and src != here:
+                    left.add(here)
+                if not path or path[-1] != src:
+                    path.append(src)
+                left.add(src)
+            moves += 1
+            if returned_to is None and to in left:
+                returned_to = to
+            path.append(to)
+            here = to
+        elif t == "acceptance":
+            if not e.notice_issued:
+                when = _at(e.at, ctx)
+                findings.append(ACCEPTANCE_NOTICE_MISSING.finding(
+                    ctx,
+                    f"{when} 受理时未开具受理通知书。首问（办）负责制度要求对不能当场办理的事项开具受理通知书，并在规定时限内办结。",
+                    f"The item was accepted at {when} without an acceptance notice (受理通知书). The rules require one, "
+                    "stating the deadline, for any item not completed on the spot.",
+                    key=e.at.isoformat()))
+        elif t == "urge":
+            urged = True
+        elif t == "completion":
+            if first_completion is None:
+                first_completion = e.at
+
+    closed_at = None
+    if not ticket.is_open:
+        closed_at = (ticket.resolved_at or first_completion or first_rejection
+                     or (ticket.events[-1].at if ticket.events else ticket.created_at))
+
+    clocks = []
+    if ticket.channel in st.channels:
+        clock = ctx.clock("first_reply", RULE, ticket.created_at, working_days=st.reply_days,
+                          stopped_at=first_contact or closed_at)
+        clocks.append(clock)
+        _first_reply_findings(ticket, ctx, clock, first_contact, findings)
+    if first_move is not None or not ticket.department:
+        clock = ctx.clock("transfer", RULE, ticket.created_at, working_days=st.transfer_days,
+                          stopped_at=first_move or closed_at)
+        clocks.append(clock)
+        if clock.late:
+            _transfer_finding(ticket, ctx, clock, first_move, findings)
+
+    if moves >= st.moves or returned_to is not None:
+        route = "→".join(path)
+        if returned_to is not None:
+            zh = f"事项在部门间移交 {moves} 次（{route}），又被移回已移出的部门“{returned_to}”。"
+            en = f"The item moved between departments {moves} times ({route}) and came back to {returned_to}, which had passed it on."
+        else:
+            zh = f"事项在部门间移交 {moves} 次（{route}），达到 {st.moves} 次的推诿认定标准。"
+            en = f"The item moved between departments {moves} times ({route}), at or above the limit of {st.moves}."
+        findings.append(SHIRKING.finding(
+            ctx, zh + "首问（办）负责制度禁止对服务对象的申请推脱责任。",
+            en + " The rules forbid passing the applicant's request on to avoid responsibility."))
+
+    if not notified and not ticket.is_open:
+        state = ticket.status if ticket.status in CLOSED_ZH else "resolved"
+        when = _at(closed_at, ctx)
+        findings.append(NOT_NOTIFIED.finding(
+            ctx,
+            f"事项已{CLOSED_ZH[state]}（{when}），但没有向服务对象答复、告知或出具不予受理（登记）通知书的记录。"
+            "首问（办）负责制度要求将有关事项告知服务对象。",
+            f"The ticket was {state} ({when}) with no public reply, notice or notice of refusal to the applicant. "
+            "The rules require the applicant to be told.",
+        ))
+
+    if ticket.co_departments:
+        co_zh = "、".join(ticket.co_departments)
+        co_en = ", ".join(ticket.co_departments)
+        if not ticket.lead_department:
+            findings.append(LEAD_DEPARTMENT_UNDETERMINED.finding(
+                ctx,
+                f"联办事项（协办部门：{co_zh}）未确定牵头（首办责任）部门。首问（办）负责制度要求由共同办理的部门协商确定，"
+                "难以确定或有争议的报政务服务中心解决。",
+                f"The joint item (co-departments: {co_en}) has no lead department. The departments must agree on one; "
+                "if they cannot, the center decides."))
+        if not urged:
+            completion = _completion_or_none(ticket, ctx)
+            if completion is not None and completion.late:
+                due = _at(completion.due_at, ctx)
+                lead = ticket.lead_department or ticket.department or "牵头部门"
+                lead_en = ticket.lead_department or ticket.department or "the lead department"
+                findings.append(CO_DEPARTMENT_NOT_URGED.finding(
+                    ctx,
+                    f"联办事项的办结期限 {due} 已过，{lead} 没有督促协办部门（{co_zh}）的记录。首问（办）负责制度要求首办责任部门"
+                    "告知并督促协办部门按时办理，并自行证明已履行督促责任。",
+                    f"The joint item was due {due} and is late, and {lead_en} has no record of urging the co-departments "
+                    f"({co_en}). The lead department must urge them to act in time and be able to prove it did.",
+                    clock="completion", due_at=completion.due_at))
+
+    return RuleResult(clocks, findings)
+
+
+def _check_referral(e, ctx, findings):
+    """``fr.referral_incomplete`` for one referral lacking the department, or the officer's location and phone."""
+    missing_zh, missing_en = [], []
+    if not e.to_department:
+        missing_zh.append("承办部门")
+        missing_en.append("the responsible department")
+    if e.to_staff:
+        if not e.location:
+            missing_zh.append(f"承办人员 {e.to_staff} 的工作地点")
+            missing_en.append(f"the office location of {e.to_staff}")
+        if not e.phone:
+            missing_zh.append(f"承办人员 {e.to_staff} 的办公电话")
+            missing_en.append(f"the office phone of {e.to_staff}")
+    if missing_zh:
+        when = _at(e.at, ctx)
+        findings.append(REFERRAL_INCOMPLETE.finding(
+            ctx,
+            f"{when} 的转介未告知服务对象{'、'.join(missing_zh)}。首问（办）负责制度要求明确告知具体承办部门，"
+            "以及承办人员的姓名、工作地点和办公电话。",
+            f"The referral at {when} did not give the applicant {' or '.join(missing_en)}. The rules require naming "
+            "the responsible department and, for an officer, their name, office location and phone.",
+            key=e.at.isoformat()))
+
+
+def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
+    due = _at(clock.due_at, ctx)
+    created = _at(ticket.created_at, ctx)
+    ch_zh = CHANNEL_ZH.get(ticket.channel, ticket.channel)
+    asks_zh = "首问（办）负责制度要求首问责任人及时与服务对象联系并答复。"
+    asks_en = "The first-inquiry officer must contact and answer the applicant in time."
+    if clock.status == "red":
+        findings.append(FIRST_REPLY_OVERDUE.finding(
+            ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 已过，至今未答复服务对象。{asks_zh}",
+            f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and has none yet. {asks_en}",
+            due_at=clock.due_at))
+    elif clock.status == "missed":
+        if first_contact is not None and clock.stopped_at == first_contact:
+            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，实际于 {_at(first_contact, ctx)} 才首次答复。"
+            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due}; the first reply came at {_at(first_contact, ctx)}."
+        else:
+            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，至 {_at(clock.stopped_at, ctx)} 结束时仍未答复服务对象。"
+            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and was closed at {_at(clock.stopped_at, ctx)} without one."
+        findings.append(FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
+    elif clock.status == "yellow":
+        findings.append(FIRST_REPLY_DUE_SOON.finding(
+            ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 临近，尚未答复服务对象。{asks_zh}",
+            f"The {ticket.channel} ticket registered {created} is due a first reply by {due} and has none yet. {asks_en}",
+            due_at=clock.due_at))
+
+
+def _transfer_finding(ticket, ctx, clock, first_move, findings):
+    due = _at(clock.due_at, ctx)
+    asks_zh = "首问（办）负责制度要求及时将事项移交承办窗口或承办工作人员。"
+    asks_en = "The rules require handing the item over to the responsible window or officer in time."
+    if clock.status == "red":
+        created = _at(ticket.created_at, ctx)
+        if ticket.department:
+            zh = f"事项 {created} 登记，应于 {due} 前移交（交办或转介）承办部门，至今未移交。"
+            en = f"The item registered {created} was due to be handed over by {due}; it has not been."
+        else:
+            zh = f"事项 {created} 登记，未确定承办部门，应于 {due} 前移交（交办或转介），至今未移交。"
+            en = f"The item registered {created} has no department and was due to be handed over by {due}; it has not been."
+    elif first_move is not None and clock.stopped_at == first_move:
+        zh = f"事项应于 {due} 前移交承办部门，实际于 {_at(first_move, ctx)} 才首次移交。"
+        en = f"The item was due to be handed over by {due}; the first hand-over came at {_at(first_move, ctx)}."
+    else:
+        zh = f"事项应于 {due} 前移交承办部门，至 {_at(clock.stopped_at, ctx)} 结束时仍未移交。"
+        en = f"The item was due to be handed over by {due} and was closed at {_at(clock.stopped_at, ctx)} without one."
+    findings.append(TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
+
+
+@hookimpl
+def govhall_responsibility(ticket, ctx):
+    """首问责任人 and (for applications) 首办责任人, per 第一条.
+
+    ``first_inquiry``: among the staff public contacts within the window of the
+    earliest one, the highest rank; equal rank, the earliest; then the smallest id.
+    ``first_handler``: the staff actor of the earliest handling event of an
+    ``application``; equal instants, the higher rank, then the smallest id.
+    Relies on ``ticket.events`` being in time order (the model's contract).
+    """
+    window = _settings(ctx).window
+    application = ticket.kind == "application"
+    best = None           # (-rank, at, id) of the best first contact so far
+    limit = None          # the end of the window after the earliest staff contact
+    handler = None        # (at, -rank, id) of the first handling event so far
+    for e in ticket.events:  # in time order: stop once neither answer can change
+        at = e.at
+        if limit is not None and at > limit and (not application or (handler is not None and at > handler[0])):
+            break
+        actor = e.actor
+        if actor is None or actor.role != "staff":
+            continue
+        t = e.type
+        if t in CONTACT_TYPES and (t != "reply" or e.public):
+            if limit is None:
+                limit = at + window
+            if at <= limit:
+                key = (-actor.rank, at, actor.id)
+                if best is None or key < best:
+                    best = key
+        if application and t in HANDLING_TYPES and (t != "notice" or e.missing):
+            key = (at, -actor.rank, actor.id)
+            if handler is None or key < handler:
+                handler = key
+    return {"first_inquiry": best[2] if best else None, "first_handler": handler[2] if handler else None}
