@@ -87,9 +87,9 @@ class Context:
         days = sum(e.working_days for e in ticket.events if e.type == "extension" and e.approved_by is not None)
         return {"extension_days": days, "suspensions": suspension_spans(ticket.events)}
 
-    def text(self, zh: str, en: str) -> str:
-        """Pick the message in the configured language."""
-        return en if self.lang == "en" else zh
+    def fmt(self, instant: datetime) -> str:
+        """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""
+        return instant.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
 
 def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
@@ -109,7 +109,7 @@ def _source(factory: Any) -> DaySource:
 
 def note_marker(finding: Finding) -> str:
     """The marker that identifies a finding's note on the helpdesk."""
-    tail = finding.clock or finding.key
+    tail = ":".join(p for p in (finding.clock, finding.key) if p)
     return f"[govhall:{finding.code}:{tail}]" if tail else f"[govhall:{finding.code}]"
 
 
@@ -119,7 +119,9 @@ def finding_tag(code: str) -> str:
 
 
 def _note_body(finding: Finding, ctx: Context, marker: str) -> str:
-    due = finding.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") if finding.due_at else None
+    due = ctx.fmt(finding.due_at) if finding.due_at else None
+    if due and due in finding.message:
+        due = None  # the message already names the deadline
     if ctx.lang == "en":
         deadline = f"; due {due}" if due else ""
         return f"[govhall] {finding.message} (clause: {finding.clause}{deadline}) {marker}"

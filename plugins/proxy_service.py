@@ -1,0 +1,360 @@
+"""帮办代办制度 (help and proxy service): the ``evaluation`` and ``return_visit`` clocks and their findings.
+
+A **proxy ticket** has a ``proxy_request``. A **special-group applicant** has
+``groups`` or is ``special_age`` or older at ``now`` (the birthday counts: the
+age is the number of completed years on the date of ``now`` in the policy time
+zone; someone born on 29 February turns a year older on 1 March in other years).
+
+Interpretations where ``rules.md`` is silent:
+
+- **Resolved instant**: ``resolved_at``, else the first ``completion`` event.
+- **``ps.special_group_not_offered``**: any kind of open ticket (``is_open``);
+  a ``proxy_offer`` or ``proxy_request`` at any time satisfies it.
+- **``ps.fee_charged``**: every ``fee`` on a proxy ticket (before or after the
+  request) with ``legally_required`` false, except a fee whose ``amount`` is 0
+  or less (nothing was charged); one finding per fee.
+- **``ps.handover_missing``**: for the first ``proxy_request`` with ``mode`` =
+  ``proxy``: the milestone is the first acceptance (``accepted_at`` or an
+  ``acceptance`` event) or completion (the resolved instant) at or after the
+  request, up to ``now``. A ``handover`` at or before the milestone (even one
+  recorded before the request) satisfies it. No milestone yet: no finding.
+- **``ps.ledger_incomplete``**: one finding naming every missing field. The
+  acceptance time (``accepted_at`` or an ``acceptance`` event) is asked only of
+  ``application`` tickets, once their status is ``accepted``, ``resolved`` or
+  ``closed`` (other kinds have no 受理; their ledger row takes the request's
+  time). The completion time is asked once the status is ``resolved`` or
+  ``closed`` or ``resolved_at`` is set. The agent is the ``agent`` of any
+  ``proxy_request``. Blank strings count as missing.
+- **``evaluation`` clock**: a proxy ticket with a resolved instant; stopped by
+  the first ``evaluation`` at or after that instant (an earlier one rates the
+  service before it ended). ``ps.evaluation_missing`` when red or missed.
+- **``ps.poor_evaluation``** and the **``return_visit`` clock**: only on proxy
+  tickets (帮办代办制度 四 supervises the proxy service, not every ticket). Every
+  evaluation with 1 <= ``rating`` <= ``poor_rating`` gives one finding and one
+  ``return_visit`` clock, stopped by the first ``return_visit`` at or after it.
+- **``ps.stale``**: an open proxy ticket whose last event at or before ``now``
+  (or ``created_at``, whichever is later) has local date L, and
+  ``count_working_days(L, date(now)) > stale_working_days``: the N working
+  days after the day of the last event have all passed with no event, so with
+  N = 3 an event on a Monday makes the ticket stale from Friday (the
+  ``(N+1)``-th working day after), not on Thursday. Every event type counts,
+  and a ``pending`` ticket counts as open.
+- **``ps.spot_check``**: a proxy ticket with a resolved instant, drawn when the
+  first 8 bytes of ``sha256(f"{id}:{YYYY-MM}")`` (UTF-8; the month of the
+  resolved instant in the policy time zone), big-endian, divided by 2**64, are
+  below ``spot_check_ratio``.
+- Findings that can occur several times carry ``key`` = the event's
+  ``at.isoformat()``.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from govhall_sdk import hookimpl
+from govhall_sdk.engine import RuleResult
+from govhall_sdk.rules import RuleInfo
+
+RULE = "proxy_service"
+S = "帮办代办制度"
+
+_T1_2 = "一、(二)无偿服务 除法律法规明确规定必须由企业和群众缴纳的费用外，一律提供免费帮办代办服务。"
+_T2 = ("二、帮办代办内容 企业和群众可向“帮办代办”窗口申请帮办代办服务。帮办是指在接受申请人咨询、协助准备齐全材料后，"
+       "帮办人员带领申请人到相关窗口办理业务；代办是指申请人在准备齐全材料并完成材料交接手续后，由代办员全程代替办理，"
+       "同时针对老、弱、病、残、孕等特殊群体提供“上门办”“代理办”“协助办”等服务。")
+_T3_2 = ("三、(二)台账管理 建立《帮办代办工作登记台账》，详细记录事项名称、受理时间、办结时间、帮办代办员信息及申请人信息等内容。"
+         "业务办结后由企业和办事群众对本次帮办代办服务进行评价，并记录归档，作为进一步提升改进帮办代办服务水平的重要参考。")
+_T4 = ("四、监督考核 强化帮办代办服务的日常监督考核，建立“不定期抽查”、“随机回访”的监督制度。对存在“冷硬推拖”的工作人员，"
+       "中心予以通报批评；对存在“吃拿卡要”“不作为”“慢作为”“乱作为”的工作人员，交由纪检监察部门依法依规严肃查处。")
+
+SPECIAL_GROUP = RuleInfo(
+    "ps.special_group", RULE, "info", f"{S} 二",
+    text=_T2,
+    action="申请人属于老、弱、病、残、孕等特殊群体：可提供“上门办”“代理办”“协助办”等服务。",
+    action_en="The applicant belongs to a special group (elderly, weak, sick, disabled, pregnant): home, proxy or assisted service can be offered.",
+    thresholds=("special_age",),
+)
+SPECIAL_GROUP_NOT_OFFERED = RuleInfo(
+    "ps.special_group_not_offered", RULE, "warning", f"{S} 二",
+    text=_T2,
+    action="特殊群体申请人尚未获得帮办代办服务：请主动提供“上门办”“代理办”“协助办”等服务并记录。",
+    action_en="A special-group applicant has not been offered help: offer home, proxy or assisted service and record the offer.",
+    thresholds=("special_age",),
+)
+FEE_CHARGED = RuleInfo(
+    "ps.fee_charged", RULE, "violation", f"{S} 一(二)",
+    text=_T1_2,
+    action="帮办代办服务收取了法律法规未规定的费用：立即退还并报中心。",
+    action_en="A fee not required by law was charged for a help/proxy service: refund it and report to the center.",
+    escalation=2,
+)
+HANDOVER_MISSING = RuleInfo(
+    "ps.handover_missing", RULE, "violation", f"{S} 二",
+    text=_T2,
+    action="代办事项未办理材料交接手续：请补办交接手续，登记交接的材料清单。",
+    action_en="A proxy item went ahead without a materials handover: record the handover and the list of materials.",
+)
+LEDGER_INCOMPLETE = RuleInfo(
+    "ps.ledger_incomplete", RULE, "warning", f"{S} 三(二)",
+    text=_T3_2,
+    action="帮办代办台账信息不全：请补录事项名称、受理时间、办结时间、帮办代办员及申请人信息。",
+    action_en="The proxy-service ledger is incomplete: fill in the item name, acceptance and completion times, agent and applicant details.",
+)
+EVALUATION_MISSING = RuleInfo(
+    "ps.evaluation_missing", RULE, "warning", f"{S} 三(二)",
+    text=_T3_2,
+    action="帮办代办业务办结后未取得评价：请邀请企业或办事群众评价并记录归档。",
+    action_en="No review was collected after the proxy service ended: ask the applicant for a review and file it.",
+    clock="evaluation", thresholds=("evaluation_working_days",),
+)
+POOR_EVALUATION = RuleInfo(
+    "ps.poor_evaluation", RULE, "warning", f"{S} 四",
+    text=_T4,
+    action="帮办代办服务获差评：请核查服务情况并安排回访。",
+    action_en="The proxy service got a poor review: look into it and arrange a return visit.",
+    thresholds=("poor_rating",),
+)
+RETURN_VISIT_OVERDUE = RuleInfo(
+    "ps.return_visit_overdue", RULE, "violation", f"{S} 四",
+    text=_T4,
+    action="差评后未按期回访：立即回访申请人，核实问题并整改。",
+    action_en="No return visit followed a poor review in time: visit the applicant now, check the complaint and fix it.",
+    clock="return_visit", thresholds=("poor_rating", "return_visit_working_days"),
+)
+STALE = RuleInfo(
+    "ps.stale", RULE, "warning", f"{S} 四",
+    text=_T4,
+    action="帮办代办事项多日无进展（不作为、慢作为）：请帮办代办员说明进展并尽快推进。",
+    action_en="The proxy item has shown no progress for several working days (inaction): the agent should report progress and move it on.",
+    thresholds=("stale_working_days",),
+)
+SPOT_CHECK = RuleInfo(
+    "ps.spot_check", RULE, "info", f"{S} 四",
+    text=_T4,
+    action="本件被随机抽中：请进行抽查并回访申请人。",
+    action_en="This item was drawn at random: check it and make a return visit to the applicant.",
+    thresholds=("spot_check_ratio",),
+)
+CODES = (SPECIAL_GROUP, SPECIAL_GROUP_NOT_OFFERED, FEE_CHARGED, HANDOVER_MISSING, LEDGER_INCOMPLETE,
+         EVALUATION_MISSING, POOR_EVALUATION, RETURN_VISIT_OVERDUE, STALE, SPOT_CHECK)
+
+GROUPS_ZH = {"elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇", "sick": "患病", "weak": "体弱"}
+_LEDGER = (
+    ("subject", "事项名称", "item name"),
+    ("accepted", "受理时间", "acceptance time"),
+    ("completed", "办结时间", "completion time"),
+    ("agent", "帮办代办员信息", "agent"),
+    ("name", "申请人姓名", "applicant name"),
+    ("phone", "申请人电话", "applicant phone"),
+)
+_DONE = frozenset({"resolved", "closed"})
+_ACCEPTED = frozenset({"accepted", "resolved", "closed"})
+_TWO64 = float(2 ** 64)
+_FMT = "%Y-%m-%d %H:%M"
+
+
+@hookimpl
+def govhall_register_rules(register):
+    """The ten codes of 帮办代办制度."""
+    for info in CODES:
+        register(info)
+
+
+@hookimpl
+def govhall_register_policies(register):
+    """The thresholds of 帮办代办制度 (see the module docstring)."""
+    register(RULE, {
+        "special_age": 60,
+        "evaluation_working_days": 5,
+        "poor_rating": 2,
+        "return_visit_working_days": 15,
+        "stale_working_days": 3,
+        "spot_check_ratio": 0.1,
+    })
+
+
+def age_on(birth, day):
+    """Completed years from ``birth`` to ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def spot_check_draw(ticket_id, month):
+    """The spot-check number in [0, 1) of a ticket resolved in ``month`` (``YYYY-MM``)."""
+    digest = hashlib.sha256(f"{ticket_id}:{month}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / _TWO64
+
+
+def _blank(value):
+    return value is None or not value.strip()
+
+
+def _due(clock, ctx):
+    return clock.due_at.astimezone(ctx.tz).strftime(_FMT)
+
+
+@hookimpl
+def govhall_evaluate_ticket(ticket, ctx):
+    """The ``evaluation`` and ``return_visit`` clocks and every 帮办代办 finding of one ticket."""
+    applicant = ticket.applicant
+    groups = applicant.groups
+    birth = applicant.birth_date
+    events = ticket.events
+    proxied = False
+    for e in events:
+        if e.type == "proxy_request":
+            proxied = True
+            break
+    if not (proxied or groups or birth is not None):
+        return None  # the common case: nothing for this plugin
+    policy = ctx.policy(RULE)
+    findings = []
+    is_open = ticket.is_open
+    special_age = policy["special_age"]
+    age = age_on(birth, ctx.now_date) if birth is not None else None
+    if groups or (age is not None and age >= special_age):
+        who_zh = "、".join(GROUPS_ZH.get(g, g) for g in groups)
+        who_en = ", ".join(groups)
+        if age is not None and age >= special_age:
+            who_zh = f"{who_zh}、{age} 岁" if who_zh else f"{age} 岁老年人"
+            who_en = f"{who_en}, aged {age}" if who_en else f"aged {age}"
+        findings.append(SPECIAL_GROUP.finding(
+            ctx, f"申请人属于特殊群体（{who_zh}），可提供“上门办”“代理办”“协助办”等服务。",
+            f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies."))
+        if is_open and not proxied and not any(e.type == "proxy_offer" for e in events):
+            findings.append(SPECIAL_GROUP_NOT_OFFERED.finding(
+                ctx, f"特殊群体申请人（{who_zh}）的事项尚未提供或登记帮办代办服务。应针对特殊群体提供“上门办”“代理办”“协助办”等服务。",
+                f"The open ticket of a special-group applicant ({who_en}) shows no offer or request of help/proxy service; "
+                "the clause asks for home, proxy or assisted service for such groups."))
+    if not proxied:
+        return RuleResult((), findings) if findings else None
+
+    now = ctx.now
+    clocks = []
+    proxy_request = None
+    has_agent = False
+    fees = []
+    handovers = []
+    accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
+    completion = None
+    evaluations = []
+    visits = []
+    for e in events:
+        t = e.type
+        if t == "proxy_request":
+            if proxy_request is None and e.mode == "proxy":
+                proxy_request = e
+            if e.agent is not None:
+                has_agent = True
+        elif t == "fee":
+            if not e.legally_required and (e.amount is None or e.amount > 0):
+                fees.append(e)
+        elif t == "handover":
+            handovers.append(e.at)
+        elif t == "acceptance":
+            accepts.append(e.at)
+        elif t == "completion":
+            if completion is None:
+                completion = e.at
+        elif t == "evaluation":
+            evaluations.append(e)
+        elif t == "return_visit":
+            visits.append(e.at)
+
+
+    for fee in fees:
+        amount = "" if fee.amount is None else f" {fee.amount:g}"
+        findings.append(FEE_CHARGED.finding(
+            ctx, f"帮办代办事项收取了法律法规未规定的费用{amount}元。除法定费用外，帮办代办服务一律免费。",
+            f"A fee{amount} not required by law was charged on a proxy item; apart from statutory fees the service is free.",
+            key=fee.at.isoformat()))
+
+    resolved = ticket.resolved_at or completion
+    if proxy_request is not None:
+        r_at = proxy_request.at
+        milestone = min((a for a in accepts if a >= r_at), default=None)
+        if resolved is not None and resolved >= r_at and (milestone is None or resolved < milestone):
+            milestone = resolved
+        if milestone is not None and milestone <= now and not any(h <= milestone for h in handovers):
+            when = milestone.astimezone(ctx.tz).strftime(_FMT)
+            findings.append(HANDOVER_MISSING.finding(
+                ctx, f"代办事项在 {when} 受理或办结前未办理材料交接手续。代办须在申请人完成材料交接后由代办员全程代办。",
+                f"The proxy item was accepted or completed at {when} with no materials handover before it; "
+                "the clause asks for a handover before the agent acts.",
+                key=r_at.isoformat()))
+
+    lacking = []
+    if _blank(ticket.subject):
+        lacking.append(_LEDGER[0])
+    status = ticket.status
+    done = status in _DONE or ticket.resolved_at is not None
+    if ticket.kind == "application" and (status in _ACCEPTED or done) and not accepts:
+        lacking.append(_LEDGER[1])
+    if done and resolved is None:
+        lacking.append(_LEDGER[2])
+    if not has_agent:
+        lacking.append(_LEDGER[3])
+    if _blank(applicant.name):
+        lacking.append(_LEDGER[4])
+    if _blank(applicant.phone):
+        lacking.append(_LEDGER[5])
+    if lacking:
+        findings.append(LEDGER_INCOMPLETE.finding(
+            ctx, f"帮办代办台账缺少：{'、'.join(x[1] for x in lacking)}。台账应详细记录事项名称、受理时间、办结时间、帮办代办员信息及申请人信息。",
+            f"The proxy-service ledger lacks: {', '.join(x[2] for x in lacking)}; the clause asks for the item name, "
+            "acceptance and completion times, the agent and the applicant."))
+
+    if resolved is not None:
+        stop = next((e.at for e in evaluations if e.at >= resolved), None)
+        clock = ctx.clock("evaluation", RULE, resolved, working_days=policy["evaluation_working_days"], stopped_at=stop)
+        clocks.append(clock)
+        if clock.late:
+            due = _due(clock, ctx)
+            late_zh, late_en = ("至今未评价", "none yet") if clock.status == "red" else ("评价超过期限", "it came late")
+            findings.append(EVALUATION_MISSING.finding(
+                ctx, f"帮办代办业务办结后应于 {due} 前由企业或办事群众评价并记录归档，{late_zh}。",
+                f"After the proxy service ended, the applicant's review was due by {due}; {late_en}.",
+                due_at=clock.due_at))
+        month = resolved.astimezone(ctx.tz).strftime("%Y-%m")
+        if spot_check_draw(ticket.id, month) < policy["spot_check_ratio"]:
+            findings.append(SPOT_CHECK.finding(
+                ctx, f"本件（{month} 办结）被随机抽中，请抽查并回访申请人。",
+                f"This item (resolved {month}) was drawn for a spot check and a return visit."))
+
+    poor = policy["poor_rating"]
+    visit_days = None
+    for ev in evaluations:
+        if 1 <= ev.rating <= poor:
+            findings.append(POOR_EVALUATION.finding(
+                ctx, f"帮办代办服务评价为 {ev.rating} 分（满分 5 分），请核查并回访。",
+                f"The proxy service was rated {ev.rating} of 5; look into it and visit the applicant.",
+                key=ev.at.isoformat()))
+            if visit_days is None:
+                visit_days = policy["return_visit_working_days"]
+            stop = next((v for v in visits if v >= ev.at), None)
+            clock = ctx.clock("return_visit", RULE, ev.at, working_days=visit_days, stopped_at=stop)
+            clocks.append(clock)
+            if clock.late:
+                due = _due(clock, ctx)
+                late_zh, late_en = ("至今未回访", "none yet") if clock.status == "red" else ("回访超过期限", "it came late")
+                findings.append(RETURN_VISIT_OVERDUE.finding(
+                    ctx, f"帮办代办服务获差评（{ev.rating} 分）后应于 {due} 前回访申请人，{late_zh}。",
+                    f"After a poor review ({ev.rating} of 5) a return visit was due by {due}; {late_en}.",
+                    due_at=clock.due_at, key=ev.at.isoformat()))
+
+    if is_open:
+        n = policy["stale_working_days"]
+        last_at = ticket.created_at
+        for e in reversed(events):  # events are in time order: the last one at or before now
+            if e.at <= now:
+                if e.at > last_at:
+                    last_at = e.at
+                break
+        last_date = last_at.astimezone(ctx.tz).date()
+        idle = ctx.calendar.count_working_days(last_date, ctx.now_date)
+        if idle > n:
+            last = last_at.astimezone(ctx.tz).strftime(_FMT)
+            findings.append(STALE.finding(
+                ctx, f"帮办代办事项自 {last} 起已 {idle} 个工作日无任何进展（超过 {n} 个工作日），存在不作为、慢作为风险。",
+                f"The proxy item has had no event since {last}: {idle} working days (more than {n}); "
+                "the clause sanctions inaction and slow action.",
+            ))
+    return RuleResult(clocks, findings)
