@@ -18,6 +18,7 @@ from .host import GovhallPluginManager, get_plugin_manager
 from .model import Clock, Event, Finding, Note, Patch, Ticket
 
 LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
+LIGHTS = (None, "green", "yellow", "red")
 RESPONSIBLE_KEYS = ("first_inquiry", "first_handler")
 TAG_PREFIX = "govhall_"
 
@@ -107,6 +108,13 @@ def _source(factory: Any) -> DaySource:
     return factory()
 
 
+def _caller(function: Any, argnames: tuple[str, ...]) -> Any:
+    """A ``(ticket, ctx)`` callable for a hook implementation that may name its arguments in any order."""
+    if argnames == ("ticket", "ctx"):
+        return function
+    return lambda ticket, ctx: function(**{a: {"ticket": ticket, "ctx": ctx}[a] for a in argnames})
+
+
 def note_marker(finding: Finding) -> str:
     """The marker that identifies a finding's note on the helpdesk."""
     tail = ":".join(p for p in (finding.clock, finding.key) if p)
@@ -153,12 +161,14 @@ class Engine:
         self.calendar = build_calendar(config, self.pm)
         self._rules = self._impls("govhall_evaluate_ticket")
         self._responsibility = self._impls("govhall_responsibility")
-        self._adjust = self.pm.hook.govhall_adjust_patch
+        adjust = self.pm.hook.govhall_adjust_patch
+        self._adjust = adjust if adjust.get_hookimpls() else None
 
-    def _impls(self, hook_name: str) -> list[tuple[str, Any, tuple[str, ...]]]:
+    def _impls(self, hook_name: str) -> list[tuple[str, Any, bool]]:
+        """(plugin, function, takes both arguments in order) in a fixed call order."""
         impls = getattr(self.pm.hook, hook_name).get_hookimpls()
         order = sorted(impls, key=lambda i: i.plugin_name) if hook_name == "govhall_evaluate_ticket" else impls[::-1]
-        return [(i.plugin_name, i.function, tuple(i.argnames)) for i in order]
+        return [(i.plugin_name, _caller(i.function, tuple(i.argnames))) for i in order]
 
     def context(self, now: datetime) -> Context:
         """A context for evaluating at ``now``."""
@@ -167,13 +177,12 @@ class Engine:
     def evaluate(self, ticket: Ticket, now: datetime | Context) -> Result:
         """Evaluate one ticket as of ``now`` (an instant or a prepared :class:`Context`)."""
         ctx = now if isinstance(now, Context) else self.context(now)
-        args = {"ticket": ticket, "ctx": ctx}
         clocks: list[Clock] = []
         findings: list[Finding] = []
         errors: list[str] = []
-        for plugin, function, argnames in self._rules:
+        for plugin, call in self._rules:
             try:
-                out = function(*[args[a] for a in argnames])
+                out = call(ticket, ctx)
             except Exception as exc:  # isolate one plugin's failure to this ticket
                 errors.append(f"rule plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
                 continue
@@ -181,9 +190,9 @@ class Engine:
                 clocks.extend(out.clocks)
                 findings.extend(out.findings)
         responsible: dict[str, str | None] = dict.fromkeys(RESPONSIBLE_KEYS)
-        for plugin, function, argnames in self._responsibility:
+        for plugin, call in self._responsibility:
             try:
-                out = function(*[args[a] for a in argnames])
+                out = call(ticket, ctx)
             except Exception as exc:
                 errors.append(f"responsibility plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
                 continue
@@ -191,13 +200,21 @@ class Engine:
                 if responsible.get(key) is None:
                     responsible[key] = value
 
-        light = max((c.status for c in clocks if c.status in LIGHT_ORDER), key=LIGHT_ORDER.__getitem__, default=None)
-        level = max((f.escalation for f in findings), default=0)
-        if level < 1 and (light == "red" or any(f.severity == "violation" for f in findings)):
+        rank = 0
+        for c in clocks:
+            rank = max(rank, LIGHT_ORDER.get(c.status, 0))
+        light = LIGHTS[rank]
+        level = 0
+        violation = False
+        for f in findings:
+            level = max(level, f.escalation)
+            violation = violation or f.severity == "violation"
+        if level < 1 and (violation or light == "red"):
             level = 1
         patch = self._patch(ticket, ctx, light, level, responsible, clocks, findings)
         result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors)
-        self._adjust(ticket=ticket, result=result, patch=patch, ctx=ctx)
+        if self._adjust is not None:
+            self._adjust(ticket=ticket, result=result, patch=patch, ctx=ctx)
         return result
 
     def _patch(self, ticket: Ticket, ctx: Context, light: str | None, level: int,

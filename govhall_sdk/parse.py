@@ -27,6 +27,9 @@ from .model import (
 )
 
 
+_fromisoformat = datetime.fromisoformat
+
+
 class TicketError(ValueError):
     """A ticket that breaks the format; ``problems`` are ``path: reason`` strings."""
 
@@ -143,6 +146,24 @@ class _Problems:
     def actor(self, value: Any, path: str) -> Actor | None:
         if value is None:
             return None
+        if type(value) is dict:  # the same people act again and again: reuse validated actors
+            key = (value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role"))
+            try:
+                cached = _ACTORS.get(key)
+            except TypeError:  # an unhashable value: validate and report it below
+                cached = key = None
+            if cached is not None:
+                return cached
+            actor = self._new_actor(value, path)
+            if actor is not None and key is not None:
+                if len(_ACTORS) >= _ACTOR_CACHE_SIZE:
+                    _ACTORS.clear()
+                _ACTORS[key] = actor
+            return actor
+        self.add(path, "expected an object")
+        return None
+
+    def _new_actor(self, value: dict, path: str) -> Actor | None:
         if not isinstance(value, dict):
             self.add(path, "expected an object")
             return None
@@ -159,6 +180,10 @@ class _Problems:
             department=self.string(value.get("department"), f"{path}.department"),
             role=role or "staff",
         )
+
+
+_ACTORS: dict[tuple, Actor] = {}
+_ACTOR_CACHE_SIZE = 4096
 
 
 def _opt_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
@@ -221,6 +246,7 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "completion": {},
 }
 _EVENT_COMMON = frozenset({"type", "at", "actor"})
+_EVENT_KNOWN = {etype: _EVENT_COMMON | spec.keys() for etype, spec in _EVENT_FIELDS.items()}
 _TICKET_KEYS = frozenset(
     {
         "id", "kind", "channel", "subject", "status", "created_at", "accepted_at",
@@ -232,27 +258,46 @@ _TICKET_KEYS = frozenset(
 
 
 def _event(p: _Problems, raw: Any, path: str) -> Event | None:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         p.add(path, "expected an object")
         return None
     etype = raw.get("type")
     if not isinstance(etype, str):
         p.add(f"{path}.type", "required")
         return None
-    before = len(p.items)
-    at = p.instant(raw.get("at"), f"{path}.at")
-    if at is None and len(p.items) == before:
-        p.add(f"{path}.at", "required")
-    actor = p.actor(raw.get("actor"), f"{path}.actor")
+    at_raw = raw.get("at")
+    at = None
+    if type(at_raw) is str:  # fast path: a well-formed instant with an offset
+        try:
+            at = _fromisoformat(at_raw)
+        except ValueError:
+            pass
+        if at is not None and at.tzinfo is None:
+            at = None
+    if at is None:
+        before = len(p.items)
+        at = p.instant(at_raw, f"{path}.at")
+        if at is None and len(p.items) == before:
+            p.add(f"{path}.at", "required")
+    actor_raw = raw.get("actor")
+    actor = None if actor_raw is None else p.actor(actor_raw, f"{path}.actor")
     spec = _EVENT_FIELDS.get(etype)
     if spec is None:  # unknown type: kept, ignored by the built-in rules
         extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON}
         return Event(type=etype, at=at, actor=actor, extra=extra) if at else None
-    values = {name: conv(p, raw.get(name), f"{path}.{name}") for name, conv in spec.items()}
-    extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON and k not in spec}
+    values = {}
+    for name, conv in spec.items():
+        value = raw.get(name)
+        if conv is _Problems.string and (value is None or type(value) is str):
+            values[name] = value  # the common case, without building a path
+        else:
+            values[name] = conv(p, value, f"{path}.{name}")
     if at is None:
         return None
-    return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
+    if raw.keys() - _EVENT_KNOWN[etype]:
+        extra = {k: v for k, v in raw.items() if k not in _EVENT_KNOWN[etype]}
+        return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
+    return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, **values)
 
 
 def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
