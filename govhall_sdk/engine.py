@@ -16,6 +16,7 @@ from .clocks import compute_clock, suspension_spans
 from .config import Config
 from .host import GovhallPluginManager, get_plugin_manager
 from .model import Clock, Event, Finding, Note, Patch, Ticket
+from .privacy import mask_text
 
 LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
 LIGHTS = (None, "green", "yellow", "red")
@@ -242,7 +243,7 @@ class Engine:
                 if marker in seen or marker in written:
                     continue
                 seen.add(marker)
-                notes.append(Note(f.code, marker, _note_body(f, ctx, marker)))
+                notes.append(Note(f.code, marker, mask_text(_note_body(f, ctx, marker))))
         return Patch(sorted(desired - current), sorted(current - desired), fields, notes)
 
 

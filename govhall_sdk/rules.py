@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from .model import SEVERITIES, Finding
+from .privacy import mask_text
 
 
 @attrs.frozen
@@ -41,6 +42,6 @@ class RuleInfo:
         """A :class:`Finding` of this code, its message in the context's language."""
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, clause=self.clause,
-            message=en if ctx.lang == "en" else zh, clock=clock or self.clock,
+            message=mask_text(en if ctx.lang == "en" else zh), clock=clock or self.clock,
             due_at=due_at, escalation=self.escalation, key=key,
         )

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from .privacy import mask_text
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (adapter TEXT PRIMARY KEY, value TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule (
@@ -94,7 +96,8 @@ class StateStore:
         with self.db:
             self.db.executemany(
                 "INSERT INTO audit (at, adapter, ticket_id, changes, codes, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(utc_key(at), adapter, t, json.dumps(ch, ensure_ascii=False, sort_keys=True), ",".join(codes), int(ok), err)
+                [(utc_key(at), adapter, t, mask_text(json.dumps(ch, ensure_ascii=False, sort_keys=True)), ",".join(codes),
+                  int(ok), mask_text(err) if err else err)
                  for t, ch, codes, ok, err in rows],
             )
 
