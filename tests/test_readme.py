@@ -1,0 +1,34 @@
+"""The README's first command works from a fresh checkout, and a second run writes nothing."""
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def first_command() -> list[str]:
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+    line = next(l for l in block.splitlines() if l and not l.startswith("#"))
+    install, run = line.split(" && ")
+    assert install == "pip install -e ."
+    return shlex.split(run)
+
+
+def test_readme_first_command_from_a_fresh_checkout(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".govhall"))
+    argv = first_command()
+    assert argv[:2] == ["govhall", "run"]
+    cmd = [sys.executable, "-m", "govhall_sdk.cli", *argv[1:]]
+    first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "pulled 51" in first.stdout and "written 51" in first.stdout
+    assert "tl.overdue" in first.stdout and "lights:" in first.stdout
+    assert (tmp_path / "examples" / ".govhall" / "helpdesk.sqlite").exists()
+    second = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert second.returncode == 0 and "written 0" in second.stdout
+    show = subprocess.run([sys.executable, "-m", "govhall_sdk.cli", "local", "show", "TC-2025-0314",
+                           "--config", "examples/govhall.toml"], cwd=tmp_path, capture_output=True, text=True)
+    assert show.returncode == 0 and "govhall_sla_red" in show.stdout and "govhall_sla_green" not in show.stdout
