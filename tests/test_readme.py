@@ -1,4 +1,5 @@
 """The README's first command works from a fresh checkout, and a second run writes nothing."""
+import json
 import re
 import shlex
 import shutil
@@ -31,4 +32,6 @@ def test_readme_first_command_from_a_fresh_checkout(tmp_path):
     assert second.returncode == 0 and "written 0" in second.stdout
     show = subprocess.run([sys.executable, "-m", "govhall_sdk.cli", "local", "show", "TC-2025-0314",
                            "--config", "examples/govhall.toml"], cwd=tmp_path, capture_output=True, text=True)
-    assert show.returncode == 0 and "govhall_sla_red" in show.stdout and "govhall_sla_green" not in show.stdout
+    assert show.returncode == 0
+    tags = json.loads(show.stdout)["tags"]
+    assert "govhall_sla_red" in tags and "govhall_sla_green" not in tags and "急件" in tags
