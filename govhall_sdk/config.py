@@ -6,6 +6,8 @@ integer, got 'x'``). Policy sections come from the plugins that are loaded.
 """
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 LANGS = ("zh", "en")
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ConfigError(ValueError):
@@ -50,11 +55,16 @@ def _type_of_default(default: Any) -> Any:
     return float if isinstance(default, float) else type(default)
 
 
+def key_path(path: str, key: str) -> str:
+    """``path.key``, with the key quoted as TOML would when it is not a bare key."""
+    shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return f"{path}.{shown}" if path else shown
+
+
 def _unknown(table: Mapping[str, Any], known: set[str], path: str) -> None:
-    extra = sorted(set(table) - known)
+    extra = sorted(set(map(str, table)) - known)
     if extra:
-        where = f"{path}." if path else ""
-        raise ConfigError(f"{where}{extra[0]}: unknown key (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"{key_path(path, extra[0])}: unknown key (known: {', '.join(sorted(known))})")
 
 
 def _table(raw: Any, path: str) -> dict[str, Any]:
@@ -195,14 +205,14 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
     esc = _table(raw.get("escalation"), "escalation")
     _unknown(esc, {"level1", "level2", "departments", "write"}, "escalation")
     departments = {
-        name: _targets(t, f"escalation.departments.{name}")
+        name: _targets(t, key_path("escalation.departments", name))
         for name, t in _table(esc.get("departments"), "escalation.departments").items()
     }
     default = _targets({k: v for k, v in esc.items() if k in ("level1", "level2")}, "escalation")
 
     adapter = _adapter_table(raw.get("adapter"), "adapter", "local")
     adapters = {
-        name: _adapter_table(t, f"adapters.{name}", name)
+        name: _adapter_table(t, key_path("adapters", name), name)
         for name, t in _table(raw.get("adapters"), "adapters").items()
     }
     state = _table(raw.get("state"), "state")

@@ -29,7 +29,7 @@ def test_overrides_and_int_for_float():
     ({"policy": {"x": {"phrases": ["a", 1]}}}, "policy.x.phrases[1]: expected a string, got 1"),
     ({"policy": {"time_limit": {"complaint_working_days": True}}}, "expected an integer, got True"),
     ({"calendar": {"holidays": ["2027-13-01"]}}, "calendar.holidays[0]: expected a date"),
-    ({"escalation": {"departments": {"不动产": {"level3": "x"}}}}, "escalation.departments.不动产.level3: unknown key"),
+    ({"escalation": {"departments": {"不动产": {"level3": "x"}}}}, 'escalation.departments."不动产".level3: unknown key'),
     ({"policy": {"warn_ratio": 2}}, "policy.warn_ratio: expected a number in (0, 1]"),
 ])
 def test_rejected_with_key_path(raw, message):
