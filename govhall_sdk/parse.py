@@ -245,6 +245,15 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "return_visit": {"result": _Problems.string},
     "completion": {},
 }
+def _same(value: Any) -> Any:
+    return value
+
+
+# Converter -> (value types that need no validation, how to take them).
+_FAST: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
+    _Problems.string: ((str, type(None)), _same),
+    _Problems.boolean: ((bool,), _same),
+}
 _EVENT_COMMON = frozenset({"type", "at", "actor"})
 _EVENT_KNOWN = {etype: _EVENT_COMMON | spec.keys() for etype, spec in _EVENT_FIELDS.items()}
 _TICKET_KEYS = frozenset(
@@ -288,8 +297,9 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
     values = {}
     for name, conv in spec.items():
         value = raw.get(name)
-        if conv is _Problems.string and (value is None or type(value) is str):
-            values[name] = value  # the common case, without building a path
+        fast = _FAST.get(conv)
+        if fast is not None and type(value) in fast[0]:
+            values[name] = fast[1](value)  # the common case, without building a path
         else:
             values[name] = conv(p, value, f"{path}.{name}")
     if at is None:
