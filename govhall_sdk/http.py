@@ -128,7 +128,7 @@ class RESTAdapter(Adapter):
         if left is not None and left.isdigit() and int(left) < self.pace_below:
             self.sleep(self.pace_seconds)
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, want_json: bool = False, **kwargs: Any) -> requests.Response:
         self.requests_made += 1
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
@@ -142,10 +142,19 @@ class RESTAdapter(Adapter):
                 response.status_code,
                 parse_retry_after(response.headers.get("Retry-After")),
             )
+        if want_json:  # a truncated or malformed body is retried like a network error
+            try:
+                response.body = response.json()
+            except ValueError as exc:
+                raise HTTPError(self.redact(f"{method} {url}: malformed JSON: {exc}")) from None
         return response
 
-    def request(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, idempotent: bool | None = None, want_json: bool = False,
+                **kwargs: Any) -> requests.Response:
         """Send one request with the retry policy; ``path`` may be absolute.
+
+        With ``want_json`` the decoded body is ``response.body``, and a body that is
+        not JSON counts as a retryable failure.
 
         :param idempotent: whether a retry is safe; by default true for GET, HEAD,
             PUT, DELETE and OPTIONS, false for POST and PATCH.
@@ -161,7 +170,7 @@ class RESTAdapter(Adapter):
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(self._send, method, url, **kwargs)
+        return retrying(self._send, method, url, want_json, **kwargs)
 
     def paginate(self, path: str, paginator: Paginator, records: Callable[[Any], list[Any]],
                  params: dict[str, Any] | None = None, method: str = "GET",
@@ -175,11 +184,8 @@ class RESTAdapter(Adapter):
             kwargs = {"params": request["params"]}
             if "json" in request:
                 kwargs["json"] = request["json"]
-            response = self.request(method, request["url"], idempotent=True, **kwargs)
-            try:
-                found = records(response.json())
-            except ValueError as exc:
-                raise HTTPError(self.redact(f"{method} {request['url']}: malformed JSON: {exc}")) from None
+            response = self.request(method, request["url"], idempotent=True, want_json=True, **kwargs)
+            found = records(response.body)
             yield response, found
             paginator.update_state(response, found)
             if not paginator.has_next_page or not found:
