@@ -2,7 +2,8 @@
 
 Retries (tenacity): 429, 500, 502, 503, 504, connection errors and timeouts;
 ``Retry-After`` is honoured; attempts are bounded; a request that is not
-idempotent (POST) is retried only when its caller says it is safe. Every error
+idempotent (POST) is retried only on 429 (refused before it was processed) or
+when its caller says it is safe. Every error
 message passes through :meth:`RESTAdapter.redact`, so tokens never leak.
 """
 from __future__ import annotations
@@ -157,14 +158,16 @@ class RESTAdapter(Adapter):
         not JSON counts as a retryable failure.
 
         :param idempotent: whether a retry is safe; by default true for GET, HEAD,
-            PUT, DELETE and OPTIONS, false for POST and PATCH.
+            PUT, DELETE and OPTIONS, false for POST and PATCH. A 429 is retried
+            either way: the platform refused the request without processing it.
         :raises HTTPError: after the last attempt, or at once when not retryable.
         """
         method = method.upper()
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda e: safe and isinstance(e, HTTPError) and e.retryable),
+            retry=tenacity.retry_if_exception(
+                lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)),
             stop=tenacity.stop_after_attempt(self.retry.attempts),
             wait=self.retry.wait,
             sleep=self.sleep,

@@ -1,0 +1,257 @@
+"""A stateful fake of the Zammad REST API v1 endpoints the adapter uses, on ``responses``.
+
+Payloads follow the documented shapes: ``GET /api/v1/tickets/search`` answering
+``{"tickets": [ids], "tickets_count", "assets"}`` or, with ``expand=true``, a list
+of tickets with association names (``group``, ``state``, ``create_article_type``,
+...); ``per_page`` capped at 200; ``sort_by``/``order_by``; timestamps with
+milliseconds (``2021-11-03T11:51:13.809Z``); ``by_ticket`` articles with
+``type``/``sender``/``internal``; ``{"tags": [...]}``; ``tags/add`` and
+``tags/remove`` answering ``201 true``; unknown ticket attributes refused with
+422; ``Authorization: Token token=...``. The search ``query`` understands the
+``updated_at:>=`` range (with ``\\:`` escapes) the adapter sends; like a real
+index it can lag (ids in ``unindexed`` are not found by a search yet).
+Ticket ids are opaque to the adapter, so the conformance ids are used as they are.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+
+from govhall_adapters.zammad import ZammadAdapter
+from govhall_sdk.http import RetryPolicy
+from govhall_sdk.testing import HelpdeskDriver
+
+BASE = "https://zammad.center.example"
+TOKEN = "zm-test-token-9Kd"
+GOVHALL_ATTRIBUTES = ("govhall_light", "govhall_due_at", "govhall_first_inquiry", "govhall_first_handler",
+                      "govhall_escalation_level", "govhall_escalated_to")
+KIND_WORDS = {"consultation": "咨询", "application": "申请", "complaint": "投诉", "supervision": "督办",
+              "assignment": "交办"}
+ARTICLE_TYPES = {"mail": "email", "web": "web", "phone": "phone", "counter": "note", "hotline": "phone",
+                 "letter": "fax"}
+STATES = {"new": "new", "open": "open", "pending": "pending reminder", "accepted": "open", "resolved": "closed",
+          "closed": "closed", "rejected": "closed"}
+
+
+def fmt(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class ZammadFake:
+    """The helpdesk: tickets (expanded form), articles, tags, a clock, a request log, failures."""
+
+    def __init__(self, token: str = TOKEN, *, start: str = "2025-01-06T01:00:00.000Z",
+                 attributes: tuple[str, ...] = GOVHALL_ATTRIBUTES):
+        self.token = token
+        self.tickets: dict[str, dict[str, Any]] = {}
+        self.articles: dict[str, list[dict[str, Any]]] = {}
+        self.tags: dict[str, list[str]] = {}
+        self.clock = datetime.fromisoformat(start)
+        self.attributes = attributes
+        self.log: list[tuple[str, str, dict[str, list[str]], Any]] = []
+        self.failures: list[dict[str, Any]] = []
+        self.unindexed: set[str] = set()
+        self.next_article = 1
+
+    def tick(self) -> str:
+        self.clock += timedelta(seconds=1)
+        return fmt(self.clock)
+
+    def add_ticket(self, ticket: dict[str, Any], articles: list[dict[str, Any]] | None = None,
+                   tags: list[str] | None = None) -> None:
+        tid = str(ticket["id"])
+        now = fmt(self.clock)
+        full = {"id": ticket["id"], "group_id": 1, "priority_id": 2, "state_id": 2, "organization_id": None,
+                "number": f"3100{len(self.tickets) + 1}", "title": "", "owner_id": 1, "customer_id": 20,
+                "note": None, "first_response_at": None, "close_at": None, "last_contact_at": None,
+                "create_article_type_id": 5, "create_article_sender_id": 2, "article_count": 0,
+                "escalation_at": None, "pending_time": None, "type": None, "time_unit": None, "preferences": {},
+                "updated_by_id": 3, "created_by_id": 3, "created_at": now, "updated_at": now, "article_ids": [],
+                "ticket_time_accounting_ids": [], "group": "Users", "organization": None,
+                "ticket_time_accounting": [], "state": "open", "priority": "2 normal", "owner": "-",
+                "customer": "customer@example.com", "created_by": "agent@center.example",
+                "updated_by": "agent@center.example", "create_article_type": "phone",
+                "create_article_sender": "Agent", **{a: None for a in self.attributes}}
+        full.update(ticket)
+        self.tickets[tid] = full
+        self.articles[tid] = []
+        self.tags[tid] = list(tags or [])
+        for article in articles or []:
+            self.add_article(tid, article, bump=False)
+
+    def add_article(self, tid: str, article: dict[str, Any], bump: bool = True) -> dict[str, Any]:
+        at = article.get("created_at") or (self.tick() if bump else fmt(self.clock))
+        full = {"id": self.next_article, "ticket_id": tid, "type_id": 10, "sender_id": 1, "from": "", "to": "",
+                "cc": "", "subject": None, "reply_to": None, "message_id": None, "message_id_md5": None,
+                "in_reply_to": None, "content_type": "text/html", "references": None, "body": "",
+                "internal": False, "preferences": {}, "updated_by_id": 3, "created_by_id": 3, "origin_by_id": None,
+                "created_at": at, "updated_at": at, "attachments": [], "type": "note", "sender": "Agent",
+                "created_by": "agent@center.example", "updated_by": "agent@center.example", "time_unit": None}
+        full.update(article)
+        full["id"], full["ticket_id"] = self.next_article, self.tickets[tid]["id"]
+        self.next_article += 1
+        self.articles[tid].append(full)
+        ticket = self.tickets[tid]
+        ticket["article_ids"] = [a["id"] for a in self.articles[tid]][::-1]
+        ticket["article_count"] = len(self.articles[tid])
+        if bump:
+            ticket["updated_at"] = at
+        return full
+
+    def fail(self, method: str, path: str, status: int = 429, times: int = 1, headers: dict[str, str] | None = None,
+             body: Any = None) -> None:
+        self.failures.append({"method": method, "path": re.compile(path), "status": status, "times": times,
+                              "headers": headers or ({"Retry-After": "5"} if status == 429 else {}),
+                              "body": body if body is not None else {"error": "Too Many Requests"}})
+
+    def requests_to(self, method: str, path: str) -> list[tuple[dict[str, list[str]], Any]]:
+        return [(q, b) for m, p, q, b in self.log if m == method and re.fullmatch(path, p)]
+
+    # ------------------------------------------------------------ HTTP
+    def install(self, rsps: responses.RequestsMock) -> None:
+        route = re.compile(re.escape(BASE) + r"/api/v1/.*")
+        for method in ("GET", "PUT", "POST", "DELETE"):
+            rsps.add_callback(method, route, callback=self._handle)
+
+    def _handle(self, request):
+        url = urlsplit(request.url)
+        query = parse_qs(url.query)
+        body = json.loads(request.body) if request.body else None
+        self.log.append((request.method, url.path, query, body))
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        for failure in self.failures:
+            if failure["times"] and failure["method"] == request.method and failure["path"].fullmatch(url.path):
+                failure["times"] -= 1
+                return failure["status"], {**headers, **failure["headers"]}, json.dumps(failure["body"])
+        if request.headers.get("Authorization") != f"Token token={self.token}":
+            return 401, headers, json.dumps({"error": "Authentication required"})
+        path = url.path[len("/api/v1"):]
+        if request.method == "GET" and path == "/tickets/search":
+            return 200, headers, json.dumps(self._search(query))
+        if path == "/tags/add" and request.method == "POST":
+            return self._tag(body, add=True)
+        if path == "/tags/remove" and request.method == "DELETE":
+            return self._tag(body, add=False)
+        if request.method == "GET" and path == "/tags":
+            tid = query.get("o_id", [""])[0]
+            if query.get("object") != ["Ticket"] or tid not in self.tickets:
+                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
+            return 200, headers, json.dumps({"tags": self.tags[tid]})
+        if request.method == "POST" and path == "/ticket_articles":
+            tid = str(body.get("ticket_id"))
+            if tid not in self.tickets:
+                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
+            article = self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
+                                             "type": body.get("type", "note"), "internal": body.get("internal", False),
+                                             "subject": body.get("subject"), "created_by": "govhall@center.example"})
+            return 201, headers, json.dumps(article)
+        m = re.fullmatch(r"/ticket_articles/by_ticket/([^/]+)", path)
+        if m and request.method == "GET":
+            if m.group(1) not in self.tickets:
+                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
+            return 200, headers, json.dumps(self.articles[m.group(1)])
+        m = re.fullmatch(r"/tickets/([^/]+)", path)
+        if m and m.group(1) in self.tickets:
+            ticket = self.tickets[m.group(1)]
+            if request.method == "GET":
+                return 200, headers, json.dumps(ticket if query.get("expand") == ["true"] else self._ids_only(ticket))
+            if request.method == "PUT":
+                for key in body:
+                    if key not in ticket or key in ("id", "number", "created_at", "updated_at"):
+                        return 422, headers, json.dumps({"error": f"unknown attribute '{key}' for Ticket.",
+                                                         "error_human": f"unknown attribute '{key}' for Ticket."})
+                ticket.update(body)
+                ticket["updated_at"] = self.tick()
+                return 200, headers, json.dumps(self._ids_only(ticket))
+        return 404, headers, json.dumps({"error": "No route matches"})
+
+    def _ids_only(self, ticket):
+        names = {"group", "organization", "ticket_time_accounting", "state", "priority", "owner", "customer",
+                 "created_by", "updated_by", "create_article_type", "create_article_sender"}
+        return {k: v for k, v in ticket.items() if k not in names}
+
+    def _tag(self, body, add):
+        tid = str(body.get("o_id"))
+        if body.get("object") != "Ticket" or tid not in self.tickets or not body.get("item"):
+            return 422, {"Content-Type": "application/json"}, json.dumps({"error": "Need object, o_id and item"})
+        tags = self.tags[tid]
+        if add and body["item"] not in tags:
+            tags.append(body["item"])
+            self.tickets[tid]["updated_at"] = self.tick()
+        elif not add and body["item"] in tags:
+            tags.remove(body["item"])
+            self.tickets[tid]["updated_at"] = self.tick()
+        return 201, {"Content-Type": "application/json"}, "true"
+
+    def _search(self, query):
+        per_page = min(int(query.get("per_page", ["50"])[0]), 200)
+        page = int(query.get("page", ["1"])[0])
+        text = query.get("query", [""])[0]
+        found = [t for t in self.tickets.values() if str(t["id"]) not in self.unindexed]
+        m = re.search(r"updated_at:>=((?:[^\s\\]|\\.)+)", text)
+        if m:
+            since = datetime.fromisoformat(m.group(1).replace("\\", ""))
+            found = [t for t in found if datetime.fromisoformat(t["updated_at"]) >= since]
+        g = re.search(r"group\.name:(\S+?)\)?$", text)
+        if g:
+            found = [t for t in found if t["group"] == g.group(1)]
+        field = query.get("sort_by", ["created_at"])[0]
+        found.sort(key=lambda t: (t[field], str(t["id"])), reverse=query.get("order_by", ["desc"])[0] == "desc")
+        chunk = found[(page - 1) * per_page: page * per_page]
+        if query.get("expand") == ["true"]:
+            return chunk
+        return {"tickets": [t["id"] for t in chunk], "tickets_count": len(chunk),
+                "assets": {"Ticket": {str(t["id"]): self._ids_only(t) for t in chunk}}}
+
+    # ------------------------------------------------------------ interchange seeding
+    def seed_interchange(self, raw: dict[str, Any]) -> None:
+        articles = []
+        for event in raw.get("events", []):
+            if event["type"] != "reply":
+                continue
+            actor = event.get("actor") or {}
+            staff = actor.get("role", "staff") == "staff"
+            articles.append({"body": event.get("body", ""), "content_type": "text/plain",
+                             "internal": not event.get("public", True), "type": "phone" if staff else "web",
+                             "sender": "Agent" if staff else "Customer",
+                             "created_by": actor.get("id", "customer@example.com"),
+                             "created_at": fmt(datetime.fromisoformat(event["at"]))})
+        self.add_ticket({"id": raw["id"], "title": raw.get("subject", ""), "type": KIND_WORDS[raw["kind"]],
+                         "group": raw.get("department") or "Users", "state": STATES.get(raw.get("status"), "open"),
+                         "create_article_type": ARTICLE_TYPES.get(raw.get("channel"), "web"),
+                         "created_at": fmt(datetime.fromisoformat(raw["created_at"]))}, articles, raw.get("tags"))
+
+
+class ZammadDriver(HelpdeskDriver):
+    """Drives :class:`ZammadFake` for the conformance suite."""
+
+    def __init__(self, fake: ZammadFake, sleeps: list[float] | None = None):
+        self.fake = fake
+        self.sleeps = sleeps if sleeps is not None else []
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        return {"type": "zammad", "url": BASE, "token": self.fake.token,
+                "agents": {"s1": {"name": "王", "rank": 1, "department": "综合窗口"}}, **extra}
+
+    def make_adapter(self, config: Any, **extra: Any) -> ZammadAdapter:
+        return ZammadAdapter(self.settings(**extra), config, sleep=self.sleeps.append,
+                             retry=RetryPolicy(attempts=6, base=0.01))
+
+    def seed(self, tickets: list[dict[str, Any]]) -> None:
+        for raw in tickets:
+            self.fake.seed_interchange(raw)
+
+    def touch(self, ticket_id: str) -> None:
+        self.fake.add_article(ticket_id, {"body": "<p>补充说明</p>", "type": "web", "sender": "Customer",
+                                          "created_by": "customer@example.com"})
+
+    def read(self, ticket_id: str) -> dict[str, Any]:
+        ticket = self.fake.tickets[ticket_id]
+        notes = [a["body"] for a in self.fake.articles[ticket_id] if a["internal"]]
+        return {"tags": set(self.fake.tags[ticket_id]),
+                "fields": {k: v for k, v in ticket.items() if k.startswith("govhall_")}, "notes": notes}

@@ -1,0 +1,249 @@
+"""The Zammad adapter: conformance, mapping of documented payloads, search query, index lag, retries, secrets."""
+from datetime import datetime, timedelta
+
+import pytest
+import responses
+
+from fakes_zammad import BASE, TOKEN, ZammadDriver, ZammadFake
+from govhall_adapters.zammad import ZammadAdapter
+from govhall_sdk.config import ConfigError, build_config
+from govhall_sdk.engine import Engine
+from govhall_sdk.model import Note, Patch
+from govhall_sdk.state import StateStore
+from govhall_sdk.sync import Sync
+from govhall_sdk.testing import AdapterConformance, conformance_tickets
+
+NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
+
+
+@pytest.fixture
+def fake():
+    helpdesk = ZammadFake()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        helpdesk.install(rsps)
+        yield helpdesk
+
+
+@pytest.fixture
+def helpdesk_driver(fake):
+    return ZammadDriver(fake)
+
+
+@pytest.fixture
+def config(tmp_path, govhall_pm):
+    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
+    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+
+
+def run(driver, config, pm, now=NOW, page_size=10, **extra):
+    adapter = driver.make_adapter(config, **extra)
+    return Sync(Engine(config, pm), adapter, StateStore(config.state_path), page_size=page_size).run(now), adapter
+
+
+class TestZammadConformance(AdapterConformance):
+    """Paging to the end (25 tickets at one instant, pages of 10), cursor, round trip, rerun."""
+
+
+# ------------------------------------------------------------------ mapping
+
+DOC_TICKET = {  # GET /api/v1/tickets/{id}?expand=true as in the API docs, plus custom attributes
+    "id": 3, "group_id": 1, "priority_id": 2, "state_id": 2, "organization_id": 3, "number": "71003",
+    "title": "食品经营许可证新办", "owner_id": 3, "customer_id": 7, "note": None, "first_response_at": None,
+    "first_response_escalation_at": None, "first_response_in_min": None, "first_response_diff_in_min": None,
+    "close_at": None, "close_escalation_at": None, "close_in_min": None, "close_diff_in_min": None,
+    "update_escalation_at": None, "update_in_min": None, "update_diff_in_min": None,
+    "last_contact_at": "2025-01-06T03:00:00.000Z", "last_contact_agent_at": "2025-01-06T02:01:00.000Z",
+    "last_contact_customer_at": "2025-01-06T01:30:00.000Z", "last_owner_update_at": None,
+    "create_article_type_id": 1, "create_article_sender_id": 2, "article_count": 3, "escalation_at": None,
+    "pending_time": None, "type": "办件", "time_unit": None, "preferences": {}, "updated_by_id": 4,
+    "created_by_id": 7, "created_at": "2025-01-06T01:30:00.000Z", "updated_at": "2025-01-06T03:00:00.906Z",
+    "article_ids": [6, 5, 4], "ticket_time_accounting_ids": [], "group": "Sales",
+    "organization": "Awesome Customer Inc.", "ticket_time_accounting": [], "state": "open",
+    "priority": "2 normal", "owner": "chris@chrispresso.com", "customer": "samuel@example.com",
+    "created_by": "samuel@example.com", "updated_by": "jacob@chrispresso.com", "create_article_type": "email",
+    "create_article_sender": "Customer",
+    "gh_promised_days": "20", "gh_accepted_at": "2025-01-06", "gh_applicant": "赵六", "gh_groups": ["孕妇"],
+    "govhall_light": None, "govhall_escalation_level": None,
+}
+DOC_ARTICLES = [  # GET /api/v1/ticket_articles/by_ticket/{id}
+    {"id": 4, "ticket_id": 3, "from": "Samuel Lee <samuel@example.com>", "to": "", "cc": "", "subject": "申请",
+     "body": "你好<br>我想办食品经营许可证", "content_type": "text/html", "type": "email", "internal": False,
+     "sender": "Customer", "created_by": "samuel@example.com", "created_by_id": 7,
+     "updated_at": "2025-01-06T01:30:00.000Z", "created_at": "2025-01-06T01:30:00.000Z"},
+    {"id": 5, "ticket_id": 3, "from": "Christopher Miller", "to": "", "cc": "", "subject": None,
+     "body": "<p>[受理] 通知书: 是</p>", "content_type": "text/html", "type": "note", "internal": True,
+     "sender": "Agent", "created_by": "chris@chrispresso.com", "created_by_id": 3,
+     "updated_at": "2025-01-06T02:00:00.000Z", "created_at": "2025-01-06T02:00:00.000Z"},
+    {"id": 6, "ticket_id": 3, "from": "Christopher Miller", "to": "samuel@example.com", "cc": "", "subject": None,
+     "body": "已受理，承诺二十个工作日内办结。", "content_type": "text/plain", "type": "email", "internal": False,
+     "sender": "Agent", "created_by": "chris@chrispresso.com", "created_by_id": 3,
+     "updated_at": "2025-01-06T02:01:00.000Z", "created_at": "2025-01-06T02:01:00.000Z"},
+]
+MAPPING = {"departments": {"Sales": "市场监管窗口"},
+           "agents": {"chris@chrispresso.com": {"name": "Chris", "rank": 3, "department": "市场监管窗口"}},
+           "fields": {"promised_working_days": "gh_promised_days", "accepted_at": "gh_accepted_at",
+                      "applicant_name": "gh_applicant", "applicant_groups": "gh_groups"}}
+
+
+def test_documented_ticket_maps_to_the_interchange_format(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES, ["americano", "govhall_sla_green"])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["3"])
+    t = item.ticket
+    assert item.error is None, item.error
+    assert (t.id, t.kind, t.channel, t.status) == ("3", "application", "mail", "open")
+    assert (t.subject, t.department) == ("食品经营许可证新办", "市场监管窗口")
+    assert t.created_at == datetime.fromisoformat("2025-01-06T01:30:00+00:00")
+    assert t.accepted_at == datetime.fromisoformat("2025-01-06T00:00:00+08:00")
+    assert t.promised_working_days == 20
+    assert t.applicant.name == "赵六" and t.applicant.groups == ("pregnant",)
+    assert t.tags == ("americano", "govhall_sla_green")
+    assert t.fields["gh_applicant"] == "赵六" and "govhall_light" in t.fields and "group" not in t.fields
+    assert t.extra["number"] == "71003"
+    first, note, acceptance, reply = t.events
+    assert first.actor.role == "applicant" and first.body == "你好\n我想办食品经营许可证" and first.public
+    assert not note.public and note.body == "[受理] 通知书: 是"
+    assert acceptance.type == "acceptance" and acceptance.notice_issued
+    assert acceptance.actor.id == "chris@chrispresso.com" and acceptance.actor.rank == 3
+    assert reply.public and reply.actor.department == "市场监管窗口"
+
+
+def test_the_search_query_escapes_the_instant_and_sorts_by_updated_at(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    fake.add_ticket({**DOC_TICKET, "id": 9, "group": "2nd Level"})
+    adapter = helpdesk_driver.make_adapter(config, query="group.name:Sales", start="2025-01-01T00:00:00Z")
+    assert [i.id for p in adapter.pull(None, 50) for i in p.items] == ["3"]
+    (first, _), *_ = fake.requests_to("GET", "/api/v1/tickets/search")
+    assert first["query"] == [r"updated_at:>=2024-12-31T23\:59\:59Z AND (group.name:Sales)"]
+    assert (first["sort_by"], first["order_by"], first["expand"]) == (["updated_at"], ["asc"], ["true"])
+    assert (first["page"], first["per_page"]) == (["1"], ["50"])
+
+
+def test_the_assets_form_of_a_search_answer_is_read_too():
+    from govhall_adapters.zammad import _search_records
+
+    body = {"tickets": [9, 10], "tickets_count": 2,
+            "assets": {"Ticket": {"9": {"id": 9, "updated_at": "x"}, "10": {"id": 10, "updated_at": "y"}}}}
+    assert [t["id"] for t in _search_records(body)] == [9, 10]
+    with pytest.raises(ValueError):
+        _search_records({"error": "boom"})
+
+
+def test_settings_are_checked_with_their_key_path(config):
+    with pytest.raises(ConfigError, match="adapter.statuses.open"):
+        ZammadAdapter({"url": BASE, "token": TOKEN, "statuses": {"open": "in_progress"}}, config)
+    with pytest.raises(ConfigError, match="adapter.token: required"):
+        ZammadAdapter({"url": BASE}, config)
+    with pytest.raises(ConfigError, match="adapter.per_page"):
+        ZammadAdapter({"url": BASE, "token": TOKEN, "per_page": 201}, config)
+
+
+# ------------------------------------------------------------------ the index lag
+
+@pytest.mark.parametrize("settle, found_later", [(60.0, True), (0.0, False)])
+def test_a_ticket_indexed_late_is_found_next_run_while_the_cursor_settles(fake, helpdesk_driver, config, settle,
+                                                                          found_later):
+    fake.add_ticket({**DOC_TICKET, "id": 30, "updated_at": "2025-03-03T00:59:40.000Z"})
+    fake.add_ticket({**DOC_TICKET, "id": 31, "updated_at": "2025-03-03T00:59:50.000Z"})
+    fake.unindexed.add("30")  # changed first, indexed after the search
+    now = datetime.fromisoformat("2025-03-03T09:00:05+08:00")
+    adapter = helpdesk_driver.make_adapter(config, settle_seconds=settle)
+    adapter.now = now
+    pages = list(adapter.pull(None, 10))
+    assert [i.id for p in pages for i in p.items] == ["31"]
+    fake.unindexed.clear()
+    again = helpdesk_driver.make_adapter(config, settle_seconds=settle)
+    again.now = now + timedelta(minutes=5)
+    later = [i.id for p in again.pull(pages[-1].cursor, 10) for i in p.items]
+    assert later == (["30"] if found_later else []), "31 is not pulled twice: its id travels with the cursor"
+
+
+# ------------------------------------------------------------------ writing, limits, secrets
+
+def test_patch_uses_tag_endpoints_an_internal_note_and_one_put(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES, ["americano", "govhall_sla_green"])
+    adapter = helpdesk_driver.make_adapter(config)
+    (item,) = adapter.fetch(["3"])
+    patch = Patch(["govhall_sla_red"], ["govhall_sla_green"], {"govhall_light": "red", "govhall_escalation_level": 1},
+                  [Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]")])
+    assert adapter.apply([(item.ticket, patch)])[0].ok
+    ((_, added),) = fake.requests_to("POST", "/api/v1/tags/add")
+    ((_, removed),) = fake.requests_to("DELETE", "/api/v1/tags/remove")
+    assert added == {"item": "govhall_sla_red", "object": "Ticket", "o_id": 3}
+    assert removed == {"item": "govhall_sla_green", "object": "Ticket", "o_id": 3}
+    ((_, note),) = fake.requests_to("POST", "/api/v1/ticket_articles")
+    assert note["type"] == "note" and note["internal"] is True and note["ticket_id"] == 3
+    ((_, put),) = fake.requests_to("PUT", "/api/v1/tickets/3")
+    assert put == {"govhall_light": "red", "govhall_escalation_level": 1}
+    assert fake.tags["3"] == ["americano", "govhall_sla_red"]
+    (again,) = adapter.fetch(["3"])
+    (own,) = [e for e in again.ticket.events if e.type == "reply" and "[govhall:tl.overdue:completion]" in e.body]
+    assert own.actor.role == "system" and not own.public
+
+
+def test_an_attribute_not_created_on_zammad_is_a_reported_write_failure(fake, helpdesk_driver, config):
+    fake.attributes = ()
+    fake.add_ticket({k: v for k, v in DOC_TICKET.items() if not k.startswith("govhall_")})
+    adapter = helpdesk_driver.make_adapter(config)
+    (item,) = adapter.fetch(["3"])
+    (outcome,) = adapter.apply([(item.ticket, Patch(fields={"govhall_light": "red"}))])
+    assert not outcome.ok and "HTTP 422" in outcome.error and "govhall_light" in outcome.error
+
+
+def test_a_429_storm_is_waited_out_and_loses_no_write(fake, helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(12))
+    fake.fail("GET", "/api/v1/tickets/search", times=2, headers={"Retry-After": "4"})
+    fake.fail("POST", "/api/v1/tags/add", times=3, headers={"Retry-After": "9"})
+    fake.fail("PUT", "/api/v1/tickets/C-0007", times=2, headers={"Retry-After": "13"})
+    summary, _ = run(helpdesk_driver, config, govhall_pm)
+    assert summary.ok and summary.written == 12
+    assert (helpdesk_driver.sleeps.count(4.0), helpdesk_driver.sleeps.count(9.0),
+            helpdesk_driver.sleeps.count(13.0)) == (2, 3, 2)
+    for i in range(12):
+        seen = helpdesk_driver.read(f"C-{i:04d}")
+        assert {"govhall_tl_overdue", "govhall_sla_red"} <= seen["tags"] and len(seen["notes"]) == 2
+        assert seen["fields"]["govhall_light"] == "red"
+
+
+def test_a_failed_note_post_is_not_retried_blindly_and_the_rerun_writes_it_once(fake, helpdesk_driver, config,
+                                                                               govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(2))
+    fake.fail("POST", "/api/v1/ticket_articles", status=504, times=1, body={"error": "gateway timeout"})
+    first, _ = run(helpdesk_driver, config, govhall_pm)
+    assert len(first.failed) == 1 and "HTTP 504" in next(iter(first.failed.values()))
+    assert len(fake.requests_to("POST", "/api/v1/ticket_articles")) == 3  # 2 tickets x 2 notes, one failed
+    second, _ = run(helpdesk_driver, config, govhall_pm)
+    third, _ = run(helpdesk_driver, config, govhall_pm)
+    assert second.ok and second.written == 1 and third.ok and third.written == 0
+    assert [len(helpdesk_driver.read(t)["notes"]) for t in ("C-0000", "C-0001")] == [2, 2]
+
+
+def test_the_token_never_shows_in_errors_or_repr(fake, config):
+    secret = "ZM-SECRET-TOKEN-31337"
+    fake.token = secret
+    driver = ZammadDriver(fake)
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    fake.fail("GET", "/api/v1/tickets/3", status=500, times=99,
+              body={"error": f"token {secret} rejected", "header": f"Token token={secret}"})
+    adapter = driver.make_adapter(config)
+    (item,) = adapter.fetch(["3"])
+    assert "HTTP 500" in str(item.error) and secret not in str(item.error)
+    assert driver.sleeps, "a 500 is retried before it is reported"
+    assert secret not in repr(adapter) and "***" in repr(adapter)
+    fake.failures.clear()
+    fake.fail("GET", "/api/v1/tickets/search", status=403, body={"error": f"Not authorized ({secret})"})
+    with pytest.raises(Exception) as caught:
+        list(adapter.pull(None, 10))
+    assert "HTTP 403" in str(caught.value) and secret not in str(caught.value)
+
+
+def test_the_example_config_builds_the_adapter(govhall_pm):
+    from pathlib import Path
+
+    from govhall_sdk.config import load_config
+    from govhall_sdk.sync import make_adapter
+
+    config = load_config(Path(__file__).parent.parent / "examples" / "zammad.toml", govhall_pm)
+    adapter = make_adapter(config, govhall_pm)
+    assert isinstance(adapter, ZammadAdapter) and adapter.mapping.status("已受理") == "accepted"
+    assert adapter.mapping.status("pending close") == "pending" and adapter.settings["settle_seconds"] == 60.0
+    assert "PUT-THE-ACCESS-TOKEN-HERE" not in repr(adapter)
