@@ -19,19 +19,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
-from govhall_adapters.freshdesk import (
-    GOVHALL_MARK,
-    MAPPING_SCHEMA,
-    MAPPING_TYPES,
-    HelpdeskMapping,
-    SyncCursor,
-    UpdatedSincePaginator,
-    html_text,
-    parse_instant,
-    parse_raw,
-    read_mapping_settings,
-)
 from govhall_sdk import hookimpl
+from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
+from govhall_sdk.mapping import (
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, html_text, parse_raw, read_mapping_settings,
+)
 from govhall_sdk.adapter import Page
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.model import Patch, Ticket

@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 from datetime import date, datetime
-from pathlib import Path
 from typing import Sequence
 
 from . import __version__

@@ -1,0 +1,354 @@
+"""Mapping a helpdesk's own values to the interchange format, shared by REST adapters.
+
+:class:`HelpdeskMapping` reads an adapter section's tables (kinds, channels,
+statuses, departments, agents, field paths, applicant groups, note prefixes) and
+turns a helpdesk's ticket view into the parts of an interchange ticket; a note
+that starts with a configured prefix (``[受理]``, ``[补正告知] 缺件: 申请表``)
+becomes the event it records. Adapters then validate the result with
+:func:`parse_raw`, which gives per-ticket errors with paths.
+"""
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime, time, tzinfo
+from typing import Any, Mapping, Sequence
+
+from .adapter import Adapter
+from .config import ConfigError, check_value
+from .cursor import parse_instant
+from .model import CHANNELS, EVENT_CLASSES, GROUPS, KINDS, ROLES, STATUSES
+from .parse import Parsed, TicketError, ticket_from_dict
+
+GOVHALL_MARK = "[govhall:"
+
+#: Words a helpdesk uses for a ticket's type, and the normalized kind.
+DEFAULT_KINDS = {
+    **{k: k for k in KINDS},
+    "咨询": "consultation", "申请": "application", "办件": "application", "登记": "application",
+    "许可": "application", "投诉": "complaint", "举报": "complaint", "申诉": "complaint",
+    "求助": "complaint", "信访": "complaint", "热线": "complaint", "督办": "supervision",
+    "交办": "assignment", "批办": "assignment", "转办": "assignment",
+}
+#: Values of an applicant-groups field, and the normalized group.
+DEFAULT_GROUP_VALUES = {
+    **{g: g for g in GROUPS},
+    "老年人": "elderly", "老人": "elderly", "残疾人": "disabled", "孕妇": "pregnant", "孕期": "pregnant",
+    "病人": "sick", "患病": "sick", "伤病": "sick", "弱势群体": "weak", "困难群众": "weak",
+}
+#: Note prefixes (a note or reply starting with one) and the event it records.
+DEFAULT_NOTE_PREFIXES: dict[str, Any] = {
+    "[受理]": "acceptance",
+    "[不予受理]": {"type": "rejection", "stage": "before_acceptance"},
+    "[不予登记]": {"type": "rejection", "stage": "after_acceptance"},
+    "[补正告知]": {"type": "notice", "form": "written"},
+    "[一次性告知]": {"type": "notice", "form": "written"},
+    "[答复要素]": "notice",
+    "[暂缓答复]": "deferral",
+    "[转办]": "assignment",
+    "[引导]": "referral",
+    "[延期]": "extension",
+    "[中止]": "suspension_start",
+    "[恢复]": "suspension_end",
+    "[督促]": "urge",
+    "[结果报告]": "result_report",
+    "[帮办]": {"type": "proxy_request", "mode": "help"},
+    "[代办]": {"type": "proxy_request", "mode": "proxy"},
+    "[上门办]": {"type": "proxy_request", "mode": "home"},
+    "[帮办告知]": "proxy_offer",
+    "[交接]": "handover",
+    "[收件]": "submission",
+    "[收费]": "fee",
+    "[评价]": "evaluation",
+    "[回访]": "return_visit",
+    "[办结]": "completion",
+}
+#: Normalized fields an adapter reads from a helpdesk field (``[adapter.fields]``).
+FIELD_KEYS = (
+    "kind", "subject", "department", "applicant_id", "applicant_name", "applicant_phone",
+    "applicant_birth_date", "applicant_groups", "materials", "promised_working_days", "due_at",
+    "accepted_at", "resolved_at", "lead_department", "co_departments",
+)
+_AGENT_KEYS = {"name": str, "rank": int, "department": str, "role": str}
+
+# Note fields: "key: value" pairs after the prefix, separated by new lines or semicolons.
+_PAIR = re.compile(r"\s*([^:：=;；\n]+?)\s*[:：=]\s*([^;；\n]*)")
+_SPLIT = re.compile(r"\s*[,，、;；/]\s*")
+_KEY_ALIASES = {
+    "缺件": "missing", "缺少材料": "missing", "需补正": "missing", "要素": "elements", "方式": "form",
+    "形式": "form", "联系方式": "contact", "转至": "to_department", "接收部门": "to_department",
+    "原部门": "from_department", "部门": "to_department", "经办人": "to_staff", "地点": "location",
+    "电话": "phone", "通知书": "notice_issued", "原因": "reason", "理由": "reason", "依据": "legal_basis",
+    "法律依据": "legal_basis", "工作日": "working_days", "天数": "working_days", "批准人": "approved_by",
+    "材料": "items", "金额": "amount", "法定收费": "legally_required", "评分": "rating", "满意度": "rating",
+    "结果": "result", "代办员": "agent", "帮办员": "agent", "模式": "mode",
+}
+_VALUE_ALIASES = {
+    "form": {"口头": "oral", "书面": "written", "公开": "public", "公示": "public"},
+    "mode": {"帮办": "help", "代办": "proxy", "上门": "home", "上门办": "home", "协助": "assisted", "协助办": "assisted"},
+    "stage": {"受理前": "before_acceptance", "受理后": "after_acceptance"},
+    "elements": {"依据": "basis", "条件": "conditions", "材料": "materials", "程序": "procedure",
+                 "流程": "procedure", "时限": "time_limit"},
+}
+_LIST_FIELDS = {"missing", "elements", "items"}
+_INT_FIELDS = {"working_days", "rating"}
+_BOOL_FIELDS = {"notice_issued", "legally_required"}
+_ACTOR_FIELDS = {"approved_by", "agent"}
+_TRUE = {"true", "yes", "1", "是", "有", "已", "已出具", "已发放"}
+_FALSE = {"false", "no", "0", "否", "无", "未", "未出具"}
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li)\s*/?>", re.I)
+
+
+def html_text(value: str) -> str:
+    """Plain text of an HTML body: tags dropped, line breaks kept, entities decoded."""
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", value))).strip()
+
+
+def check_mapping(settings: dict[str, Any], kind_words: Mapping[str, str] = DEFAULT_KINDS) -> None:
+    """Validate the mapping tables of an adapter section; raise ConfigError naming the key path."""
+    def choice(table: str, allowed: Sequence[str]) -> None:
+        for key, value in settings.get(table, {}).items():
+            if value not in allowed:
+                raise ConfigError(f"adapter.{table}.{key}: {value!r} is not one of {', '.join(allowed)}")
+
+    choice("kinds", KINDS)
+    choice("channels", CHANNELS)
+    choice("statuses", STATUSES)
+    choice("applicant_groups", GROUPS)
+    if settings.get("default_kind") not in KINDS:
+        raise ConfigError(f"adapter.default_kind: {settings.get('default_kind')!r} is not one of {', '.join(KINDS)}")
+    for kind in settings.get("due_at_kinds", []):
+        if kind not in KINDS:
+            raise ConfigError(f"adapter.due_at_kinds: {kind!r} is not one of {', '.join(KINDS)}")
+    for key, value in settings.get("departments", {}).items():
+        check_value(value, str, f"adapter.departments.{key}")
+    for key, value in settings.get("fields", {}).items():
+        if key not in FIELD_KEYS:
+            raise ConfigError(f"adapter.fields.{key}: unknown field (known: {', '.join(FIELD_KEYS)})")
+        check_value(value, str, f"adapter.fields.{key}")
+    for who, table in settings.get("agents", {}).items():
+        path = f"adapter.agents.{who}"
+        check_value(table, dict, path)
+        for key, value in table.items():
+            if key not in _AGENT_KEYS:
+                raise ConfigError(f"{path}.{key}: unknown key (known: {', '.join(sorted(_AGENT_KEYS))})")
+            check_value(value, _AGENT_KEYS[key], f"{path}.{key}")
+        if table.get("role", "staff") not in ROLES:
+            raise ConfigError(f"{path}.role: {table['role']!r} is not one of {', '.join(ROLES)}")
+    for prefix, value in settings.get("note_prefixes", {}).items():
+        path = f"adapter.note_prefixes.{prefix}"
+        etype = value.get("type") if isinstance(value, dict) else value
+        if etype not in EVENT_CLASSES:
+            raise ConfigError(f"{path}: {etype!r} is not an event type (known: {', '.join(EVENT_CLASSES)})")
+    for target, table in settings.get("assignees", {}).items():
+        check_value(table, dict, f"adapter.assignees.{target}")
+
+
+MAPPING_SCHEMA: dict[str, Any] = {
+    "start": "2000-01-01T00:00:00Z",
+    "per_page": 100,
+    "settle_seconds": 0.0,
+    "verify_tls": True,
+    "default_kind": "consultation",
+    "kinds": {},
+    "channels": {},
+    "statuses": {},
+    "departments": {},
+    "agents": {},
+    "fields": {},
+    "due_at_kinds": ["supervision", "assignment"],
+    "note_prefixes": {},
+    "applicant_groups": {},
+    "assignees": {},
+}
+MAPPING_TYPES: dict[str, Any] = {"due_at_kinds": [str], "settle_seconds": float}
+
+
+class HelpdeskMapping:
+    """Maps one helpdesk's values to the interchange format, from the adapter's settings.
+
+    Tables in the settings are merged over the adapter's defaults, so a config
+    names only what differs.
+    """
+
+    def __init__(self, settings: Mapping[str, Any], tz: tzinfo, *, channels: Mapping[str, str],
+                 statuses: Mapping[str, str], fields: Mapping[str, str]):
+        self.tz = tz
+        self.kinds = {**DEFAULT_KINDS, **settings["kinds"]}
+        self.default_kind = settings["default_kind"]
+        self.channels = {**channels, **settings["channels"]}
+        self.statuses = {**statuses, **settings["statuses"]}
+        self.departments = dict(settings["departments"])
+        self.agents = {str(k): v for k, v in settings["agents"].items()}
+        self.fields = {**fields, **settings["fields"]}
+        self.due_at_kinds = set(settings["due_at_kinds"])
+        prefixes = {**DEFAULT_NOTE_PREFIXES, **settings["note_prefixes"]}
+        self.prefixes = sorted(((p, v if isinstance(v, dict) else {"type": v}) for p, v in prefixes.items()),
+                               key=lambda item: -len(item[0]))
+        self.group_values = {**DEFAULT_GROUP_VALUES, **settings["applicant_groups"]}
+
+    # -- values
+    def field(self, view: Mapping[str, Any], name: str) -> Any:
+        """The value at the configured path(s) of ``name`` (``a.b``; alternatives with ``|``)."""
+        spec = self.fields.get(name) or ""
+        for path in filter(None, (p.strip() for p in spec.split("|"))):
+            value: Any = view
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if value not in (None, "", []):
+                return value
+        return None
+
+    def kind(self, value: Any) -> str:
+        return self.kinds.get(str(value).strip(), self.default_kind) if value not in (None, "") else self.default_kind
+
+    def channel(self, value: Any) -> str | None:
+        return self.channels.get(str(value)) if value is not None else None
+
+    def status(self, value: Any) -> str | None:
+        return self.statuses.get(str(value)) if value is not None else None
+
+    def department(self, value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        return self.departments.get(str(value), str(value))
+
+    def actor(self, key: Any, role: str = "staff", name: str | None = None) -> dict[str, Any]:
+        conf = self.agents.get(str(key), {})
+        out = {"id": str(key), "role": conf.get("role", role), "rank": conf.get("rank", 0)}
+        if conf.get("name") or name:
+            out["name"] = conf.get("name") or name
+        if conf.get("department"):
+            out["department"] = conf["department"]
+        return out
+
+    def strings(self, value: Any) -> list[str]:
+        if value in (None, ""):
+            return []
+        items = value if isinstance(value, list) else _SPLIT.split(str(value))
+        return [str(v).strip() for v in items if str(v).strip()]
+
+    def groups(self, value: Any) -> list[str]:
+        found = [self.group_values.get(v) for v in self.strings(value)]
+        return sorted({g for g in found if g})
+
+    def instant(self, value: Any, end_of_day: bool = False) -> Any:
+        """An ISO instant string; a date-only value becomes that day's start (or end) in the policy zone."""
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                return value
+            return datetime.combine(day, time(23, 59, 59) if end_of_day else time(0), self.tz).isoformat()
+        return value
+
+    @staticmethod
+    def integer(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    # -- the parts of a ticket that read configured fields
+    def common(self, view: Mapping[str, Any], kind: str) -> dict[str, Any]:
+        """``applicant``, ``materials``, ``promised_working_days``, deadlines and departments."""
+        out: dict[str, Any] = {}
+        applicant = {
+            "id": self.field(view, "applicant_id"),
+            "name": self.field(view, "applicant_name"),
+            "phone": self.field(view, "applicant_phone"),
+            "birth_date": (str(self.field(view, "applicant_birth_date") or "")[:10] or None),
+            "groups": self.groups(self.field(view, "applicant_groups")),
+        }
+        applicant = {k: (str(v) if k in ("id", "phone", "name") and v is not None else v)
+                     for k, v in applicant.items() if v not in (None, [])}
+        if applicant:
+            out["applicant"] = applicant
+        materials = self.strings(self.field(view, "materials"))
+        if materials:
+            out["materials"] = {"required": materials}
+        promised = self.field(view, "promised_working_days")
+        if promised is not None:
+            out["promised_working_days"] = self.integer(promised)
+        if kind in self.due_at_kinds:
+            out["due_at"] = self.instant(self.field(view, "due_at"), end_of_day=True)
+        for name in ("accepted_at", "resolved_at"):
+            value = self.field(view, name)
+            if value is not None:
+                out[name] = self.instant(value)
+        lead = self.field(view, "lead_department")
+        if lead is not None:
+            out["lead_department"] = str(lead)
+        co = self.strings(self.field(view, "co_departments"))
+        if co:
+            out["co_departments"] = co
+        return out
+
+    # -- note prefixes
+    def note_event(self, text: str, at: str, actor: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The event a note records when it starts with a configured prefix, else None."""
+        stripped = text.lstrip()
+        for prefix, preset in self.prefixes:
+            if stripped.startswith(prefix):
+                break
+        else:
+            return None
+        event: dict[str, Any] = dict(preset)
+        etype = event["type"]
+        event["at"] = at
+        if actor is not None:
+            event["actor"] = actor
+        rest = stripped[len(prefix):].strip()
+        event["note"] = rest
+        for raw_key, raw_value in _PAIR.findall(rest):
+            key = _KEY_ALIASES.get(raw_key.strip(), raw_key.strip())
+            if key in ("type", "at", "actor"):
+                continue
+            if key == "legal_basis" and etype == "notice":
+                key = "elements"
+            event[key] = self._note_value(key, raw_value.strip())
+        return event
+
+    def _note_value(self, key: str, value: str) -> Any:
+        aliases = _VALUE_ALIASES.get(key, {})
+        if key in _LIST_FIELDS:
+            return [aliases.get(v, v) for v in self.strings(value)]
+        if key in _INT_FIELDS:
+            digits = re.match(r"\d+", value)
+            return int(digits.group()) if digits else value
+        if key == "amount":
+            try:
+                return float(re.sub(r"[^\d.]", "", value))
+            except ValueError:
+                return value
+        if key in _BOOL_FIELDS:
+            low = value.lower()
+            return True if low in _TRUE else False if low in _FALSE else value
+        if key in _ACTOR_FIELDS:
+            return self.actor(value) if value else None
+        return aliases.get(value, value)
+
+
+def parse_raw(raw: dict[str, Any], ticket_id: str, tz: tzinfo | None) -> Parsed:
+    """Validate an interchange dict into a ticket, or a per-ticket error with paths."""
+    try:
+        return Parsed(ticket_from_dict(raw, tz), None, ticket_id)
+    except TicketError as exc:
+        exc.ticket_id = exc.ticket_id or ticket_id
+        return Parsed(None, exc, ticket_id)
+
+
+def read_mapping_settings(cls: type[Adapter], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``Adapter.validate_settings`` plus the mapping tables' own checks."""
+    out = Adapter.validate_settings.__func__(cls, raw)  # type: ignore[attr-defined]
+    check_mapping(out)
+    largest = cls.max_per_page  # type: ignore[attr-defined]
+    if not 1 <= out["per_page"] <= largest:
+        raise ConfigError(f"adapter.per_page: expected 1 to {largest}, got {out['per_page']}")
+    try:
+        parse_instant(out["start"]) or datetime.fromisoformat(out["start"])
+    except ValueError:
+        raise ConfigError(f"adapter.start: not an ISO 8601 instant: {out['start']!r}") from None
+    return out
