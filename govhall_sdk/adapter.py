@@ -6,6 +6,7 @@ plumbing (auth, paging, retries); a helpdesk adapter is then mostly mapping code
 """
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import attrs
@@ -56,7 +57,19 @@ class Adapter:
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Check ``[adapter]`` keys against ``settings_schema``; raise ConfigError with the key path."""
+        """Check ``[adapter]`` keys against ``settings_schema``; raise ConfigError with the key path.
+
+        A secret setting may be given as ``<name>_env``, the name of an environment
+        variable that holds it, so that tokens stay out of the config file.
+        """
+        raw = dict(raw)
+        for key in cls.secret_settings:
+            env_key = f"{key}_env"
+            if env_key in raw:
+                variable = check_value(raw.pop(env_key), str, f"adapter.{env_key}")
+                if variable not in os.environ:
+                    raise ConfigError(f"adapter.{env_key}: the environment variable {variable} is not set")
+                raw[key] = os.environ[variable]
         known = {"type", "timezone", *cls.settings_schema}
         for key in raw:
             if key not in known:

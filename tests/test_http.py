@@ -168,3 +168,13 @@ def test_truncated_json_is_retried(adapter):
     responses.get(f"{URL}/items", json={"items": [1, 2], "total_count": 2})
     assert [r for _, r in adapter.paginate("/items", OffsetPaginator(limit=5), _records)] == [[1, 2]]
     assert adapter.requests_made == 2
+
+
+def test_a_secret_can_come_from_the_environment(monkeypatch):
+    from govhall_sdk.config import ConfigError
+
+    monkeypatch.setenv("DEMO_TOKEN", TOKEN)
+    a = Demo({"url": URL, "token_env": "DEMO_TOKEN"}, default_config(get_plugin_manager()))
+    assert a.settings["token"] == TOKEN and TOKEN not in repr(a)
+    with pytest.raises(ConfigError, match="adapter.token_env: the environment variable NOPE is not set"):
+        Demo({"url": URL, "token_env": "NOPE"}, default_config(get_plugin_manager()))
