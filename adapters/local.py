@@ -52,7 +52,7 @@ class LocalHelpdesk:
     def seed(self, path: str | Path) -> int:
         """Load tickets from an interchange file (as a human would have entered them)."""
         with open(path, encoding="utf-8") as fh:
-            return self.put_many(raw for _, raw in iter_raw(fh, str(path)))
+            return self.put_many(json.loads(raw) if isinstance(raw, str) else raw for _, raw in iter_raw(fh, str(path)))
 
     def put_many(self, tickets: Any, writer: str = "human") -> int:
         """Insert or replace raw interchange tickets in one transaction."""

@@ -4,7 +4,8 @@
 
 Prints evaluation throughput on one core with peak memory (RSS), and the same for
 `govhall check` on a JSON Lines file of the tickets (run as a subprocess, output
-to /dev/null). Memory is also measured at N/10 to show it does not grow with N.
+to /dev/null), with one process and with two (``--jobs 2``). Memory is also
+measured at N/10 to show it does not grow with N.
 """
 from __future__ import annotations
 
@@ -53,17 +54,18 @@ def _timed(engine, ctx, batch, codes) -> float:
     return took
 
 
-def check(n: int, folder: str) -> tuple[float, float, int]:
+def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
     path = os.path.join(folder, f"tickets-{n}.jsonl")
-    with open(path, "w", encoding="utf-8") as fh:
-        for raw in corpus(n):
-            fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
+    if not os.path.exists(path):
+        with open(path, "w", encoding="utf-8") as fh:
+            for raw in corpus(n):
+                fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
     size = os.path.getsize(path)
     cmd = [sys.executable, "-c",
            "import resource,sys,time;from govhall_sdk.cli import main;t=time.perf_counter();"
            "main(sys.argv[1:]);sys.stderr.write(f'{time.perf_counter()-t} '"
            "f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}\\n')",
-           "check", path, "--now", NOW.isoformat(), "--format", "json"]
+           "check", path, "--now", NOW.isoformat(), "--format", "json", "--jobs", str(jobs)]
     with open(os.devnull, "w") as devnull:
         out = subprocess.run(cmd, stdout=devnull, stderr=subprocess.PIPE, text=True, check=True)
     seconds, rss = map(float, out.stderr.strip().splitlines()[-1].split())
@@ -77,10 +79,11 @@ def main() -> None:
           f"(4 rule plugins, one core); peak RSS of the benchmark process {rss:,.0f} MiB")
     print(f"  findings: {sum(codes.values()):,} across {len(codes)} codes")
     with tempfile.TemporaryDirectory() as folder:
-        for size_n in (n // 10, n):
-            secs, peak, size = check(size_n, folder)
-            print(f"govhall check: {size_n:,} tickets ({size / 2**20:,.0f} MiB JSON Lines) in {secs:.2f} s = "
-                  f"{size_n / secs:,.0f} tickets/s; peak RSS {peak:,.0f} MiB")
+        for jobs in (1, 2):
+            for size_n in (n // 10, n):
+                secs, peak, size = check(size_n, folder, jobs)
+                print(f"govhall check --jobs {jobs}: {size_n:,} tickets ({size / 2**20:,.0f} MiB JSON Lines) in "
+                      f"{secs:.2f} s = {size_n / secs:,.0f} tickets/s; peak RSS {peak:,.0f} MiB (parent process)")
 
 
 if __name__ == "__main__":

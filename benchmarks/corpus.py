@@ -17,7 +17,8 @@ DEPARTMENTS = ["市场监管窗口", "不动产登记窗口", "人社窗口", "�
 MATERIALS = ["身份证", "申请表", "营业执照", "房产证", "户口簿", "授权委托书", "照片"]
 KINDS = ["consultation"] * 3 + ["application"] * 4 + ["complaint"] * 2 + ["supervision", "assignment"]
 CHANNELS = ["counter", "phone", "web", "mail", "letter", "hotline"]
-REPLIES = ["您好，已收到您的诉求。", "材料已审核，请补充申请表。", "已转交相关窗口办理。", "不清楚，你去问别人去"]
+REPLIES = ["您好，已收到您的诉求。", "材料已审核，请补充申请表。", "已转交相关窗口办理。", "已电话联系申请人说明办理进度。"]
+RUDE = "不清楚，你去问别人去"
 
 
 def _iso(t: datetime) -> str:
@@ -46,7 +47,7 @@ def make_ticket(i: int, rng: random.Random) -> dict[str, Any]:
     ticket: dict[str, Any] = {
         "id": f"B-{i:07d}", "kind": kind, "channel": rng.choice(CHANNELS), "subject": f"事项{i % 97}",
         "status": "open", "created_at": _iso(created), "department": dept,
-        "applicant": {"name": "申请人", "phone": f"139{i % 100000000:08d}", "birth_date": f"{1940 + i % 60}-05-01",
+        "applicant": {"name": "申请人", "phone": f"139{i % 100000000:08d}", "birth_date": f"{1960 + i % 45}-05-01",
                       "groups": ["elderly"] if i % 13 == 0 else []},
         "tags": [], "fields": {},
     }
@@ -61,7 +62,8 @@ def make_ticket(i: int, rng: random.Random) -> dict[str, Any]:
         ticket["promised_working_days"] = rng.choice([5, 10, 15, 20])
     elif kind == "consultation":
         events.append({"type": "deferral", "at": step(1), "contact": "电话", "actor": staff})
-        events.append({"type": "notice", "at": step(20), "elements": ["basis", "conditions", "materials", "procedure"],
+        elements = ["basis", "conditions", "materials", "procedure", "time_limit"]
+        events.append({"type": "notice", "at": step(20), "elements": elements[:4] if rng.random() < 0.1 else elements,
                        "actor": staff})
     else:
         if kind != "assignment" or rng.random() < 0.5:
@@ -69,7 +71,8 @@ def make_ticket(i: int, rng: random.Random) -> dict[str, Any]:
         a, b = rng.sample(DEPARTMENTS, 2)
         events.append({"type": "assignment", "at": step(10), "from_department": a, "to_department": b, "actor": staff})
     while len(events) < 8:
-        events.append({"type": "reply", "at": step(), "public": rng.random() < 0.8, "body": rng.choice(REPLIES),
+        body = RUDE if rng.random() < 0.004 else rng.choice(REPLIES)  # about 2 tickets in 100, as in the demo set
+        events.append({"type": "reply", "at": step(), "public": rng.random() < 0.8, "body": body,
                        "actor": staff if rng.random() < 0.8 else {"id": "a1", "role": "applicant"}})
     if i % 7 == 0:
         events.append({"type": "proxy_request", "at": step(), "mode": "proxy", "agent": _staff(rng, "帮办代办窗口")})

@@ -1,13 +1,26 @@
-"""``govhall check``: stream tickets through the engine and print results as they come."""
+"""``govhall check``: stream tickets through the engine and print results as they come.
+
+Memory stays flat: tickets are read, evaluated and written a chunk at a time.
+With ``jobs`` > 1, chunks are parsed, evaluated and rendered in forked worker
+processes (which inherit the loaded plugins and calendar) while the output keeps
+the input's order; at most ``2 x jobs`` chunks are in flight.
+"""
 from __future__ import annotations
 
+import collections
+import itertools
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from typing import IO
+from typing import IO, Any, Iterable, Iterator
 
-from .engine import Engine
-from .parse import iter_tickets
+from .engine import Context, Engine
+from .parse import iter_raw, parse_item
 from .report import result_dict, table_header, table_line, use_colour
+
+CHUNK = 256
+Rendered = tuple[str | None, list[dict]]  # the ticket's output, its error entries
 
 
 def _error_entry(ticket_id: str | None, where: str, message: str) -> dict:
@@ -17,42 +30,77 @@ def _error_entry(ticket_id: str | None, where: str, message: str) -> dict:
     return entry
 
 
-def run_check(stream: IO[str], name: str, engine: Engine, now: datetime, fmt: str, out: IO[str]) -> str | None:
+class _Renderer:
+    """Parses, evaluates and renders one raw ticket into its output and error entries."""
+
+    def __init__(self, engine: Engine, ctx: Context, fmt: str, colour: bool):
+        self.engine, self.ctx, self.fmt, self.colour = engine, ctx, fmt, colour
+        self.tz = engine.config.adapter_timezone
+
+    def __call__(self, where: str, raw: Any) -> Rendered:
+        item = parse_item(where, raw, self.tz)
+        if item.ticket is None:
+            return None, [_error_entry(item.id, item.where, str(item.error))]
+        result = self.engine.evaluate(item.ticket, self.ctx)
+        errors = [_error_entry(result.ticket_id, where, m) for m in result.errors]
+        if self.fmt == "json":
+            return json.dumps(result_dict(result), ensure_ascii=False), errors
+        return table_line(result, self.colour, self.engine.config.timezone), errors
+
+
+_WORKER: _Renderer | None = None  # set in the parent before forking; workers inherit it
+
+
+def _render_chunk(chunk: list[tuple[str, Any]]) -> list[Rendered]:
+    return [_WORKER(where, raw) for where, raw in chunk]
+
+
+def _parallel(items: Iterable[tuple[str, Any]], render: _Renderer, jobs: int) -> Iterator[Rendered]:
+    global _WORKER
+    _WORKER = render
+    chunks = iter(lambda it=iter(items): list(itertools.islice(it, CHUNK)), [])
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: collections.deque = collections.deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_render_chunk, chunk))
+            if len(pending) >= 2 * jobs:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def run_check(stream: IO[str], name: str, engine: Engine, now: datetime, fmt: str, out: IO[str],
+              jobs: int = 1) -> str | None:
     """Evaluate every ticket of ``stream`` and write ``fmt`` (json or table) to ``out``.
 
-    Memory stays flat: each ticket is parsed, evaluated and written before the next
-    is read. Returns None, or the reason the file could not be read to its end
-    (the output written so far is still well-formed).
+    Returns None, or the reason the file could not be read to its end (the
+    output written so far is still well-formed).
     """
-    ctx = engine.context(now)
-    tz = engine.config.timezone
+    render = _Renderer(engine, engine.context(now), fmt, fmt == "table" and use_colour(out))
     errors: list[dict] = []
     fatal = None
-    dumps = json.dumps
-    colour = fmt == "table" and use_colour(out)
     if fmt == "json":
-        out.write('{\n  "now": %s,\n  "tickets": [' % dumps(now.isoformat()))
+        out.write('{\n  "now": %s,\n  "tickets": [' % json.dumps(now.isoformat()))
     else:
         out.write(table_header() + "\n")
     first = True
+    items = iter_raw(stream, name)
+    results = _parallel(items, render, jobs) if jobs > 1 else (render(w, r) for w, r in items)
     try:
-        for item in iter_tickets(stream, name, engine.config.adapter_timezone):
-            if item.ticket is None:
-                errors.append(_error_entry(item.id, item.where, str(item.error)))
+        for text, entries in results:
+            errors.extend(entries)
+            if text is None:
                 continue
-            result = engine.evaluate(item.ticket, ctx)
-            for message in result.errors:
-                errors.append(_error_entry(result.ticket_id, item.where, message))
             if fmt == "json":
-                out.write(("\n    " if first else ",\n    ") + dumps(result_dict(result), ensure_ascii=False))
+                out.write(("\n    " if first else ",\n    ") + text)
                 first = False
             else:
-                out.write(table_line(result, colour, tz) + "\n")
+                out.write(text + "\n")
     except ValueError as exc:
         fatal = str(exc)
         errors.append(_error_entry(None, "", fatal))
     if fmt == "json":
-        body = ",\n    ".join(dumps(e, ensure_ascii=False) for e in errors)
+        body = ",\n    ".join(json.dumps(e, ensure_ascii=False) for e in errors)
         out.write("\n  ],\n  \"errors\": [%s]\n}\n" % (f"\n    {body}\n  " if errors else ""))
     else:
         for e in errors:

@@ -71,7 +71,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     with stream:
-        fatal = run_check(stream, args.file, engine, now, args.format, sys.stdout)
+        fatal = run_check(stream, args.file, engine, now, args.format, sys.stdout, jobs=args.jobs)
     if fatal:
         raise UsageError(f"{args.file}: {fatal}")
     return EXIT_OK
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help="a govhall.toml")
     check.add_argument("--format", choices=("json", "table"), default="json")
     check.add_argument("--lang", choices=("zh", "en"))
+    check.add_argument("--jobs", type=int, default=1, help="worker processes (output order is kept)")
     check.set_defaults(func=cmd_check)
 
     plugins = sub.add_parser("plugins", help="list the loaded plugins")

@@ -15,6 +15,7 @@ import attrs
 
 from .model import (
     CHANNELS,
+    EMPTY,
     EVENT_CLASSES,
     GROUPS,
     KINDS,
@@ -56,6 +57,12 @@ class Parsed:
         return self.ticket.id if self.ticket else self.error.ticket_id
 
 
+def _shown(value: str) -> str:
+    """A value quoted for an error message, cut short and on one line."""
+    text = value if len(value) <= 40 else value[:40] + "..."
+    return repr(text).replace(";", ",")
+
+
 class _Problems:
     """Collects ``path: reason`` messages while one ticket is converted."""
 
@@ -77,7 +84,7 @@ class _Problems:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            self.add(path, f"not an ISO 8601 instant: {value!r}")
+            self.add(path, f"not an ISO 8601 instant: {_shown(value)}")
             return None
         if parsed.tzinfo is None:
             if self.default_tz is None:
@@ -92,7 +99,7 @@ class _Problems:
         try:
             return date.fromisoformat(value)
         except (TypeError, ValueError):
-            self.add(path, f"not an ISO 8601 date: {value!r}")
+            self.add(path, f"not an ISO 8601 date: {_shown(value)}" if isinstance(value, str) else "expected a date string")
             return None
 
     def string(self, value: Any, path: str) -> str | None:
@@ -138,8 +145,11 @@ class _Problems:
     def choice(self, value: Any, path: str, allowed: tuple[str, ...]) -> str | None:
         if value is None:
             return None
+        if not isinstance(value, str):
+            self.add(path, f"expected one of {', '.join(allowed)}")
+            return None
         if value not in allowed:
-            self.add(path, f"{value!r} is not one of {', '.join(allowed)}")
+            self.add(path, f"{_shown(value)} is not one of {', '.join(allowed)}")
             return None
         return value
 
@@ -304,7 +314,7 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
             values[name] = conv(p, value, f"{path}.{name}")
     if at is None:
         return None
-    if raw.keys() - _EVENT_KNOWN[etype]:
+    if not _EVENT_KNOWN[etype].issuperset(raw):
         extra = {k: v for k, v in raw.items() if k not in _EVENT_KNOWN[etype]}
         return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
     return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, **values)
@@ -334,7 +344,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
         groups = p.strings(applicant_raw.get("groups"), "applicant.groups") or ()
         for i, g in enumerate(groups):
             if g not in GROUPS:
-                p.add(f"applicant.groups[{i}]", f"{g!r} is not one of {', '.join(GROUPS)}")
+                p.add(f"applicant.groups[{i}]", f"{_shown(g)} is not one of {', '.join(GROUPS)}")
         applicant = Applicant(
             id=p.string(applicant_raw.get("id"), "applicant.id"),
             name=p.string(applicant_raw.get("name"), "applicant.name"),
@@ -383,7 +393,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
         tags=p.strings(raw.get("tags"), "tags") or (),
         fields=fields,
         events=tuple(sorted(events, key=_event_time)),
-        extra={k: v for k, v in raw.items() if k not in _TICKET_KEYS},
+        extra=EMPTY if _TICKET_KEYS.issuperset(raw) else {k: v for k, v in raw.items() if k not in _TICKET_KEYS},
     )
     if p.items:
         raise TicketError(ticket_id, p.items)
@@ -477,14 +487,10 @@ def _iter_wrapped(stream: IO[str]) -> Iterator[tuple[str, Any]]:
         raise ValueError('no "tickets" list in the file')
 
 
-def _iter_lines(stream: IO[str]) -> Iterator[tuple[str, Any]]:
+def _iter_lines(stream: IO[str]) -> Iterator[tuple[str, str]]:
     for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield f"line {number}", TicketError(None, [f"line {number}: malformed JSON: {exc.msg}"])
+        if line.strip():
+            yield f"line {number}", line
 
 
 def _looks_wrapped(stream: IO[str]) -> bool:
@@ -498,10 +504,11 @@ def _looks_wrapped(stream: IO[str]) -> bool:
 
 
 def iter_raw(stream: IO[str], name: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(where, raw ticket dict)`` from either format, streamed.
+    """Yield ``(where, raw ticket)`` from either format, streamed.
 
-    A JSON Lines line that is not JSON yields a :class:`TicketError` in place of
-    the dict; a broken ``{"tickets": ...}`` document raises ``ValueError``.
+    A raw ticket is a dict, or for JSON Lines the line's text, decoded by
+    :func:`parse_item` (so that decoding can happen in another process). A broken
+    ``{"tickets": ...}`` document raises ``ValueError``.
     """
     jsonl = name.endswith((".jsonl", ".ndjson"))
     if not jsonl and stream.seekable():
@@ -509,15 +516,22 @@ def iter_raw(stream: IO[str], name: str = "") -> Iterator[tuple[str, Any]]:
     return _iter_lines(stream) if jsonl else _iter_wrapped(stream)
 
 
+def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None) -> Parsed:
+    """One raw ticket of :func:`iter_raw` (a dict or a JSON text) as a :class:`Parsed`."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return Parsed(None, TicketError(None, [f"{where}: malformed JSON: {exc.msg}"]), where)
+    try:
+        return Parsed(ticket_from_dict(raw, default_tz), None, where)
+    except TicketError as exc:
+        if exc.ticket_id is None and isinstance(raw, Mapping):
+            exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        return Parsed(None, exc, where)
+
+
 def iter_tickets(stream: IO[str], name: str = "", default_tz: tzinfo | None = None) -> Iterator[Parsed]:
     """Yield a :class:`Parsed` for every ticket of the stream, good or bad."""
     for where, raw in iter_raw(stream, name):
-        if isinstance(raw, TicketError):
-            yield Parsed(None, raw, where)
-            continue
-        try:
-            yield Parsed(ticket_from_dict(raw, default_tz), None, where)
-        except TicketError as exc:
-            if exc.ticket_id is None and isinstance(raw, Mapping):
-                exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-            yield Parsed(None, exc, where)
+        yield parse_item(where, raw, default_tz)

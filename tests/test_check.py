@@ -119,3 +119,22 @@ def test_calendar_commands(capsys):
     assert main(["calendar", "info", "2025-01-26"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["working_day"] is True and info["date"] == "2025-01-26"
+
+
+def test_parallel_check_gives_the_same_output_in_order(tmp_path, capsys):
+    lines = []
+    for i in range(700):  # several chunks
+        t = dict(TICKETS["tickets"][i % 3])
+        t["id"] = f"P-{i:04d}"
+        lines.append(json.dumps(t, ensure_ascii=False))
+    lines.insert(300, "{broken")
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["check", str(path), "--now", NOW]) == 0
+    serial = capsys.readouterr().out
+    assert main(["check", str(path), "--now", NOW, "--jobs", "2"]) == 0
+    parallel = capsys.readouterr().out
+    assert parallel == serial
+    data = json.loads(parallel)
+    assert len(data["tickets"]) == sum(1 for i in range(700) if i % 3 != 1) and data["errors"][0]["id"] == "P-0001"
+    assert any(e.get("where") == "line 301" for e in data["errors"])
