@@ -1,0 +1,450 @@
+"""The ``jira`` adapter: Jira Service Management on Jira Cloud (``[adapter] type = "jira"``).
+
+Pull: ``POST /rest/api/3/search/jql`` (the enhanced search; the old ``/search``
+is gone) with ``{"jql", "fields", "expand": "changelog", "maxResults",
+"nextPageToken"}``, paged by ``nextPageToken`` until ``isLast``. The JQL is
+``(<adapter.jql>) AND updated >= '<from>' AND updated <= '<until>' ORDER BY updated ASC, key ASC``:
+
+- JQL dates have minute precision and are read in the API user's time zone
+  (``jql_timezone``, else ``GET /rest/api/3/myself``), so the cursor
+  (:class:`govhall_sdk.cursor.SyncCursor`) is the exact ``updated`` of the last
+  processed issue plus the keys processed at that instant, and an issue already
+  processed is skipped when it comes again;
+- the search index is eventually consistent, so only issues updated at least
+  ``settle_seconds`` ago are read (the rest come next run);
+- writing a page moves its issues to the end of ``ORDER BY updated``, so after
+  each page the search starts again from the new cursor instead of following a
+  page token that may count positions.
+
+Comments come with the issue (``fields.comment``; the rest through
+``GET /rest/api/3/issue/{key}/comment`` when Jira holds more); the changelog turns
+status transitions (``[adapter.status_events]``) and moves of the department
+field into events. Internal comments are those with ``jsdPublic: false`` or the
+``sd.public.comment`` property ``{"internal": true}``. ``fetch`` reads each issue
+with ``GET /rest/api/3/issue/{key}``, which does not lag like the search.
+
+Write: ``PUT /rest/api/3/issue/{key}`` with ``update.labels`` add/remove and
+``fields`` (custom fields, assignee), then one internal comment with every note:
+``POST /rest/servicedeskapi/request/{key}/comment {"body", "public": false}``
+(``note_api = "servicedesk"``) or ``POST /rest/api/3/issue/{key}/comment`` with an
+ADF body and the ``sd.public.comment`` property (``note_api = "platform"``). A
+comment POST is not repeated after an answer that may mean it was saved (only a
+429 is); note markers make the next run safe.
+
+Auth: basic auth with the account's email and an API token. Pacing on
+``X-RateLimit-Remaining``; a 429 waits ``Retry-After``.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from govhall_sdk import hookimpl
+from govhall_sdk.adapter import Page
+from govhall_sdk.config import ConfigError, check_value
+from govhall_sdk.cursor import SyncCursor, parse_instant
+from govhall_sdk.http import HTTPError, RESTAdapter
+from govhall_sdk.mapping import (
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, parse_raw, read_mapping_settings,
+)
+from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
+from govhall_sdk.paginators import CursorTokenPaginator, OffsetPaginator
+from govhall_sdk.parse import Parsed, TicketError
+
+from .zendesk import check_forms, form_defaults
+
+#: Where the normalized fields come from by default (paths in the issue's ``fields``).
+JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "reporter.accountId",
+               "applicant_name": "reporter.displayName", "due_at": "duedate", "resolved_at": "resolutiondate"}
+#: A status not named in ``[adapter.statuses]`` is read by its category.
+CATEGORY_STATUSES = {"new": "new", "indeterminate": "open", "done": "resolved"}
+BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", "issuetype", "resolutiondate",
+               "duedate", "comment", "project")
+NOTE_APIS = ("servicedesk", "platform")
+ZONE_MARGIN = timedelta(hours=14)  # the widest UTC offset
+MARKER = re.compile(r"\[govhall:[^\]\s]+\]")
+
+
+def plain(value: Any) -> Any:
+    """A Jira field value reduced to str / number / list (an option to its value, a user to its name)."""
+    if isinstance(value, dict):
+        for key in ("value", "name", "displayName", "key", "accountId", "id"):
+            if key in value:
+                return plain(value[key])
+        return None
+    if isinstance(value, list):
+        return [v for v in (plain(x) for x in value) if v is not None]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def path_value(view: Mapping[str, Any], spec: str) -> Any:
+    """The value at ``a.b`` in ``view``; alternatives with ``|`` (the first that is set)."""
+    for path in filter(None, (p.strip() for p in (spec or "").split("|"))):
+        value: Any = view
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def adf_text(node: Any) -> str:
+    """The plain text of an Atlassian Document Format node (a str body passes through)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return "".join(adf_text(n) for n in node)
+    if not isinstance(node, dict):
+        return ""
+    kind, attrs = node.get("type"), node.get("attrs") or {}
+    if kind == "text":
+        return node.get("text", "")
+    if kind == "hardBreak":
+        return "\n"
+    if kind in ("mention", "emoji", "status", "date"):
+        return str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or "")
+    if kind in ("inlineCard", "blockCard"):
+        return str(attrs.get("url") or "")
+    inner = adf_text(node.get("content") or [])
+    return inner + "\n" if kind in ("paragraph", "heading", "codeBlock", "blockquote", "listItem", "panel") else inner
+
+
+def adf_doc(text: str) -> dict[str, Any]:
+    """An ADF document with one paragraph per line of ``text`` (plain text, nothing interpreted)."""
+    return {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []} for line in text.split("\n")]}
+
+
+def wiki_safe(body: str) -> str:
+    """A note body for the JSM comment API, whose text is rendered as wiki markup.
+
+    Each ``[govhall:...]`` marker goes in a ``{noformat}`` block, so that neither
+    ``[...]`` (a wiki link) nor ``_``, ``+``, ``-`` in it is interpreted; were the
+    body kept as plain text, the marker is still there character for character.
+    """
+    markers = MARKER.findall(body)
+    return MARKER.sub("", body).rstrip() + "".join(f"\n{{noformat}}{m}{{noformat}}" for m in markers)
+
+
+def check_status_events(table: Mapping[str, Any]) -> None:
+    """``[adapter.status_events]``: a status name = an event type, or a table with ``type`` and preset fields."""
+    for status, value in table.items():
+        etype = value.get("type") if isinstance(value, dict) else value
+        if etype not in EVENT_CLASSES:
+            raise ConfigError(f"adapter.status_events.{status}: {etype!r} is not an event type "
+                              f"(known: {', '.join(EVENT_CLASSES)})")
+
+
+class JiraAdapter(RESTAdapter):
+    """Jira Service Management. Settings: ``url``, ``email``, ``api_token`` (secret), ``jql``,
+    ``custom_fields`` (name = field id) and the mapping tables described in ``docs/adapters/jira.md``."""
+
+    name = "jira"
+    remaining_header = "X-RateLimit-Remaining"
+    max_per_page: ClassVar[int] = 100
+    settings_schema = {
+        "url": None, "email": None, "api_token": None, "jql": None,
+        **MAPPING_SCHEMA, "settle_seconds": 120.0,
+        "jql_timezone": "", "channel_field": "", "form_field": "customfield_10010.requestType.name|issuetype.name",
+        "custom_fields": {}, "forms": {}, "status_events": {}, "note_api": "servicedesk",
+    }
+    settings_types = {"url": str, "email": str, "api_token": str, "jql": str, **MAPPING_TYPES}
+    secret_settings = ("api_token",)
+
+    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
+        super().__init__(settings, config, **kw)
+        self.now: datetime | None = None
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        self.mapping = HelpdeskMapping(self.settings, config.timezone, channels={}, statuses={}, fields=JIRA_FIELDS)
+        self.field_ids = {str(k): str(v) for k, v in self.settings["custom_fields"].items()}
+        department = self.mapping.fields.get("department") or ""
+        self.department_field = department.split("|")[0].split(".")[0].strip() or None
+        zone = self.settings["jql_timezone"]
+        self._zone: Any = ZoneInfo(zone) if zone else None
+
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        out = read_mapping_settings(cls, raw)
+        for name, fid in out["custom_fields"].items():
+            check_value(fid, str, f"adapter.custom_fields.{name}")
+        check_forms(out["forms"])
+        check_status_events(out["status_events"])
+        if out["note_api"] not in NOTE_APIS:
+            raise ConfigError(f"adapter.note_api: expected one of {', '.join(NOTE_APIS)}, got {out['note_api']!r}")
+        if out["jql_timezone"]:
+            try:
+                ZoneInfo(out["jql_timezone"])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"adapter.jql_timezone: unknown time zone {out['jql_timezone']!r}") from None
+        return out
+
+    def _credential(self) -> str:
+        return base64.b64encode(f"{self.settings['email']}:{self.settings['api_token']}".encode()).decode()
+
+    def auth_headers(self) -> dict[str, str]:
+        """Basic auth with the account's email and API token."""
+        return {"Authorization": f"Basic {self._credential()}", "Accept": "application/json"}
+
+    def redact(self, text: str) -> str:
+        """The base redaction, and the encoded credentials too."""
+        return super().redact(text).replace(self._credential(), "***")
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    # -------------------------------------------------------------- the search
+    @property
+    def search_fields(self) -> list[str]:
+        """Every field the search asks for: the base ones, the custom fields, those the paths name."""
+        named = [self.mapping.fields.get(k) or "" for k in self.mapping.fields]
+        named += [self.settings["channel_field"], self.settings["form_field"]]
+        roots = {p.split(".")[0].strip() for spec in named for p in spec.split("|") if p.strip()}
+        roots -= set(self.field_ids) | {"key", "id"}  # names of [adapter.custom_fields], not Jira fields
+        return list(dict.fromkeys([*BASE_FIELDS, *sorted(set(self.field_ids.values()) | roots)]))
+
+    def zone(self) -> Any:
+        """The API user's time zone, in which Jira reads JQL dates (``jql_timezone``, else ``GET /myself``)."""
+        if self._zone is None:
+            try:
+                name = self.request("GET", "/rest/api/3/myself", want_json=True).body.get("timeZone") or ""
+                self._zone = ZoneInfo(name) if name else False
+            except (HTTPError, AttributeError, ValueError, ZoneInfoNotFoundError):
+                self._zone = False
+        return self._zone or None
+
+    def _jql_date(self, instant: datetime, up: bool) -> str:
+        """``yyyy/MM/dd HH:mm`` in the user's zone, rounded down (or up) to the minute.
+
+        With the zone unknown, the date moves 14 hours (the widest UTC offset)
+        outwards, so that it is on the safe side in any zone.
+        """
+        zone = self.zone()
+        local = instant.astimezone(zone) if zone else instant.astimezone(timezone.utc) + (ZONE_MARGIN if up else -ZONE_MARGIN)
+        if up and (local.second or local.microsecond):
+            local += timedelta(minutes=1)
+        return local.strftime("%Y/%m/%d %H:%M")
+
+    def jql(self, since: datetime, until: datetime) -> str:
+        """The search of issues updated from ``since`` to ``until``, oldest first."""
+        return (f"({self.settings['jql']}) AND updated >= '{self._jql_date(since, up=False)}' "
+                f"AND updated <= '{self._jql_date(until, up=True)}' ORDER BY updated ASC, key ASC")
+
+    def _search(self, jql: str, page_size: int) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """Each response of a search walked by ``nextPageToken``: its issues, and whether it was the last."""
+        body = {"jql": jql, "fields": self.search_fields, "expand": "changelog", "maxResults": page_size}
+        paginator = CursorTokenPaginator(lambda b: b.get("nextPageToken"), param="nextPageToken", in_body=True,
+                                         done_when=lambda b: b.get("isLast") is True)
+        for response, issues in self.paginate("/rest/api/3/search/jql", paginator, _issues, method="POST", json=body):
+            yield issues, response.body.get("isLast") is not False
+
+    # -------------------------------------------------------------- reading
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """Pages of issues updated after ``cursor``, oldest first, each with the cursor that follows it.
+
+        Only issues updated at least ``settle_seconds`` ago are read. After each page
+        the search starts again from the new cursor (see the module's docstring).
+        """
+        start = parse_instant(self.settings["start"]) or datetime(2000, 1, 1, tzinfo=timezone.utc)
+        state = SyncCursor.parse(cursor, start, self.config.timezone)
+        since, seen = state.since, dict(state.seen)
+        until = self.clock() - timedelta(seconds=self.settings["settle_seconds"])
+        size = min(page_size, self.settings["per_page"])
+        while True:
+            fresh: list[dict[str, Any]] = []
+            finished = True
+            for issues, is_last in self._search(self.jql(since, until), size):
+                beyond = False
+                for issue in issues:
+                    stamp = str((issue.get("fields") or {}).get("updated") or "")
+                    updated = parse_instant(stamp)
+                    if updated is None:
+                        continue
+                    if updated > until:
+                        beyond = True  # ordered by updated: nothing after this has settled
+                        break
+                    key = str(issue.get("key"))
+                    if updated < since or seen.get(key) == stamp:
+                        continue  # taken before
+                    fresh.append(issue)
+                    if updated > since:
+                        since, seen = updated, {}
+                    seen[key] = stamp
+                if beyond or fresh:
+                    finished = beyond or is_last
+                    break
+            if fresh:
+                yield Page([self._parsed(i) for i in fresh], SyncCursor(since, seen).dump())
+            if not fresh or finished:
+                return
+
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The issues with these keys, each read directly (not through the search, which lags)."""
+        for key in ids:
+            try:
+                issue = self.request("GET", f"/rest/api/3/issue/{key}", want_json=True, params={
+                    "fields": ",".join(self.search_fields), "expand": "changelog"}).body
+            except HTTPError as exc:
+                if exc.status != 404:
+                    raise
+                yield Parsed(None, TicketError(key, ["no such issue on Jira"]), key)
+                continue
+            yield self._parsed(issue)
+
+    def _comments(self, issue: Mapping[str, Any]) -> list[dict[str, Any]]:
+        block = (issue.get("fields") or {}).get("comment") or {}
+        comments = list(block.get("comments") or [])
+        if block.get("total", len(comments)) > len(comments):
+            comments = []
+            paginator = OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
+            for _, found in self.paginate(f"/rest/api/3/issue/{issue['key']}/comment", paginator,
+                                          lambda b: b.get("comments") or [], params={"orderBy": "created"}):
+                comments.extend(found)
+        return comments
+
+    def _histories(self, issue: Mapping[str, Any]) -> list[dict[str, Any]]:
+        log = issue.get("changelog") or {}
+        histories = list(log.get("histories") or [])
+        wanted = self.settings["status_events"] or self.department_field
+        if wanted and log.get("total", len(histories)) > len(histories):
+            histories = []
+            paginator = OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
+            for _, found in self.paginate(f"/rest/api/3/issue/{issue['key']}/changelog", paginator,
+                                          lambda b: b.get("values") or []):
+                histories.extend(found)
+        return histories
+
+    def _parsed(self, issue: Mapping[str, Any]) -> Parsed:
+        key = str(issue.get("key"))
+        try:
+            comments, histories = self._comments(issue), self._histories(issue)
+        except HTTPError as exc:
+            if exc.status != 404:
+                raise
+            return Parsed(None, TicketError(key, ["no such issue (deleted while reading)"]), key)
+        return parse_raw(self.interchange(issue, comments, histories), key, self.config.adapter_timezone)
+
+    def _actor(self, user: Mapping[str, Any] | None, reporter: str | None) -> dict[str, Any] | None:
+        if not user:
+            return None
+        uid = str(user.get("accountId"))
+        kind = user.get("accountType")
+        role = "applicant" if kind == "customer" or uid == reporter else "system" if kind == "app" else "staff"
+        return self.mapping.actor(uid, role, user.get("displayName"))
+
+    @staticmethod
+    def internal(comment: Mapping[str, Any]) -> bool:
+        """True for an internal comment (JSM: not shared with the customer)."""
+        if comment.get("jsdPublic") is False:
+            return True
+        return any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal") is True
+                   for p in comment.get("properties") or [])
+
+    def interchange(self, issue: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
+                    histories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """One Jira issue (with all its comments and changelog) as an interchange ticket dict."""
+        m = self.mapping
+        f = issue.get("fields") or {}
+        view = {**f, "key": issue.get("key"), "id": issue.get("id")}
+        view.update((name, plain(f.get(fid))) for name, fid in self.field_ids.items())
+        kind = m.kind(plain(m.field(view, "kind")))
+        status = f.get("status") or {}
+        department = plain(m.field(view, "department")) if m.fields.get("department") else None
+        out: dict[str, Any] = {
+            "id": str(issue.get("key")),
+            "kind": kind,
+            "channel": m.channel(plain(path_value(view, self.settings["channel_field"])))
+            if self.settings["channel_field"] else None,
+            "subject": m.field(view, "subject"),
+            "status": m.status(status.get("name")) or CATEGORY_STATUSES.get((status.get("statusCategory") or {}).get("key")),
+            "created_at": _iso(f.get("created")),
+            "department": m.department(department),
+            "tags": list(f.get("labels") or []),
+            "fields": {name: plain(f.get(fid)) for name, fid in self.field_ids.items()},
+            "updated_at": f.get("updated"),
+            "jira_id": issue.get("id"),
+            **m.common(view, kind),
+        }
+        for name in ("accepted_at", "resolved_at", "due_at"):
+            if isinstance(out.get(name), str) and len(out[name]) > 10:
+                out[name] = _iso(out[name])
+        form_defaults(out, self.settings["forms"].get(str(plain(path_value(view, self.settings["form_field"])))))
+        reporter = str((f.get("reporter") or {}).get("accountId"))
+        events: list[dict[str, Any]] = []
+        for c in comments:
+            text = adf_text(c.get("body")).rstrip("\n")
+            actor = {"id": "govhall", "name": "govhall", "role": "system"} if GOVHALL_MARK in text \
+                else self._actor(c.get("author"), reporter)
+            at = _iso(c.get("created"))
+            events.append({"type": "reply", "at": at, "public": not self.internal(c), "body": text,
+                           "comment_id": c.get("id"), **({"actor": actor} if actor else {})})
+            typed = m.note_event(text, at, actor)
+            if typed is not None:
+                events.append(typed)
+        for h in histories:
+            at, actor = _iso(h.get("created")), self._actor(h.get("author"), reporter)
+            for item in h.get("items") or []:
+                if item.get("fieldId") == "status" or item.get("field") == "status":
+                    spec = self.settings["status_events"].get(str(item.get("toString")))
+                    if spec is not None:
+                        event = dict(spec) if isinstance(spec, dict) else {"type": spec}
+                        events.append({**event, "at": at, **({"actor": actor} if actor else {})})
+                elif self.department_field and item.get("fieldId") == self.department_field:
+                    events.append({"type": "assignment", "at": at, **({"actor": actor} if actor else {}),
+                                   "from_department": m.department(item.get("fromString")),
+                                   "to_department": m.department(item.get("toString"))})
+        out["events"] = events
+        return out
+
+    # -------------------------------------------------------------- writing
+    def apply_one(self, ticket: Ticket, patch: Patch) -> None:
+        """Labels, fields and assignee in one edit, then every note in one internal comment."""
+        edit: dict[str, Any] = {}
+        labels = [{"add": t} for t in patch.add_tags] + [{"remove": t} for t in patch.remove_tags]
+        if labels:
+            edit["update"] = {"labels": labels}
+        missing = [name for name in patch.fields if name not in self.field_ids]
+        if missing:
+            raise ValueError(f"adapter.custom_fields has no id for {', '.join(missing)} "
+                             "(create the custom field on Jira and map it)")
+        fields = {self.field_ids[name]: value for name, value in patch.fields.items()}
+        if patch.assign:
+            target = self.settings["assignees"].get(patch.assign)
+            if target is None:
+                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
+            fields["assignee"] = dict(target)
+        if fields:
+            edit["fields"] = fields
+        if edit:
+            self.request("PUT", f"/rest/api/3/issue/{ticket.id}", json=edit)
+        if patch.notes:
+            text = "\n\n".join(n.body for n in patch.notes)
+            if self.settings["note_api"] == "servicedesk":
+                self.request("POST", f"/rest/servicedeskapi/request/{ticket.id}/comment", idempotent=False,
+                             json={"body": wiki_safe(text), "public": False})
+            else:
+                self.request("POST", f"/rest/api/3/issue/{ticket.id}/comment", idempotent=False, json={
+                    "body": adf_doc(text), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]})
+
+
+def _iso(value: Any) -> Any:
+    """Jira's ``2025-01-06T09:30:00.000+0800`` as an ISO instant with a colon in the offset."""
+    parsed = parse_instant(value)
+    return parsed.isoformat() if parsed else value
+
+
+def _issues(body: Any) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("issues", []), list):
+        raise ValueError("expected an object with a list 'issues'")
+    return body.get("issues") or []
+
+
+@hookimpl
+def govhall_register_adapters(register):
+    """Jira Service Management."""
+    register("jira", JiraAdapter)

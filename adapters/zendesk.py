@@ -1,0 +1,365 @@
+"""The ``zendesk`` adapter: Zendesk Support through its REST API v2 (``[adapter] type = "zendesk"``).
+
+Pull: the cursor-based incremental ticket export
+(``GET /api/v2/incremental/tickets/cursor.json?start_time=`` first, then
+``?cursor=<after_cursor>`` until ``end_of_stream``) with the ``users`` and
+``metric_sets`` sideloads; each ticket's comments
+(``GET /api/v2/tickets/{id}/comments.json?include=users``, cursor paged) are its
+timeline. The sync cursor is the ``after_cursor`` of the last fully processed
+export page, which Zendesk documents as the start of the next export;
+``govhall run --since 2025-01-01`` starts an export at that instant instead.
+
+Write: ``PUT /api/v2/tickets/update_many.json`` with up to 100 tickets per
+request (``additional_tags`` / ``remove_tags``, ``custom_fields`` and one
+private ``comment`` carrying every note), then ``GET /api/v2/job_statuses/{id}``
+until the job is ``completed``; a ticket the job reports as failed is sent once
+more, then reported with Zendesk's error. A batch that carries a comment is
+sent as not idempotent: after an answer that may mean it was applied (5xx, a
+timeout) it is not repeated; a 429 (refused unprocessed) is.
+
+Auth: basic auth as ``{email}/token`` with an API token (``api_token`` or
+``api_token_env``); the incremental export needs an admin's token. Pacing on
+``X-Rate-Limit-Remaining``; a 429 waits ``Retry-After``. The mapping of forms,
+groups, agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+
+from govhall_sdk import hookimpl
+from govhall_sdk.adapter import Page, WriteOutcome
+from govhall_sdk.config import ConfigError, check_value
+from govhall_sdk.cursor import parse_instant
+from govhall_sdk.http import HTTPError, RESTAdapter
+from govhall_sdk.mapping import (
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, parse_raw, read_mapping_settings,
+)
+from govhall_sdk.model import Patch, Ticket
+from govhall_sdk.paginators import CursorTokenPaginator
+from govhall_sdk.parse import Parsed, TicketError
+
+#: ``via.channel`` of a ticket (Zendesk's "Via types"), and the normalized channel.
+ZENDESK_CHANNELS = {"email": "mail", "voice": "phone", "sms": "phone", "web": "web", "web_form": "web",
+                    "web_widget": "web", "chat": "web", "native_messaging": "web", "mobile": "web",
+                    "mobile_sdk": "web", "help_center": "web"}
+#: Zendesk's ticket statuses.
+ZENDESK_STATUSES = {"new": "new", "open": "open", "pending": "pending", "hold": "pending", "solved": "resolved",
+                    "closed": "closed"}
+#: Where the normalized fields come from by default (paths in the ticket view below).
+ZENDESK_FIELDS = {"kind": "ticket_form_id", "subject": "subject", "applicant_id": "requester.id",
+                  "applicant_name": "requester.name", "applicant_phone": "requester.phone", "due_at": "due_at",
+                  "resolved_at": "metrics.solved_at"}
+JOB_DONE = frozenset({"completed", "failed", "killed"})
+FORM_KEYS = {"promised_working_days": int, "materials": [str]}
+
+
+def check_forms(forms: Mapping[str, Any]) -> None:
+    """``[adapter.forms.<form>]``: per form, ``promised_working_days`` and ``materials`` defaults."""
+    for form, table in forms.items():
+        check_value(table, dict, f"adapter.forms.{form}")
+        for key, value in table.items():
+            if key not in FORM_KEYS:
+                raise ConfigError(f"adapter.forms.{form}.{key}: unknown key (known: {', '.join(FORM_KEYS)})")
+            check_value(value, FORM_KEYS[key], f"adapter.forms.{form}.{key}")
+
+
+def form_defaults(raw: dict[str, Any], defaults: Mapping[str, Any] | None) -> None:
+    """Fill what a ticket's form promises when no field said it."""
+    if not defaults:
+        return
+    if raw.get("promised_working_days") is None and "promised_working_days" in defaults:
+        raw["promised_working_days"] = defaults["promised_working_days"]
+    if not (raw.get("materials") or {}).get("required") and defaults.get("materials"):
+        raw["materials"] = {"required": list(defaults["materials"])}
+
+
+class _ExportPaginator(CursorTokenPaginator):
+    """The incremental export: ``start_time`` first, then ``cursor=<after_cursor>`` until ``end_of_stream``."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda b: b.get("after_cursor"), param="cursor", done_when=lambda b: bool(b.get("end_of_stream")))
+
+    def update_state(self, response: Any, records: list[Any]) -> None:
+        if response.body.get("end_of_stream") or not records:  # the last page: no token to follow or guard
+            self.token, self.has_next_page = response.body.get("after_cursor"), False
+            return
+        super().update_state(response, records)
+
+    def update_request(self, request: dict[str, Any]) -> None:
+        request["params"].pop("start_time", None)  # "you don't need a start time for the next page"
+        super().update_request(request)
+
+
+def _comments_token(body: Mapping[str, Any]) -> Any:
+    meta = body.get("meta") or {}
+    return meta.get("after_cursor") if meta.get("has_more") else None
+
+
+def _records(key: str) -> Callable[[Any], list[Any]]:
+    def records(body: Any) -> list[Any]:
+        if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
+            raise ValueError(f"expected an object with a list {key!r}")
+        return body.get(key) or []
+    return records
+
+
+class ZendeskAdapter(RESTAdapter):
+    """Zendesk Support. Settings: ``url``, ``email``, ``api_token`` (secret), ``custom_fields``
+    (name = field id) and the mapping tables described in ``docs/adapters/zendesk.md``."""
+
+    name = "zendesk"
+    remaining_header = "X-Rate-Limit-Remaining"
+    max_per_page: ClassVar[int] = 1000  # the incremental export's per_page limit
+    settings_schema = {
+        "url": None, "email": None, "api_token": None,
+        **{k: v for k, v in MAPPING_SCHEMA.items() if k != "settle_seconds"},
+        "start": "2000-01-01T00:00:00Z", "custom_fields": {}, "forms": {},
+        "batch_size": 100, "job_poll_seconds": 1.0, "job_poll_attempts": 120,
+    }
+    settings_types = {"url": str, "email": str, "api_token": str, **MAPPING_TYPES, "job_poll_seconds": float}
+    secret_settings = ("api_token",)
+
+    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
+        super().__init__(settings, config, **kw)
+        self.now: datetime | None = None
+        self.mapping = HelpdeskMapping(self.settings, config.timezone, channels=ZENDESK_CHANNELS,
+                                       statuses=ZENDESK_STATUSES, fields=ZENDESK_FIELDS)
+        self.field_ids = {str(name): str(fid) for name, fid in self.settings["custom_fields"].items()}
+        self.field_names = {fid: name for name, fid in self.field_ids.items()}
+
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        out = read_mapping_settings(cls, raw)
+        for name, fid in out["custom_fields"].items():
+            if isinstance(fid, bool) or not isinstance(fid, (int, str)) or not str(fid).isdigit():
+                raise ConfigError(f"adapter.custom_fields.{name}: expected a Zendesk field id (a number), got {fid!r}")
+        check_forms(out["forms"])
+        if not 1 <= out["batch_size"] <= 100:
+            raise ConfigError(f"adapter.batch_size: update_many takes 1 to 100 tickets, got {out['batch_size']}")
+        return out
+
+    def _credential(self) -> str:
+        return base64.b64encode(f"{self.settings['email']}/token:{self.settings['api_token']}".encode()).decode()
+
+    def auth_headers(self) -> dict[str, str]:
+        """Basic auth as ``{email}/token:{api_token}``."""
+        return {"Authorization": f"Basic {self._credential()}", "Accept": "application/json"}
+
+    def redact(self, text: str) -> str:
+        """The base redaction, and the encoded credentials too."""
+        return super().redact(text).replace(self._credential(), "***")
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    # -------------------------------------------------------------- reading
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """Export pages of tickets changed after ``cursor``, each with the ``after_cursor`` that follows it.
+
+        ``cursor`` is an ``after_cursor``, or an instant or date to start an export at.
+        """
+        params: dict[str, Any] = {"per_page": min(page_size, self.settings["per_page"]),
+                                  "include": "users,metric_sets", "exclude_deleted": "true"}
+        start = self._since(cursor) if cursor else None
+        if cursor and start is None:
+            params["cursor"] = cursor
+        else:
+            begin = start or parse_instant(self.settings["start"]) or datetime(2000, 1, 1, tzinfo=timezone.utc)
+            params["start_time"] = int(begin.timestamp())
+        for response, tickets in self.paginate("/api/v2/incremental/tickets/cursor.json", _ExportPaginator(),
+                                               _records("tickets"), params=params):
+            if tickets:
+                yield Page(self._parse_all(tickets, response.body), response.body.get("after_cursor"))
+
+    def _since(self, cursor: str) -> datetime | None:
+        """The instant of a ``--since`` cursor (``2025-01-01``, an ISO instant), or None for an ``after_cursor``."""
+        if "-" not in cursor or len(cursor) > 40:
+            return None
+        try:
+            since = datetime.fromisoformat(cursor.strip())
+        except ValueError:
+            return None
+        return since if since.tzinfo else since.replace(tzinfo=self.config.timezone)
+
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The tickets with these ids (``show_many``, 100 at a time); unknown ids are reported."""
+        numeric = [str(i) for i in ids if str(i).isdigit()]
+        found: dict[str, Parsed] = {}
+        for start in range(0, len(numeric), 100):
+            body = self.request("GET", "/api/v2/tickets/show_many.json", want_json=True, params={
+                "ids": ",".join(numeric[start:start + 100]), "include": "users,metric_sets"}).body
+            for item in self._parse_all(_records("tickets")(body), body):
+                found[str(item.id)] = item
+        for tid in ids:
+            yield found.get(str(tid)) or Parsed(None, TicketError(str(tid), ["no such ticket on Zendesk"]), str(tid))
+
+    def _parse_all(self, tickets: list[dict[str, Any]], body: Mapping[str, Any]) -> list[Parsed]:
+        users = {str(u.get("id")): u for u in body.get("users") or []}
+        metrics = {str(m.get("ticket_id")): m for m in body.get("metric_sets") or []}
+        return [self._parsed(t, users, metrics) for t in tickets]
+
+    def _parsed(self, ticket: dict[str, Any], users: Mapping[str, Any], metrics: Mapping[str, Any]) -> Parsed:
+        tid = str(ticket.get("id"))
+        comments: list[dict[str, Any]] = []
+        people = dict(users)
+        try:
+            paginator = CursorTokenPaginator(_comments_token, param="page[after]")
+            for response, found in self.paginate(f"/api/v2/tickets/{tid}/comments.json", paginator,
+                                                 _records("comments"), params={"page[size]": 100, "include": "users"}):
+                comments.extend(found)
+                people.update((str(u.get("id")), u) for u in response.body.get("users") or [])
+        except HTTPError as exc:
+            if exc.status != 404:
+                raise
+            return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
+        return parse_raw(self.interchange(ticket, comments, people, metrics.get(tid)), tid, self.config.adapter_timezone)
+
+    def interchange(self, ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
+                    users: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+        """One Zendesk ticket (with its comments, sideloaded users and metrics) as an interchange ticket dict."""
+        m = self.mapping
+        custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
+        requester = str(ticket.get("requester_id"))
+        status = m.status(ticket.get("status"))
+        view: dict[str, Any] = {**ticket, **custom, "requester": users.get(requester) or {"id": requester}}
+        view.update((name, custom.get(fid)) for name, fid in self.field_ids.items())
+        if status in ("resolved", "closed") and metrics:  # solved_at stays set on a reopened ticket
+            view["metrics"] = metrics
+        kind = m.kind(m.field(view, "kind"))
+        department = m.field(view, "department") if m.fields.get("department") else ticket.get("group_id")
+        out: dict[str, Any] = {
+            "id": str(ticket.get("id")),
+            "kind": kind,
+            "channel": m.channel((ticket.get("via") or {}).get("channel")),
+            "subject": m.field(view, "subject"),
+            "status": status,
+            "created_at": ticket.get("created_at"),
+            "department": m.department(department),
+            "tags": list(ticket.get("tags") or []),
+            "fields": {name: custom.get(fid) for name, fid in self.field_ids.items()},
+            "updated_at": ticket.get("updated_at"),
+            **m.common(view, kind),
+        }
+        form_defaults(out, self.settings["forms"].get(str(ticket.get("ticket_form_id"))))
+        events: list[dict[str, Any]] = []
+        for comment in comments:
+            text = comment.get("body") or comment.get("plain_body") or ""
+            author = str(comment.get("author_id"))
+            if GOVHALL_MARK in text:
+                actor = {"id": "govhall", "name": "govhall", "role": "system"}
+            elif author == requester or (users.get(author) or {}).get("role") == "end-user":
+                actor = m.actor(author, "applicant", (users.get(author) or {}).get("name"))
+            else:
+                actor = m.actor(author, "staff", (users.get(author) or {}).get("name"))
+            at = comment.get("created_at")
+            events.append({"type": "reply", "at": at, "public": bool(comment.get("public", True)), "body": text,
+                           "actor": actor, "comment_id": comment.get("id")})
+            typed = m.note_event(text, at, actor)
+            if typed is not None:
+                events.append(typed)
+        out["events"] = events
+        return out
+
+    # -------------------------------------------------------------- writing
+    def _item(self, ticket: Ticket, patch: Patch) -> dict[str, Any]:
+        """One ticket of an ``update_many`` batch."""
+        if not str(ticket.id).isdigit():
+            raise ValueError(f"{ticket.id!r} is not a Zendesk ticket id")
+        item: dict[str, Any] = {"id": int(ticket.id)}
+        if patch.add_tags:
+            item["additional_tags"] = list(patch.add_tags)
+        if patch.remove_tags:
+            item["remove_tags"] = list(patch.remove_tags)
+        if patch.fields:
+            missing = [name for name in patch.fields if name not in self.field_ids]
+            if missing:
+                raise ValueError(f"adapter.custom_fields has no id for {', '.join(missing)} "
+                                 "(create the ticket field on Zendesk and map it)")
+            item["custom_fields"] = [{"id": int(self.field_ids[name]), "value": value}
+                                     for name, value in patch.fields.items()]
+        if patch.notes:
+            item["comment"] = {"body": "\n\n".join(n.body for n in patch.notes), "public": False}
+        if patch.assign:
+            target = self.settings["assignees"].get(patch.assign)
+            if target is None:
+                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
+            item.update(target)
+        return item
+
+    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
+        """``update_many`` in batches of ``batch_size``; a ticket the job failed is sent once more, then reported."""
+        outcomes: dict[str, WriteOutcome] = {}
+        pending: list[dict[str, Any]] = []
+        for ticket, patch in writes:
+            try:
+                pending.append(self._item(ticket, patch))
+            except ValueError as exc:
+                outcomes[ticket.id] = WriteOutcome(ticket.id, False, str(exc))
+        for _ in range(2):
+            again: list[dict[str, Any]] = []
+            size = self.settings["batch_size"]
+            for batch in (pending[i:i + size] for i in range(0, len(pending), size)):
+                for item, (error, resend) in zip(batch, self._run_batch(batch)):
+                    tid = str(item["id"])
+                    outcomes[tid] = WriteOutcome(tid, error is None, None if error is None else self.redact(error))
+                    if error is not None and resend:
+                        again.append(item)
+            pending = again
+            if not pending:
+                break
+        return [outcomes.get(t.id) or WriteOutcome(t.id, False, "not sent") for t, _ in writes]
+
+    def _run_batch(self, batch: Sequence[dict[str, Any]]) -> list[tuple[str | None, bool]]:
+        """Send one ``update_many`` and wait for its job: per ticket, (why it failed or None, may it be resent).
+
+        Only a failure the job reports for a ticket is resent: that update was not
+        applied. A request that failed, or a job that failed, was killed or did not
+        finish in time, may have applied part of the batch; it is reported, and the
+        next run re-evaluates those tickets (note markers keep a note from doubling).
+        """
+        with_comment = any("comment" in item for item in batch)
+        try:
+            job = self.request("PUT", "/api/v2/tickets/update_many.json", json={"tickets": list(batch)},
+                               idempotent=not with_comment, want_json=True).body.get("job_status") or {}
+            job = self._wait(job)
+        except (HTTPError, AttributeError) as exc:
+            return [(f"update_many: {exc}", False)] * len(batch)
+        results = job.get("results")
+        by_id: dict[str, Mapping[str, Any]] = {}
+        for r in results if isinstance(results, list) else []:
+            if isinstance(r, dict):
+                rid = r.get("id")
+                if rid is None and isinstance(r.get("index"), int) and 0 <= r["index"] < len(batch):
+                    rid = batch[r["index"]]["id"]
+                by_id[str(rid)] = r
+        out: list[tuple[str | None, bool]] = []
+        for item in batch:
+            r = by_id.get(str(item["id"]))
+            if r is not None and r.get("success") is True and not r.get("error"):
+                out.append((None, False))
+            elif r is not None:
+                out.append((f"{r.get('error') or r.get('status') or 'failed'}: {r.get('details') or ''}".rstrip(": "), True))
+            elif job.get("status") != "completed":
+                out.append((f"job {job.get('id')} {job.get('status') or 'unfinished'}: {job.get('message') or 'no result'}",
+                            False))
+            else:
+                out.append((f"job {job.get('id')} reported no result for this ticket", False))
+        return out
+
+    def _wait(self, job: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Poll ``job_statuses/{id}`` until the job is done (or the polls run out: it is then reported unfinished)."""
+        for _ in range(self.settings["job_poll_attempts"]):
+            if job.get("status") in JOB_DONE or not job.get("id"):
+                return job
+            self.sleep(self.settings["job_poll_seconds"])
+            job = self.request("GET", f"/api/v2/job_statuses/{job['id']}.json", want_json=True).body.get("job_status") or {}
+        return job
+
+
+@hookimpl
+def govhall_register_adapters(register):
+    """Zendesk Support."""
+    register("zendesk", ZendeskAdapter)

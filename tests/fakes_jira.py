@@ -1,0 +1,441 @@
+"""A stateful fake Jira Service Management on ``responses``: the endpoints the adapter uses, shaped like the docs.
+
+- ``POST /rest/api/3/search/jql``: ``{"jql", "fields", "expand", "maxResults",
+  "nextPageToken"}`` -> ``{"issues", "nextPageToken", "isLast"}``. The JQL
+  understood is the adapter's: ``(project = GOV) [AND updated >= 'yyyy/MM/dd HH:mm']
+  ORDER BY updated ASC, key ASC`` (the date read in the API user's time zone, at
+  minute precision) and ``key in ("GOV-1", ...)`` (400 when a key does not exist).
+- ``GET /rest/api/3/issue/{key}``, ``.../comment`` (``startAt``/``maxResults``/``total``)
+  and ``.../changelog`` (``values``, ``isLast``); ``fields.comment`` of a search
+  holds at most ``comment_page`` comments, like Jira's.
+- ``PUT /rest/api/3/issue/{key}`` (``update.labels`` add/remove, ``fields``; a
+  number field refuses a string and a text field a number) -> 204.
+- ``POST /rest/servicedeskapi/request/{key}/comment`` ``{"body", "public"}``: the
+  body is rendered as wiki markup into the ADF the platform API returns: a
+  ``[link]`` loses its brackets, a ``{noformat}`` block is kept verbatim.
+- ``POST /rest/api/3/issue/{key}/comment`` with an ADF body and properties.
+Timestamps are Jira's ``2025-01-06T09:30:00.000+0800``.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from fakes_zendesk import IdMappedAdapter
+from govhall_adapters.jira import JiraAdapter
+from govhall_sdk.http import RetryPolicy
+from govhall_sdk.testing import HelpdeskDriver
+
+BASE = "https://zwfw-test.atlassian.net"
+EMAIL = "govhall-bot@zwfw.example.gov.cn"
+TOKEN = "ATATT3xJiraTOKEN-51c0ffee"
+PROJECT = "GOV"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+FIELDS = {  # name -> (id, kind)
+    "事项类型": ("customfield_10050", "select"), "承办部门": ("customfield_10051", "select"),
+    "承诺时限": ("customfield_10052", "number"), "受理时间": ("customfield_10053", "datetime"),
+    "govhall_light": ("customfield_10060", "text"), "govhall_due_at": ("customfield_10061", "text"),
+    "govhall_first_inquiry": ("customfield_10062", "text"), "govhall_first_handler": ("customfield_10063", "text"),
+    "govhall_escalation_level": ("customfield_10064", "number"), "govhall_escalated_to": ("customfield_10065", "text"),
+}
+REQUEST_TYPE_FIELD = "customfield_10010"
+KIND_VALUES = {"咨询": "consultation", "办件": "application", "投诉": "complaint", "督办": "supervision", "交办": "assignment"}
+STATUS = {"new": ("待处理", "new"), "open": ("处理中", "indeterminate"), "pending": ("等待客户", "indeterminate"),
+          "accepted": ("已受理", "indeterminate"), "resolved": ("已办结", "done"), "closed": ("已关闭", "done")}
+
+
+def adapter_settings(**overrides: Any) -> dict[str, Any]:
+    """The ``[adapter]`` table the tests use."""
+    settings = {
+        "type": "jira", "url": BASE, "email": EMAIL, "api_token": TOKEN, "jql": f"project = {PROJECT}",
+        "jql_timezone": "Asia/Shanghai", "default_kind": "consultation",
+        "custom_fields": {name: fid for name, (fid, _) in FIELDS.items()},
+        "fields": {"kind": "customfield_10050.value|customfield_10010.requestType.name",
+                   "department": "customfield_10051.value", "promised_working_days": "承诺时限", "accepted_at": "受理时间"},
+        "kinds": {"不动产登记申请": "application"},
+        "statuses": {"已受理": "accepted"},
+        "forms": {"不动产登记申请": {"promised_working_days": 5, "materials": ["身份证", "不动产权证书"]}},
+        "agents": {"5b10a2844c20165700ede21g": {"rank": 1, "department": "综合窗口"}},
+        "status_events": {"已受理": {"type": "acceptance", "notice_issued": True}, "已办结": "completion"},
+        "assignees": {"王主任": {"accountId": "5b10ac8d82e05b22cc7d4ef5"}},
+    }
+    settings.update(overrides)
+    return settings
+
+
+def jira_time(instant: datetime) -> str:
+    """Jira's timestamp form: ``2025-01-06T09:30:00.000+0800``."""
+    return instant.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M:%S.000%z")
+
+
+def wiki_to_adf(text: str) -> dict[str, Any]:
+    """What Jira stores for a wiki-markup body: ``{noformat}`` verbatim, ``[x]`` as a link to x, lines as paragraphs."""
+    content: list[dict[str, Any]] = []
+    for i, part in enumerate(re.split(r"\{noformat\}", text)):
+        if i % 2 == 1:
+            content.append({"type": "codeBlock", "attrs": {}, "content": [{"type": "text", "text": part}]})
+            continue
+        for line in part.strip("\n").split("\n"):
+            if not line:
+                continue
+            nodes = []
+            for j, piece in enumerate(re.split(r"\[([^\]]+)\]", line)):
+                if not piece:
+                    continue
+                nodes.append({"type": "text", "text": piece, "marks": [{"type": "link", "attrs": {"href": piece}}]}
+                             if j % 2 else {"type": "text", "text": piece})
+            content.append({"type": "paragraph", "content": nodes})
+    return {"type": "doc", "version": 1, "content": content}
+
+
+def text_of(adf: dict[str, Any]) -> str:
+    """The text of the fake's own ADF (paragraphs and code blocks)."""
+    return "\n".join("".join(n.get("text", "") for n in block.get("content", [])) for block in adf["content"])
+
+
+class FakeJira:
+    """The helpdesk's state and the HTTP callbacks that read and change it."""
+
+    def __init__(self, rsps: Any):
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.numbers = itertools.count(1)
+        self.ids = itertools.count(10001)
+        self.clock = datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI)
+        self.user_tz = SHANGHAI
+        self.comment_page = 5
+        self.throttles: list[list[Any]] = []
+        self.failures: list[list[Any]] = []
+        self.remaining = 100
+        self.calls: list[tuple[str, str, Any]] = []
+        self.bot = self.add_user("5b10a2844c20165700ede000", "govhall bot", "atlassian")
+        self.add_user("5b10ac8d82e05b22cc7d4ef5", "王主任", "atlassian")
+        routes = [
+            ("POST", r"/rest/api/3/search/jql", self._search),
+            ("GET", r"/rest/api/3/myself", self._myself),
+            ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/comment", self._list_comments),
+            ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/changelog", self._changelog),
+            ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)", self._get_issue),
+            ("PUT", r"/rest/api/3/issue/([A-Z]+-\d+)", self._edit),
+            ("POST", r"/rest/api/3/issue/([A-Z]+-\d+)/comment", self._add_platform_comment),
+            ("POST", r"/rest/servicedeskapi/request/([A-Z]+-\d+)/comment", self._add_request_comment),
+        ]
+        for method, pattern, handler in routes:
+            rsps.add_callback(method, re.compile(re.escape(BASE) + pattern + r"(\?.*)?$"),
+                              callback=self._wrap(method, pattern, handler))
+
+    # -- plumbing
+
+    def _wrap(self, method: str, pattern: str, handler: Callable[..., Any]) -> Callable[[Any], Any]:
+        regex = re.compile(pattern + "$")
+
+        def callback(request: Any) -> tuple[int, dict[str, str], str]:
+            url = urlsplit(request.url)
+            body = json.loads(request.body) if request.body else None
+            self.calls.append((method, url.path, body))
+            expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return 401, {}, json.dumps({"errorMessages": ["Client must be authenticated to access this resource."]})
+            for failure in self.failures:
+                if failure[0] == method and re.search(failure[1], url.path) and failure[2] > 0:
+                    failure[2] -= 1
+                    text = failure[4](request) if callable(failure[4]) else failure[4]
+                    return failure[3], {"Content-Type": "application/json"}, text
+            for throttle in self.throttles:
+                if throttle[0] == method and re.search(throttle[1], url.path) and throttle[2] > 0:
+                    throttle[2] -= 1
+                    return 429, {"Retry-After": str(throttle[3]), "RateLimit-Reason": "jira-burst-based"}, ""
+            self.remaining = max(0, self.remaining - 1)
+            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            status, payload = handler(params, body, *regex.search(url.path).groups())
+            headers = {"Content-Type": "application/json", "X-RateLimit-Limit": "100",
+                       "X-RateLimit-Remaining": str(self.remaining)}
+            return status, headers, "" if payload is None else json.dumps(payload, ensure_ascii=False)
+
+        return callback
+
+    def fail(self, method: str, path_regex: str, status: int, body: Any, times: int = 1) -> None:
+        """The next ``times`` matching requests get ``status``; ``body`` may be a function of the request."""
+        self.failures.append([method, path_regex, times, status, body])
+
+    def throttle(self, method: str, path_regex: str, times: int, retry_after: int) -> None:
+        """The next ``times`` matching requests get 429 with ``Retry-After``."""
+        self.throttles.append([method, path_regex, times, retry_after])
+
+    def tick(self) -> datetime:
+        self.clock += timedelta(seconds=7)
+        return self.clock
+
+    def requests(self, method: str, path_regex: str) -> int:
+        return sum(1 for m, p, _ in self.calls if m == method and re.search(path_regex, p))
+
+    def user_json(self, account_id: str) -> dict[str, Any]:
+        u = self.users[account_id]
+        return {"self": f"{BASE}/rest/api/3/user?accountId={account_id}", "accountId": account_id,
+                "displayName": u["displayName"], "active": True, "timeZone": "Asia/Shanghai",
+                "accountType": u["accountType"]}
+
+    # -- state changes a person makes
+
+    def add_user(self, account_id: str, name: str, account_type: str) -> dict[str, Any]:
+        self.users[account_id] = {"accountId": account_id, "displayName": name, "accountType": account_type}
+        return self.users[account_id]
+
+    def create_issue(self, *, summary: str, reporter: str, created: datetime, status: str = "open",
+                     fields: dict[str, Any] | None = None, labels: list[str] | None = None,
+                     request_type: str | None = None) -> str:
+        key = f"{PROJECT}-{next(self.numbers)}"
+        name, category = STATUS[status]
+        values = {fid: None for fid, _ in FIELDS.values()}
+        values.update(fields or {})
+        self.issues[key] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": str(next(self.ids)), "self": f"{BASE}/rest/api/3/issue/{key}", "key": key,
+            "fields": {
+                "summary": summary, "created": jira_time(created), "updated": jira_time(created),
+                "status": {"self": f"{BASE}/rest/api/3/status/3", "name": name, "id": "3",
+                           "statusCategory": {"id": 4, "key": category, "name": name}},
+                "labels": list(labels or []), "reporter": self.user_json(reporter), "assignee": None,
+                "issuetype": {"id": "10004", "name": "Service Request", "subtask": False},
+                "resolutiondate": jira_time(created) if category == "done" else None, "duedate": None,
+                "project": {"id": "10000", "key": PROJECT, "name": "政务服务中心"},
+                REQUEST_TYPE_FIELD: ({"requestType": {"id": "21", "name": request_type}, "currentStatus": {"status": name}}
+                                     if request_type else None),
+                **values,
+            },
+        }
+        self.comments[key] = []
+        self.histories[key] = []
+        self.touched(key)
+        return key
+
+    def touched(self, key: str) -> None:
+        self.issues[key]["fields"]["updated"] = jira_time(self.tick())
+
+    def add_comment(self, key: str, author: str, body: Any, public: bool = True, at: datetime | None = None,
+                    bump: bool = True, properties: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        at = at or self.tick()
+        cid = str(next(self.ids))
+        comment = {"self": f"{BASE}/rest/api/3/issue/{key}/comment/{cid}", "id": cid, "author": self.user_json(author),
+                   "body": body if isinstance(body, dict) else wiki_to_adf(body), "updateAuthor": self.user_json(author),
+                   "created": jira_time(at), "updated": jira_time(at), "jsdPublic": public,
+                   **({"properties": properties} if properties else {})}
+        self.comments[key].append(comment)
+        if bump:
+            self.touched(key)
+        return comment
+
+    def transition(self, key: str, status: str, author: str) -> None:
+        name, category = STATUS[status]
+        old = self.issues[key]["fields"]["status"]["name"]
+        self.issues[key]["fields"]["status"] = {"name": name, "id": "3", "statusCategory": {"key": category, "name": name}}
+        at = self.tick()
+        self.histories[key].append({"id": str(next(self.ids)), "author": self.user_json(author), "created": jira_time(at),
+                                    "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status",
+                                               "from": "1", "fromString": old, "to": "3", "toString": name}]})
+        self.issues[key]["fields"]["updated"] = jira_time(at)
+
+    # -- endpoints
+
+    def _project(self, issue: dict[str, Any], fields: list[str], expand: str) -> dict[str, Any]:
+        key = issue["key"]
+        out = {k: issue[k] for k in ("expand", "id", "self", "key")}
+        wanted = set(fields)
+        out["fields"] = {k: v for k, v in issue["fields"].items() if k in wanted or "*all" in wanted}
+        if "comment" in wanted:
+            comments = self.comments[key]
+            out["fields"]["comment"] = {"comments": comments[:self.comment_page], "self": f"{issue['self']}/comment",
+                                        "maxResults": self.comment_page, "total": len(comments), "startAt": 0}
+        if "changelog" in (expand or "").split(","):
+            histories = list(reversed(self.histories[key]))  # most recent first
+            out["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
+        return out
+
+    def _search(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        jql = body.get("jql", "")
+        if not isinstance(body.get("fields"), list) or not isinstance(body.get("expand", ""), str):
+            return 400, {"errorMessages": ["Invalid request payload. Refer to the REST API documentation and try again."]}
+        keys = re.fullmatch(r'key in \((.*)\)', jql)
+        if keys:
+            wanted = [k.strip().strip('"') for k in keys.group(1).split(",")]
+            missing = [k for k in wanted if k not in self.issues]
+            if missing:
+                return 400, {"errorMessages": [f"An issue with key '{missing[0]}' does not exist for field 'key'."],
+                             "warningMessages": []}
+            found = [self.issues[k] for k in wanted]
+        else:
+            date = r"'(\d{4}/\d\d/\d\d(?: \d\d:\d\d)?)'"
+            m = re.fullmatch(rf"\(project = (\w+)\)(?: AND updated >= {date})?(?: AND updated <= {date})? "
+                             r"ORDER BY updated ASC, key ASC", jql)
+            if not m or m.group(1) != PROJECT:
+                return 400, {"errorMessages": [f"Error in the JQL Query: {jql!r}"], "warningMessages": []}
+            low, high = (self._jql_date(m.group(2)), self._jql_date(m.group(3)))
+            found = [i for i in self.issues.values()
+                     if (low is None or datetime.fromisoformat(i["fields"]["updated"]) >= low)
+                     and (high is None or datetime.fromisoformat(i["fields"]["updated"]) <= high)]
+            found.sort(key=lambda i: (datetime.fromisoformat(i["fields"]["updated"]), int(i["key"].split("-")[1])))
+        size = min(int(body.get("maxResults", 50)), 100)
+        start = int(base64.b64decode(body["nextPageToken"]).decode()) if body.get("nextPageToken") else 0
+        page = found[start:start + size]
+        out: dict[str, Any] = {"issues": [self._project(i, body["fields"], body.get("expand", "")) for i in page],
+                               "isLast": start + size >= len(found)}
+        if not out["isLast"]:
+            out["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return 200, out
+
+    def _jql_date(self, text: str | None) -> datetime | None:
+        """A JQL date literal read in the API user's zone, as Jira does."""
+        if text is None:
+            return None
+        form = "%Y/%m/%d %H:%M" if " " in text else "%Y/%m/%d"
+        return datetime.strptime(text, form).replace(tzinfo=self.user_tz)
+
+    def _myself(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        me = self.user_json(self.bot["accountId"])
+        return 200, {**me, "emailAddress": EMAIL, "locale": "zh_CN", "timeZone": str(self.user_tz)}
+
+    def _get_issue(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        if key not in self.issues:
+            return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
+        return 200, self._project(self.issues[key], params.get("fields", "*all").split(","), params.get("expand", ""))
+
+    def _list_comments(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        if key not in self.issues:
+            return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
+        start, size = int(params.get("startAt", 0)), min(int(params.get("maxResults", 100)), 100)
+        comments = self.comments[key]
+        return 200, {"comments": comments[start:start + size], "maxResults": size, "total": len(comments), "startAt": start}
+
+    def _changelog(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        start, size = int(params.get("startAt", 0)), min(int(params.get("maxResults", 100)), 100)
+        values = self.histories[key][start:start + size]
+        return 200, {"self": f"{BASE}/rest/api/3/issue/{key}/changelog", "maxResults": size, "startAt": start,
+                     "total": len(self.histories[key]), "isLast": start + size >= len(self.histories[key]), "values": values}
+
+    def _edit(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        if key not in self.issues:
+            return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
+        kinds = {fid: kind for fid, kind in FIELDS.values()}
+        errors = {}
+        for fid, value in (body.get("fields") or {}).items():
+            if fid == "assignee":
+                if value and value.get("accountId") not in self.users:
+                    errors[fid] = f"User '{value.get('accountId')}' cannot be assigned issues."
+                continue
+            if fid not in kinds:
+                errors[fid] = f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."
+            elif value is not None and kinds[fid] == "number" and not isinstance(value, (int, float)):
+                errors[fid] = "Operation value must be a number."
+            elif value is not None and kinds[fid] == "text" and not isinstance(value, str):
+                errors[fid] = "Operation value must be a string"
+        if errors:
+            return 400, {"errorMessages": [], "errors": errors}
+        fields = self.issues[key]["fields"]
+        for op in ((body.get("update") or {}).get("labels") or []):
+            if "add" in op and op["add"] not in fields["labels"]:
+                fields["labels"].append(op["add"])
+            if "remove" in op and op["remove"] in fields["labels"]:
+                fields["labels"].remove(op["remove"])
+        for fid, value in (body.get("fields") or {}).items():
+            if fid == "assignee":
+                fields["assignee"] = self.user_json(value["accountId"]) if value else None
+            else:
+                fields[fid] = float(value) if isinstance(value, int) and kinds[fid] == "number" else value
+        self.touched(key)
+        return 204, None
+
+    def _add_request_comment(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        if key not in self.issues:
+            return 404, {"errorMessage": "The request does not exist.", "i18nErrorMessage": {}}
+        if not isinstance(body.get("body"), str):
+            return 400, {"errorMessage": "body: a string is required", "i18nErrorMessage": {}}
+        c = self.add_comment(key, self.bot["accountId"], body["body"], bool(body.get("public", True)))
+        at = datetime.fromisoformat(c["created"])
+        return 201, {"id": c["id"], "body": body["body"], "public": c["jsdPublic"], "author": self.user_json(self.bot["accountId"]),
+                     "created": {"iso8601": at.isoformat(), "jira": c["created"], "friendly": "Today",
+                                 "epochMillis": int(at.timestamp() * 1000)},
+                     "_links": {"self": f"{BASE}/rest/servicedeskapi/request/{key}/comment/{c['id']}"}}
+
+    def _add_platform_comment(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
+        if key not in self.issues:
+            return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
+        if not isinstance(body.get("body"), dict) or body["body"].get("type") != "doc":
+            return 400, {"errorMessages": ["Comment body is not valid!"], "errors": {}}
+        internal = any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal")
+                       for p in body.get("properties") or [])
+        return 201, self.add_comment(key, self.bot["accountId"], body["body"], not internal,
+                                     properties=body.get("properties"))
+
+
+class JiraDriver(HelpdeskDriver):
+    """Drives :class:`FakeJira` for the conformance suite; ``sleeps`` records every wait."""
+
+    def __init__(self, rsps: Any):
+        self.fake = FakeJira(rsps)
+        self.sleeps: list[float] = []
+        self.ids: dict[str, str] = {}
+        self.people: dict[str, str] = {}
+
+    def adapter(self, config: Any, **overrides: Any) -> JiraAdapter:
+        """The real adapter on the fake: its sleep recorded, its wall clock the fake's."""
+        adapter = JiraAdapter(adapter_settings(**overrides), config, sleep=self.sleeps.append,
+                              retry=RetryPolicy(attempts=6, base=0.01, max_wait=60))
+        adapter.clock = lambda: self.fake.clock
+        return adapter
+
+    def later(self, minutes: int = 10) -> None:
+        """Let time pass on the helpdesk (the search index catches up)."""
+        self.fake.clock += timedelta(minutes=minutes)
+
+    def make_adapter(self, config: Any) -> Any:
+        return IdMappedAdapter(self.adapter(config), self.ids)
+
+    def person(self, actor: dict[str, Any] | None, reporter: str) -> str:
+        if not actor or actor.get("role") == "applicant":
+            return reporter
+        if actor["id"] not in self.people:
+            account = f"5b10a2844c20165700ede2{len(self.people):02d}"
+            self.fake.add_user(account, actor.get("name") or actor["id"], "atlassian")
+            self.people[actor["id"]] = account
+        return self.people[actor["id"]]
+
+    def seed(self, tickets: list[dict[str, Any]]) -> None:
+        kinds = {v: k for k, v in KIND_VALUES.items()}
+        for t in tickets:
+            reporter = f"qm:{len(self.fake.users):04d}"
+            self.fake.add_user(reporter, (t.get("applicant") or {}).get("name") or "群众", "customer")
+            fields = {FIELDS["事项类型"][0]: {"self": f"{BASE}/rest/api/3/customFieldOption/1", "value": kinds[t["kind"]], "id": "1"}}
+            if t.get("department"):
+                fields[FIELDS["承办部门"][0]] = {"value": t["department"], "id": "2"}
+            key = self.fake.create_issue(summary=t.get("subject") or "", reporter=reporter,
+                                         created=datetime.fromisoformat(t["created_at"]), status=t.get("status") or "open",
+                                         fields=fields, labels=t.get("tags"))
+            for e in t.get("events", []):
+                if e["type"] == "reply":
+                    self.fake.add_comment(key, self.person(e.get("actor"), reporter), e.get("body", ""), e.get("public", True),
+                                          at=datetime.fromisoformat(e["at"]))
+            self.ids[t["id"]] = key
+        self.later()
+
+    def touch(self, ticket_id: str) -> None:
+        key = self.ids[ticket_id]
+        self.fake.add_comment(key, self.person({"id": "s2"}, ""), "补充说明")
+        self.later()
+
+    def read(self, ticket_id: str) -> dict[str, Any]:
+        key = self.ids[ticket_id]
+        f = self.fake.issues[key]["fields"]
+        names = {fid: name for name, (fid, _) in FIELDS.items()}
+        fields = {names[k]: (int(v) if isinstance(v, float) and v.is_integer() else v)
+                  for k, v in f.items() if k in names and v is not None}
+        notes = [text_of(c["body"]) for c in self.fake.comments[key] if not c["jsdPublic"]]
+        return {"tags": set(f["labels"]), "fields": fields, "notes": notes}

@@ -1,0 +1,428 @@
+"""A stateful fake Zendesk on ``responses``: just the endpoints the adapter uses, shaped like the docs.
+
+Endpoints (developer.zendesk.com/api-reference): the cursor-based incremental
+ticket export with ``users``/``metric_sets`` sideloads, ticket comments (cursor
+pagination, ``include=users``), ``tickets/show_many``, ``tickets/update_many``
+(batch form: ``{"tickets": [{"id": ..}]}``, at most 100) and ``job_statuses``,
+whose results are ``{"id", "action", "success", "status"}`` or, for a failed
+ticket, ``{"id", "index", "error", "details"}``.
+
+Also here: :class:`IdMappedAdapter`, which lets the conformance suite (which
+compares ids with the seeded interchange ids) run against a helpdesk that
+assigns its own ids, and :class:`ZendeskDriver`.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+
+from govhall_adapters.zendesk import ZendeskAdapter
+from govhall_sdk.adapter import Page, WriteOutcome
+from govhall_sdk.http import RetryPolicy
+from govhall_sdk.parse import Parsed
+from govhall_sdk.testing import HelpdeskDriver
+
+BASE = "https://govhall-test.zendesk.com"
+EMAIL = "govhall-bot@zwfw.example.gov.cn"
+TOKEN = "zdTOKEN-7f3c9a51e2b84d06"
+UTC = timezone.utc
+
+FIELD_IDS = {
+    "事项类型": 360001001, "承诺时限": 360001002, "受理时间": 360001003, "所需材料": 360001004,
+    "联系电话": 360001005, "特殊群体": 360001006,
+    "govhall_light": 360002001, "govhall_due_at": 360002002, "govhall_first_inquiry": 360002003,
+    "govhall_first_handler": 360002004, "govhall_escalation_level": 360002005, "govhall_escalated_to": 360002006,
+}
+GROUPS = {"综合窗口": 360010001, "不动产登记": 360010002, "社保窗口": 360010003}
+KIND_VALUES = {"zixun": "consultation", "banjian": "application", "tousu": "complaint",
+               "dubban": "supervision", "jiaoban": "assignment"}
+VIA = {"phone": "voice", "web": "web", "mail": "email", "counter": "web", "hotline": "voice", "letter": "email"}
+
+
+def adapter_settings(**overrides: Any) -> dict[str, Any]:
+    """The ``[adapter]`` table the tests use: every field, group and agent of the fake mapped."""
+    settings = {
+        "type": "zendesk", "url": BASE, "email": EMAIL, "api_token": TOKEN, "default_kind": "consultation",
+        "custom_fields": dict(FIELD_IDS),
+        "fields": {"kind": "事项类型|ticket_form_id", "promised_working_days": "承诺时限", "accepted_at": "受理时间",
+                   "materials": "所需材料", "applicant_phone": "联系电话|requester.phone", "applicant_groups": "特殊群体"},
+        "kinds": {**KIND_VALUES, "5001": "application"},
+        "applicant_groups": {"laoren": "elderly", "canji": "disabled"},
+        "departments": {str(gid): name for name, gid in GROUPS.items()},
+        "agents": {"9001": {"rank": 1, "department": "综合窗口"}, "9002": {"rank": 2, "department": "综合窗口"}},
+        "forms": {"5001": {"promised_working_days": 5, "materials": ["身份证", "申请表"]}},
+        "assignees": {"王主任": {"assignee_id": 9002}},
+        "job_poll_seconds": 0.5,
+    }
+    settings.update(overrides)
+    return settings
+
+
+def zulu(instant: datetime) -> str:
+    """Zendesk's timestamp form: UTC with a Z."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor(position: int) -> str:
+    return base64.b64encode(f"1576613539.0||{position}|".encode()).decode()
+
+
+def _position(cursor: str) -> int:
+    return int(base64.b64decode(cursor.encode()).decode().split("||")[1].rstrip("|"))
+
+
+class FakeZendesk:
+    """The helpdesk's state and the HTTP callbacks that read and change it."""
+
+    def __init__(self, rsps: Any):
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.metric_sets: dict[int, dict[str, Any]] = {}
+        self.position: dict[int, int] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.version = itertools.count(1)
+        self.ids = itertools.count(35436)
+        self.comment_ids = itertools.count(900001)
+        self.clock = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
+        self.throttles: list[list[Any]] = []
+        self.failures: list[list[Any]] = []
+        self.fail_once: set[int] = set()
+        self.fail_always: set[int] = set()
+        self.remaining = 700
+        self.calls: list[tuple[str, str, Any]] = []
+        self.bot = self.add_user(9999, "govhall bot", "admin", email=EMAIL)
+        routes = [
+            ("GET", r"/api/v2/incremental/tickets/cursor\.json", self._export),
+            ("GET", r"/api/v2/tickets/show_many\.json", self._show_many),
+            ("GET", r"/api/v2/tickets/(\d+)/comments\.json", self._comments),
+            ("PUT", r"/api/v2/tickets/update_many\.json", self._update_many),
+            ("GET", r"/api/v2/job_statuses/(\w+)\.json", self._job),
+        ]
+        for method, pattern, handler in routes:
+            rsps.add_callback(method, re.compile(re.escape(BASE) + pattern + r"(\?.*)?$"),
+                              callback=self._wrap(method, pattern, handler))
+
+    # -- plumbing
+
+    def _wrap(self, method: str, pattern: str, handler: Callable[..., Any]) -> Callable[[Any], Any]:
+        regex = re.compile(pattern)
+
+        def callback(request: Any) -> tuple[int, dict[str, str], str]:
+            url = urlsplit(request.url)
+            body = json.loads(request.body) if request.body else None
+            self.calls.append((method, url.path, body))
+            expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return 401, {}, json.dumps({"error": "Couldn't authenticate you"})
+            for failure in self.failures:
+                if failure[0] == method and re.search(failure[1], url.path) and failure[2] > 0:
+                    failure[2] -= 1
+                    text = failure[4](request) if callable(failure[4]) else failure[4]
+                    return failure[3], {"Content-Type": "application/json"}, text
+            for throttle in self.throttles:
+                if throttle[0] == method and re.search(throttle[1], url.path) and throttle[2] > 0:
+                    throttle[2] -= 1
+                    return 429, {"Retry-After": str(throttle[3])}, json.dumps({"error": "APIRateLimitExceeded"})
+            self.remaining = max(0, self.remaining - 1)
+            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            status, payload = handler(params, body, *regex.search(url.path).groups())
+            headers = {"Content-Type": "application/json", "X-Rate-Limit": "700",
+                       "X-Rate-Limit-Remaining": str(self.remaining)}
+            return status, headers, json.dumps(payload, ensure_ascii=False)
+
+        return callback
+
+    def fail(self, method: str, path_regex: str, status: int, body: Any, times: int = 1) -> None:
+        """The next ``times`` matching requests get ``status``; ``body`` may be a function of the request."""
+        self.failures.append([method, path_regex, times, status, body])
+
+    def throttle(self, method: str, path_regex: str, times: int, retry_after: int) -> None:
+        """The next ``times`` matching requests get 429 with ``Retry-After``."""
+        self.throttles.append([method, path_regex, times, retry_after])
+
+    def tick(self) -> datetime:
+        """Advance the helpdesk clock one minute and return it."""
+        self.clock += timedelta(minutes=1)
+        return self.clock
+
+    def changed(self, tid: int) -> None:
+        """Bump a ticket's place in the incremental export and its timestamps."""
+        self.position[tid] = next(self.version)
+        now = self.tick()
+        self.tickets[tid]["updated_at"] = zulu(now)
+        self.tickets[tid]["generated_timestamp"] = int(now.timestamp())
+
+    def requests(self, method: str, path_regex: str) -> int:
+        """How many requests matched (429s included)."""
+        return sum(1 for m, p, _ in self.calls if m == method and re.search(path_regex, p))
+
+    # -- state changes a person makes
+
+    def add_user(self, uid: int, name: str, role: str, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
+        self.users[uid] = {"id": uid, "url": f"{BASE}/api/v2/users/{uid}.json", "name": name, "email": email,
+                           "role": role, "phone": phone, "time_zone": "Beijing", "active": True,
+                           "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
+        return self.users[uid]
+
+    def create_ticket(self, *, subject: str, requester_id: int, created_at: datetime, status: str = "open",
+                      group_id: int | None = None, via: str = "web", tags: list[str] | None = None,
+                      fields: dict[int, Any] | None = None, form_id: int | None = None, due_at: str | None = None) -> int:
+        tid = next(self.ids)
+        values = {fid: None for fid in FIELD_IDS.values()}
+        values.update(fields or {})
+        self.tickets[tid] = {
+            "id": tid, "url": f"{BASE}/api/v2/tickets/{tid}.json", "external_id": None, "type": "question",
+            "subject": subject, "raw_subject": subject, "description": subject, "priority": "normal",
+            "status": status, "recipient": None, "requester_id": requester_id, "submitter_id": requester_id,
+            "assignee_id": None, "organization_id": None, "group_id": group_id, "collaborator_ids": [],
+            "follower_ids": [], "email_cc_ids": [], "forum_topic_id": None, "problem_id": None,
+            "has_incidents": False, "is_public": True, "due_at": due_at, "tags": list(tags or []),
+            "custom_fields": [{"id": fid, "value": v} for fid, v in values.items()],
+            "satisfaction_rating": None, "sharing_agreement_ids": [], "ticket_form_id": form_id, "brand_id": 360000001,
+            "allow_channelback": False, "allow_attachments": True,
+            "via": {"channel": via, "source": {"from": {}, "to": {}, "rel": None}},
+            "created_at": zulu(created_at), "updated_at": zulu(created_at), "generated_timestamp": int(created_at.timestamp()),
+        }
+        self.comments[tid] = []
+        self.metric_sets[tid] = {"id": tid + 1000000, "ticket_id": tid, "url": f"{BASE}/api/v2/ticket_metrics/{tid}.json",
+                                 "created_at": zulu(created_at), "updated_at": zulu(created_at), "solved_at": None,
+                                 "assigned_at": None, "reopens": 0, "replies": 0}
+        self.changed(tid)
+        return tid
+
+    def add_comment(self, tid: int, author_id: int, body: str, public: bool = True, at: datetime | None = None,
+                    bump: bool = True) -> None:
+        at = at or self.tick()
+        self.comments[tid].append({
+            "id": next(self.comment_ids), "type": "Comment", "author_id": author_id, "body": body,
+            "html_body": f"<div class=\"zd-comment\"><p>{body}</p></div>", "plain_body": body, "public": public,
+            "attachments": [], "audit_id": next(self.comment_ids), "created_at": zulu(at),
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
+            "metadata": {"system": {}, "custom": {}},
+        })
+        if bump:
+            self.changed(tid)
+
+    def field(self, tid: int, fid: int) -> Any:
+        return next((f["value"] for f in self.tickets[tid]["custom_fields"] if f["id"] == fid), None)
+
+    # -- endpoints
+
+    def _sideload(self, tickets: list[dict[str, Any]], include: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        wanted = set(include.split(",")) if include else set()
+        if "users" in wanted:
+            ids = {t["requester_id"] for t in tickets} | {t["submitter_id"] for t in tickets}
+            out["users"] = [self.users[u] for u in sorted(ids) if u in self.users]
+        if "metric_sets" in wanted:
+            out["metric_sets"] = [self.metric_sets[t["id"]] for t in tickets]
+        return out
+
+    def _export(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        per_page = int(params.get("per_page", 1000))
+        start = None
+        if "cursor" in params:
+            after = _position(params["cursor"])
+        elif "start_time" in params:
+            after, start = 0, int(params["start_time"])
+        else:
+            return 400, {"error": "InvalidPaginationParameter", "description": "start_time or cursor required"}
+        pending = sorted((p, t) for t, p in self.position.items()
+                         if p > after and (start is None or self.tickets[t]["generated_timestamp"] >= start))
+        page = pending[:per_page]
+        last = page[-1][0] if page else after
+        tickets = [self.tickets[t] for _, t in page]
+        payload = {"tickets": tickets, "after_url": f"{BASE}/api/v2/incremental/tickets/cursor.json?cursor={_cursor(last)}",
+                   "after_cursor": _cursor(last), "before_url": None, "before_cursor": None,
+                   "end_of_stream": len(pending) <= per_page}
+        payload.update(self._sideload(tickets, params.get("include", "")))
+        return 200, payload
+
+    def _show_many(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        ids = [int(i) for i in params.get("ids", "").split(",") if i]
+        if len(ids) > 100:
+            return 400, {"error": "InvalidParameter", "description": "at most 100 ids"}
+        tickets = [self.tickets[i] for i in ids if i in self.tickets]
+        return 200, {"tickets": tickets, **self._sideload(tickets, params.get("include", ""))}
+
+    def _comments(self, params: dict[str, str], body: Any, tid: str) -> tuple[int, Any]:
+        if int(tid) not in self.tickets:
+            return 404, {"error": "RecordNotFound", "description": "Not found"}
+        size = min(int(params.get("page[size]", 100)), 100)
+        start = int(params.get("page[after]", "0"))
+        comments = self.comments[int(tid)][start:start + size]
+        more = start + size < len(self.comments[int(tid)])
+        out: dict[str, Any] = {
+            "comments": comments,
+            "meta": {"has_more": more, "after_cursor": str(start + size) if more else None, "before_cursor": None},
+            "links": {"next": f"{BASE}/api/v2/tickets/{tid}/comments.json?page[after]={start + size}" if more else None,
+                      "prev": None},
+        }
+        if params.get("include") == "users":
+            out["users"] = [self.users[u] for u in sorted({c["author_id"] for c in comments}) if u in self.users]
+        return 200, out
+
+    def _update_many(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        tickets = (body or {}).get("tickets")
+        if not isinstance(tickets, list) or not tickets or len(tickets) > 100 or not all("id" in t for t in tickets):
+            return 400, {"error": "InvalidValue", "description": "tickets: 1 to 100 ticket objects with an id"}
+        job_id = secrets.token_hex(16)
+        self.jobs[job_id] = {"tickets": tickets, "polls": 0, "status": "queued", "results": None}
+        return 200, {"job_status": self._job_json(job_id)}
+
+    def _job_json(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs[job_id]
+        done = job["status"] == "completed"
+        return {"id": job_id, "url": f"{BASE}/api/v2/job_statuses/{job_id}.json", "job_type": "ThirdPartyTicketBulkUpdate",
+                "total": len(job["tickets"]), "progress": len(job["tickets"]) if done else (None if job["status"] == "queued" else 0),
+                "status": job["status"], "message": f"Completed at {zulu(self.clock)}" if done else None,
+                "results": job["results"]}
+
+    def _job(self, params: dict[str, str], body: Any, job_id: str) -> tuple[int, Any]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return 404, {"error": "RecordNotFound", "description": "Not found"}
+        job["polls"] += 1
+        if job["status"] != "completed":
+            if job["polls"] == 1:
+                job["status"] = "working"
+            else:
+                job["results"] = [self._apply(i, item) for i, item in enumerate(job["tickets"])]
+                job["status"] = "completed"
+        return 200, {"job_status": self._job_json(job_id)}
+
+    def _apply(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
+        tid = item["id"]
+        if tid not in self.tickets:
+            return {"id": tid, "index": index, "error": "TicketNotFound", "details": f"Ticket {tid} not found"}
+        if tid in self.fail_always or tid in self.fail_once:
+            self.fail_once.discard(tid)
+            return {"id": tid, "index": index, "error": "TicketUpdateFailed",
+                    "details": "Ticket could not be updated: a concurrent update collided"}
+        ticket = self.tickets[tid]
+        known = {f["id"] for f in ticket["custom_fields"]}
+        for f in item.get("custom_fields", []):
+            if f["id"] not in known:
+                return {"id": tid, "index": index, "error": "RecordInvalid", "details": f"custom field {f['id']} does not exist"}
+        tags = [t for t in ticket["tags"] if t not in item.get("remove_tags", [])]
+        tags += [t for t in item.get("additional_tags", []) if t not in tags]
+        ticket["tags"] = tags if "tags" not in item else list(item["tags"])
+        for f in item.get("custom_fields", []):
+            next(c for c in ticket["custom_fields"] if c["id"] == f["id"])["value"] = (
+                None if f["value"] is None else str(f["value"]))
+        if "assignee_id" in item:
+            ticket["assignee_id"] = item["assignee_id"]
+        if "comment" in item:
+            self.add_comment(tid, self.bot["id"], item["comment"]["body"], item["comment"].get("public", True), bump=False)
+        self.changed(tid)
+        return {"id": tid, "action": "update", "success": True, "status": "Updated"}
+
+
+class IdMappedAdapter:
+    """An adapter seen through the seeded ids: the helpdesk's ids out, the seeded ids in.
+
+    The conformance suite compares the ids an adapter reports with the ids of the
+    interchange tickets it seeded; a real helpdesk assigns its own ids (Zendesk
+    numbers, Jira keys). This wrapper translates both ways and leaves everything
+    else (HTTP, paging, mapping, writing) to the wrapped adapter.
+    """
+
+    def __init__(self, inner: Any, ids: dict[str, str]):
+        self.inner, self.ids = inner, ids
+        self.name = inner.name
+
+    @property
+    def now(self) -> Any:
+        return self.inner.now
+
+    @now.setter
+    def now(self, value: Any) -> None:
+        self.inner.now = value
+
+    def _out(self, item: Parsed) -> Parsed:
+        back = {v: k for k, v in self.ids.items()}
+        if item.ticket is not None:
+            return attrs.evolve(item, ticket=attrs.evolve(item.ticket, id=back.get(item.ticket.id, item.ticket.id)))
+        item.error.ticket_id = back.get(item.error.ticket_id, item.error.ticket_id)
+        return item
+
+    def pull(self, cursor: Any, page_size: int = 100) -> Any:
+        for page in self.inner.pull(cursor, page_size):
+            yield Page([self._out(i) for i in page.items], page.cursor, page.skipped)
+
+    def fetch(self, ids: Any) -> Any:
+        return [self._out(i) for i in self.inner.fetch([self.ids.get(i, i) for i in ids])]
+
+    def apply(self, writes: Any) -> list[WriteOutcome]:
+        back = {v: k for k, v in self.ids.items()}
+        inner = [(attrs.evolve(t, id=self.ids.get(t.id, t.id)), p) for t, p in writes]
+        return [WriteOutcome(back.get(o.ticket_id, o.ticket_id), o.ok, o.error) for o in self.inner.apply(inner)]
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class ZendeskDriver(HelpdeskDriver):
+    """Drives :class:`FakeZendesk` for the conformance suite; ``sleeps`` records every wait."""
+
+    def __init__(self, rsps: Any):
+        self.fake = FakeZendesk(rsps)
+        self.sleeps: list[float] = []
+        self.ids: dict[str, str] = {}
+        self.people: dict[str, int] = {}
+
+    def adapter(self, config: Any, **overrides: Any) -> ZendeskAdapter:
+        """The real adapter on the fake, with an injected sleep and a fast retry policy."""
+        return ZendeskAdapter(adapter_settings(**overrides), config, sleep=self.sleeps.append,
+                              retry=RetryPolicy(attempts=6, base=0.01, max_wait=60))
+
+    def make_adapter(self, config: Any) -> Any:
+        return IdMappedAdapter(self.adapter(config), self.ids)
+
+    def _person(self, actor: dict[str, Any] | None, requester: int) -> int:
+        if not actor or actor.get("role") == "applicant":
+            return requester
+        key = actor["id"]
+        if key not in self.people:
+            uid = 9001 + len(self.people)
+            self.fake.add_user(uid, actor.get("name") or key, "agent")
+            self.people[key] = uid
+        return self.people[key]
+
+    def seed(self, tickets: list[dict[str, Any]]) -> None:
+        kinds = {v: k for k, v in KIND_VALUES.items()}
+        for t in tickets:
+            requester = 8000 + len(self.fake.users)
+            self.fake.add_user(requester, (t.get("applicant") or {}).get("name") or "群众", "end-user")
+            created = datetime.fromisoformat(t["created_at"])
+            tid = self.fake.create_ticket(
+                subject=t.get("subject") or "", requester_id=requester, created_at=created,
+                status={"resolved": "solved"}.get(t.get("status") or "open", t.get("status") or "open"),
+                group_id=GROUPS.get(t.get("department")), via=VIA.get(t.get("channel") or "web", "web"),
+                tags=t.get("tags"), fields={FIELD_IDS["事项类型"]: kinds[t["kind"]]})
+            for e in t.get("events", []):
+                if e["type"] == "reply":
+                    self.fake.add_comment(tid, self._person(e.get("actor"), requester), e.get("body", ""),
+                                          e.get("public", True), at=datetime.fromisoformat(e["at"]))
+            self.ids[t["id"]] = str(tid)
+
+    def touch(self, ticket_id: str) -> None:
+        tid = int(self.ids[ticket_id])
+        self.fake.add_comment(tid, self.people.get("s2") or self._person({"id": "s2"}, 0), "补充说明")
+
+    def read(self, ticket_id: str) -> dict[str, Any]:
+        tid = int(self.ids[ticket_id])
+        ticket = self.fake.tickets[tid]
+        names = {fid: name for name, fid in FIELD_IDS.items()}
+        fields = {names[f["id"]]: f["value"] for f in ticket["custom_fields"] if f["value"] is not None}
+        notes = [c["body"] for c in self.fake.comments[tid] if not c["public"]]
+        return {"tags": set(ticket["tags"]), "fields": fields, "notes": notes}

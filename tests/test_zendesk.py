@@ -1,0 +1,351 @@
+"""The Zendesk adapter against a stateful fake Zendesk (``fakes_zendesk``) and the docs' example payloads."""
+import base64
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+import responses
+
+from fakes_zendesk import BASE, EMAIL, FIELD_IDS, GROUPS, TOKEN, ZendeskDriver
+from govhall_adapters.zendesk import ZendeskAdapter
+from govhall_sdk.config import ConfigError, build_config
+from govhall_sdk.engine import Engine
+from govhall_sdk.model import Note, Patch
+from govhall_sdk.state import StateStore
+from govhall_sdk.sync import Sync
+from govhall_sdk.testing import AdapterConformance, conformance_tickets
+
+NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def helpdesk_driver(rsps):
+    return ZendeskDriver(rsps)
+
+
+@pytest.fixture
+def config(tmp_path, govhall_pm):
+    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
+    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+
+
+def sync(driver, config, pm, page_size=100):
+    return Sync(Engine(config, pm), driver.make_adapter(config), StateStore(config.state_path), page_size=page_size)
+
+
+class TestZendeskConformance(AdapterConformance):
+    """Paging, cursor, round trip and rerun on the Zendesk adapter."""
+
+
+# ---------------------------------------------------------------- the docs' own example payloads
+
+DOC_EXPORT = {  # "Incremental Ticket Export, Cursor Based" response example (developer.zendesk.com)
+    "after_cursor": "MTU3NjYxMzUzOS4wfHw0Njd8",
+    "after_url": "https://{subdomain}.zendesk.com/api/v2/incremental/tickets/cursor.json?cursor=MTU3NjYxMzUzOS4wfHw0Njd8",
+    "before_cursor": None, "before_url": None, "end_of_stream": True,
+    "tickets": [{
+        "assignee_id": 235323, "collaborator_ids": [35334, 234], "created_at": "2009-07-20T22:55:29Z",
+        "custom_fields": [{"id": 27642, "value": "745"}, {"id": 27648, "value": "yes"}],
+        "description": "The fire is very colorful.", "due_at": None, "external_id": "ahg35h3jh",
+        "follower_ids": [35334, 234], "generated_timestamp": 1304553600, "group_id": 98738, "has_incidents": False,
+        "id": 35436, "organization_id": 509974, "priority": "high", "problem_id": 9873764,
+        "raw_subject": "{{dc.printer_on_fire}}", "recipient": "support@company.com", "requester_id": 20978392,
+        "satisfaction_rating": {"comment": "Great support!", "id": 1234, "score": "good"},
+        "sharing_agreement_ids": [84432], "status": "open", "subject": "Help, my printer is on fire!",
+        "submitter_id": 76872, "tags": ["enterprise", "other_tag"], "type": "incident",
+        "updated_at": "2011-05-05T10:38:52Z", "url": "https://company.zendesk.com/api/v2/tickets/35436.json",
+        "via": {"channel": "web"},
+    }],
+}
+DOC_COMMENTS = {  # "List Comments" response example, with the users sideload
+    "comments": [{
+        "attachments": [], "author_id": 123123, "body": "Thanks for your help!", "created_at": "2009-07-20T22:55:29Z",
+        "id": 1274, "metadata": {"system": {"client": "Zendesk", "ip_address": "1.1.1.1"},
+                                 "via": {"channel": "web", "source": {"from": {}, "rel": "web_widget", "to": {}}}},
+        "public": True, "type": "Comment",
+    }, {
+        "attachments": [], "author_id": 20978392, "body": "Still burning.", "created_at": "2009-07-21T08:00:00Z",
+        "id": 1275, "public": True, "type": "Comment",
+    }],
+    "users": [{"id": 123123, "name": "Johnny Agent", "role": "agent"},
+              {"id": 20978392, "name": "Requester", "role": "end-user"}],
+    "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
+    "links": {"next": None, "prev": None},
+}
+
+
+def test_maps_the_docs_example_ticket(rsps, config):
+    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=DOC_EXPORT)
+    rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+    adapter = ZendeskAdapter({
+        "url": BASE, "email": EMAIL, "api_token": TOKEN,
+        "custom_fields": {"承诺时限": 27642, "事项类型": 27648},
+        "fields": {"promised_working_days": "承诺时限", "kind": "事项类型"},
+        "kinds": {"yes": "application"}, "departments": {"98738": "不动产登记"},
+        "agents": {"123123": {"rank": 2, "department": "不动产登记"}},
+    }, config)
+    (page,) = adapter.pull(None)
+    assert page.cursor == "MTU3NjYxMzUzOS4wfHw0Njd8"
+    (item,) = page.items
+    t = item.ticket
+    assert item.error is None
+    assert (t.id, t.kind, t.channel, t.status, t.subject) == ("35436", "application", "web", "open", "Help, my printer is on fire!")
+    assert t.created_at == datetime(2009, 7, 20, 22, 55, 29, tzinfo=timezone.utc)
+    assert t.promised_working_days == 745 and t.department == "不动产登记"
+    assert t.tags == ("enterprise", "other_tag") and t.fields == {"承诺时限": "745", "事项类型": "yes"}
+    assert t.applicant.id == "20978392"
+    staff, applicant = t.events
+    assert (staff.type, staff.public, staff.body) == ("reply", True, "Thanks for your help!")
+    assert (staff.actor.id, staff.actor.role, staff.actor.rank, staff.actor.department) == ("123123", "staff", 2, "不动产登记")
+    assert applicant.actor.role == "applicant"
+    first = rsps.calls[0].request
+    assert "start_time=946684800" in first.url and "per_page=100" in first.url and "include=users%2Cmetric_sets" in first.url
+    assert first.headers["Authorization"] == "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+
+
+def test_comment_prefixes_become_events(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    fake.add_user(8001, "张三", "end-user", phone="13800000000")
+    staff = fake.add_user(9001, "王", "agent")
+    leader = fake.add_user(9002, "李科长", "agent")
+    tid = fake.create_ticket(subject="不动产登记", requester_id=8001, created_at=datetime(2025, 2, 3, 1, 0, tzinfo=timezone.utc),
+                             group_id=GROUPS["不动产登记"], via="voice", form_id=5001,
+                             fields={FIELD_IDS["特殊群体"]: ["laoren"], FIELD_IDS["受理时间"]: "2025-02-04"})
+    fake.add_comment(tid, 8001, "我要办理不动产登记")
+    fake.add_comment(tid, staff["id"], "[补正告知] 缺件: 身份证复印件、户口本\n请补齐后再来", public=True)
+    fake.add_comment(tid, staff["id"], "[受理] 通知书: 是")
+    fake.add_comment(tid, leader["id"], "[延期] 工作日: 3; 批准人: 9002", public=False)
+    fake.add_comment(tid, 9999, "【政务服务规则提醒】超时 [govhall:tl.overdue:completion]", public=False)
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    t = item.ticket
+    assert item.error is None, item.error
+    assert (t.kind, t.channel, t.department, t.promised_working_days) == ("application", "phone", "不动产登记", 5)
+    assert t.required_materials == ("身份证", "申请表")
+    assert t.applicant.phone == "13800000000" and t.applicant.groups == ("elderly",)
+    assert t.accepted_at.isoformat() == "2025-02-04T00:00:00+08:00"
+    types = [e.type for e in t.events]
+    assert types.count("reply") == 5 and {"notice", "acceptance", "extension"} <= set(types)
+    notice = t.events_of("notice")[0]
+    assert notice.missing == ("身份证复印件", "户口本") and notice.form == "written"
+    assert t.events_of("acceptance")[0].notice_issued is True
+    extension = t.events_of("extension")[0]
+    assert extension.working_days == 3 and extension.approved_by.id == "9002" and extension.approved_by.rank == 2
+    own = [e for e in t.events if "[govhall:" in getattr(e, "body", "")]
+    assert own[0].actor.role == "system" and own[0].public is False
+
+
+def test_fetch_reports_unknown_and_foreign_ids(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(2))
+    known = helpdesk_driver.ids["C-0001"]
+    items = list(helpdesk_driver.adapter(config).fetch([known, "99999999", "GOV-1"]))
+    assert items[0].ticket.id == known
+    assert [i.error.problems for i in items[1:]] == [["no such ticket on Zendesk"]] * 2
+    assert helpdesk_driver.fake.requests("GET", r"show_many") == 1
+
+
+def test_export_walks_by_cursor_and_comments_by_page(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(7))
+    fake = helpdesk_driver.fake
+    tid = int(helpdesk_driver.ids["C-0002"])
+    for i in range(130):
+        fake.add_comment(tid, 9001, f"第{i}条", bump=False)
+    pages = list(helpdesk_driver.adapter(config).pull(None, page_size=3))
+    assert [len(p.items) for p in pages] == [3, 3, 1]
+    exports = [c for c in fake.calls if c[1].endswith("cursor.json")]
+    assert len(exports) == 3
+    busy = next(i.ticket for p in pages for i in p.items if i.ticket.id == str(tid))
+    assert len(busy.events) == 131
+    assert fake.requests("GET", rf"/tickets/{tid}/comments") == 2  # 100 + 31, cursor paged
+
+
+def test_export_second_page_sends_the_cursor_not_the_start_time(rsps, helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(4))
+    list(helpdesk_driver.adapter(config).pull(None, page_size=2))
+    exports = [c.request.url for c in rsps.calls if "incremental" in c.request.url]
+    assert "start_time=946684800" in exports[0] and "cursor=" not in exports[0]
+    assert "cursor=" in exports[1] and "start_time" not in exports[1]
+
+
+# ---------------------------------------------------------------- writing back
+
+
+def patch_for(i):
+    return Patch(["govhall_sla_red"], ["govhall_sla_yellow"], {"govhall_light": "red", "govhall_escalation_level": 1},
+                 [Note("tl.overdue", f"[govhall:tl.overdue:{i}]", f"超时 [govhall:tl.overdue:{i}]")])
+
+
+def writes(driver, config, n):
+    driver.seed(conformance_tickets(n))
+    adapter = driver.adapter(config)
+    tickets = [i.ticket for p in adapter.pull(None) for i in p.items]
+    return adapter, [(t, patch_for(k)) for k, t in enumerate(tickets)]
+
+
+@pytest.mark.parametrize("n, batches", [(1, 1), (100, 1), (101, 2), (250, 3)])
+def test_n_changed_tickets_cost_ceil_n_over_100_update_requests(helpdesk_driver, config, n, batches):
+    adapter, pending = writes(helpdesk_driver, config, n)
+    fake = helpdesk_driver.fake
+    outcomes = adapter.apply(pending)
+    assert all(o.ok for o in outcomes) and len(outcomes) == n
+    puts = [body for method, path, body in fake.calls if method == "PUT"]
+    assert len(puts) == batches == fake.requests("PUT", r"update_many")
+    assert [len(b["tickets"]) for b in puts] == [min(100, n - 100 * i) for i in range(batches)]
+    first = puts[0]["tickets"][0]
+    assert first["additional_tags"] == ["govhall_sla_red"] and first["remove_tags"] == ["govhall_sla_yellow"]
+    assert {"id": FIELD_IDS["govhall_light"], "value": "red"} in first["custom_fields"]
+    assert first["comment"] == {"body": "超时 [govhall:tl.overdue:0]", "public": False}
+    tid = first["id"]
+    assert "govhall_sla_red" in fake.tickets[tid]["tags"] and fake.field(tid, FIELD_IDS["govhall_light"]) == "red"
+
+
+def test_a_ticket_the_job_failed_is_sent_once_more(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 5)
+    fake = helpdesk_driver.fake
+    flaky, broken = int(pending[1][0].id), int(pending[3][0].id)
+    fake.fail_once.add(flaky)
+    fake.fail_always.add(broken)
+    outcomes = {o.ticket_id: o for o in adapter.apply(pending)}
+    assert outcomes[str(flaky)].ok
+    assert not outcomes[str(broken)].ok
+    assert outcomes[str(broken)].error.startswith("TicketUpdateFailed: Ticket could not be updated")
+    assert sum(o.ok for o in outcomes.values()) == 4
+    puts = [body for method, _, body in fake.calls if method == "PUT"]
+    assert len(puts) == 2 and sorted(t["id"] for t in puts[1]["tickets"]) == sorted([flaky, broken])
+    notes = [c for c in fake.comments[flaky] if not c["public"]]
+    assert len(notes) == 1  # the retry did not double the note
+
+
+def test_a_failed_request_with_a_comment_is_not_repeated(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 3)
+    helpdesk_driver.fake.fail("PUT", r"update_many", 502, json.dumps({"error": "Bad Gateway"}))
+    outcomes = adapter.apply(pending)
+    assert not any(o.ok for o in outcomes)
+    assert all("HTTP 502" in o.error for o in outcomes)
+    assert helpdesk_driver.fake.requests("PUT", r"update_many") == 1
+
+
+def test_unmapped_fields_and_targets_fail_that_ticket_only(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 3)
+    (t0, p0), (t1, p1), rest = pending[0], pending[1], pending[2:]
+    p0.fields["govhall_unknown"] = "x"
+    p1.assign = "无名氏"
+    outcomes = adapter.apply([(t0, p0), (t1, p1), *rest])
+    assert "adapter.custom_fields has no id for govhall_unknown" in outcomes[0].error
+    assert "adapter.assignees has no entry" in outcomes[1].error
+    assert outcomes[2].ok
+
+
+def test_escalation_assignment_uses_the_mapped_user(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 1)
+    ticket, patch = pending[0]
+    patch.assign = "王主任"
+    assert adapter.apply([(ticket, patch)])[0].ok
+    assert helpdesk_driver.fake.tickets[int(ticket.id)]["assignee_id"] == 9002
+
+
+def test_a_429_storm_loses_no_write(helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(120))
+    fake = helpdesk_driver.fake
+    fake.throttle("GET", r"incremental", 2, 30)
+    fake.throttle("GET", r"/comments", 3, 5)
+    fake.throttle("PUT", r"update_many", 4, 7)
+    fake.throttle("GET", r"job_statuses", 2, 3)
+    summary = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert summary.ok and summary.written == 120 and summary.failed == {}
+    assert sorted(w for w in helpdesk_driver.sleeps if w > 1) == [3, 3, 5, 5, 5, 7, 7, 7, 7, 30, 30]
+    for seeded, zid in helpdesk_driver.ids.items():
+        seen = helpdesk_driver.read(seeded)
+        assert "govhall_tl_overdue" in seen["tags"]
+        assert len(seen["notes"]) == 1, f"{seeded}: a write was lost or doubled"
+    assert fake.requests("PUT", r"update_many") == 2 + 4  # two batches, four refused
+    again = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert again.ok and again.written == 0
+
+
+def test_paces_itself_when_few_requests_are_left(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(3))
+    helpdesk_driver.fake.remaining = 4
+    list(helpdesk_driver.adapter(config).pull(None))
+    assert helpdesk_driver.sleeps.count(1.0) == 4  # the export and three comment pages, each under the threshold
+
+
+# ---------------------------------------------------------------- secrets and settings
+
+
+def test_the_token_never_appears_in_errors_or_repr(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 2)
+    encoded = base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+    echo = lambda request: json.dumps({"error": "InvalidValue", "description": f"token {TOKEN} / {request.headers['Authorization']}"})
+    helpdesk_driver.fake.fail("PUT", r"update_many", 400, echo)
+    outcomes = adapter.apply(pending)
+    assert not outcomes[0].ok and "HTTP 400" in outcomes[0].error
+    helpdesk_driver.fake.fail("GET", r"show_many", 500, echo, times=10)
+    with pytest.raises(Exception) as caught:
+        list(adapter.fetch([pending[0][0].id]))
+    texts = [outcomes[0].error, str(caught.value), repr(adapter)]
+    for text in texts:
+        assert TOKEN not in text and encoded not in text
+    assert "***" in texts[0] and "***" in texts[1] and "'api_token': '***'" in texts[2]
+
+
+def test_the_token_can_come_from_the_environment(monkeypatch, config):
+    monkeypatch.setenv("GOVHALL_ZD", "from-env-123")
+    adapter = ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token_env": "GOVHALL_ZD"}, config)
+    assert adapter.settings["api_token"] == "from-env-123" and "from-env-123" not in repr(adapter)
+    monkeypatch.delenv("GOVHALL_ZD")
+    with pytest.raises(ConfigError, match="adapter.api_token_env: the environment variable GOVHALL_ZD is not set"):
+        ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token_env": "GOVHALL_ZD"}, config)
+    with pytest.raises(ConfigError, match="adapter.api_token: required"):
+        ZendeskAdapter({"url": BASE, "email": EMAIL}, config)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"fields": {"colour": "x"}}, "adapter.fields.colour: unknown field"),
+    ({"kinds": {"x": "chat"}}, "adapter.kinds.x: 'chat' is not one of"),
+    ({"statuses": {"hold": "waiting"}}, "adapter.statuses.hold: 'waiting' is not one of"),
+    ({"forms": {"1": {"colour": "red"}}}, "adapter.forms.1.colour: unknown key"),
+    ({"forms": {"1": {"promised_working_days": "five"}}}, "adapter.forms.1.promised_working_days: expected an integer"),
+    ({"note_prefixes": {"[受理]": "party"}}, "adapter.note_prefixes.[受理]: 'party' is not an event type"),
+    ({"custom_fields": {"govhall_light": "cf_light"}}, "adapter.custom_fields.govhall_light: expected a Zendesk field id"),
+    ({"default_kind": "chat"}, "adapter.default_kind: 'chat' is not one of"),
+    ({"batch_size": 101}, "adapter.batch_size: update_many takes 1 to 100 tickets"),
+    ({"per_page": 2000}, "adapter.per_page: expected 1 to 1000"),
+    ({"colour": 1}, "adapter.colour: unknown key"),
+])
+def test_settings_errors_name_the_key(config, settings, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN, **settings}, config)
+
+
+def test_registered_under_its_entry_point(govhall_pm):
+    assert govhall_pm.adapters["zendesk"][1] is ZendeskAdapter
+
+
+def test_a_since_date_starts_an_export_there(helpdesk_driver, config, rsps):
+    helpdesk_driver.seed(conformance_tickets(1))
+    list(helpdesk_driver.adapter(config).pull("2025-01-01"))
+    first = next(c.request.url for c in rsps.calls if "incremental" in c.request.url)
+    assert "start_time=1735660800" in first and "cursor=" not in first  # 2025-01-01 00:00 in the policy zone
+
+
+def test_the_example_config_builds_an_adapter(monkeypatch, govhall_pm):
+    from pathlib import Path
+
+    from govhall_sdk.config import load_config
+    from govhall_sdk.sync import make_adapter
+
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "example-token")
+    config = load_config(Path(__file__).parents[1] / "examples" / "zendesk.toml", govhall_pm)
+    adapter = make_adapter(config, govhall_pm)
+    assert isinstance(adapter, ZendeskAdapter)
+    assert adapter.mapping.fields["applicant_groups"] == "特殊群体"
+    assert adapter.field_ids[config.escalation_write["field"]]  # the escalation field is mapped
+    assert adapter.mapping.kinds["360000000201"] == "application"
+    assert adapter.mapping.agents["361000000003"]["rank"] == 3
