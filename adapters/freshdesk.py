@@ -15,7 +15,6 @@ helpdesk's types, groups, users, fields and note prefixes is :mod:`govhall_sdk.m
 """
 from __future__ import annotations
 
-import base64
 import html
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
@@ -25,7 +24,7 @@ from govhall_sdk.adapter import Page
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, html_text, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, parse_raw, read_mapping_settings,
 )
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.paginators import LinkHeaderPaginator
@@ -72,14 +71,9 @@ class FreshdeskAdapter(RESTAdapter):
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
         return read_mapping_settings(cls, raw)
 
-    def _credential(self) -> str:
-        return base64.b64encode(f"{self.settings['api_key']}:X".encode()).decode()
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Basic {self._credential()}"}
-
-    def redact(self, text: str) -> str:
-        return super().redact(text).replace(self._credential(), "***")
+    def basic_credentials(self) -> tuple[str, str]:
+        """The API key as the user and ``X`` as the password."""
+        return self.settings["api_key"], "X"
 
     # -------------------------------------------------------------- reading
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
@@ -176,10 +170,7 @@ class FreshdeskAdapter(RESTAdapter):
         if patch.fields:
             update["custom_fields"] = {self.prefix + k: v for k, v in patch.fields.items()}
         if patch.assign:
-            target = self.settings["assignees"].get(patch.assign)
-            if target is None:
-                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
-            update.update(target)
+            update.update(assignee(self.settings, patch.assign))
         if update:
             answer = self.request("PUT", f"/api/v2/tickets/{ticket.id}", json=update, want_json=True).body
             if isinstance(answer, dict) and answer.get("updated_at"):

@@ -36,7 +36,6 @@ Auth: basic auth with the account's email and an API token. Pacing on
 """
 from __future__ import annotations
 
-import base64
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
@@ -48,7 +47,8 @@ from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import SyncCursor, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, parse_raw, path_value,
+    read_mapping_settings,
 )
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
 from govhall_sdk.paginators import CursorTokenPaginator, OffsetPaginator
@@ -80,17 +80,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-def path_value(view: Mapping[str, Any], spec: str) -> Any:
-    """The value at ``a.b`` in ``view``; alternatives with ``|`` (the first that is set)."""
-    for path in filter(None, (p.strip() for p in (spec or "").split("|"))):
-        value: Any = view
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if value not in (None, "", []):
-            return value
-    return None
 
 
 def adf_text(node: Any) -> str:
@@ -183,20 +172,9 @@ class JiraAdapter(RESTAdapter):
                 raise ConfigError(f"adapter.jql_timezone: unknown time zone {out['jql_timezone']!r}") from None
         return out
 
-    def _credential(self) -> str:
-        return base64.b64encode(f"{self.settings['email']}:{self.settings['api_token']}".encode()).decode()
-
-    def auth_headers(self) -> dict[str, str]:
-        """Basic auth with the account's email and API token."""
-        return {"Authorization": f"Basic {self._credential()}", "Accept": "application/json"}
-
-    def redact(self, text: str) -> str:
-        """The base redaction, and the encoded credentials too."""
-        return super().redact(text).replace(self._credential(), "***")
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.session.close()
+    def basic_credentials(self) -> tuple[str, str]:
+        """The account's email and API token."""
+        return self.settings["email"], self.settings["api_token"]
 
     # -------------------------------------------------------------- the search
     @property
@@ -414,10 +392,7 @@ class JiraAdapter(RESTAdapter):
                              "(create the custom field on Jira and map it)")
         fields = {self.field_ids[name]: value for name, value in patch.fields.items()}
         if patch.assign:
-            target = self.settings["assignees"].get(patch.assign)
-            if target is None:
-                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
-            fields["assignee"] = dict(target)
+            fields["assignee"] = assignee(self.settings, patch.assign)
         if fields:
             edit["fields"] = fields
         if edit:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 from govhall_sdk import hookimpl
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, html_text, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, parse_raw, read_mapping_settings,
 )
 from govhall_sdk.adapter import Page
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
@@ -181,10 +181,7 @@ class ZammadAdapter(RESTAdapter):
                                "content_type": "text/plain", "type": "note", "internal": True})
         update: dict[str, Any] = dict(patch.fields)
         if patch.assign:
-            target = self.settings["assignees"].get(patch.assign)
-            if target is None:
-                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
-            update.update(target)
+            update.update(assignee(self.settings, patch.assign))
         if update:
             answer = self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update, want_json=True).body
             if isinstance(answer, dict) and answer.get("updated_at"):

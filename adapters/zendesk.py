@@ -24,7 +24,6 @@ groups, agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 """
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
@@ -34,7 +33,7 @@ from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, parse_raw, read_mapping_settings,
 )
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.paginators import CursorTokenPaginator
@@ -140,20 +139,9 @@ class ZendeskAdapter(RESTAdapter):
             raise ConfigError(f"adapter.batch_size: update_many takes 1 to 100 tickets, got {out['batch_size']}")
         return out
 
-    def _credential(self) -> str:
-        return base64.b64encode(f"{self.settings['email']}/token:{self.settings['api_token']}".encode()).decode()
-
-    def auth_headers(self) -> dict[str, str]:
-        """Basic auth as ``{email}/token:{api_token}``."""
-        return {"Authorization": f"Basic {self._credential()}", "Accept": "application/json"}
-
-    def redact(self, text: str) -> str:
-        """The base redaction, and the encoded credentials too."""
-        return super().redact(text).replace(self._credential(), "***")
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.session.close()
+    def basic_credentials(self) -> tuple[str, str]:
+        """``{email}/token`` and the API token."""
+        return f"{self.settings['email']}/token", self.settings["api_token"]
 
     # -------------------------------------------------------------- reading
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
@@ -283,10 +271,7 @@ class ZendeskAdapter(RESTAdapter):
         if patch.notes:
             item["comment"] = {"body": "\n\n".join(n.body for n in patch.notes), "public": False}
         if patch.assign:
-            target = self.settings["assignees"].get(patch.assign)
-            if target is None:
-                raise ValueError(f"adapter.assignees has no entry for escalation target {patch.assign!r}")
-            item.update(target)
+            item.update(assignee(self.settings, patch.assign))
         return item
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:

@@ -8,6 +8,7 @@ message passes through :meth:`RESTAdapter.redact`, so tokens never leak.
 """
 from __future__ import annotations
 
+import base64
 import email.utils
 import random
 import time
@@ -109,17 +110,31 @@ class RESTAdapter(Adapter):
         """The helpdesk's root URL, from ``[adapter] url``."""
         return str(self.settings["url"]).rstrip("/")
 
+    def basic_credentials(self) -> tuple[str, str] | None:
+        """``(user, password)`` for HTTP basic auth, or None when the platform uses another scheme."""
+        return None
+
+    def _basic(self) -> str | None:
+        pair = self.basic_credentials()
+        return base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode() if pair else None
+
     def auth_headers(self) -> dict[str, str]:
-        """Headers that authenticate every request."""
-        return {}
+        """Headers that authenticate every request (basic auth from :meth:`basic_credentials` by default)."""
+        basic = self._basic()
+        return {"Authorization": f"Basic {basic}", "Accept": "application/json"} if basic else {}
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret setting's value replaced by ``***``."""
+        """``text`` with every secret setting's value, and the encoded basic credentials, replaced by ``***``."""
         for key in self.secret_settings:
             secret = self.settings.get(key)
             if secret:
                 text = text.replace(str(secret), "***")
-        return text
+        basic = self._basic()
+        return text.replace(basic, "***") if basic else text
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
 
     def pace(self, response: requests.Response) -> None:
         """Slow down when the platform says few requests are left."""

@@ -165,6 +165,25 @@ MAPPING_SCHEMA: dict[str, Any] = {
 MAPPING_TYPES: dict[str, Any] = {"due_at_kinds": [str], "settle_seconds": float}
 
 
+def path_value(view: Mapping[str, Any], spec: str) -> Any:
+    """The value at ``a.b`` in ``view``; alternatives with ``|`` (the first that is set)."""
+    for path in filter(None, (p.strip() for p in (spec or "").split("|"))):
+        value: Any = view
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def assignee(settings: Mapping[str, Any], target: str) -> dict[str, Any]:
+    """The platform's assignment for an escalation target, from ``[adapter.assignees]``."""
+    found = settings["assignees"].get(target)
+    if found is None:
+        raise ValueError(f"adapter.assignees has no entry for escalation target {target!r}")
+    return dict(found)
+
+
 class HelpdeskMapping:
     """Maps one helpdesk's values to the interchange format, from the adapter's settings.
 
@@ -191,14 +210,7 @@ class HelpdeskMapping:
     # -- values
     def field(self, view: Mapping[str, Any], name: str) -> Any:
         """The value at the configured path(s) of ``name`` (``a.b``; alternatives with ``|``)."""
-        spec = self.fields.get(name) or ""
-        for path in filter(None, (p.strip() for p in spec.split("|"))):
-            value: Any = view
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, Mapping) else None
-            if value not in (None, "", []):
-                return value
-        return None
+        return path_value(view, self.fields.get(name) or "")
 
     def kind(self, value: Any) -> str:
         return self.kinds.get(str(value).strip(), self.default_kind) if value not in (None, "") else self.default_kind

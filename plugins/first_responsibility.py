@@ -159,7 +159,6 @@ HANDLING_TYPES = frozenset({"acceptance", "notice", "rejection", "assignment"})
 _NOT_STAFF = frozenset({"applicant", "system"})
 CHANNEL_ZH = {"web": "网站留言", "mail": "邮件", "letter": "来信", "counter": "窗口", "phone": "电话", "hotline": "热线"}
 CLOSED_ZH = {"resolved": "办结", "closed": "关闭", "rejected": "不予办理"}
-_FMT = "%Y-%m-%d %H:%M"
 
 
 @hookimpl
@@ -221,10 +220,6 @@ def _completion_or_none(ticket, ctx):
         return None
 
 
-def _at(instant, ctx) -> str:
-    return instant.astimezone(ctx.tz).strftime(_FMT)
-
-
 def _who(actor) -> str:
     if actor is None:
         return "?"
@@ -270,7 +265,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                         words = list(dict.fromkeys(found))
                         zh_words = "、".join(f"“{w}”" for w in words)
                         en_words = ", ".join(f"“{w}”" for w in words)
-                        when = _at(e.at, ctx)
+                        when = ctx.fmt(e.at)
                         findings.append(FORBIDDEN_PHRASE.finding(
                             ctx,
                             f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
@@ -311,7 +306,7 @@ def govhall_evaluate_ticket(ticket, ctx):
             here = to
         elif t == "acceptance":
             if not e.notice_issued:
-                when = _at(e.at, ctx)
+                when = ctx.fmt(e.at)
                 findings.append(ACCEPTANCE_NOTICE_MISSING.finding(
                     ctx,
                     f"{when} 受理时未开具受理通知书。首问（办）负责制度要求对不能当场办理的事项开具受理通知书，并在规定时限内办结。",
@@ -356,7 +351,7 @@ def govhall_evaluate_ticket(ticket, ctx):
 
     if not notified and not ticket.is_open:
         state = ticket.status if ticket.status in CLOSED_ZH else "resolved"
-        when = _at(closed_at, ctx)
+        when = ctx.fmt(closed_at)
         findings.append(NOT_NOTIFIED.finding(
             ctx,
             f"事项已{CLOSED_ZH[state]}（{when}），但没有向服务对象答复、告知或出具不予受理（登记）通知书的记录。"
@@ -378,7 +373,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         if not urged:
             completion = _completion_or_none(ticket, ctx)
             if completion is not None and completion.late:
-                due = _at(completion.due_at, ctx)
+                due = ctx.fmt(completion.due_at)
                 lead = ticket.lead_department or ticket.department or "牵头部门"
                 lead_en = ticket.lead_department or ticket.department or "the lead department"
                 findings.append(CO_DEPARTMENT_NOT_URGED.finding(
@@ -406,7 +401,7 @@ def _check_referral(e, ctx, findings):
             missing_zh.append(f"承办人员 {e.to_staff} 的办公电话")
             missing_en.append(f"the office phone of {e.to_staff}")
     if missing_zh:
-        when = _at(e.at, ctx)
+        when = ctx.fmt(e.at)
         findings.append(REFERRAL_INCOMPLETE.finding(
             ctx,
             f"{when} 的转介未告知服务对象{'、'.join(missing_zh)}。首问（办）负责制度要求明确告知具体承办部门，"
@@ -417,8 +412,8 @@ def _check_referral(e, ctx, findings):
 
 
 def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
-    due = _at(clock.due_at, ctx)
-    created = _at(ticket.created_at, ctx)
+    due = ctx.fmt(clock.due_at)
+    created = ctx.fmt(ticket.created_at)
     ch_zh = CHANNEL_ZH.get(ticket.channel, ticket.channel)
     asks_zh = "首问（办）负责制度要求首问责任人及时与服务对象联系并答复。"
     asks_en = "The first-inquiry officer must contact and answer the applicant in time."
@@ -429,11 +424,11 @@ def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
             due_at=clock.due_at))
     elif clock.status == "missed":
         if first_contact is not None and clock.stopped_at == first_contact:
-            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，实际于 {_at(first_contact, ctx)} 才首次答复。"
-            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due}; the first reply came at {_at(first_contact, ctx)}."
+            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，实际于 {ctx.fmt(first_contact)} 才首次答复。"
+            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due}; the first reply came at {ctx.fmt(first_contact)}."
         else:
-            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，至 {_at(clock.stopped_at, ctx)} 结束时仍未答复服务对象。"
-            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and was closed at {_at(clock.stopped_at, ctx)} without one."
+            zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，至 {ctx.fmt(clock.stopped_at)} 结束时仍未答复服务对象。"
+            en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
         findings.append(FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
     elif clock.status == "yellow":
         findings.append(FIRST_REPLY_DUE_SOON.finding(
@@ -443,11 +438,11 @@ def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
 
 
 def _transfer_finding(ticket, ctx, clock, first_move, findings):
-    due = _at(clock.due_at, ctx)
+    due = ctx.fmt(clock.due_at)
     asks_zh = "首问（办）负责制度要求及时将事项移交承办窗口或承办工作人员。"
     asks_en = "The rules require handing the item over to the responsible window or officer in time."
     if clock.status == "red":
-        created = _at(ticket.created_at, ctx)
+        created = ctx.fmt(ticket.created_at)
         if ticket.department:
             zh = f"事项 {created} 登记，应于 {due} 前移交（交办或转介）承办部门，至今未移交。"
             en = f"The item registered {created} was due to be handed over by {due}; it has not been."
@@ -455,11 +450,11 @@ def _transfer_finding(ticket, ctx, clock, first_move, findings):
             zh = f"事项 {created} 登记，未确定承办部门，应于 {due} 前移交（交办或转介），至今未移交。"
             en = f"The item registered {created} has no department and was due to be handed over by {due}; it has not been."
     elif first_move is not None and clock.stopped_at == first_move:
-        zh = f"事项应于 {due} 前移交承办部门，实际于 {_at(first_move, ctx)} 才首次移交。"
-        en = f"The item was due to be handed over by {due}; the first hand-over came at {_at(first_move, ctx)}."
+        zh = f"事项应于 {due} 前移交承办部门，实际于 {ctx.fmt(first_move)} 才首次移交。"
+        en = f"The item was due to be handed over by {due}; the first hand-over came at {ctx.fmt(first_move)}."
     else:
-        zh = f"事项应于 {due} 前移交承办部门，至 {_at(clock.stopped_at, ctx)} 结束时仍未移交。"
-        en = f"The item was due to be handed over by {due} and was closed at {_at(clock.stopped_at, ctx)} without one."
+        zh = f"事项应于 {due} 前移交承办部门，至 {ctx.fmt(clock.stopped_at)} 结束时仍未移交。"
+        en = f"The item was due to be handed over by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
     findings.append(TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
 
 

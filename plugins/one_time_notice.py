@@ -124,7 +124,6 @@ ELEMENTS_EN = {"basis": "basis", "conditions": "conditions", "materials": "mater
                "time_limit": "time limit"}
 _ANSWERS = frozenset({"reply", "notice"})
 _STOPS = frozenset({"notice", "acceptance", "rejection"})
-_FMT = "%Y-%m-%d %H:%M"
 
 
 @hookimpl
@@ -263,7 +262,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                           working_days=policy["supplement_notice_working_days"], stopped_at=stop)
         clocks.append(clock)
         if clock.late or clock.status == "yellow":
-            due = clock.due_at.astimezone(ctx.tz).strftime(_FMT)
+            due = ctx.fmt(clock.due_at)
             outstanding = [r for r in required if r not in submitted]
             what_zh = f"（尚缺：{_zh(outstanding)}）" if outstanding else ""
             what_en = f" (still missing: {_en(outstanding)})" if outstanding else ""
@@ -298,7 +297,7 @@ def govhall_evaluate_ticket(ticket, ctx):
             clock = ctx.clock("deferred_reply", RULE, d.at, working_days=days, stopped_at=stop)
             clocks.append(clock)
             if clock.late:
-                due = clock.due_at.astimezone(ctx.tz).strftime(_FMT)
+                due = ctx.fmt(clock.due_at)
                 findings.append(DEFERRED_REPLY_OVERDUE.finding(
                     ctx,
                     f"未能当场答复的事项应于 {due} 前按一次性告知要求答复，"

@@ -149,7 +149,6 @@ _LEDGER = (
 _DONE = frozenset({"resolved", "closed"})
 _ACCEPTED = frozenset({"accepted", "resolved", "closed"})
 _TWO64 = float(2 ** 64)
-_FMT = "%Y-%m-%d %H:%M"
 
 
 @hookimpl
@@ -185,10 +184,6 @@ def spot_check_draw(ticket_id, month):
 
 def _blank(value):
     return value is None or not value.strip()
-
-
-def _due(clock, ctx):
-    return clock.due_at.astimezone(ctx.tz).strftime(_FMT)
 
 
 @hookimpl
@@ -274,7 +269,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         if resolved is not None and resolved >= r_at and (milestone is None or resolved < milestone):
             milestone = resolved
         if milestone is not None and milestone <= now and not any(h <= milestone for h in handovers):
-            when = milestone.astimezone(ctx.tz).strftime(_FMT)
+            when = ctx.fmt(milestone)
             findings.append(HANDOVER_MISSING.finding(
                 ctx, f"代办事项在 {when} 受理或办结前未办理材料交接手续。代办须在申请人完成材料交接后由代办员全程代办。",
                 f"The proxy item was accepted or completed at {when} with no materials handover before it; "
@@ -307,7 +302,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         clock = ctx.clock("evaluation", RULE, resolved, working_days=policy["evaluation_working_days"], stopped_at=stop)
         clocks.append(clock)
         if clock.late:
-            due = _due(clock, ctx)
+            due = ctx.fmt(clock.due_at)
             late_zh, late_en = ("至今未评价", "none yet") if clock.status == "red" else ("评价超过期限", "it came late")
             findings.append(EVALUATION_MISSING.finding(
                 ctx, f"帮办代办业务办结后应于 {due} 前由企业或办事群众评价并记录归档，{late_zh}。",
@@ -333,7 +328,7 @@ def govhall_evaluate_ticket(ticket, ctx):
             clock = ctx.clock("return_visit", RULE, ev.at, working_days=visit_days, stopped_at=stop)
             clocks.append(clock)
             if clock.late:
-                due = _due(clock, ctx)
+                due = ctx.fmt(clock.due_at)
                 late_zh, late_en = ("至今未回访", "none yet") if clock.status == "red" else ("回访超过期限", "it came late")
                 findings.append(RETURN_VISIT_OVERDUE.finding(
                     ctx, f"帮办代办服务获差评（{ev.rating} 分）后应于 {due} 前回访申请人，{late_zh}。",
@@ -351,7 +346,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         last_date = last_at.astimezone(ctx.tz).date()
         idle = ctx.calendar.count_working_days(last_date, ctx.now_date)
         if idle > n:
-            last = last_at.astimezone(ctx.tz).strftime(_FMT)
+            last = ctx.fmt(last_at)
             findings.append(STALE.finding(
                 ctx, f"帮办代办事项自 {last} 起已 {idle} 个工作日无任何进展（超过 {n} 个工作日），存在不作为、慢作为风险。",
                 f"The proxy item has had no event since {last}: {idle} working days (more than {n}); "

@@ -111,17 +111,13 @@ def completion_clock(ticket, ctx):
     return ctx.clock("completion", RULE, start, stopped_at=stop, **kwargs)
 
 
-def _due(clock, ctx):
-    return clock.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
-
-
 @hookimpl
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``completion`` clock and every 限时办结 finding of one ticket."""
     findings = []
     clock = completion_clock(ticket, ctx)
     if clock is not None:
-        due = _due(clock, ctx)
+        due = ctx.fmt(clock.due_at)
         kind_zh = KIND_ZH.get(ticket.kind, "事项")
         if clock.late:
             info = SUPERVISION_OVERDUE if ticket.kind == "supervision" else OVERDUE
