@@ -56,6 +56,10 @@ cd "$REDMINE_ROOT"
 # Debian's postinst already migrates and loads the default data; check cheaply
 # with sqlite3 and only boot Rails for it when something is missing.
 DB_YML=/etc/redmine/default/database.yml
+# SQLite without a busy timeout fails a write that meets another (Redmine's own mail jobs too): wait up to 5 s.
+if [ -w "$DB_YML" ] && grep -q 'adapter: *sqlite3' "$DB_YML" && ! grep -q '^ *timeout:' "$DB_YML"; then
+  sed -i 's/^\( *\)adapter: *sqlite3/&\n\1timeout: 5000/' "$DB_YML"
+fi
 DB_FILE=""
 if [ -r "$DB_YML" ]; then
   DB_DIR=$(sed -n 's/^[[:space:]]*database:[[:space:]]*//p' "$DB_YML" | head -1 | tr -d "\"'")

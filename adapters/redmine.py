@@ -1,0 +1,911 @@
+"""The ``redmine`` adapter: Redmine issues as govhall tickets, over Redmine's REST API.
+
+Read ``docs/adapters/redmine.md`` for the mapping and ``examples/redmine.toml``
+for a full configuration. In short:
+
+- **pull**: ``GET /issues.json?project_id=P&status_id=*&sort=updated_on,id``
+  filtered by ``updated_on>=`` the cursor, at most 100 a page, then one
+  ``GET /issues/ID.json?include=journals`` per issue (the list endpoint ignores
+  ``include=journals``). The walk is the core's keyset walk
+  (:class:`govhall_sdk.cursor.UpdatedSincePaginator`): every page re-anchors at
+  the newest ``updated_on`` taken, so write-backs between pages (each bumps
+  ``updated_on``) never shift it; the cursor is a :class:`~govhall_sdk.cursor.SyncCursor`
+  (the instant and the ids already taken in the second Redmine's ``>=`` re-lists:
+  it means ``> T - 1 s``).
+- **echo**: an issue whose last journal is govhall's own write (same second as
+  ``updated_on``, no other user's journal since this adapter last read it, or
+  since the cursor) is counted in ``Page.skipped`` and not evaluated again.
+- **write**: one ``PUT /issues/ID.json`` per ticket with the govhall custom
+  fields, the full new value of the tags list field, the notes joined into one
+  private note, and the assignee; nothing at all when nothing would change
+  (Redmine bumps ``updated_on`` even for an empty PUT). A PUT that carries a
+  note is never resent blindly (the note would appear twice): after a failure
+  the issue is read, and the PUT is sent again only when its markers are missing.
+
+``govhall redmine setup`` creates the custom fields, trackers, statuses and
+workflows on a Redmine the integrator administers (the REST API cannot create
+custom fields) by running ``adapters/redmine_setup.rb`` with ``bin/rails runner``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+
+import attrs
+import requests
+
+from govhall_sdk import hookimpl
+from govhall_sdk.adapter import Page
+from govhall_sdk.config import ConfigError
+from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
+from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
+from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
+from govhall_sdk.mapping import MAPPING_SCHEMA, HelpdeskMapping, parse_raw
+from govhall_sdk.model import EVENT_CLASSES, KINDS, ROLES, STATUSES, Patch, Ticket
+from govhall_sdk.paginators import OffsetPaginator
+from govhall_sdk.parse import Parsed, TicketError
+
+log = logging.getLogger("govhall.redmine")
+
+GOVHALL_ACTOR = {"id": "govhall", "name": "govhall", "role": "system"}
+INPUT_FIELDS = (
+    "channel", "department", "lead_department", "co_departments", "applicant_name", "applicant_phone",
+    "applicant_id", "applicant_birth_date", "applicant_groups", "required_materials", "promised_working_days",
+)
+TAGS = "tags"
+
+DEFAULT_TRACKERS = {
+    "Consultation": "consultation", "Application": "application", "Complaint": "complaint",
+    "Supervision": "supervision", "Assignment": "assignment",
+}
+DEFAULT_STATUSES = {
+    "New": "new", "Open": "open", "Pending": "pending", "Accepted": "accepted",
+    "Resolved": "resolved", "Closed": "closed", "Rejected": "rejected",
+}
+DEFAULT_STATUS_EVENTS = {"accepted": "acceptance", "resolved": "completion", "closed": "completion", "rejected": "rejection"}
+# The note prefixes every govhall adapter knows (govhall_sdk.mapping), plus a few
+# shorthands; [adapter.note_prefixes] is merged over these.
+DEFAULT_NOTE_PREFIXES: dict[str, Any] = {
+    **SHARED_NOTE_PREFIXES,
+    "[受理通知书]": {"type": "acceptance", "notice_issued": True},
+    "[不予受理通知书]": {"type": "rejection", "stage": "before_acceptance", "notice_issued": True},
+    "[口头告知]": {"type": "notice", "form": "oral"},
+    "[答复]": {"type": "notice", "text": "elements"}, "[答复要素]": {"type": "notice", "text": "elements"},
+    "[批准延期]": {"type": "extension", "approved": True},
+    "[acceptance]": "acceptance", "[supplement]": {"type": "notice", "form": "written"},
+    "[answer]": {"type": "notice", "text": "elements"}, "[deferral]": "deferral", "[rejection]": "rejection",
+    "[extension]": "extension", "[completion]": "completion",
+}
+# Which event field the text after a note prefix fills, by event type.
+TEXT_INTO = {
+    "submission": "items", "notice": "missing", "handover": "items", "deferral": "contact",
+    "referral": "to_department", "assignment": "to_department", "urge": "to_department",
+    "rejection": "reason", "suspension_start": "reason", "suspension_end": "reason",
+    "return_visit": "result", "extension": "working_days", "evaluation": "rating", "fee": "amount",
+    "proxy_request": "mode", "proxy_offer": "mode", "reply": "body",
+}
+LIST_FIELDS = frozenset({"items", "missing", "elements"})
+INT_FIELDS = frozenset({"working_days", "rating"})
+ELEMENT_WORDS = {"依据": "basis", "条件": "conditions", "材料": "materials", "程序": "procedure", "流程": "procedure",
+                 "时限": "time_limit", "期限": "time_limit"}
+MODE_WORDS = {"帮办": "help", "代办": "proxy", "上门办": "home", "上门": "home", "协助办": "assisted", "协助": "assisted"}
+SPEC_KEYS = frozenset({"type", "text", "approved"})
+_SPLIT = re.compile(r"[,，、;；\n]+")
+_INT = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_REDMINE_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _rm_time(text: str) -> datetime:
+    """A Redmine timestamp (``2025-01-24T02:00:00Z``) as an aware UTC datetime."""
+    return datetime.strptime(text, _REDMINE_TIME).replace(tzinfo=timezone.utc)
+
+
+def _split(value: Any) -> list[str]:
+    """A list field's items: a Redmine multi-value list, or text separated by , ， 、 ; or new lines."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in _SPLIT.split(str(value)) if part.strip()]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or None
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------- the walk
+
+class IssueWalk(UpdatedSincePaginator):
+    """The core keyset walk over ``/issues.json``, plus one more page after a short one
+    when govhall wrote meanwhile: its own write-backs come back at the end of the
+    order, and seeing them now (as echoes) moves the cursor past them.
+
+    :param written: the adapter's list of issue ids written so far.
+    """
+
+    def __init__(self, cursor: SyncCursor, written: list[int], **kw: Any):
+        super().__init__(cursor, **kw)
+        self.written = written
+        self._mark = len(written)
+
+    def init_request(self, params: dict[str, Any]) -> None:
+        super().init_request(params)
+        self._mark = len(self.written)
+
+    def update_state(self, response: requests.Response, records: list[Any]) -> None:
+        super().update_state(response, records)
+        if records and len(self.written) > self._mark:
+            self.has_next_page = True
+
+    def update_request(self, request: dict[str, Any]) -> None:
+        super().update_request(request)
+        self._mark = len(self.written)
+
+
+def _set_updated_on(params: dict[str, Any], since: datetime) -> None:
+    """Redmine's ``updated_on>=T`` means ``> T - 1 s``: ask for ``>= since + 1 s`` to get ``> since``."""
+    params["updated_on"] = ">=" + iso_utc(since + timedelta(seconds=1))
+
+
+# ---------------------------------------------------------------- settings
+
+def _event_spec(value: Any, path: str) -> dict[str, Any]:
+    """A note prefix or status event: ``"type"`` or ``{type = ..., text = field, approved = bool, <fixed fields>}``."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected an event type or a table with `type`, got {value!r}")
+    etype = value.get("type")
+    if not isinstance(etype, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", etype):
+        raise ConfigError(f"{path}.type: expected an event type such as \"acceptance\", got {etype!r}")
+    text = value.get("text", TEXT_INTO.get(etype))
+    if text is not None and not isinstance(text, str):
+        raise ConfigError(f"{path}.text: expected the name of an event field, got {text!r}")
+    approved = value.get("approved", False)
+    if not isinstance(approved, bool):
+        raise ConfigError(f"{path}.approved: expected true or false, got {approved!r}")
+    fixed = {k: v for k, v in value.items() if k not in SPEC_KEYS}
+    return {"type": etype, "text": text, "approved": approved, "fixed": fixed}
+
+
+def _choices(raw: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for key, value in raw.items():
+        if value not in allowed:
+            raise ConfigError(f"{path}.{key}: {value!r} is not one of {', '.join(allowed)}")
+        out[str(key)] = value
+    return out
+
+
+class RedmineAdapter(RESTAdapter):
+    """Redmine issues of one project (``[adapter] type = "redmine"``).
+
+    Settings (see ``examples/redmine.toml``): ``url``; ``api_key`` (or
+    ``api_key_env``, the environment variable holding it); ``project``
+    (identifier or id); ``include_subprojects``; ``start`` (the first run reads
+    issues updated since then); ``trackers`` (tracker name -> kind);
+    ``statuses`` (status name -> normalized status); ``status_events``
+    (normalized status -> event type of a journal that changes to it);
+    ``custom_fields`` (normalized name -> custom field id; ``tags`` is the
+    multi-value list field holding the govhall tags); ``users`` (login or id ->
+    ``{rank, department, role, name}``); ``note_prefixes`` (note prefix ->
+    event). The ``trackers``, ``statuses``, ``status_events`` and
+    ``note_prefixes`` tables are merged over the defaults.
+    """
+
+    name = "redmine"
+    auth_header: ClassVar[str] = "X-Redmine-API-Key"
+    secret_settings = ("api_key",)
+    settings_schema = {
+        "url": None,
+        "api_key": None,
+        "project": None,
+        "include_subprojects": True,
+        "start": "2000-01-01T00:00:00Z",
+        "verify_tls": True,
+        "trackers": {},
+        "statuses": {},
+        "status_events": {},
+        "custom_fields": None,
+        "users": {},
+        "note_prefixes": {},
+    }
+    settings_types = {"custom_fields": dict, "project": str, "api_key": str}
+
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, then every nested table with its key path."""
+        s = super().validate_settings(raw)
+        url = str(s["url"])
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"adapter.url: expected an http(s) URL, got {url!r}")
+        if not str(s["project"]).strip():
+            raise ConfigError("adapter.project: expected a project identifier or id")
+        s["project"] = str(s["project"])
+        if parse_instant(s["start"]) is None:
+            raise ConfigError(f"adapter.start: expected an ISO 8601 instant, got {s['start']!r}")
+        s["trackers"] = {**DEFAULT_TRACKERS, **_choices(s["trackers"], "adapter.trackers", KINDS)}
+        s["statuses"] = {**DEFAULT_STATUSES, **_choices(s["statuses"], "adapter.statuses", STATUSES)}
+        events = {k: _event_spec(v, f"adapter.status_events.{k}") for k, v in DEFAULT_STATUS_EVENTS.items()}
+        for status, spec in s["status_events"].items():
+            if status not in STATUSES:
+                raise ConfigError(f"adapter.status_events.{status}: not a normalized status ({', '.join(STATUSES)})")
+            events[status] = _event_spec(spec, f"adapter.status_events.{status}")
+        s["status_events"] = events
+        fields = {}
+        for name, fid in s["custom_fields"].items():
+            if isinstance(fid, bool) or not isinstance(fid, int) or fid <= 0:
+                raise ConfigError(f"adapter.custom_fields.{name}: expected a custom field id (a positive integer), got {fid!r}")
+            fields[name] = fid
+        if TAGS not in fields:
+            raise ConfigError("adapter.custom_fields.tags: required: the id of the multi-value list field that holds the govhall tags")
+        s["custom_fields"] = fields
+        users = {}
+        for key, entry in s["users"].items():
+            path = f"adapter.users.{key}"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{path}: expected a table such as {{ rank = 1, department = \"...\" }}, got {entry!r}")
+            unknown = set(entry) - {"rank", "department", "role", "name"}
+            if unknown:
+                raise ConfigError(f"{path}.{sorted(unknown)[0]}: unknown key (known: department, name, rank, role)")
+            rank = entry.get("rank", 0)
+            if isinstance(rank, bool) or not isinstance(rank, int):
+                raise ConfigError(f"{path}.rank: expected an integer, got {rank!r}")
+            for k in ("department", "name"):
+                if k in entry and not isinstance(entry[k], str):
+                    raise ConfigError(f"{path}.{k}: expected a string, got {entry[k]!r}")
+            role = entry.get("role", "staff")
+            if role not in ROLES:
+                raise ConfigError(f"{path}.role: {role!r} is not one of {', '.join(ROLES)}")
+            users[str(key)] = {"rank": rank, "department": entry.get("department"), "role": role, "name": entry.get("name")}
+        s["users"] = users
+        prefixes = {p.strip(): _event_spec(v, "default") for p, v in DEFAULT_NOTE_PREFIXES.items()}
+        for prefix, spec in s["note_prefixes"].items():
+            if not prefix.strip():
+                raise ConfigError("adapter.note_prefixes: an empty prefix")
+            prefixes[prefix.strip()] = _event_spec(spec, f"adapter.note_prefixes.{prefix!r}")
+        # longest first, so "[受理通知书]" wins over a prefix of it
+        s["note_prefixes"] = dict(sorted(prefixes.items(), key=lambda kv: -len(kv[0])))
+        return s
+
+    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
+        super().__init__(settings, config, **kw)
+        self.now: datetime | None = None
+        self.tz = config.timezone
+        s = self.settings
+        self.trackers: dict[str, str] = s["trackers"]
+        self.statuses: dict[str, str] = s["statuses"]
+        self.fields: dict[str, int] = s["custom_fields"]
+        self.prefixes: dict[str, dict[str, Any]] = s["note_prefixes"]
+        # the helpers every adapter shares: the "key: value" note syntax ("[补正告知] 缺件: 身份证、申请表")
+        # with the same prefixes, and the applicant-group words (老年人 -> elderly)
+        self.shared = HelpdeskMapping(
+            {**MAPPING_SCHEMA, "note_prefixes": {p: {"type": v["type"], **v["fixed"]} for p, v in self.prefixes.items()}},
+            self.tz, channels={}, statuses={}, fields={})
+        self.stats: Counter = Counter()
+        self.avoided_puts = 0
+        self._me: dict[str, Any] | None = None
+        self._users: dict[int, dict[str, Any]] = {}
+        self._user_ids: dict[str, int] = {}
+        self._logins: dict[int, str] = {}
+        self._status_names: dict[int, str] = {}
+        self._status_lookup_done = False
+        self._written: list[int] = []
+        self._journal_marks: dict[int, int] = {}  # issue id -> its highest journal id when this adapter read it
+
+    # ---------------------------------------------------------- plumbing
+
+    def auth_headers(self) -> dict[str, str]:
+        """``X-Redmine-API-Key``; JSON both ways."""
+        return {self.auth_header: str(self.settings["api_key"]), "Accept": "application/json"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """:meth:`RESTAdapter.request`, counted by kind for the run's figures."""
+        kind = ("list" if path.startswith("/issues.json") else "issue" if path.startswith("/issues/") else "meta")
+        self.stats[f"{method.upper()} {kind}"] += 1
+        return super().request(method, path, **kwargs)
+
+    def close(self) -> None:
+        """Log the run's requests, then close the session."""
+        log.info("redmine: %d requests (%s); %d no-op PUTs avoided", self.requests_made,
+                 ", ".join(f"{k} {v}" for k, v in sorted(self.stats.items())), self.avoided_puts)
+        self.session.close()
+
+    def _ensure_meta(self) -> None:
+        """Once per adapter: who govhall is here (``/users/current.json``) and the users map's ids."""
+        if self._me is not None:
+            return
+        me = self.request("GET", "/users/current.json", want_json=True).body["user"]
+        self._me = {"id": me["id"], "login": me.get("login"), "admin": bool(me.get("admin"))}
+        logins: dict[str, int] = {}
+        wanted = [k for k in self.settings["users"] if not k.isdigit()]
+        if me.get("login"):
+            logins[me["login"]] = me["id"]
+        if set(wanted) - set(logins):
+            if not self._me["admin"]:
+                raise ConfigError("adapter.users: logins can only be resolved with an admin API key; "
+                                  "key the users by their numeric Redmine id instead")
+            pager = OffsetPaginator(limit=100)
+            for _, users in self.paginate("/users.json", pager, lambda b: b.get("users", []), params={"status": ""}):
+                logins.update({u["login"]: u["id"] for u in users if u.get("login")})
+        self._logins = {uid: login for login, uid in logins.items()}
+        for key, entry in self.settings["users"].items():
+            uid = int(key) if key.isdigit() else logins.get(key)
+            if uid is None:
+                log.warning("adapter.users.%s: no such Redmine login; ignored", key)
+                continue
+            self._users[uid] = {**entry, "login": self._logins.get(uid)}
+            self._user_ids[key] = uid
+            self._user_ids[str(uid)] = uid
+
+    def _status_name(self, status_id: Any) -> str | None:
+        """A status id from a journal detail as its name (``/issue_statuses.json`` once, only when needed)."""
+        try:
+            sid = int(status_id)
+        except (TypeError, ValueError):
+            return None
+        if sid not in self._status_names and not self._status_lookup_done:
+            self._status_lookup_done = True
+            body = self.request("GET", "/issue_statuses.json", want_json=True).body
+            self._status_names.update({s["id"]: s["name"] for s in body.get("issue_statuses", [])})
+        return self._status_names.get(sid)
+
+    def _get_issue(self, issue_id: Any) -> dict[str, Any] | None:
+        """One issue with its journals, or None when it is gone (404)."""
+        try:
+            body = self.request("GET", f"/issues/{issue_id}.json", params={"include": "journals"}, want_json=True).body
+        except HTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        issue = body["issue"]
+        status = issue.get("status") or {}
+        if "id" in status:
+            self._status_names[status["id"]] = status.get("name")
+        return issue
+
+    # ---------------------------------------------------------- mapping
+
+    def _actor(self, user: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not user or "id" not in user:
+            return None
+        if self._me and user["id"] == self._me["id"]:
+            return dict(GOVHALL_ACTOR)
+        entry = self._users.get(user["id"], {})
+        actor = {"id": self._logins.get(user["id"]) or str(user["id"]), "name": entry.get("name") or user.get("name"),
+                 "rank": entry.get("rank", 0), "role": entry.get("role", "staff")}
+        if entry.get("department"):
+            actor["department"] = entry["department"]
+        return actor
+
+    def _cf(self, cfs: Mapping[int, Any], name: str) -> Any:
+        fid = self.fields.get(name)
+        return cfs.get(fid) if fid is not None else None
+
+    def _from_text(self, spec: Mapping[str, Any], text: str) -> dict[str, Any]:
+        """The shorthand: the text after a prefix fills the event type's main field (``TEXT_INTO``)."""
+        into = spec.get("text")
+        if not into or not text:
+            return {}
+        if into in LIST_FIELDS:
+            items = _split(text)
+            return {into: [ELEMENT_WORDS.get(i, i) for i in items] if into == "elements" else items}
+        if into in INT_FIELDS:
+            found = _INT.search(text)
+            return {into: int(found.group())} if found else {}
+        if into == "amount":
+            found = _NUMBER.search(text)
+            return {into: float(found.group())} if found else {}
+        if into == "mode":
+            word = text.split()[0]
+            return {into: MODE_WORDS.get(word, word)}
+        return {into: text}
+
+    def _note_event(self, notes: str, public: bool, actor: dict[str, Any] | None, at: str) -> dict[str, Any]:
+        """A note as an event: its prefix's event, else a reply.
+
+        After the prefix either the shared ``key: value`` pairs (``缺件: 身份证、申请表``,
+        see :mod:`govhall_sdk.mapping`) or free text for the type's main field
+        (``身份证、申请表``).
+        """
+        stripped = notes.strip()
+        folded = stripped.casefold()
+        for prefix, spec in self.prefixes.items():
+            if not folded.startswith(prefix.casefold()):
+                continue
+            text = stripped[len(prefix):].strip()
+            event: dict[str, Any] = {"type": spec["type"], **spec["fixed"]}
+            cls = EVENT_CLASSES.get(spec["type"])
+            known = set(attrs.fields_dict(cls)) - {"type", "at", "actor", "extra"} if cls else set()
+            shared = self.shared.note_event(stripped, at, actor) if text else None
+            pairs = {k: v for k, v in (shared or {}).items()
+                     if k not in ("type", "at", "actor", "note") and (k not in spec["fixed"] or spec["fixed"][k] != v)}
+            event.update(pairs if known & set(pairs) else self._from_text(spec, text))
+            if spec["approved"] and actor is not None:
+                event.setdefault("approved_by", actor)
+            event.setdefault("public", public)
+            event["note"] = stripped
+            return event
+        return {"type": "reply", "public": public, "body": notes}
+
+    def _status_event(self, status: str | None, at: str, actor: Any, reason: str | None) -> dict[str, Any] | None:
+        spec = self.settings["status_events"].get(status) if status else None
+        if spec is None:
+            return None
+        event = {"type": spec["type"], "at": at, "actor": actor, **spec["fixed"]}
+        if spec["type"] == "rejection" and reason and "reason" not in event:
+            event["reason"] = reason
+        if spec.get("approved") and actor is not None:
+            event["approved_by"] = actor
+        return event
+
+    def to_interchange(self, issue: Mapping[str, Any]) -> dict[str, Any]:
+        """An issue with its journals as an interchange ticket (``tickets.md``), not yet validated.
+
+        :raises TicketError: when the tracker or the status is not mapped.
+        """
+        iid = str(issue["id"])
+        problems = []
+        tracker = (issue.get("tracker") or {}).get("name")
+        kind = self.trackers.get(tracker)
+        if kind is None:
+            problems.append(f"kind: tracker {tracker!r} is not mapped in adapter.trackers")
+        status_name = (issue.get("status") or {}).get("name")
+        status = self.statuses.get(status_name)
+        if status is None:
+            problems.append(f"status: Redmine status {status_name!r} is not mapped in adapter.statuses")
+        if problems:
+            raise TicketError(iid, problems)
+        cfs = {c["id"]: c.get("value") for c in issue.get("custom_fields") or []}
+        journals = sorted(issue.get("journals") or [], key=lambda j: (j.get("created_on") or "", j.get("id") or 0))
+        me = self._me["id"] if self._me else None
+        dept_fid = self.fields.get("department")
+        events: list[dict[str, Any]] = []
+        initial: str | None = status  # the status the issue was created in, until a journal says otherwise
+        status_changed = False
+        for j in journals:
+            at = j.get("created_on")
+            actor = self._actor(j.get("user"))
+            notes = j.get("notes") or ""
+            public = not j.get("private_notes", False)
+            if me is not None and (j.get("user") or {}).get("id") == me:
+                if notes.strip():  # govhall's own note: back as an internal reply, markers and all
+                    events.append({"type": "reply", "at": at, "actor": actor, "public": False, "body": notes,
+                                   "journal": j.get("id")})
+                continue
+            note_event = self._note_event(notes, public, actor, at) if notes.strip() else None
+            if note_event is not None:
+                note_event.update(at=at, actor=actor, journal=j.get("id"))
+            details = j.get("details") or []
+            dept_moved = dept_fid is not None and any(
+                d.get("property") == "cf" and str(d.get("name")) == str(dept_fid) for d in details)
+            for d in details:
+                prop, name = d.get("property"), d.get("name")
+                if prop == "attr" and name == "status_id":
+                    if not status_changed:
+                        status_changed = True
+                        initial = self.statuses.get(self._status_name(d.get("old_value")))
+                    new = self.statuses.get(self._status_name(d.get("new_value")))
+                    reason = notes.strip() if note_event and note_event["type"] == "reply" else None
+                    event = self._status_event(new, at, actor, reason)
+                    if event and not (note_event and note_event["type"] == event["type"]):
+                        event["journal"] = j.get("id")
+                        events.append(event)
+                elif prop == "cf" and dept_moved and str(name) == str(dept_fid):
+                    # the Department field changed: the ticket moved between departments
+                    events.append({"type": "assignment", "at": at, "actor": actor, "journal": j.get("id"),
+                                   "from_department": _text(d.get("old_value")),
+                                   "to_department": _text(d.get("new_value"))})
+                elif prop == "attr" and name == "assigned_to_id" and not dept_moved:
+                    # from an assignee of one department to one of another (both in adapter.users): a move too
+                    old_dept = self._users.get(_int(d.get("old_value")), {}).get("department")
+                    new_dept = self._users.get(_int(d.get("new_value")), {}).get("department")
+                    if old_dept and new_dept and old_dept != new_dept:
+                        events.append({"type": "assignment", "at": at, "actor": actor, "journal": j.get("id"),
+                                       "from_department": old_dept, "to_department": new_dept})
+            if note_event is not None:
+                events.append(note_event)
+        # The status the issue was created in (before any journal changed it) may itself be an event.
+        created = self._status_event(initial, issue["created_on"], self._actor(issue.get("author")), None)
+        if created:
+            events.insert(0, created)
+
+        def first(etype: str) -> str | None:
+            return next((e["at"] for e in events if e["type"] == etype), None)
+
+        resolved_at = None
+        if status in ("resolved", "closed"):
+            completions = [e["at"] for e in events if e["type"] == "completion"]
+            resolved_at = issue.get("closed_on") or (completions[-1] if completions else None)
+        due_at = None
+        if issue.get("due_date"):
+            try:
+                due_at = datetime.combine(date.fromisoformat(issue["due_date"]), time(23, 59, 59), self.tz).isoformat()
+            except ValueError:
+                due_at = issue["due_date"]  # reported by the parser with its path
+        assignee = issue.get("assigned_to") or {}
+        department = _text(self._cf(cfs, "department"))
+        if department is None and assignee.get("id") in self._users:
+            department = self._users[assignee["id"]].get("department")
+        promised = self._cf(cfs, "promised_working_days")
+        if isinstance(promised, str):
+            promised = int(promised) if promised.strip().isdigit() else (promised if promised.strip() else None)
+        applicant = {k: v for k, v in {
+            "name": _text(self._cf(cfs, "applicant_name")),
+            "phone": _text(self._cf(cfs, "applicant_phone")),
+            "id": _text(self._cf(cfs, "applicant_id")),
+            "birth_date": _text(self._cf(cfs, "applicant_birth_date")),
+            "groups": self.shared.groups(self._cf(cfs, "applicant_groups")) or None,
+        }.items() if v is not None}
+        tags = cfs.get(self.fields[TAGS])
+        fields = {name: cfs.get(fid) for name, fid in self.fields.items() if name != TAGS and name not in INPUT_FIELDS}
+        return {
+            "id": iid,
+            "kind": kind,
+            "channel": _text(self._cf(cfs, "channel")),
+            "subject": issue.get("subject"),
+            "status": status,
+            "created_at": issue.get("created_on"),
+            "accepted_at": first("acceptance"),
+            "resolved_at": resolved_at,
+            "promised_working_days": promised,
+            "due_at": due_at,
+            "department": department,
+            "co_departments": _split(self._cf(cfs, "co_departments")),
+            "lead_department": _text(self._cf(cfs, "lead_department")),
+            "applicant": applicant,
+            "materials": {"required": _split(self._cf(cfs, "required_materials"))},
+            "tags": _split(tags),
+            "fields": fields,
+            "events": events,
+            "redmine": {
+                "updated_on": issue.get("updated_on"),
+                "assigned_to_id": assignee.get("id"),
+                "project": (issue.get("project") or {}).get("id"),
+                "custom_field_ids": sorted(cfs),
+            },
+        }
+
+    def parse_issue(self, issue: Mapping[str, Any]) -> Parsed:
+        """An issue as a validated ticket, or its problems with their paths."""
+        iid = str(issue.get("id"))
+        try:
+            raw = self.to_interchange(issue)
+        except TicketError as exc:
+            return Parsed(None, exc, iid)
+        return parse_raw(raw, iid, timezone.utc)
+
+    def is_echo(self, issue: Mapping[str, Any], since: datetime | None = None,
+                after_journal: int | None = None) -> bool:
+        """True when the issue's last change is govhall's own write and nobody else wrote since.
+
+        "Since" is exact when this adapter fetched the issue before in the same
+        pull (``after_journal``: the highest journal id it had then); otherwise
+        it is the cursor's instant ``since`` (a journal by someone else at or
+        after it means a person's change). A first pull (neither) counts no echo.
+        """
+        if self._me is None or (since is None and after_journal is None):
+            return False
+        journals = sorted(issue.get("journals") or [], key=lambda j: (j.get("created_on") or "", j.get("id") or 0))
+        if not journals or (journals[-1].get("user") or {}).get("id") != self._me["id"]:
+            return False
+        if abs(_rm_time(issue["updated_on"]) - _rm_time(journals[-1]["created_on"])) > timedelta(seconds=1):
+            return False
+        for j in journals:
+            if (j.get("user") or {}).get("id") == self._me["id"]:
+                continue
+            if after_journal is not None:
+                if (j.get("id") or 0) > after_journal:
+                    return False
+            elif _rm_time(j["created_on"]) >= since:
+                return False
+        return True
+
+    # ---------------------------------------------------------- adapter API
+
+    def _list_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"project_id": self.settings["project"], "status_id": "*", "sort": "updated_on,id"}
+        if not self.settings["include_subprojects"]:
+            params["subproject_id"] = "!*"
+        return params
+
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """Issues updated since ``cursor``, oldest first; govhall's own echoes counted in ``skipped``."""
+        self._ensure_meta()
+        start = parse_instant(self.settings["start"])
+        resume = SyncCursor.parse(cursor, start, self.tz)
+        since = resume.since if cursor else None  # a first pull never takes anything for an echo
+        pager = IssueWalk(resume, self._written, per_page=max(1, min(page_size, 100)),
+                          key=lambda r: (str(r["id"]), str(r["updated_on"])), set_since=_set_updated_on,
+                          page_param="page", size_param="limit")
+        for _, records in self.paginate("/issues.json", pager, lambda b: b.get("issues", []), params=self._list_params()):
+            fresh = pager.take(records)
+            if not fresh:
+                continue
+            items: list[Parsed] = []
+            skipped = 0
+            for record in fresh:
+                if (record.get("tracker") or {}).get("name") not in self.trackers:
+                    continue  # another tracker in the same project: not a govhall ticket
+                issue = self._get_issue(record["id"])
+                if issue is None:
+                    continue
+                echo = self.is_echo(issue, since, self._journal_marks.get(issue["id"]))
+                self._journal_marks[issue["id"]] = max((j.get("id") or 0 for j in issue.get("journals") or []), default=0)
+                if echo:
+                    skipped += 1
+                    continue
+                items.append(self.parse_issue(issue))
+            yield Page(items, pager.cursor, skipped)
+
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The issues with these ids, one request each; a missing one is an error."""
+        self._ensure_meta()
+        for tid in ids:
+            if not str(tid).isdigit():
+                yield Parsed(None, TicketError(str(tid), ["id: not a Redmine issue id"]), str(tid))
+                continue
+            issue = self._get_issue(tid)
+            if issue is None:
+                yield Parsed(None, TicketError(str(tid), ["no such issue (deleted, or not visible to the API user)"]), str(tid))
+                continue
+            yield self.parse_issue(issue)
+
+    def user_id(self, who: str | None) -> int | None:
+        """A Redmine user id for a login or id named in ``adapter.users`` (or any numeric id)."""
+        if not who:
+            return None
+        if who in self._user_ids:
+            return self._user_ids[who]
+        by_login = {login: uid for uid, login in self._logins.items()}
+        if who in by_login:
+            return by_login[who]
+        return int(who) if str(who).isdigit() else None
+
+    def build_update(self, ticket: Ticket, patch: Patch) -> dict[str, Any]:
+        """The ``issue`` body of the PUT for a patch: only what differs from the issue now (``{}``: nothing)."""
+        rm = ticket.extra.get("redmine") or {}
+        enabled = set(rm.get("custom_field_ids") or [])
+        body: dict[str, Any] = {}
+        cfs: list[dict[str, Any]] = []
+        tag_fid = self.fields[TAGS]
+        current = list(ticket.tags)
+        wanted = [t for t in current if t not in patch.remove_tags]
+        wanted += [t for t in patch.add_tags if t not in wanted]
+        if set(wanted) != set(current):
+            if enabled and tag_fid not in enabled:
+                log.warning("issue %s: the tags field %s is not enabled for its project or tracker; tags not written",
+                            ticket.id, tag_fid)
+            else:
+                cfs.append({"id": tag_fid, "value": wanted})
+        for name, value in patch.fields.items():
+            fid = self.fields.get(name)
+            if fid is None or (enabled and fid not in enabled):
+                log.debug("issue %s: field %s has no enabled custom field; not written", ticket.id, name)
+                continue
+            want = "" if value is None else str(value)
+            have = ticket.fields.get(name)
+            if want != ("" if have is None else str(have)):
+                cfs.append({"id": fid, "value": want})
+        if cfs:
+            body["custom_fields"] = cfs
+        written = "\n".join(getattr(e, "body", "") for e in ticket.events if e.type == "reply")
+        notes = [n.body for n in patch.notes if n.marker not in written]
+        if notes:
+            body["notes"] = "\n\n".join(notes)
+            body["private_notes"] = True
+        if patch.assign:
+            uid = self.user_id(patch.assign)
+            if uid is None:
+                log.warning("issue %s: cannot assign to %r: not a Redmine user id or a login in adapter.users",
+                            ticket.id, patch.assign)
+            elif uid != rm.get("assigned_to_id"):
+                body["assigned_to_id"] = uid
+        return body
+
+    def apply_one(self, ticket: Ticket, patch: Patch) -> None:
+        """One PUT with every change, or none when nothing would change."""
+        self._ensure_meta()
+        body = self.build_update(ticket, patch)
+        if not body:
+            self.avoided_puts += 1
+            return
+        path = f"/issues/{ticket.id}.json"
+        if "notes" not in body:  # fields and assignee only: idempotent, the retry policy applies
+            self.request("PUT", path, json={"issue": body})
+        else:
+            markers = [n.marker for n in patch.notes if n.marker in body["notes"]]
+            self._put_with_note(ticket.id, path, body, markers)
+        self._written.append(int(ticket.id))
+
+    def _put_with_note(self, issue_id: str, path: str, body: dict[str, Any], markers: list[str]) -> None:
+        """A PUT that posts a note is never resent blindly (the note would appear twice).
+
+        After a 5xx or a network error it reads the issue: Redmine saves the note
+        and the fields in one transaction, so when the note's markers are there the
+        whole PUT landed; otherwise it is sent again, within the retry policy's attempts.
+        """
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                self.request("PUT", path, json={"issue": body}, idempotent=False)
+                return
+            except HTTPError as exc:
+                if not exc.retryable or attempt == self.retry.attempts:
+                    raise
+                self.stats["PUT failed, checked"] += 1
+                self.sleep(min(self.retry.max_wait, self.retry.base * 2 ** (attempt - 1)))
+                issue = self._get_issue(issue_id)
+                if issue is None:
+                    raise
+                mine = "\n".join(j.get("notes") or "" for j in issue.get("journals") or []
+                                  if (j.get("user") or {}).get("id") == self._me["id"])
+                if markers and all(m in mine for m in markers):
+                    log.info("issue %s: the note landed despite %s", issue_id, exc)
+                    return
+
+
+@hookimpl
+def govhall_register_adapters(register):
+    """Redmine (REST API)."""
+    register("redmine", RedmineAdapter)
+
+
+# ---------------------------------------------------------------- govhall redmine setup
+
+SETUP_FIELD_NAMES = {
+    "Channel": "channel", "Department": "department", "Lead department": "lead_department",
+    "Co-departments": "co_departments", "Applicant name": "applicant_name", "Applicant phone": "applicant_phone",
+    "Applicant ID": "applicant_id", "Applicant birth date": "applicant_birth_date",
+    "Applicant groups": "applicant_groups", "Required materials": "required_materials",
+    "Promised working days": "promised_working_days", "govhall_tags": TAGS,
+}
+"""The custom fields ``redmine_setup.rb`` creates, by name, as ``adapter.custom_fields`` keys."""
+
+
+def setup_tags(codes: Sequence[str]) -> list[str]:
+    """Every tag govhall can write for these finding codes: the lights, then one per code."""
+    return [f"govhall_sla_{light}" for light in ("green", "yellow", "red")] + [
+        "govhall_" + code.replace(".", "_") for code in sorted(codes)]
+
+
+def settings_from_setup(info: Mapping[str, Any]) -> dict[str, Any]:
+    """``[adapter]`` settings (without the key) from the JSON ``redmine_setup.rb`` prints."""
+    return {
+        "type": "redmine",
+        "url": info.get("url") or "http://127.0.0.1:3000",
+        "project": info.get("project_identifier") or str(info.get("project_id")),
+        "trackers": {name: DEFAULT_TRACKERS.get(name, name.lower()) for name in info.get("trackers", {})},
+        "statuses": {name: DEFAULT_STATUSES.get(name, name.lower()) for name in info.get("statuses", {})},
+        "custom_fields": {SETUP_FIELD_NAMES.get(name, name): fid for name, fid in info.get("custom_fields", {}).items()},
+        "users": {login: {"rank": 1} for login in info.get("users", {})},
+    }
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def config_snippet(info: Mapping[str, Any]) -> str:
+    """The ``[adapter]`` section for a Redmine set up by ``redmine_setup.rb`` (no secrets in it)."""
+    s = settings_from_setup(info)
+    lines = [
+        "# govhall.toml: the Redmine set up by `govhall redmine setup`",
+        "[adapter]",
+        'type = "redmine"',
+        f"url = {_toml_value(s['url'])}",
+        f"project = {_toml_value(s['project'])}",
+        "# the API key of govhall's own Redmine user: put it in the environment, not here",
+        'api_key_env = "GOVHALL_REDMINE_API_KEY"',
+    ]
+    for table in ("trackers", "statuses", "custom_fields"):
+        lines += ["", f"[adapter.{table}]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in s[table].items()]
+    lines += ["", "[adapter.users]  # add each person's department; a higher rank is more senior"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in s["users"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def setup_script() -> Path:
+    """The path of ``redmine_setup.rb`` as installed with this package."""
+    return Path(__file__).with_name("redmine_setup.rb")
+
+
+def setup_command(root: str | Path, codes: Sequence[str], url: str | None = None,
+                  rails_env: str = "production") -> tuple[list[str], dict[str, str]]:
+    """The argv and extra environment that run the setup script in a Redmine root."""
+    env = {"RAILS_ENV": rails_env, "GOVHALL_TAGS": ",".join(setup_tags(codes))}
+    if url:
+        env["GOVHALL_REDMINE_URL"] = url
+    return ["bin/rails", "runner", str(setup_script())], env
+
+
+def run_setup(root: str | Path, codes: Sequence[str], url: str | None = None, rails_env: str = "production",
+              runner: Callable[..., subprocess.CompletedProcess] | None = None) -> dict[str, Any]:
+    """Run ``redmine_setup.rb`` with ``bin/rails runner`` in ``root``; return the JSON it prints.
+
+    :raises RuntimeError: the runner failed or printed no JSON (the message has its output's tail).
+    """
+    argv, extra = setup_command(root, codes, url, rails_env)
+    proc = (runner or subprocess.run)(argv, cwd=str(root), env={**os.environ, **extra}, capture_output=True, text=True)
+    tail = "\n".join(((proc.stdout or "") + "\n" + (proc.stderr or "")).strip().splitlines()[-15:])
+    if proc.returncode != 0:
+        raise RuntimeError(f"bin/rails runner exited with status {proc.returncode}:\n{tail}")
+    found = [line for line in (proc.stdout or "").splitlines() if line.startswith("{")]
+    if not found:
+        raise RuntimeError(f"bin/rails runner printed no JSON:\n{tail}")
+    return json.loads(found[-1])
+
+
+def _cmd_setup(args: Any) -> int:
+    """``govhall redmine setup``: create what the adapter needs, print the config."""
+    from govhall_sdk.cli import EXIT_INCOMPLETE, EXIT_OK, UsageError
+    from govhall_sdk.host import get_plugin_manager
+
+    codes = sorted(get_plugin_manager().rules)
+    root = Path(args.redmine_root)
+    argv, extra = setup_command(root, codes, args.url, args.rails_env)
+    if args.print_command:
+        env = " ".join(f"{k}={json.dumps(v)}" for k, v in extra.items())
+        print(f"cd {root} && {env} {' '.join(argv)}")
+        return EXIT_OK
+    if not (root / "bin" / "rails").exists():
+        raise UsageError(f"--redmine-root {root}: no bin/rails there (Debian: /usr/share/redmine)")
+    try:
+        info = run_setup(root, codes, args.url, args.rails_env)
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"govhall: error: redmine setup failed: {exc}")
+        return EXIT_INCOMPLETE
+    if args.info:
+        path = Path(args.info)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(info, fh, ensure_ascii=False, indent=2)
+        print(f"# ids and API keys written to {path} (mode 600)")
+    print(config_snippet(info), end="")
+    return EXIT_OK
+
+
+@hookimpl
+def govhall_add_commands(subparsers):
+    """``govhall redmine setup``."""
+    redmine = subparsers.add_parser("redmine", help="set up a Redmine for govhall")
+    sub = redmine.add_subparsers(dest="redmine_command", required=True)
+    setup = sub.add_parser(
+        "setup", help="create the custom fields, trackers, statuses and workflows (bin/rails runner), print the config",
+        description="Runs redmine_setup.rb with `RAILS_ENV=production bin/rails runner` in the Redmine root "
+                    "(as a user that can write its database), with the tag list built from the loaded rule plugins. "
+                    "Idempotent: run it again after installing a plugin.")
+    setup.add_argument("--redmine-root", default="/usr/share/redmine", help="the Redmine installation (default: %(default)s)")
+    setup.add_argument("--url", help="the Redmine URL to put into the printed config")
+    setup.add_argument("--rails-env", default="production")
+    setup.add_argument("--info", help="also write the full JSON (ids and API keys) to this file, mode 600")
+    setup.add_argument("--print-command", action="store_true", help="print the command instead of running it")
+    setup.set_defaults(func=_cmd_setup)

@@ -1,0 +1,702 @@
+"""The redmine adapter offline, on ``responses``: mapping, paging, writes, secrets, the setup command.
+
+``FakeRedmine`` behaves like Redmine 5.0 where it matters to the adapter (see
+``docs/redmine-server.md``): ``updated_on>=T`` means ``> T - 1 s`` on
+sub-second stamps shown in whole seconds; every PUT bumps ``updated_on``; a
+field change and a private note make two journals; custom fields are by id.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+
+from govhall_adapters import redmine as rm
+from govhall_adapters.redmine import IssueWalk, RedmineAdapter
+from govhall_sdk import cli
+from govhall_sdk.config import ConfigError, build_config
+from govhall_sdk.engine import Engine
+from govhall_sdk.http import HTTPError, RetryPolicy
+from govhall_sdk.model import Note, Patch
+from govhall_sdk.state import StateStore
+from govhall_sdk.sync import Sync
+from govhall_sdk.testing import build_ticket
+
+URL = "https://redmine.example"
+KEY = "SECRET-KEY-0123456789abcdef"
+ME, WANG, LI, ZHAO = 1, 5, 6, 7
+CF = {"channel": 1, "department": 2, "lead_department": 3, "co_departments": 4, "applicant_name": 5,
+      "applicant_phone": 6, "applicant_id": 7, "applicant_birth_date": 8, "applicant_groups": 9,
+      "required_materials": 10, "promised_working_days": 11, "govhall_light": 12, "govhall_due_at": 13,
+      "govhall_first_inquiry": 14, "govhall_first_handler": 15, "govhall_escalation_level": 16, "tags": 17}
+STATUS_IDS = {"New": 1, "Resolved": 3, "Closed": 5, "Rejected": 6, "Open": 7, "Pending": 8, "Accepted": 9}
+TRACKER_IDS = {"Consultation": 4, "Application": 5, "Complaint": 6, "Supervision": 7, "Assignment": 8, "Bug": 1}
+USERS = {ME: ("govhall", "govhall bot"), WANG: ("wang", "Wei Wang"), LI: ("li", "Na Li"), ZHAO: ("zhao", "Lei Zhao")}
+
+
+def settings(**over):
+    s = {"url": URL, "api_key": KEY, "project": "govhall", "custom_fields": dict(CF),
+         "users": {"wang": {"rank": 1, "department": "综合窗口"}, "li": {"rank": 2, "department": "综合窗口"},
+                   str(ZHAO): {"rank": 3, "department": "不动产登记中心", "name": "赵主任"}}}
+    s.update(over)
+    return s
+
+
+@pytest.fixture
+def config(tmp_path, govhall_pm):
+    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
+    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+
+
+def make(config, **over):
+    return RedmineAdapter(settings(**over), config, retry=RetryPolicy(attempts=3, base=0), sleep=lambda s: None)
+
+
+def stamp(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeRedmine:
+    """Enough of Redmine's issue API on ``responses``, with a clock that only moves forward."""
+
+    def __init__(self, rsps, admin=True):
+        self.rsps = rsps
+        self.clock = datetime(2025, 1, 6, 1, 0, 0, 100000, tzinfo=timezone.utc)
+        self.issues: dict[int, dict] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.puts: list[dict] = []
+        rsps.add_callback(responses.GET, re.compile(re.escape(URL) + r"/issues\.json.*"), callback=self._list)
+        rsps.add_callback(responses.GET, re.compile(re.escape(URL) + r"/issues/\d+\.json.*"), callback=self._get)
+        rsps.add_callback(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"), callback=self._put)
+        rsps.add(responses.GET, URL + "/users/current.json",
+                 json={"user": {"id": ME, "login": "govhall", "admin": admin, "api_key": KEY}})
+        rsps.add(responses.GET, re.compile(re.escape(URL) + r"/users\.json.*"), json={"users": [
+            {"id": uid, "login": login, "firstname": name} for uid, (login, name) in USERS.items()],
+            "total_count": len(USERS), "offset": 0, "limit": 100})
+        rsps.add(responses.GET, URL + "/issue_statuses.json",
+                 json={"issue_statuses": [{"id": i, "name": n} for n, i in STATUS_IDS.items()]})
+
+    def tick(self, seconds: float = 0.3) -> datetime:
+        self.clock += timedelta(seconds=seconds)
+        return self.clock
+
+    def add(self, tracker="Complaint", status="Open", author=WANG, cfs=None, due_date=None, subject=None) -> int:
+        iid = len(self.issues) + 1
+        at = self.tick()
+        values = {fid: None for fid in CF.values()}
+        values[CF["tags"]] = []
+        values[CF["applicant_groups"]] = []
+        values.update({CF[k]: v for k, v in (cfs or {}).items()})
+        self.issues[iid] = {"id": iid, "project": {"id": 1, "name": "Govhall demo"},
+                            "tracker": {"id": TRACKER_IDS[tracker], "name": tracker},
+                            "status": {"id": STATUS_IDS[status], "name": status},
+                            "author": {"id": author, "name": USERS[author][1]}, "subject": subject or f"issue {iid}",
+                            "due_date": due_date, "created": at, "updated": at, "closed_on": None,
+                            "assigned_to": None, "cf": values, "journals": []}
+        return iid
+
+    def journal(self, iid, user, notes=None, private=False, details=(), at=None):
+        issue = self.issues[iid]
+        at = at or self.tick()
+        issue["journals"].append({"id": sum(len(i["journals"]) for i in self.issues.values()) + 1,
+                                  "user": {"id": user, "name": USERS[user][1]}, "notes": notes, "created": at,
+                                  "private_notes": private, "details": list(details)})
+        issue["updated"] = at
+
+    def status(self, iid, user, new, notes=None):
+        issue = self.issues[iid]
+        old = issue["status"]["id"]
+        issue["status"] = {"id": STATUS_IDS[new], "name": new}
+        self.journal(iid, user, notes, details=[{"property": "attr", "name": "status_id",
+                                                 "old_value": str(old), "new_value": str(STATUS_IDS[new])}])
+
+    def as_json(self, iid, journals=False):
+        i = self.issues[iid]
+        out = {k: v for k, v in i.items() if k not in ("cf", "journals", "created", "updated")}
+        out["created_on"], out["updated_on"] = stamp(i["created"]), stamp(i["updated"])
+        out["custom_fields"] = [{"id": fid, "name": str(fid), "value": v} for fid, v in i["cf"].items()]
+        if journals:
+            out["journals"] = [{**{k: v for k, v in j.items() if k != "created"}, "created_on": stamp(j["created"])}
+                               for j in i["journals"]]
+        return out
+
+    def _list(self, request):
+        q = {k: v[0] for k, v in parse_qs(urlparse(request.url).query, keep_blank_values=True).items()}
+        self.calls.append(("list", q.get("updated_on", "")))
+        assert q["status_id"] == "*" and q["sort"] == "updated_on,id" and q["project_id"] == "govhall"
+        limit = int(q["limit"])
+        offset = int(q["offset"]) if "offset" in q else (int(q.get("page", 1)) - 1) * limit
+        assert limit <= 100
+        rows = sorted(self.issues.values(), key=lambda i: (i["updated"], i["id"]))
+        if "updated_on" in q:
+            since = datetime.strptime(q["updated_on"][2:], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            rows = [i for i in rows if i["updated"] > since - timedelta(seconds=1)]  # Redmine's ">="
+        page = rows[offset:offset + limit]
+        return 200, {}, json.dumps({"issues": [self.as_json(i["id"]) for i in page], "total_count": len(rows),
+                                    "offset": offset, "limit": limit})
+
+    def _get(self, request):
+        iid = int(re.search(r"/issues/(\d+)\.json", request.url).group(1))
+        self.calls.append(("get", str(iid)))
+        if iid not in self.issues:
+            return 404, {}, ""
+        assert "include=journals" in request.url
+        return 200, {}, json.dumps({"issue": self.as_json(iid, journals=True)})
+
+    def _put(self, request):
+        iid = int(re.search(r"/issues/(\d+)\.json", request.url).group(1))
+        body = json.loads(request.body)["issue"]
+        self.calls.append(("put", str(iid)))
+        self.puts.append({"id": iid, **body})
+        issue = self.issues[iid]
+        at = self.tick(0.05)
+        details = []
+        for cf in body.get("custom_fields", []):
+            old = issue["cf"].get(cf["id"])
+            if old != cf["value"]:
+                details.append({"property": "cf", "name": str(cf["id"]), "old_value": old, "new_value": cf["value"]})
+                issue["cf"][cf["id"]] = cf["value"]
+        if "assigned_to_id" in body:
+            issue["assigned_to"] = {"id": body["assigned_to_id"], "name": USERS[body["assigned_to_id"]][1]}
+            details.append({"property": "attr", "name": "assigned_to_id", "old_value": None,
+                            "new_value": str(body["assigned_to_id"])})
+        if details:
+            self.journal(iid, ME, None, details=details, at=at)
+        if body.get("notes"):
+            self.journal(iid, ME, body["notes"], private=bool(body.get("private_notes")), at=at)
+        issue["updated"] = at  # always, even when nothing changed
+        return 204, {}, ""
+
+
+@pytest.fixture
+def fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeRedmine(rsps)
+
+
+def pulled(adapter, cursor=None, page_size=100):
+    pages = list(adapter.pull(cursor, page_size))
+    return pages, [i.id for p in pages for i in p.items]
+
+
+# ---------------------------------------------------------------- settings
+
+def test_settings_need_the_tags_field(config):
+    fields = {k: v for k, v in CF.items() if k != "tags"}
+    with pytest.raises(ConfigError, match=r"adapter\.custom_fields\.tags: required"):
+        make(config, custom_fields=fields)
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"trackers": {"Bug": "bug"}}, r"adapter\.trackers\.Bug: 'bug' is not one of"),
+    ({"statuses": {"Done": "done"}}, r"adapter\.statuses\.Done: 'done' is not one of"),
+    ({"users": {"wang": {"rank": "high"}}}, r"adapter\.users\.wang\.rank: expected an integer"),
+    ({"users": {"wang": {"role": "boss"}}}, r"adapter\.users\.wang\.role: 'boss' is not one of"),
+    ({"users": {"wang": {"dept": "x"}}}, r"adapter\.users\.wang\.dept: unknown key"),
+    ({"custom_fields": {**CF, "channel": "1"}}, r"adapter\.custom_fields\.channel: expected a custom field id"),
+    ({"note_prefixes": {"[x]": {"text": "body"}}}, r"adapter\.note_prefixes\.'\[x\]'\.type"),
+    ({"status_events": {"done": "completion"}}, r"adapter\.status_events\.done: not a normalized status"),
+    ({"url": "redmine.example"}, r"adapter\.url: expected an http\(s\) URL"),
+    ({"start": "last year"}, r"adapter\.start: expected an ISO 8601 instant"),
+    ({"colour": "red"}, r"adapter\.colour: unknown key"),
+])
+def test_settings_errors_name_the_key(config, over, message):
+    with pytest.raises(ConfigError, match=message):
+        make(config, **over)
+
+
+def test_api_key_from_the_environment(config, monkeypatch):
+    monkeypatch.setenv("MY_REDMINE_KEY", KEY)
+    s = settings()
+    del s["api_key"]
+    adapter = RedmineAdapter({**s, "api_key_env": "MY_REDMINE_KEY"}, config)
+    assert adapter.session.headers["X-Redmine-API-Key"] == KEY and KEY not in repr(adapter)
+    monkeypatch.delenv("MY_REDMINE_KEY")
+    with pytest.raises(ConfigError, match="MY_REDMINE_KEY"):
+        RedmineAdapter({**s, "api_key_env": "MY_REDMINE_KEY"}, config)
+    with pytest.raises(ConfigError, match=r"adapter\.api_key: required"):
+        RedmineAdapter(s, config)
+
+
+def test_example_config_is_valid(monkeypatch, govhall_pm):
+    from govhall_sdk.config import load_config
+    from govhall_sdk.sync import make_adapter
+
+    monkeypatch.setenv("GOVHALL_REDMINE_API_KEY", KEY)
+    example = Path(__file__).resolve().parents[1] / "examples" / "redmine.toml"
+    config = load_config(example, govhall_pm)
+    adapter = make_adapter(config, govhall_pm)
+    assert isinstance(adapter, RedmineAdapter) and adapter.fields["tags"] == 17
+    assert adapter.settings["users"]["portal"]["role"] == "system"
+    order = list(adapter.prefixes)
+    assert order.index("[受理通知书]") < order.index("[受理]")  # the longer prefix is tried first
+    assert KEY not in repr(adapter)
+
+
+def test_registered_as_an_adapter(govhall_pm):
+    assert govhall_pm.adapters["redmine"][1] is RedmineAdapter
+
+
+# ---------------------------------------------------------------- mapping
+
+def test_maps_an_issue_and_its_journals(config, fake):
+    iid = fake.add("Application", "New", cfs={
+        "channel": "counter", "department": "综合窗口", "co_departments": "公安、税务", "lead_department": "综合窗口",
+        "applicant_name": "张三", "applicant_phone": "13800138000", "applicant_id": "110101195001011234",
+        "applicant_birth_date": "1950-01-01", "applicant_groups": ["elderly"],
+        "required_materials": "身份证\n申请表, 营业执照", "promised_working_days": "5",
+        "govhall_light": "green", "tags": ["govhall_sla_green"]}, due_date="2025-02-07")
+    fake.journal(iid, WANG, "[收件] 身份证")
+    fake.journal(iid, WANG, "[补正告知] 申请表、营业执照")
+    fake.journal(iid, WANG, "您好，请补齐材料。")
+    fake.journal(iid, LI, "内部讨论", private=True)
+    fake.status(iid, LI, "Accepted", "[受理通知书] 已受理")
+    fake.journal(iid, LI, None, details=[{"property": "cf", "name": "2", "old_value": "综合窗口", "new_value": "不动产登记中心"}])
+    fake.journal(iid, ZHAO, "[批准延期] 5 个工作日")
+    fake.journal(iid, ME, "【政务服务规则提醒】… [govhall:tl.overdue:completion]", private=True)
+    fake.journal(iid, ZHAO, "[答复] 依据、条件、时限")
+    adapter = make(config)
+    (page,), ids = pulled(adapter)
+    (item,) = page.items
+    t = item.ticket
+    assert item.error is None, item.error
+    assert (t.id, t.kind, t.channel, t.status) == (str(iid), "application", "counter", "accepted")
+    assert t.created_at == fake.issues[iid]["created"].replace(microsecond=0)
+    assert t.promised_working_days == 5 and t.co_departments == ("公安", "税务") and t.lead_department == "综合窗口"
+    assert t.required_materials == ("身份证", "申请表", "营业执照")
+    assert (t.applicant.name, t.applicant.phone, t.applicant.birth_date.isoformat(), t.applicant.groups) == (
+        "张三", "13800138000", "1950-01-01", ("elderly",))
+    assert t.due_at.isoformat() == "2025-02-07T23:59:59+08:00"  # end of the day, policy time zone
+    assert t.tags == ("govhall_sla_green",) and t.fields["govhall_light"] == "green"
+    types = [e.type for e in t.events]
+    assert types == ["submission", "notice", "reply", "reply", "acceptance", "assignment", "extension", "reply", "notice"]
+    sub, notice, public, private, acc, move, ext, own, answer = t.events
+    assert sub.items == ("身份证",) and sub.actor.id == "wang" and sub.actor.rank == 1
+    assert notice.missing == ("申请表", "营业执照") and notice.form == "written"
+    assert public.public and public.body == "您好，请补齐材料。"
+    assert not private.public and private.actor.id == "li" and private.actor.department == "综合窗口"
+    assert acc.notice_issued and acc.actor.id == "li" and t.accepted_at == acc.at  # status change + prefix: one event
+    assert (move.from_department, move.to_department) == ("综合窗口", "不动产登记中心")
+    assert ext.working_days == 5 and ext.approved_by.id == "zhao" and ext.approved_by.name == "赵主任"
+    assert own.actor.role == "system" and not own.public and "[govhall:tl.overdue:completion]" in own.body
+    assert answer.elements == ("basis", "conditions", "time_limit")
+    assert t.extra["redmine"]["updated_on"] == stamp(fake.issues[iid]["updated"])
+
+
+@pytest.mark.parametrize("note, expected", [
+    ("[补正告知] 身份证、申请表", {"type": "notice", "missing": ("身份证", "申请表"), "form": "written"}),
+    ("[补正告知] 缺件: 身份证、申请表; 方式: 口头", {"type": "notice", "missing": ("身份证", "申请表"), "form": "oral"}),
+    ("[不予受理] 原因: 材料不全; 依据: 行政许可法第三十二条; 通知书: 已出具",
+     {"type": "rejection", "reason": "材料不全", "legal_basis": "行政许可法第三十二条", "notice_issued": True,
+      "stage": "before_acceptance"}),
+    ("[不予受理] 材料不全，依据：不明", {"type": "rejection", "reason": "材料不全，依据：不明"}),
+    ("[暂缓答复] 联系电话：13900139000", {"type": "deferral", "contact": "联系电话：13900139000"}),
+    ("[代办]", {"type": "proxy_request", "mode": "proxy"}),
+    ("[评价] 2", {"type": "evaluation", "rating": 2}),
+    ("[ANSWER] basis, procedure", {"type": "notice", "elements": ("basis", "procedure")}),
+    ("[答复要素] 依据、时限", {"type": "notice", "elements": ("basis", "time_limit"), "missing": None}),
+    ("[答复要素] 要素: 依据、条件", {"type": "notice", "elements": ("basis", "conditions")}),
+    ("[不予登记] 查封", {"type": "rejection", "stage": "after_acceptance", "reason": "查封"}),
+    ("[收费] 50 元", {"type": "fee", "amount": 50.0}),
+    ("[延期] 5", {"type": "extension", "working_days": 5, "approved_by": None}),
+])
+def test_note_prefixes_shorthand_and_pairs(config, fake, note, expected):
+    iid = fake.add()
+    fake.journal(iid, LI, note)
+    (page,), _ = pulled(make(config))
+    (event,) = page.items[0].ticket.events
+    for key, value in expected.items():
+        assert getattr(event, key) == value, key
+    assert event.extra["note"] == note and event.actor.id == "li"
+
+
+def test_statuses_become_events(config, fake):
+    created_accepted = fake.add("Application", "Accepted")
+    rejected = fake.add("Application", "New")
+    fake.status(rejected, WANG, "Rejected", "材料不齐全，不予受理。")
+    resolved = fake.add("Complaint", "Open")
+    fake.status(resolved, LI, "Resolved", "已办结。")
+    fake.issues[resolved]["closed_on"] = stamp(fake.clock)
+    (page,), _ = pulled(make(config))
+    t = {i.ticket.id: i.ticket for i in page.items}
+    first = t[str(created_accepted)]
+    assert [e.type for e in first.events] == ["acceptance"] and first.accepted_at == first.created_at
+    rej = t[str(rejected)]
+    assert [e.type for e in rej.events] == ["rejection", "reply"]
+    assert rej.events[0].reason == "材料不齐全，不予受理。" and rej.resolved_at is None and rej.status == "rejected"
+    done = t[str(resolved)]
+    assert [e.type for e in done.events] == ["completion", "reply"]
+    assert done.resolved_at.isoformat() == fake.issues[resolved]["closed_on"].replace("Z", "+00:00")
+
+
+def test_assignee_moves_count_only_between_known_departments(config, fake):
+    iid = fake.add(cfs={"department": "综合窗口"})
+
+    def assign(old, new):
+        fake.journal(iid, LI, None, details=[{"property": "attr", "name": "assigned_to_id",
+                                              "old_value": old and str(old), "new_value": str(new)}])
+
+    assign(None, WANG)  # first assignee: not a move
+    assign(WANG, LI)    # same department: not a move
+    assign(LI, ZHAO)    # 综合窗口 -> 不动产登记中心
+    (page,), _ = pulled(make(config))
+    (move,) = page.items[0].ticket.events
+    assert (move.type, move.from_department, move.to_department) == ("assignment", "综合窗口", "不动产登记中心")
+
+
+def test_mapping_problems_are_per_ticket_errors(config, fake):
+    bad = fake.add("Application", cfs={"promised_working_days": "five", "channel": "pigeon"})
+    odd = fake.add("Complaint")
+    fake.issues[odd]["status"] = {"id": 2, "name": "In Progress"}
+    fake.add("Bug")  # another tracker in the project: not a govhall ticket, silently left alone
+    good = fake.add("Consultation")
+    (page,), _ = pulled(make(config))
+    by_id = {i.id: i for i in page.items}
+    assert set(by_id) == {str(bad), str(odd), str(good)}
+    assert "promised_working_days: expected an integer" in str(by_id[str(bad)].error)
+    assert "channel: 'pigeon' is not one of" in str(by_id[str(bad)].error)
+    assert "Redmine status 'In Progress' is not mapped" in str(by_id[str(odd)].error)
+    assert by_id[str(good)].ticket is not None
+
+
+def test_fetch_reports_missing_and_unmapped(config, fake):
+    iid = fake.add("Complaint")
+    bug = fake.add("Bug")
+    items = {i.id: i for i in make(config).fetch([str(iid), "999", str(bug), "C-1"])}
+    assert items[str(iid)].ticket.kind == "complaint"
+    assert "no such issue" in str(items["999"].error)
+    assert "tracker 'Bug' is not mapped" in str(items[str(bug)].error)
+    assert "not a Redmine issue id" in str(items["C-1"].error)
+
+
+# ---------------------------------------------------------------- paging and the cursor
+
+def test_since_a_date_or_an_instant(config, fake):
+    """``govhall run --since 2025-01-06``: a date is midnight in the policy zone, sent as Redmine's UTC form."""
+    fake.add()
+    pulled(make(config), "2025-01-06")
+    pulled(make(config), "2025-01-06T09:00:05+08:00")
+    sent = [u for kind, u in fake.calls if kind == "list"]
+    assert sent[0] == ">=2025-01-05T16:00:00Z" and ">=2025-01-06T01:00:05Z" in sent
+    assert pulled(make(config))[1] == ["1"]  # no cursor: from the `start` setting
+    assert [u for kind, u in fake.calls if kind == "list"][-1] == ">=2000-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("spacing", [0.3, 0.01])  # 0.01: all 25 in one second, more than a page
+def test_pages_every_issue_once(config, fake, spacing):
+    for _ in range(25):
+        fake.add()
+        fake.tick(spacing)
+    adapter = make(config)
+    pages, ids = pulled(adapter, page_size=10)
+    assert sorted(ids, key=int) == [str(i) for i in range(1, 26)]
+    assert all(p.cursor for p in pages)
+    assert [c for c in fake.calls if c[0] == "get"] == [("get", str(i)) for i in range(1, 26)]
+    assert pulled(make(config), pages[-1].cursor, 10)[1] == []  # nothing new after the last cursor
+    fake.tick(1.5)
+    fake.journal(4, LI, "补充说明")
+    assert pulled(make(config), pages[-1].cursor, 10)[1] == ["4"]
+
+
+@pytest.mark.parametrize("spacing", [0.3, 0.01])
+def test_writes_during_the_walk_skip_nothing(config, fake, spacing):
+    """Each write bumps updated_on: an offset walk would skip issues; the keyset walk does not."""
+    for _ in range(25):
+        fake.add()
+        fake.tick(spacing)
+    adapter = make(config)
+    seen, skipped, cursor = [], 0, None
+    for page in adapter.pull(None, 10):
+        seen += [i.id for i in page.items]
+        skipped += page.skipped
+        cursor = page.cursor
+        outcomes = adapter.apply([(i.ticket, Patch(["govhall_sla_red"], [], {"govhall_light": "red"}, [])) for i in page.items])
+        assert all(o.ok for o in outcomes)
+    assert sorted(seen, key=int) == [str(i) for i in range(1, 26)] and len(seen) == 25
+    assert skipped == 25  # every write came back once as govhall's own echo, not evaluated again
+    assert pulled(make(config), cursor, 10)[1] == []
+
+
+def test_echo_is_not_skipped_when_a_person_wrote_since(config, fake):
+    iid = fake.add()
+    (page,), _ = pulled(make(config))
+    cursor = page.cursor
+    fake.tick(2)
+    fake.journal(iid, WANG, "来电催办")
+    fake.journal(iid, ME, "[govhall:x]", private=True)  # govhall's note landed after the person's
+    pages, ids = pulled(make(config), cursor)
+    assert ids == [str(iid)] and sum(p.skipped for p in pages) == 0
+    fake.tick(2)
+    cursor = pages[-1].cursor
+    fake.journal(iid, ME, "[govhall:y]", private=True)  # only govhall since the cursor: its echo
+    pages, ids = pulled(make(config), cursor)
+    assert ids == [] and sum(p.skipped for p in pages) == 1
+
+
+def test_echo_in_the_same_pull_is_judged_by_journal_ids(config, fake):
+    """A person's journal may be stamped in the second after the issue's updated_on (ms apart)."""
+    iid = fake.add()
+    fake.clock = fake.clock.replace(microsecond=999000)
+    fake.journal(iid, WANG, "已登记")
+    fake.issues[iid]["journals"][-1]["created"] += timedelta(milliseconds=4)  # 01:00:01.003 vs 01:00:00.999
+    adapter = make(config)
+    seen, skipped = [], 0
+    for page in adapter.pull(None):
+        seen += [i.id for i in page.items]
+        skipped += page.skipped
+        fake.tick(1.2)
+        adapter.apply([(i.ticket, Patch(["govhall_sla_red"], [], {}, [])) for i in page.items])
+    assert seen == [str(iid)] and skipped == 1
+
+
+def test_first_pull_never_skips(config, fake):
+    iid = fake.add()
+    fake.journal(iid, ME, "[govhall:x]", private=True)
+    assert pulled(make(config))[1] == [str(iid)]
+
+
+def test_the_walk_looks_once_more_after_a_write():
+    from govhall_sdk.cursor import SyncCursor
+
+    written: list[int] = []
+    walk = IssueWalk(SyncCursor(datetime(2025, 1, 6, tzinfo=timezone.utc)), written, per_page=10,
+                     key=lambda r: (str(r["id"]), r["updated_on"]), set_since=rm._set_updated_on,
+                     page_param="page", size_param="limit")
+    params: dict = {}
+    walk.init_request(params)
+    assert params == {"updated_on": ">=2025-01-06T00:00:00Z", "page": 1, "limit": 10}
+    short = [{"id": 1, "updated_on": "2025-01-06T01:00:00Z"}]
+    walk.take(short)
+    walk.update_state(None, short)
+    assert not walk.has_next_page  # a short page and nothing written: the end
+    walk.update_request({"params": params})
+    walk.take(short)
+    written.append(1)
+    walk.update_state(None, short)
+    assert walk.has_next_page  # written meanwhile: once more, to see the echo
+
+
+# ---------------------------------------------------------------- writing back
+
+def _ticket(config, fake, **cfs):
+    fake.add(cfs=cfs)
+    (page,), _ = pulled(make(config))
+    return page.items[0].ticket
+
+
+def test_noop_put_is_skipped(config, fake):
+    t = _ticket(config, fake, govhall_light="red", govhall_escalation_level="1", tags=["govhall_sla_red"])
+    adapter = make(config)
+    calls = len(fake.calls)
+    patch = Patch(["govhall_sla_red"], ["govhall_sla_green"], {"govhall_light": "red", "govhall_escalation_level": 1,
+                                                                 "govhall_unmapped": "x"}, [])
+    assert adapter.apply([(t, patch)])[0].ok
+    assert fake.puts == [] and adapter.avoided_puts == 1
+    assert [c for c in fake.calls[calls:] if c[0] != "get"] == []
+
+
+def test_put_body_has_only_the_changes(config, fake):
+    t = _ticket(config, fake, govhall_light="green", govhall_first_inquiry="wang", tags=["govhall_sla_green", "vip"])
+    fake.journal(int(t.id), ME, "old [govhall:tl.due_soon:completion]", private=True)
+    (t,) = [i.ticket for i in make(config).fetch([t.id])]
+    adapter = make(config)
+    patch = Patch(["govhall_sla_red", "govhall_tl_overdue"], ["govhall_sla_green"],
+                  {"govhall_light": "red", "govhall_first_inquiry": "wang", "govhall_due_at": None,
+                   "govhall_escalation_level": 1},
+                  [Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]"),
+                   Note("escalation", "[govhall:escalation:1]", "升级 [govhall:escalation:1]"),
+                   Note("tl.due_soon", "[govhall:tl.due_soon:completion]", "临近 [govhall:tl.due_soon:completion]")],
+                  assign="zhao")
+    assert adapter.apply([(t, patch)])[0].ok
+    (put,) = fake.puts
+    cfs = {c["id"]: c["value"] for c in put["custom_fields"]}
+    assert cfs == {CF["tags"]: ["vip", "govhall_sla_red", "govhall_tl_overdue"], CF["govhall_light"]: "red",
+                   CF["govhall_escalation_level"]: "1"}  # due_at None == unset; first_inquiry unchanged
+    assert put["notes"] == "超时 [govhall:tl.overdue:completion]\n\n升级 [govhall:escalation:1]"
+    assert put["private_notes"] is True and put["assigned_to_id"] == ZHAO
+    assert [j["private_notes"] for j in fake.issues[int(t.id)]["journals"][-2:]] == [False, True]
+
+
+def test_fields_not_enabled_for_the_issue_are_not_written(config, fake):
+    t = _ticket(config, fake)
+    del fake.issues[int(t.id)]["cf"][CF["govhall_light"]]
+    (t,) = [i.ticket for i in make(config).fetch([t.id])]
+    adapter = make(config)
+    adapter.apply([(t, Patch([], [], {"govhall_light": "red"}, []))])
+    assert fake.puts == []  # Redmine would answer 204 and keep nothing: every run would PUT again
+
+
+def test_assign_to_an_unknown_user_writes_the_rest(config, fake, caplog):
+    t = _ticket(config, fake)
+    adapter = make(config)
+    adapter.apply([(t, Patch(["govhall_sla_red"], [], {}, [], assign="部门负责人"))])
+    (put,) = fake.puts
+    assert "assigned_to_id" not in put and "cannot assign" in caplog.text
+
+
+def test_put_with_a_note_is_resent_only_when_it_did_not_land(config, fake):
+    """A 500 may come before or after Redmine saved the note: read the issue before resending."""
+    t = _ticket(config, fake)
+    adapter = make(config)
+    patch = Patch(["govhall_sla_red"], [], {}, [Note("c", "[govhall:c]", "body [govhall:c]")])
+    real_put = fake._put
+    fails = iter([True, False])
+
+    def flaky(request):  # first attempt: refused (database is locked, nothing saved)
+        return (500, {}, '{"status":500}') if next(fails) else real_put(request)
+
+    fake.rsps.remove(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"))
+    fake.rsps.add_callback(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"), callback=flaky)
+    (out,) = adapter.apply([(t, patch)])
+    assert out.ok and len(fake.puts) == 1  # checked (a GET), then sent again: one note on the issue
+    assert [j["notes"] for j in fake.issues[int(t.id)]["journals"] if j["notes"]] == ["body [govhall:c]"]
+
+    # saved, but the answer was lost (a 502 from a proxy): the check finds the note and does not resend
+    t2 = _ticket(config, fake)
+    fake.rsps.remove(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"))
+    fake.rsps.add_callback(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"),
+                           callback=lambda r: (real_put(r), (502, {}, ""))[1])
+    (out,) = make(config).apply([(t2, patch)])
+    assert out.ok and [j["notes"] for j in fake.issues[int(t2.id)]["journals"] if j["notes"]] == ["body [govhall:c]"]
+
+
+def test_put_without_a_note_follows_the_retry_policy(config):
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", json={"user": {"id": ME, "login": "govhall", "admin": True}})
+        rsps.add(responses.PUT, URL + "/issues/1.json", status=503)
+        rsps.add(responses.PUT, URL + "/issues/1.json", status=204)
+        t = build_ticket(id="1", redmine={"custom_field_ids": list(CF.values())})
+        (out,) = make(config, users={}).apply([(t, Patch(["govhall_sla_red"], [], {}, []))])
+        assert out.ok and len([c for c in rsps.calls if c.request.method == "PUT"]) == 2
+
+
+# ---------------------------------------------------------------- secrets and errors
+
+def test_token_never_in_errors_or_repr(config):
+    adapter = make(config)
+    assert KEY not in repr(adapter) and "***" in repr(adapter)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", status=500,
+                 body=json.dumps({"error": "boom", "api_key": KEY, "url": f"{URL}/issues.json?key={KEY}"}))
+        with pytest.raises(HTTPError) as exc:
+            list(adapter.pull(None))
+    assert KEY not in str(exc.value) and "***" in str(exc.value)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", json={"user": {"id": ME, "admin": True}})
+        rsps.add(responses.GET, re.compile(re.escape(URL) + r"/users\.json.*"), json={"users": [], "total_count": 0})
+        rsps.add(responses.PUT, URL + "/issues/1.json", status=422, body=json.dumps({"errors": [f"bad {KEY}"]}))
+        (out,) = make(config).apply([(build_ticket(id="1"), Patch(["govhall_sla_red"], [], {}, []))])
+    assert not out.ok and KEY not in out.error and "422" in out.error
+
+
+def test_wrong_key_fails_loudly(config):
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", status=401)
+        with pytest.raises(HTTPError) as exc:
+            list(make(config).pull(None))
+    assert exc.value.status == 401
+
+
+def test_logins_need_an_admin_key(config):
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", json={"user": {"id": ME, "login": "govhall", "admin": False}})
+        with pytest.raises(ConfigError, match="numeric Redmine id"):
+            list(make(config).pull(None))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, URL + "/users/current.json", json={"user": {"id": ME, "login": "govhall", "admin": False}})
+        rsps.add(responses.GET, re.compile(re.escape(URL) + r"/issues\.json.*"), json={"issues": [], "total_count": 0})
+        adapter = make(config, users={"5": {"rank": 1}})
+        assert list(adapter.pull(None)) == [] and adapter.requests_made == 2
+
+
+# ---------------------------------------------------------------- a sync run offline
+
+def test_sync_rerun_makes_no_write(config, fake, govhall_pm):
+    for _ in range(5):
+        iid = fake.add(cfs={"channel": "phone", "department": "综合窗口"})
+        fake.journal(iid, WANG, "已登记")
+    now = fake.clock + timedelta(days=60)
+
+    def run():
+        adapter = make(config)
+        summary = Sync(Engine(config, govhall_pm), adapter, StateStore(config.state_path), page_size=2).run(now)
+        return summary, adapter
+
+    first, a1 = run()
+    assert first.ok and first.written == 5 and len(fake.puts) == 5
+    # each echo is either recognised (a GET, counted) or, written in the second it was listed, deduped unseen
+    assert 0 < first.skipped <= 5 and a1.stats["GET issue"] == 5 + first.skipped
+    second, a2 = run()
+    assert second.ok and second.written == 0 and second.evaluated == 0 and len(fake.puts) == 5
+    assert a2.stats["PUT issue"] == 0 and a2.stats["GET issue"] == 0
+
+
+# ---------------------------------------------------------------- govhall redmine setup
+
+SETUP_INFO = {"url": "http://127.0.0.1:3300", "api_key": KEY, "project_id": 1, "project_identifier": "govhall",
+              "trackers": {n: i for n, i in TRACKER_IDS.items() if n != "Bug"},
+              "statuses": STATUS_IDS, "custom_fields": {
+                  "Channel": 1, "Department": 2, "Lead department": 3, "Co-departments": 4, "Applicant name": 5,
+                  "Applicant phone": 6, "Applicant ID": 7, "Applicant birth date": 8, "Applicant groups": 9,
+                  "Required materials": 10, "Promised working days": 11, "govhall_light": 12, "govhall_due_at": 13,
+                  "govhall_first_inquiry": 14, "govhall_first_handler": 15, "govhall_escalation_level": 16,
+                  "govhall_tags": 17},
+              "users": {"wang": 5, "li": 6, "zhao": 7}, "user_api_keys": {"wang": "k1"}, "redmine_version": "5.0.4"}
+
+
+def test_setup_runs_the_script_with_every_tag(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GOVHALL_REDMINE_API_KEY", KEY)  # the printed config names it
+    root = tmp_path / "redmine"
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "rails").write_text("")
+    seen = {}
+
+    def runner(argv, cwd, env, capture_output, text):
+        seen.update(argv=argv, cwd=cwd, env=env)
+        return subprocess.CompletedProcess(argv, 0, "warning: noise\n" + json.dumps(SETUP_INFO) + "\n", "")
+
+    monkeypatch.setattr(rm.subprocess, "run", runner)
+    code = cli.main(["redmine", "setup", "--redmine-root", str(root), "--info", str(tmp_path / "info.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert seen["argv"][:2] == ["bin/rails", "runner"] and seen["argv"][2].endswith("redmine_setup.rb")
+    assert Path(seen["argv"][2]).exists() and seen["cwd"] == str(root)
+    assert seen["env"]["RAILS_ENV"] == "production"
+    tags = seen["env"]["GOVHALL_TAGS"].split(",")
+    from govhall_sdk.host import get_plugin_manager
+
+    assert {"govhall_sla_green", "govhall_sla_yellow", "govhall_sla_red"} <= set(tags)
+    assert {"govhall_" + c.replace(".", "_") for c in get_plugin_manager().rules} <= set(tags)
+    assert KEY not in out and "k1" not in out
+    assert json.loads((tmp_path / "info.json").read_text())["api_key"] == KEY
+    assert (tmp_path / "info.json").stat().st_mode & 0o777 == 0o600
+    snippet = tomllib.loads(out.split("\n", 1)[1])  # after the "# ids and API keys written" line
+    adapter = snippet["adapter"]
+    assert adapter["custom_fields"]["tags"] == 17 and adapter["custom_fields"]["promised_working_days"] == 11
+    checked = RedmineAdapter.validate_settings(adapter)
+    assert checked["trackers"]["Supervision"] == "supervision" and checked["api_key"] == KEY
+
+
+def test_setup_reports_failures(tmp_path, monkeypatch, capsys):
+    assert cli.main(["redmine", "setup", "--redmine-root", str(tmp_path)]) == 2
+    assert "no bin/rails" in capsys.readouterr().err
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "rails").write_text("")
+    monkeypatch.setattr(rm.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
+        argv, 1, "", "ActiveRecord::StatementInvalid: database is locked"))
+    assert cli.main(["redmine", "setup", "--redmine-root", str(tmp_path)]) == 1
+    assert "database is locked" in capsys.readouterr().out
+
+
+def test_setup_print_command(capsys):
+    assert cli.main(["redmine", "setup", "--print-command", "--redmine-root", "/srv/redmine"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cd /srv/redmine && RAILS_ENV=\"production\" GOVHALL_TAGS=\"govhall_sla_green,")
+    assert "bin/rails runner " in out and out.strip().endswith("redmine_setup.rb")
