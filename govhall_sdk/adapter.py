@@ -16,6 +16,10 @@ from .model import Patch, Ticket
 from .parse import Parsed
 
 
+class AdapterError(RuntimeError):
+    """A helpdesk could not be read or written (network, HTTP status, paging); the message is redacted."""
+
+
 @attrs.frozen
 class Page:
     """One page of pulled tickets and the cursor to store once all of it is written.

@@ -18,14 +18,14 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping
 import requests
 import tenacity
 
-from .adapter import Adapter
+from .adapter import Adapter, AdapterError
 from .paginators import Paginator
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
-class HTTPError(RuntimeError):
+class HTTPError(AdapterError):
     """A request that failed for good; the message is redacted. ``status`` is None for network errors."""
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):

@@ -11,8 +11,10 @@ from typing import Any, Callable
 
 import requests
 
+from .adapter import AdapterError
 
-class PaginationLoop(RuntimeError):
+
+class PaginationLoop(AdapterError):
     """The endpoint sent a token already seen, or the page cap was reached."""
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import attrs
 
-from .adapter import Adapter, WriteOutcome
+from .adapter import Adapter, AdapterError, WriteOutcome
 from .config import Config, ConfigError
 from .engine import Context, Engine, Result
 from .host import GovhallPluginManager
@@ -105,7 +105,7 @@ class Sync:
         seen: set[str] = set()
         cursor = since if since is not None else self.state.cursor(name)
         budget = limit
-        for page in self.adapter.pull(cursor, self.page_size):
+        for page in self._guarded(self.adapter.pull(cursor, self.page_size), summary, "pull"):
             items = page.items if budget is None else page.items[:budget]
             summary.pulled += len(items)
             summary.skipped += page.skipped
@@ -123,11 +123,25 @@ class Sync:
         summary.due = len(due_ids)
         for start in range(0, len(due_ids), self.page_size):
             chunk = due_ids[start:start + self.page_size]
-            self._process(list(self.adapter.fetch(chunk)), ctx, summary, seen, None, dry_run, asked=chunk)
+            fetched = list(self._guarded(self.adapter.fetch(chunk), summary, "fetch"))
+            if "(fetch)" in summary.errors:
+                break  # the schedule is kept: these tickets are asked for again next run
+            self._process(fetched, ctx, summary, seen, None, dry_run, asked=chunk)
             if progress:
                 progress(len(chunk))
         summary.seconds = time.perf_counter() - started
         return summary
+
+    @staticmethod
+    def _guarded(items: Iterable[Any], summary: Summary, what: str) -> Iterable[Any]:
+        """Items of a pull or fetch; a helpdesk failure ends them and is reported as ``(pull)``/``(fetch)``.
+
+        Nothing is lost: the cursor and the schedule only move for pages fully written.
+        """
+        try:
+            yield from items
+        except (AdapterError, ValueError) as exc:
+            summary.errors[f"({what})"] = f"{type(exc).__name__}: {exc}"
 
     def _process(self, items: Sequence[Parsed], ctx: Context, summary: Summary, seen: set[str],
                  cursor: str | None, dry_run: bool, asked: Iterable[str] = ()) -> None:

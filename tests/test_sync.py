@@ -212,3 +212,23 @@ def test_limit(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["evaluated"] == 4
     assert main(["run", "--config", str(config), "--now", "2025-03-03T09:00:00+08:00", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["evaluated"] == 8
+
+
+def test_a_helpdesk_failure_while_pulling_is_reported_and_loses_nothing(world):
+    from govhall_sdk.http import HTTPError
+
+    engine, make = world
+    driver, state = make()
+
+    class Down(LocalAdapter):
+        def pull(self, cursor, page_size=100):
+            pages = super().pull(cursor, page_size)
+            yield next(pages)
+            raise HTTPError("GET /tickets: HTTP 503: maintenance", 503)
+
+    down = Down({"path": str(driver.path), "seed": "-"}, engine.config)
+    summary = run(engine, driver, state, adapter=down)
+    assert not summary.ok and summary.errors["(pull)"].startswith("HTTPError: GET /tickets: HTTP 503")
+    assert summary.written == 10
+    rest = run(engine, driver, state)
+    assert rest.ok and rest.pulled == 25 and rest.written == 25
