@@ -54,7 +54,7 @@ class Result:
 class Context:
     """What a rule plugin sees besides the ticket: ``now``, config, calendar, helpers."""
 
-    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date")
+    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date", "_shown")
 
     def __init__(self, now: datetime, config: Config, calendar: WorkCalendar):
         if now.tzinfo is None:
@@ -65,6 +65,7 @@ class Context:
         self.tz = config.timezone
         self.lang = config.lang
         self.now_date = now.astimezone(self.tz).date()
+        self._shown: dict[datetime, str] = {}
 
     def policy(self, section: str) -> Any:
         """The ``[policy.<section>]`` values, defaults merged in."""
@@ -91,7 +92,12 @@ class Context:
 
     def fmt(self, instant: datetime) -> str:
         """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""
-        return instant.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        shown = self._shown.get(instant)
+        if shown is None:
+            if len(self._shown) > 4096:  # deadlines repeat across tickets; keep the cache small
+                self._shown.clear()
+            shown = self._shown[instant] = instant.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return shown
 
 
 def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
