@@ -110,11 +110,14 @@ class FreshdeskAdapter(RESTAdapter):
             conversations = [c for _, page in self.paginate(
                 f"/api/v2/tickets/{tid}/conversations", LinkHeaderPaginator(), _a_list, params={"per_page": 100})
                 for c in page]
-        except HTTPError as exc:
-            if exc.status != 404:
-                raise
-            return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        return parse_raw(self.interchange(raw, conversations), tid, self.config.adapter_timezone)
+        except HTTPError as exc:  # this ticket's error, not the page's: the others are still written
+            problem = "no such ticket (deleted while reading)" if exc.status == 404 else f"conversations: {exc}"
+            return Parsed(None, TicketError(tid, [problem]), tid)
+        try:
+            mapped = self.interchange(raw, conversations)
+        except Exception as exc:  # a payload of a shape the API docs do not describe
+            return Parsed(None, TicketError(tid, [f"ticket: cannot be mapped: {type(exc).__name__}: {exc}"]), tid)
+        return parse_raw(mapped, tid, self.config.adapter_timezone)
 
     def interchange(self, raw: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """One Freshdesk ticket (with its conversations) as an interchange ticket dict."""

@@ -91,7 +91,11 @@ class Adapter:
 
     def __repr__(self) -> str:
         shown = {k: ("***" if k in self.secret_settings else v) for k, v in self.settings.items()}
-        return f"{type(self).__name__}({shown})"
+        text = f"{type(self).__name__}({shown})"
+        for key in self.secret_settings:  # a secret may also sit inside another setting (a URL's query)
+            if self.settings.get(key):
+                text = text.replace(str(self.settings[key]), "***")
+        return text
 
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
         """Pages of tickets changed after ``cursor`` (None: from the beginning), oldest first."""

@@ -17,6 +17,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from .engine import Context, Engine
 from .parse import iter_raw, parse_item
+from .privacy import mask_text
 from .report import result_dict, table_header, table_line, use_colour
 
 CHUNK = 256
@@ -24,7 +25,7 @@ Rendered = tuple[str | None, list[dict]]  # the ticket's output, its error entri
 
 
 def _error_entry(ticket_id: str | None, where: str, message: str) -> dict:
-    entry = {"id": ticket_id, "error": message}
+    entry = {"id": ticket_id, "error": mask_text(message)}  # an error quotes the value it is about
     if ticket_id is None and where:
         entry["where"] = where
     return entry

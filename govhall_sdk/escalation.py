@@ -19,8 +19,13 @@ def govhall_escalate(ticket, result, level, target, ctx):
     """Escalate by field, note and/or assignment, as configured."""
     write = ctx.config.escalation_write
     patch = Patch()
-    if write.get("field"):
-        if target and ticket.fields.get(write["field"]) != target:
+    if write.get("field") and target:
+        # only the highest level with a target names it: when levels are replayed (a write that landed
+        # unacknowledged, a crash before the run recorded it), a lower level must not set it back
+        department = ticket.lead_department or ticket.department
+        top = max((n for n in range(1, result.escalation_level + 1)
+                   if ctx.config.escalation_target(department, n)), default=level)
+        if level >= top and ticket.fields.get(write["field"]) != target:
             patch.fields[write["field"]] = target
     if write.get("note"):
         marker = f"[govhall:escalation:{level}]"

@@ -147,12 +147,14 @@ class RESTAdapter(Adapter):
     def _send(self, method: str, url: str, want_json: bool = False, **kwargs: Any) -> requests.Response:
         self.requests_made += 1
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            # verify= on each request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
+            response = self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:  # a body cut short is a network error too
             raise HTTPError(self.redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
         self.pace(response)
         if response.status_code >= 400:
-            detail = response.text[:300].replace("\n", " ")
+            detail = self.redact(response.text)[:300].replace("\n", " ")  # redact, then cut: no half secret
             raise HTTPError(
                 self.redact(f"{method} {url}: HTTP {response.status_code}: {detail}"),
                 response.status_code,

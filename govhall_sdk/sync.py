@@ -182,6 +182,7 @@ class Sync:
                 audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error))
                 if outcome.ok:
                     summary.written += 1
+                    summary.failed.pop(ticket.id, None)  # an earlier pass of this run failed, this one landed
                     summary.notes += len(patch.notes)
                     summary.escalations += len(raised)
                     escalated.extend((ticket.id, level, target) for level, target in raised)

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from govhall_sdk.config import ConfigError, build_config
@@ -126,3 +126,55 @@ def iter_one():
     import io
 
     return next(iter_tickets(io.StringIO(json.dumps({"tickets": [VALID]})), "x.json")).ticket
+
+
+# ---------------------------------------------------------------- helpdesk payloads through an adapter's mapping
+
+FD_VALID = {"id": 1, "type": "投诉", "source": 3, "status": 2, "group_id": 1, "subject": "投诉",
+            "created_at": "2025-01-06T01:00:00Z"}
+fd_values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=6), scalars, max_size=3))
+fd_tickets = st.fixed_dictionaries({}, optional={
+    "type": fd_values, "source": fd_values, "status": fd_values, "group_id": fd_values, "subject": fd_values,
+    "created_at": st.one_of(st.sampled_from(["2025-03-03T01:00:00Z", "2025-03-03", "not a time"]), fd_values),
+    "due_by": fd_values, "tags": fd_values, "requester": fd_values, "stats": fd_values, "requester_id": fd_values,
+    "custom_fields": st.one_of(fd_values, st.fixed_dictionaries({}, optional={
+        "cf_promised_days": fd_values, "cf_materials": fd_values, "cf_co_departments": fd_values,
+        "cf_id_number": fd_values, "cf_govhall_light": fd_values})),
+})
+fd_conversations = st.lists(st.fixed_dictionaries({}, optional={
+    "body": st.one_of(st.text(max_size=30).map(lambda s: f"<div>{s}</div>"), fd_values),
+    "body_text": fd_values, "user_id": fd_values, "incoming": fd_values, "private": fd_values,
+    "created_at": st.one_of(st.sampled_from(["2025-03-03T02:00:00Z", "2025-13-03T02:00:00Z"]), fd_values),
+}), max_size=3)
+
+
+@pytest.fixture(scope="module")
+def freshdesk_fake():
+    from .fake_helpdesk import FakeHelpdesk
+
+    fake = FakeHelpdesk("bad-input-key").start()
+    yield fake
+    fake.stop()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(fd_tickets, fd_conversations), min_size=1, max_size=3))
+def test_random_freshdesk_payloads_never_crash_the_run(freshdesk_fake, tmp_path_factory, batch):
+    from .harness import config_for, run_in_process
+
+    fake = freshdesk_fake
+    with fake.lock:
+        fake.tickets.clear()
+        fake.conversations.clear()
+        fake.faults.clear()
+        fake.add_ticket(FD_VALID, [{"body": "<div>已登记</div>", "created_at": "2025-01-06T02:00:00Z"}])
+        for n, (raw, convs) in enumerate(batch, start=2):
+            fake.add_ticket({**raw, "id": n}, [dict(c) for c in convs])
+    config = config_for(tmp_path_factory.mktemp("fd"), fake.url, api_key="bad-input-key")
+    summary = run_in_process(config)  # must not raise
+    assert "govhall_tl_overdue" in fake.tickets["1"]["tags"], "the valid ticket of the page was written"
+    assert set(summary.errors) <= {str(n) for n in range(2, len(batch) + 2)} and not summary.failed
+    for tid, message in summary.errors.items():
+        for problem in message.split("; "):
+            assert re.match(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*: ", problem) or problem.startswith("ticket:"), problem
