@@ -128,6 +128,7 @@ def note_marker(finding: Finding) -> str:
     return f"[govhall:{finding.code}:{tail}]" if tail else f"[govhall:{finding.code}]"
 
 
+@functools.lru_cache(maxsize=1024)
 def finding_tag(code: str) -> str:
     """The helpdesk tag of a finding code: ``govhall_`` + code with '.' as '_'."""
     return TAG_PREFIX + code.replace(".", "_")
@@ -145,10 +146,9 @@ def _note_body(finding: Finding, ctx: Context, marker: str) -> str:
 
 
 def _same(current: Any, desired: Any) -> bool:
-    empty = (None, "")
-    if current in empty or desired in empty:
-        return current in empty and desired in empty
-    return str(current) == str(desired)
+    if current is None or current == "" or desired is None or desired == "":
+        return (current is None or current == "") and (desired is None or desired == "")
+    return current == desired or str(current) == str(desired)
 
 
 def _existing_markers(events: Iterable[Event]) -> str:

@@ -81,34 +81,34 @@ def govhall_register_policies(register):
 
 def completion_clock(ticket, ctx):
     """The ``completion`` clock of a ticket, or None when its kind has none yet (public: other plugins use it)."""
-    stops = [e.at for e in ticket.events if e.type in ("completion", "rejection")]
-    if ticket.resolved_at is not None:
-        stops.append(ticket.resolved_at)
-    stop = min(stops, default=None)
     kind = ticket.kind
-    kwargs = ctx.completion_adjustments(ticket)
+    limit: dict = {}
     if kind == "application":
         start = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
         if start is None:
             return None
         if ticket.promised_working_days is not None:
-            kwargs["working_days"] = ticket.promised_working_days
+            limit["working_days"] = ticket.promised_working_days
         elif ticket.due_at is not None:
-            kwargs["due_at"] = ticket.due_at
+            limit["due_at"] = ticket.due_at
         else:
             return None
     elif kind == "complaint":
         start = ticket.created_at
         if ticket.due_at is not None:
-            kwargs["due_at"] = ticket.due_at
+            limit["due_at"] = ticket.due_at
         else:
-            kwargs["working_days"] = ctx.policy(RULE)["complaint_working_days"]
+            limit["working_days"] = ctx.policy(RULE)["complaint_working_days"]
     elif kind in ("supervision", "assignment") and ticket.due_at is not None:
         start = ticket.created_at
-        kwargs["due_at"] = ticket.due_at
+        limit["due_at"] = ticket.due_at
     else:
         return None
-    return ctx.clock("completion", RULE, start, stopped_at=stop, **kwargs)
+    stops = [e.at for e in ticket.events if e.type in ("completion", "rejection")]
+    if ticket.resolved_at is not None:
+        stops.append(ticket.resolved_at)
+    stop = min(stops, default=None)
+    return ctx.clock("completion", RULE, start, stopped_at=stop, **limit, **ctx.completion_adjustments(ticket))
 
 
 @hookimpl
