@@ -6,6 +6,7 @@ could not write everything, 2 on bad usage, a bad config or an unreadable file.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from datetime import date, datetime
@@ -205,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govhall`` script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
     try:
         if getattr(args, "plugin_error", None):
             raise args.plugin_error
