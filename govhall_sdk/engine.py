@@ -87,8 +87,12 @@ class Context:
 
     def completion_adjustments(self, ticket: Ticket) -> dict[str, Any]:
         """Approved extension days and suspension spans of a ticket, as clock keyword arguments."""
-        days = sum(e.working_days for e in ticket.events if e.type == "extension" and e.approved_by is not None)
-        return {"extension_days": days, "suspensions": suspension_spans(ticket.events)}
+        types = ticket.event_types
+        days = 0
+        if "extension" in types:
+            days = sum(e.working_days for e in ticket.events if e.type == "extension" and e.approved_by is not None)
+        spans = suspension_spans(ticket.events) if "suspension_start" in types else []
+        return {"extension_days": days, "suspensions": spans}
 
     def fmt(self, instant: datetime) -> str:
         """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""

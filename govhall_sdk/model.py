@@ -262,6 +262,9 @@ class Ticket:
     fields: Mapping[str, Any] = EMPTY
     events: tuple[Event, ...] = ()
     extra: Mapping[str, Any] = EMPTY
+    event_types: frozenset[str] = attrs.field(
+        init=False, default=attrs.Factory(lambda self: frozenset(e.type for e in self.events), takes_self=True))
+    """The types of the ticket's events, for O(1) "has it any ..." tests."""
 
     @property
     def is_open(self) -> bool:

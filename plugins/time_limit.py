@@ -104,9 +104,9 @@ def completion_clock(ticket, ctx):
         limit["due_at"] = ticket.due_at
     else:
         return None
-    stops = [e.at for e in ticket.events if e.type in ("completion", "rejection")]
-    if ticket.resolved_at is not None:
-        stops.append(ticket.resolved_at)
+    stops = [ticket.resolved_at] if ticket.resolved_at is not None else []
+    if "completion" in ticket.event_types or "rejection" in ticket.event_types:
+        stops.extend(e.at for e in ticket.events if e.type in ("completion", "rejection"))
     stop = min(stops, default=None)
     return ctx.clock("completion", RULE, start, stopped_at=stop, **limit, **ctx.completion_adjustments(ticket))
 
@@ -130,6 +130,20 @@ def govhall_evaluate_ticket(ticket, ctx):
                 f"The {ticket.kind} is due {due}; most of its working days are used.", due_at=clock.due_at))
     if ticket.kind == "supervision" and ticket.due_at is None:
         findings.append(DEADLINE_MISSING.finding(ctx, "督办件未登记督办时限。", "The supervision case has no deadline."))
+    types = ticket.event_types
+    if "rejection" in types or "extension" in types:
+        findings.extend(_rejection_and_extension_findings(ticket, ctx))
+    if ticket.kind in ("assignment", "supervision") and not ticket.is_open:
+        if "result_report" not in types and (ticket.resolved_at or ticket.status != "rejected"):
+            findings.append(RESULT_NOT_REPORTED.finding(
+                ctx, "事项已办结，但未向交办（督办）部门报告办理结果。",
+                "Resolved, but the result was not reported to the assigning body."))
+    return RuleResult([clock] if clock else [], findings)
+
+
+def _rejection_and_extension_findings(ticket, ctx):
+    """The notice codes of 第三条/第四条 for each rejection and 第七条 for each unapproved extension."""
+    findings = []
     accepted = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
     for e in ticket.events:
         if e.type == "rejection" and not e.notice_issued:
@@ -147,9 +161,4 @@ def govhall_evaluate_ticket(ticket, ctx):
                 ctx, f"延期 {e.working_days} 个工作日未经分管领导批准，不计入办结时限。",
                 f"An extension of {e.working_days} working days has no leader's approval and does not count.",
                 key=e.at.isoformat()))
-    if ticket.kind in ("assignment", "supervision") and not ticket.is_open:
-        if not any(e.type == "result_report" for e in ticket.events) and (ticket.resolved_at or ticket.status != "rejected"):
-            findings.append(RESULT_NOT_REPORTED.finding(
-                ctx, "事项已办结，但未向交办（督办）部门报告办理结果。",
-                "Resolved, but the result was not reported to the assigning body."))
-    return RuleResult([clock] if clock else [], findings)
+    return findings
