@@ -193,11 +193,7 @@ def govhall_evaluate_ticket(ticket, ctx):
     groups = applicant.groups
     birth = applicant.birth_date
     events = ticket.events
-    proxied = False
-    for e in events:
-        if e.type == "proxy_request":
-            proxied = True
-            break
+    proxied = "proxy_request" in ticket.event_types
     if not (proxied or groups or birth is not None):
         return None  # the common case: nothing for this plugin
     policy = ctx.policy(RULE)
@@ -214,7 +210,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         findings.append(SPECIAL_GROUP.finding(
             ctx, f"申请人属于特殊群体（{who_zh}），可提供“上门办”“代理办”“协助办”等服务。",
             f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies."))
-        if is_open and not proxied and not any(e.type == "proxy_offer" for e in events):
+        if is_open and not proxied and "proxy_offer" not in ticket.event_types:
             findings.append(SPECIAL_GROUP_NOT_OFFERED.finding(
                 ctx, f"特殊群体申请人（{who_zh}）的事项尚未提供或登记帮办代办服务。应针对特殊群体提供“上门办”“代理办”“协助办”等服务。",
                 f"The open ticket of a special-group applicant ({who_en}) shows no offer or request of help/proxy service; "
