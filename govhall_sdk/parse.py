@@ -204,6 +204,14 @@ def _req_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...]:
     return p.strings(v, path) or ()
 
 
+def _public(p: _Problems, v: Any, path: str) -> bool:
+    return True if v is None else p.boolean(v, path)
+
+
+def _body(p: _Problems, v: Any, path: str) -> str:
+    return p.string(v, path) or ""
+
+
 def _choice(*allowed: str) -> Callable[[_Problems, Any, str], str | None]:
     return lambda p, v, path: p.choice(v, path, allowed)
 
@@ -218,7 +226,7 @@ def _rating(p: _Problems, v: Any, path: str) -> int:
 # Per event type: field -> converter(problems, value, path). Absent means the field is not typed.
 _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "submission": {"items": _req_strings},
-    "reply": {"public": lambda p, v, path: True if v is None else p.boolean(v, path), "body": lambda p, v, path: p.string(v, path) or ""},
+    "reply": {"public": _public, "body": _body},
     "notice": {
         "form": _choice("oral", "written", "public"),
         "missing": _opt_strings,
@@ -263,6 +271,8 @@ def _same(value: Any) -> Any:
 _FAST: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
     _Problems.string: ((str, type(None)), _same),
     _Problems.boolean: ((bool,), _same),
+    _public: ((bool,), _same),
+    _body: ((str,), _same),
 }
 _EVENT_COMMON = frozenset({"type", "at", "actor"})
 _EVENT_KNOWN = {etype: _EVENT_COMMON | spec.keys() for etype, spec in _EVENT_FIELDS.items()}
