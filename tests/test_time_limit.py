@@ -156,3 +156,12 @@ def test_english_messages(pm):
     r = run(engine, "2025-02-08T00:00:00", **APP)
     assert r.findings[0].message.startswith("The application was not completed by its deadline 2025-02-07")
     assert r.patch.notes[0].body.startswith("[govhall]")
+
+
+def test_module_level_evaluate_with_the_installed_plugins():
+    from govhall_sdk.config import default_config
+    from govhall_sdk.engine import evaluate
+    from govhall_sdk.host import get_plugin_manager
+
+    result = evaluate(build_ticket(department="人社窗口", **APP), at("2025-02-08T00:00:00"), default_config(get_plugin_manager()))
+    assert "tl.overdue" in [f.code for f in result.findings] and result.light == "red"
