@@ -24,11 +24,11 @@ from govhall_sdk.adapter import Page
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, read_mapping_settings,
 )
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.paginators import LinkHeaderPaginator
-from govhall_sdk.parse import Parsed, TicketError
+from govhall_sdk.parse import Parsed, TicketError, parse_item
 
 # ===================================================================== Freshdesk
 
@@ -117,7 +117,7 @@ class FreshdeskAdapter(RESTAdapter):
             mapped = self.interchange(raw, conversations)
         except Exception as exc:  # a payload of a shape the API docs do not describe
             return Parsed(None, TicketError(tid, [f"ticket: cannot be mapped: {type(exc).__name__}: {exc}"]), tid)
-        return parse_raw(mapped, tid, self.config.adapter_timezone)
+        return parse_item(tid, mapped, self.config.adapter_timezone, tid)
 
     def interchange(self, raw: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """One Freshdesk ticket (with its conversations) as an interchange ticket dict."""

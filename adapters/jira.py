@@ -47,12 +47,12 @@ from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import SyncCursor, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, parse_raw, path_value,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, path_value,
     read_mapping_settings,
 )
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
 from govhall_sdk.paginators import CursorTokenPaginator, OffsetPaginator
-from govhall_sdk.parse import Parsed, TicketError
+from govhall_sdk.parse import Parsed, TicketError, parse_item
 
 from .zendesk import check_forms, form_defaults
 
@@ -305,7 +305,7 @@ class JiraAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(key, ["no such issue (deleted while reading)"]), key)
-        return parse_raw(self.interchange(issue, comments, histories), key, self.config.adapter_timezone)
+        return parse_item(key, self.interchange(issue, comments, histories), self.config.adapter_timezone, key)
 
     def _actor(self, user: Mapping[str, Any] | None, reporter: str | None) -> dict[str, Any] | None:
         if not user:

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import Adapter, Page, WriteOutcome
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.parse import Parsed, TicketError, iter_raw, ticket_from_dict
+from govhall_sdk.parse import Parsed, TicketError, iter_raw, parse_item
 
 GOVHALL = "govhall"
 SCHEMA = """
@@ -122,14 +122,7 @@ class LocalAdapter(Adapter):
                 self.helpdesk.seed(seed)
 
     def _parse(self, ticket_id: str, data: str) -> Parsed:
-        try:
-            raw = json.loads(data)
-            return Parsed(ticket_from_dict(raw, self.config.adapter_timezone), None, ticket_id)
-        except TicketError as exc:
-            exc.ticket_id = exc.ticket_id or ticket_id
-            return Parsed(None, exc, ticket_id)
-        except ValueError as exc:
-            return Parsed(None, TicketError(ticket_id, [f"stored ticket is not JSON: {exc}"]), ticket_id)
+        return parse_item(ticket_id, data, self.config.adapter_timezone, ticket_id)
 
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
         """Tickets changed by anyone but govhall after version ``cursor``, in version order."""

@@ -47,10 +47,10 @@ from govhall_sdk.config import ConfigError
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
-from govhall_sdk.mapping import MAPPING_SCHEMA, HelpdeskMapping, parse_raw
+from govhall_sdk.mapping import MAPPING_SCHEMA, HelpdeskMapping
 from govhall_sdk.model import EVENT_CLASSES, KINDS, ROLES, STATUSES, Patch, Ticket
 from govhall_sdk.paginators import OffsetPaginator
-from govhall_sdk.parse import Parsed, TicketError
+from govhall_sdk.parse import Parsed, TicketError, parse_item
 
 log = logging.getLogger("govhall.redmine")
 
@@ -592,7 +592,7 @@ class RedmineAdapter(RESTAdapter):
             raw = self.to_interchange(issue)
         except TicketError as exc:
             return Parsed(None, exc, iid)
-        return parse_raw(raw, iid, timezone.utc)
+        return parse_item(iid, raw, timezone.utc, iid)
 
     def is_echo(self, issue: Mapping[str, Any], since: datetime | None = None,
                 after_journal: int | None = None) -> bool:

@@ -22,12 +22,12 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 from govhall_sdk import hookimpl
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, read_mapping_settings,
 )
 from govhall_sdk.adapter import Page
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.parse import Parsed, TicketError
+from govhall_sdk.parse import Parsed, TicketError, parse_item
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
 ZAMMAD_STATUSES = {"new": "new", "open": "open", "pending reminder": "pending", "pending close": "pending",
@@ -119,8 +119,8 @@ class ZammadAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        return parse_raw(self.interchange(raw, articles, (tags or {}).get("tags") or []), tid,
-                         self.config.adapter_timezone)
+        return parse_item(tid, self.interchange(raw, articles, (tags or {}).get("tags") or []),
+                          self.config.adapter_timezone, tid)
 
     def interchange(self, raw: Mapping[str, Any], articles: Sequence[Mapping[str, Any]],
                     tags: Sequence[str]) -> dict[str, Any]:

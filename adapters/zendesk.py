@@ -33,11 +33,11 @@ from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
 from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, parse_raw, read_mapping_settings,
+    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, read_mapping_settings,
 )
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.paginators import CursorTokenPaginator
-from govhall_sdk.parse import Parsed, TicketError
+from govhall_sdk.parse import Parsed, TicketError, parse_item
 
 #: ``via.channel`` of a ticket (Zendesk's "Via types"), and the normalized channel.
 ZENDESK_CHANNELS = {"email": "mail", "voice": "phone", "sms": "phone", "web": "web", "web_form": "web",
@@ -203,7 +203,7 @@ class ZendeskAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        return parse_raw(self.interchange(ticket, comments, people, metrics.get(tid)), tid, self.config.adapter_timezone)
+        return parse_item(tid, self.interchange(ticket, comments, people, metrics.get(tid)), self.config.adapter_timezone, tid)
 
     def interchange(self, ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
                     users: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ statuses, departments, agents, field paths, applicant groups, note prefixes) and
 turns a helpdesk's ticket view into the parts of an interchange ticket; a note
 that starts with a configured prefix (``[受理]``, ``[补正告知] 缺件: 申请表``)
 becomes the event it records. Adapters then validate the result with
-:func:`parse_raw`, which gives per-ticket errors with paths.
+:func:`govhall_sdk.parse.parse_item`, which gives per-ticket errors with paths.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from .adapter import Adapter
 from .config import ConfigError, check_value
 from .cursor import parse_instant
 from .model import CHANNELS, EVENT_CLASSES, GROUPS, KINDS, ROLES, STATUSES
-from .parse import Parsed, TicketError, ticket_from_dict
 
 GOVHALL_MARK = "[govhall:"
 
@@ -341,15 +340,6 @@ class HelpdeskMapping:
         if key in _ACTOR_FIELDS:
             return self.actor(value) if value else None
         return aliases.get(value, value)
-
-
-def parse_raw(raw: dict[str, Any], ticket_id: str, tz: tzinfo | None) -> Parsed:
-    """Validate an interchange dict into a ticket, or a per-ticket error with paths."""
-    try:
-        return Parsed(ticket_from_dict(raw, tz), None, ticket_id)
-    except TicketError as exc:
-        exc.ticket_id = exc.ticket_id or ticket_id
-        return Parsed(None, exc, ticket_id)
 
 
 def read_mapping_settings(cls: type[Adapter], raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -526,18 +526,23 @@ def iter_raw(stream: IO[str], name: str = "") -> Iterator[tuple[str, Any]]:
     return _iter_lines(stream) if jsonl else _iter_wrapped(stream)
 
 
-def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None) -> Parsed:
-    """One raw ticket of :func:`iter_raw` (a dict or a JSON text) as a :class:`Parsed`."""
+def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id: str | None = None) -> Parsed:
+    """One raw ticket (a dict or a JSON text) as a :class:`Parsed`: the ticket, or its error.
+
+    ``ticket_id`` is the id the error names when the raw ticket gives none (an
+    adapter knows the helpdesk's id even when the ticket cannot be read).
+    """
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
-            return Parsed(None, TicketError(None, [f"{where}: malformed JSON: {exc.msg}"]), where)
+            return Parsed(None, TicketError(ticket_id, [f"{where}: malformed JSON: {exc.msg}"]), where)
     try:
         return Parsed(ticket_from_dict(raw, default_tz), None, where)
     except TicketError as exc:
         if exc.ticket_id is None and isinstance(raw, Mapping):
             exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        exc.ticket_id = exc.ticket_id or ticket_id
         return Parsed(None, exc, where)
 
 
