@@ -254,6 +254,7 @@ class Ticket:
     promised_working_days: int | None = None
     due_at: datetime | None = None
     department: str | None = None
+    assignee: Actor | None = None
     co_departments: tuple[str, ...] = ()
     lead_department: str | None = None
     applicant: Applicant = Applicant()
@@ -282,6 +283,8 @@ class Clock:
 
     ``next_change`` is the instant at which the status will change by time alone
     (the start of yellow, or the moment after ``due_at``); None once stopped or paused.
+    ``provisional`` is True when the span from ``start`` to ``due_date`` reaches
+    into a year whose holiday arrangement is not published (statutory days only).
     """
 
     name: str
@@ -293,6 +296,7 @@ class Clock:
     status: str
     stopped_at: datetime | None = None
     next_change: datetime | None = None
+    provisional: bool = False
 
     @property
     def running(self) -> bool:
@@ -311,7 +315,9 @@ class Finding:
 
     ``key`` tells apart several findings of the same code on one ticket (for
     example two replies with a forbidden phrase); ``escalation`` is the level the
-    finding itself demands (2 for the codes the catalog marks).
+    finding itself demands (2 for the codes the catalog marks). ``staff`` (an
+    actor id) and ``department`` name who answers for the finding under its
+    clause, or None where the catalog names nobody.
     """
 
     code: str
@@ -323,6 +329,8 @@ class Finding:
     due_at: datetime | None = None
     escalation: int = 0
     key: str = ""
+    staff: str | None = None
+    department: str | None = None
 
 
 @attrs.frozen

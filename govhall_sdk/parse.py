@@ -279,7 +279,7 @@ _EVENT_KNOWN = {etype: _EVENT_COMMON | spec.keys() for etype, spec in _EVENT_FIE
 _TICKET_KEYS = frozenset(
     {
         "id", "kind", "channel", "subject", "status", "created_at", "accepted_at",
-        "resolved_at", "promised_working_days", "due_at", "department",
+        "resolved_at", "promised_working_days", "due_at", "department", "assignee",
         "co_departments", "lead_department", "applicant", "materials", "tags",
         "fields", "events",
     }
@@ -396,6 +396,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
         promised_working_days=promised,
         due_at=p.instant(raw.get("due_at"), "due_at"),
         department=p.string(raw.get("department"), "department"),
+        assignee=p.actor(raw.get("assignee"), "assignee"),
         co_departments=p.strings(raw.get("co_departments"), "co_departments") or (),
         lead_department=p.string(raw.get("lead_department"), "lead_department"),
         applicant=applicant,

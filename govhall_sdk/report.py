@@ -24,6 +24,7 @@ def clock_dict(clock: Clock) -> dict[str, Any]:
         "due_at": _iso(clock.due_at),
         "stopped_at": _iso(clock.stopped_at),
         "status": clock.status,
+        "provisional": clock.provisional,
     }
 
 
@@ -36,6 +37,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "clause": finding.clause,
         "message": finding.message,
         "clock": finding.clock,
+        "staff": finding.staff,
+        "department": finding.department,
     }
 
 

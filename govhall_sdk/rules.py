@@ -24,6 +24,8 @@ class RuleInfo:
     :param clock: the clock whose status drives it, if any.
     :param escalation: 2 when the catalog sends it to the center, else 0.
     :param thresholds: the ``[policy.<rule>]`` keys that tune it.
+    :param accountable: who answers for a finding of this code (its ``staff``
+        and ``department``), in English, for the catalog's documentation.
     """
 
     code: str
@@ -36,12 +38,17 @@ class RuleInfo:
     clock: str | None = None
     escalation: int = 0
     thresholds: tuple[str, ...] = ()
+    accountable: str = ""
 
     def finding(self, ctx: Any, zh: str, en: str, *, clock: str | None = None,
-                due_at: datetime | None = None, key: str = "") -> Finding:
-        """A :class:`Finding` of this code, its message in the context's language."""
+                due_at: datetime | None = None, key: str = "",
+                staff: str | None = None, department: str | None = None) -> Finding:
+        """A :class:`Finding` of this code, its message in the context's language.
+
+        ``staff`` and ``department`` name who answers for it (see ``accountable``).
+        """
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, clause=self.clause,
             message=mask_text(en if ctx.lang == "en" else zh), clock=clock or self.clock,
-            due_at=due_at, escalation=self.escalation, key=key,
+            due_at=due_at, escalation=self.escalation, key=key, staff=staff, department=department,
         )

@@ -43,9 +43,10 @@ def test_json_contract(ticket_file, capsys):
     assert completion == {
         "name": "completion", "rule": "time_limit", "start": "2025-01-24T10:00:00+08:00", "working_days": 5,
         "due_date": "2025-02-07", "due_at": "2025-02-07T23:59:59+08:00", "stopped_at": None, "status": "red",
+        "provisional": False,
     }
     overdue = next(f for f in t1["findings"] if f["code"] == "tl.overdue")
-    assert set(overdue) == {"code", "rule", "severity", "clause", "message", "clock"}
+    assert set(overdue) == {"code", "rule", "severity", "clause", "message", "clock", "staff", "department"}
     assert overdue["severity"] == "violation" and overdue["clock"] == "completion"
     assert t1["light"] == "red" and t1["escalation_level"] >= 1
     patch = t1["patch"]
