@@ -131,6 +131,8 @@ class WorkCalendar:
         source and publish their year.
     :param extra_working_days: local working days from configuration; they
         override the source and publish their year.
+    :param extra_published_years: further years to treat as published (the
+        years of an imported State Council notice).
     :param first_year: first year the calendar answers for.
     :param last_year: last year the calendar answers for.
     :raises ValueError: an extra date is both a holiday and a working day or
@@ -143,6 +145,7 @@ class WorkCalendar:
         "source",
         "extra_holidays",
         "extra_working_days",
+        "extra_published_years",
         "first_year",
         "last_year",
         "published_years",
@@ -164,6 +167,7 @@ class WorkCalendar:
         *,
         extra_holidays: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
+        extra_published_years: Iterable[int] = (),
         first_year: int = 1990,
         last_year: int = 2150,
     ) -> None:
@@ -187,7 +191,8 @@ class WorkCalendar:
         self.extra_working_days = extra_working_days
         self.first_year = first_year
         self.last_year = last_year
-        self.published_years = source.published_years | {
+        self.extra_published_years = frozenset(extra_published_years)
+        self.published_years = source.published_years | self.extra_published_years | {
             d.year for d in extra_holidays | extra_working_days
         }
         self._holidays = (source.holidays - extra_working_days) | extra_holidays
@@ -339,6 +344,7 @@ class WorkCalendar:
             self.source,
             extra_holidays=(self.extra_holidays - extra_working_days) | extra_holidays,
             extra_working_days=(self.extra_working_days - extra_holidays) | extra_working_days,
+            extra_published_years=self.extra_published_years,
             first_year=self.first_year,
             last_year=self.last_year,
         )
