@@ -5,10 +5,15 @@ weekday or an official make-up working day (调休上班). ``N working days from
 d`` is the N-th working day strictly after ``d`` (行政许可法 第八十二条: the
 day of ``d`` is not counted).
 
-A year whose arrangement is not published is not guessed: it counts weekends
-only, and the first computation that touches it emits
-:class:`UnpublishedYearWarning`. Local adjustments from configuration
-(``extra_holidays``, ``extra_working_days``) publish the year they fall in.
+A year whose arrangement is not published is not guessed: its days off are the
+weekends plus the statutory holidays the law itself fixes (《全国年节及纪念日放假
+办法》: 元旦, 春节 除夕 and 初一 to 初三, 清明, 劳动节 two days, 端午, 中秋, 国庆
+three days), with no swaps and no bridging days, which only the year's notice
+gives. The first computation that touches such a year emits
+:class:`UnpublishedYearWarning`, and :meth:`WorkCalendar.provisional` tells a
+clock that its span reaches into one. Local adjustments from configuration
+(``extra_holidays``, ``extra_working_days``) and imported notices
+(``extra_published_years``) publish the year they fall in.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "china_holidays_source",
     "chinesecalendar_source",
     "default_calendar",
+    "statutory_days",
 ]
 
 _fromordinal = date.fromordinal
@@ -54,9 +60,13 @@ class DaySource:
     :param published_years: the years whose arrangement is published. Every
         date in ``holidays`` and ``makeup_days`` must fall in one of them.
     :param holiday_names: optional display names of holidays, by date.
+    :param statutory_days: the statutory holidays of the years *not* in
+        ``published_years``: the days off the law fixes in every year, without
+        the swaps and bridging days that only a year's notice gives.
 
-    :raises ValueError: a date is both a holiday and a make-up day, or falls in
-        a year not listed in ``published_years``.
+    :raises ValueError: a date is both a holiday and a make-up day, falls in a
+        year not listed in ``published_years``, or a statutory day falls in a
+        published year.
     """
 
     holidays: frozenset[date] = attrs.field(converter=frozenset)
@@ -65,6 +75,7 @@ class DaySource:
     holiday_names: Mapping[date, str] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False
     )
+    statutory_days: frozenset[date] = attrs.field(default=frozenset(), converter=frozenset)
 
     def __attrs_post_init__(self) -> None:
         both = self.holidays & self.makeup_days
@@ -73,47 +84,71 @@ class DaySource:
         stray = {d for d in self.holidays | self.makeup_days if d.year not in self.published_years}
         if stray:
             raise ValueError(f"dates outside the published years: {_show(stray)}")
+        inside = {d for d in self.statutory_days if d.year in self.published_years}
+        if inside:
+            raise ValueError(f"statutory days in published years: {_show(inside)}")
 
 
 def _show(dates: Iterable[date]) -> str:
     return ", ".join(d.isoformat() for d in sorted(dates))
 
 
-def china_holidays_source(*, language: str = "en_US") -> DaySource:
+def statutory_days(years: Iterable[int], *, language: str = "en_US") -> dict[date, str]:
+    """The statutory holidays of ``years`` with their names, from the ``holidays`` library.
+
+    Only the days the law fixes (the library's holidays without its ``observed``
+    days, which are its guesses at a year's swaps), so nothing of a year's
+    notice is guessed. Years outside the library's range give nothing.
+    """
+    lo, hi = holidays.China.start_year, holidays.China.end_year
+    wanted = [y for y in years if lo <= y <= hi]
+    if not wanted:
+        return {}
+    return dict(holidays.China(years=wanted, observed=False, language=language).items())
+
+
+def china_holidays_source(*, language: str = "en_US", last_published: int | None = None) -> DaySource:
     """Mainland China's arrangement as shipped by the ``holidays`` library.
 
     A year counts as published when the library lists at least one make-up
-    working day in it (the library estimates the holidays of later years; those
-    estimates are left out). ``language`` selects the holiday names
-    (``"en_US"``, ``"zh_CN"``, ...).
+    working day in it (and, with ``last_published``, it is not later than that
+    year); for the other years only the statutory days are taken (the library
+    estimates the rest: swaps, bridging days, observed days). ``language``
+    selects the holiday names (``"en_US"``, ``"zh_CN"``, ...).
     """
-    cn = holidays.China(
-        years=range(holidays.China.start_year, holidays.China.end_year + 1), language=language
+    years = range(holidays.China.start_year, holidays.China.end_year + 1)
+    cn = holidays.China(years=years, language=language)
+    published = frozenset(
+        d.year for d in cn.weekend_workdays if last_published is None or d.year <= last_published
     )
-    makeup_days = frozenset(cn.weekend_workdays)
-    published = frozenset(d.year for d in makeup_days)
+    makeup_days = frozenset(d for d in cn.weekend_workdays if d.year in published)
     names = {d: name for d, name in cn.items() if d.year in published}
+    statutory = statutory_days((y for y in years if y not in published), language=language)
     return DaySource(
         holidays=names.keys(),
         makeup_days=makeup_days,
         published_years=published,
-        holiday_names=names,
+        holiday_names={**statutory, **names},
+        statutory_days=statutory.keys(),
     )
 
 
 def chinesecalendar_source() -> DaySource:
     """Mainland China's arrangement as shipped by the ``chinesecalendar`` package.
 
-    Every year the package supports counts as published.
+    Every year the package supports counts as published; the statutory days of
+    the years after it come from the ``holidays`` library.
     """
     import chinese_calendar
 
     first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    statutory = statutory_days(range(last + 1, holidays.China.end_year + 1))
     return DaySource(
         holidays=chinese_calendar.holidays.keys(),
         makeup_days=chinese_calendar.workdays.keys(),
         published_years=range(first, last + 1),
-        holiday_names=chinese_calendar.holidays,
+        holiday_names={**statutory, **chinese_calendar.holidays},
+        statutory_days=statutory.keys(),
     )
 
 
@@ -195,7 +230,7 @@ class WorkCalendar:
         self.published_years = source.published_years | self.extra_published_years | {
             d.year for d in extra_holidays | extra_working_days
         }
-        self._holidays = (source.holidays - extra_working_days) | extra_holidays
+        self._holidays = ((source.holidays | source.statutory_days) - extra_working_days) | extra_holidays
         self._makeup_days = (source.makeup_days - extra_holidays) | extra_working_days
         self._warned: set[int] = set()
 
@@ -254,11 +289,19 @@ class WorkCalendar:
             if year not in self.published_years and year not in self._warned:
                 self._warned.add(year)
                 warnings.warn(
-                    f"no published holiday arrangement for {year}: counting weekends only; "
-                    f"add the year's holidays and make-up working days to the configuration",
+                    f"no published holiday arrangement for {year}: counting weekends and the "
+                    f"statutory holidays only (no swaps or bridging days); deadlines in {year} "
+                    f"are provisional until the State Council notice is imported "
+                    f"(govhall calendar import NOTICE)",
                     UnpublishedYearWarning,
                     stacklevel=3,
                 )
+
+    def provisional(self, a: date, b: date) -> bool:
+        """Whether a span from ``a`` to ``b`` reaches into a year with no published arrangement."""
+        if self._safe_lo <= a.toordinal() and b.toordinal() <= self._safe_hi:
+            return False
+        return any(y not in self.published_years for y in range(a.year, b.year + 1))
 
     def is_working_day(self, d: date) -> bool:
         """Whether ``d`` is a working day."""

@@ -44,43 +44,62 @@ def compute_clock(
     due_at: datetime | None = None,
     stopped_at: datetime | None = None,
     extension_days: int = 0,
+    extensions: Iterable[tuple[datetime, int]] = (),
     suspensions: Iterable[tuple[datetime, datetime | None]] = (),
 ) -> Clock:
     """One clock's deadline and status at ``now``.
 
     Give either ``working_days`` (N working days from ``start``) or an explicit
-    ``due_at``. ``extension_days`` (approved extensions) and the working days of
-    ``suspensions`` that began before the clock stopped are added to the deadline.
-    An open suspension counts through the day of ``now`` and makes the clock ``paused``.
+    ``due_at``. ``extensions`` are the approved extensions as ``(at, working
+    days)`` in time order: one counts when its ``at`` is not after the deadline
+    in force just before it (the original one plus the extensions counted so far
+    and the suspensions that began before it); the others are listed in the
+    clock's ``late_extensions`` and add nothing. ``extension_days`` are added
+    unconditionally. The working days of ``suspensions`` that began before the
+    clock stopped are added to the deadline; a suspension counts only
+    its working days after the day of ``start`` (one before the clock started
+    adds nothing). An open suspension
+    counts through the day of ``now`` and makes the clock ``paused``. The clock
+    is ``provisional`` when its span reaches into a year with no published
+    holiday arrangement.
     """
     start_date = start.astimezone(tz).date()
     now_date = now.astimezone(tz).date()
     paused = False
-    pause_days = 0
+    pauses: list[tuple[datetime, int]] = []
     for s_start, s_end in suspensions:
         if stopped_at is not None and s_start >= stopped_at:
             continue
-        first = s_start.astimezone(tz).date() - _ONE_DAY
+        first = max(s_start.astimezone(tz).date() - _ONE_DAY, start_date)
         if s_end is None:
             paused = stopped_at is None
             last = now_date
         else:
             last = s_end.astimezone(tz).date() - _ONE_DAY
-        pause_days += calendar.count_working_days(first, last)
-    added = extension_days + pause_days
+        pauses.append((s_start, calendar.count_working_days(first, last)))
 
-    if due_at is not None:
-        base = due_at.astimezone(tz)
-        if added:
-            due_date = calendar.add_working_days(base.date(), added)
-            deadline = datetime.combine(due_date, END_OF_DAY, tz)
+    def due(added: int) -> tuple[date, datetime]:
+        """The due date and instant with ``added`` working days."""
+        if due_at is not None:
+            base = due_at.astimezone(tz)
+            if not added:
+                return base.date(), base
+            day = calendar.add_working_days(base.date(), added)
         else:
-            due_date, deadline = base.date(), base
-        n = calendar.count_working_days(start_date, due_date)
-    else:
-        n = (working_days or 0) + added
-        due_date = calendar.add_working_days(start_date, n)
-        deadline = datetime.combine(due_date, END_OF_DAY, tz)
+            day = calendar.add_working_days(start_date, (working_days or 0) + added)
+        return day, datetime.combine(day, END_OF_DAY, tz)
+
+    counted = extension_days
+    late: list[datetime] = []
+    for at, days in extensions:
+        in_force = due(counted + sum(d for s_at, d in pauses if s_at < at))[1]
+        if at <= in_force:
+            counted += days
+        else:
+            late.append(at)
+    added = counted + sum(d for _, d in pauses)
+    due_date, deadline = due(added)
+    n = calendar.count_working_days(start_date, due_date) if due_at is not None else (working_days or 0) + added
 
     next_change = None
     if stopped_at is not None:
@@ -108,4 +127,6 @@ def compute_clock(
         status=status,
         stopped_at=stopped_at,
         next_change=next_change,
+        provisional=calendar.provisional(start_date, due_date),
+        late_extensions=tuple(late),
     )

@@ -86,13 +86,23 @@ class Context:
         )
 
     def completion_adjustments(self, ticket: Ticket) -> dict[str, Any]:
-        """Approved extension days and suspension spans of a ticket, as clock keyword arguments."""
+        """A ticket's approved extensions and suspension spans up to ``now``, as clock keyword arguments.
+
+        Extensions are ``(at, working_days)`` of those with ``approved_by``;
+        :func:`govhall_sdk.clocks.compute_clock` decides which came in time.
+        Events after ``now`` are left out (a replay of history does not see them).
+        """
         types = ticket.event_types
-        days = 0
+        now = self.now
+        extensions = []
         if "extension" in types:
-            days = sum(e.working_days for e in ticket.events if e.type == "extension" and e.approved_by is not None)
-        spans = suspension_spans(ticket.events) if "suspension_start" in types else []
-        return {"extension_days": days, "suspensions": spans}
+            extensions = [(e.at, e.working_days) for e in ticket.events
+                          if e.type == "extension" and e.approved_by is not None and e.at <= now]
+        spans = []
+        if "suspension_start" in types:
+            spans = [(s, None if end is None or end > now else end)
+                     for s, end in suspension_spans(e for e in ticket.events if e.at <= now)]
+        return {"extensions": extensions, "suspensions": spans}
 
     def fmt(self, instant: datetime) -> str:
         """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""

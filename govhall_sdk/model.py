@@ -285,6 +285,8 @@ class Clock:
     (the start of yellow, or the moment after ``due_at``); None once stopped or paused.
     ``provisional`` is True when the span from ``start`` to ``due_date`` reaches
     into a year whose holiday arrangement is not published (statutory days only).
+    ``late_extensions`` are the instants of approved extensions that came after
+    the deadline in force and so added nothing.
     """
 
     name: str
@@ -297,6 +299,7 @@ class Clock:
     stopped_at: datetime | None = None
     next_change: datetime | None = None
     provisional: bool = False
+    late_extensions: tuple[datetime, ...] = ()
 
     @property
     def running(self) -> bool:
