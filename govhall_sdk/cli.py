@@ -101,18 +101,21 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    """List every finding code of the loaded plugins with severity, clause and thresholds."""
+    """List every finding code of the loaded plugins: text (one line each), JSON or the Markdown catalog."""
+    from .catalog import catalog_rows, render_markdown
+
+    fmt = args.format or ("json" if args.json else "text")
+    if args.json and fmt != "json":
+        raise UsageError(f"--json is --format json; it cannot be combined with --format {fmt}")
     pm = get_plugin_manager()
     config = _config(args)
-    rows = []
-    for code, (plugin, info) in sorted(pm.rules.items()):
-        policy = config.policy(info.rule)
-        thresholds = {k: policy.get(k) for k in info.thresholds}
-        rows.append({
-            "code": code, "plugin": plugin, "severity": info.severity, "clause": info.clause,
-            "clock": info.clock, "escalation": info.escalation, "thresholds": thresholds,
-        })
-    if args.json:
+    if fmt == "markdown":
+        names = {plugin for plugin, _ in pm.rules.values()}
+        docs = {name: getattr(pm.get_plugin(name), "__doc__", None) for name in names}
+        sys.stdout.write(render_markdown(pm.rules, config, docs))
+        return EXIT_OK
+    rows = catalog_rows(pm.rules, config)
+    if fmt == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
     for r in rows:
@@ -174,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list every finding code")
     rules.add_argument("--config")
-    rules.add_argument("--json", action="store_true")
+    rules.add_argument("--format", choices=("text", "json", "markdown"),
+                       help="text (default): one line per code; json; markdown: the catalog page docs/rules.md")
+    rules.add_argument("--json", action="store_true", help="the same as --format json")
     rules.set_defaults(func=cmd_rules)
 
     explain = sub.add_parser("explain", help="explain a finding code")
