@@ -136,6 +136,26 @@ def _caller(function: Any, argnames: tuple[str, ...]) -> Any:
     return lambda ticket, ctx: function(**{a: {"ticket": ticket, "ctx": ctx}[a] for a in argnames})
 
 
+def _assign_duties(findings: list[Finding], responsible: dict[str, str | None], ticket: Ticket) -> list[Finding]:
+    """Name the staff member of each finding that names a duty instead of a person.
+
+    The role's holder from the responsibility hooks, else the ticket's
+    ``assignee`` when staff; the department, when the rule named none, is the
+    ticket's department now.
+    """
+    if all(f.duty is None or f.staff is not None for f in findings):
+        return findings
+    assignee = ticket.assignee
+    fallback = assignee.id if assignee is not None and assignee.role == "staff" else None
+    out = []
+    for f in findings:
+        if f.duty is not None and f.staff is None:
+            staff = responsible.get(f.duty) or fallback
+            f = attrs.evolve(f, staff=staff, department=f.department or ticket.department)
+        out.append(f)
+    return out
+
+
 def note_marker(finding: Finding) -> str:
     """The marker that identifies a finding's note on the helpdesk."""
     tail = ":".join(p for p in (finding.clock, finding.key) if p)
@@ -221,6 +241,8 @@ class Engine:
                 if responsible.get(key) is None:
                     responsible[key] = value
 
+        if findings:
+            findings = _assign_duties(findings, responsible, ticket)
         rank = 0
         for c in clocks:
             rank = max(rank, LIGHT_ORDER.get(c.status, 0))

@@ -276,6 +276,28 @@ class Ticket:
         """The events of the given types, in time order."""
         return [e for e in self.events if e.type in types]
 
+    def department_at(self, instant: datetime) -> str | None:
+        """The department that held the ticket at ``instant``, as its assignments tell.
+
+        Before the first assignment it is that assignment's ``from_department``
+        (None when it names none); after the last one, ``department`` (the
+        department now) or else the last ``to_department``. A ticket with no
+        assignment is in ``department`` all along.
+        """
+        if "assignment" not in self.event_types:
+            return self.department
+        here: str | None = None
+        first = True
+        for e in self.events:
+            if e.type != "assignment":
+                continue
+            if first:
+                here, first = e.from_department, False
+            if e.at > instant:
+                return here
+            here = e.to_department or here
+        return self.department or here
+
 
 @attrs.frozen
 class Clock:
@@ -320,7 +342,10 @@ class Finding:
     example two replies with a forbidden phrase); ``escalation`` is the level the
     finding itself demands (2 for the codes the catalog marks). ``staff`` (an
     actor id) and ``department`` name who answers for the finding under its
-    clause, or None where the catalog names nobody.
+    clause, or None where the catalog names nobody. ``duty`` names the role that
+    held the duty when no event's actor is at fault (``first_inquiry``,
+    ``first_handler`` or ``assignee``): the engine then sets ``staff`` from the
+    ticket's responsibility, else its ``assignee``.
     """
 
     code: str
@@ -334,6 +359,7 @@ class Finding:
     key: str = ""
     staff: str | None = None
     department: str | None = None
+    duty: str | None = None
 
 
 @attrs.frozen

@@ -42,13 +42,29 @@ class RuleInfo:
 
     def finding(self, ctx: Any, zh: str, en: str, *, clock: str | None = None,
                 due_at: datetime | None = None, key: str = "",
-                staff: str | None = None, department: str | None = None) -> Finding:
+                staff: str | None = None, department: str | None = None,
+                duty: str | None = None) -> Finding:
         """A :class:`Finding` of this code, its message in the context's language.
 
-        ``staff`` and ``department`` name who answers for it (see ``accountable``).
+        ``staff`` and ``department`` name who answers for it (see ``accountable``);
+        ``duty`` (``first_inquiry``, ``first_handler``, ``assignee``) lets the
+        engine name the staff member when ``staff`` is None.
         """
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, clause=self.clause,
             message=mask_text(en if ctx.lang == "en" else zh), clock=clock or self.clock,
             due_at=due_at, escalation=self.escalation, key=key, staff=staff, department=department,
+            duty=duty,
         )
+
+
+def staff_id(actor: Any) -> str | None:
+    """The id of an actor who is staff, else None (applicants and systems answer for nothing)."""
+    return actor.id if actor is not None and actor.role == "staff" else None
+
+
+def actor_department(ticket: Any, actor: Any, instant: datetime) -> str | None:
+    """The department an actor acted for: the actor's own, else the ticket's at that instant."""
+    if actor is not None and actor.department:
+        return actor.department
+    return ticket.department_at(instant)

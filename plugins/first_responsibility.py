@@ -31,13 +31,25 @@ How the catalog is read (decisions a reviewer should know):
   forever; the missing answer itself is ``fr.not_notified``.
 - Suspensions and extensions belong to the completion clock (``限时办结制度``);
   they do not move ``first_reply`` or ``transfer``.
-- *Department moves* (``fr.shirking``): each ``assignment`` with a
-  ``to_department`` different from where the ticket was is one move; where it
-  was is the assignment's ``from_department``, else the previous assignment's
-  ``to_department``. ``ticket.department`` is *not* used as the origin because
-  ``tickets.md`` defines it as the department *now* (after the moves): using it
-  would turn ``?→B, B→C`` (now at C) into a false ``C→B→C``. A return is a move
-  to a department the ticket had left.
+- *Department moves* (``fr.shirking``, as ``rules.md`` defines the path): the
+  path starts at the first assignment's ``from_department`` when it names one
+  (else where the ticket was is unknown until the first move); each
+  ``assignment`` whose ``to_department`` differs from the department the ticket
+  is in is a move and leaves that department; an assignment to where the ticket
+  already is is no move, and the ``from_department`` of later assignments is not
+  read (an inconsistent record adds no departure). ``ticket.department`` is
+  *not* used as the origin because it is the department *now*. A return is a
+  move to a department the ticket had left.
+- *Who answers* (``staff``, ``department``): the staff actor of the reply,
+  referral or acceptance at fault and the department they acted for; for the
+  ``first_reply`` and ``transfer`` clocks the 首问责任人 or else the assignee and
+  the department holding the ticket at the deadline; ``fr.shirking`` names the
+  department that made the last move (the one the ticket left) and the staff
+  actor who recorded that move; ``fr.not_notified`` the staff actor who closed
+  the ticket (its first ``completion`` or ``rejection``), else the 首办责任人 or
+  the assignee; ``fr.co_department_not_urged`` the lead department and the
+  首办责任人 or the assignee; ``fr.lead_department_undetermined`` concerns the
+  center and names nobody.
 - ``fr.co_department_not_urged`` recomputes the ``completion`` clock with the
   time_limit plugin's helper instead of depending on plugin call order; it is
   only computed for joint items (``co_departments`` not empty) with no ``urge``.
@@ -53,7 +65,7 @@ from datetime import timedelta
 
 from govhall_sdk import hookimpl
 from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo
+from govhall_sdk.rules import RuleInfo, actor_department, staff_id
 from govhall_plugins.time_limit import completion_clock
 
 RULE = "first_responsibility"
@@ -82,6 +94,7 @@ FIRST_REPLY_DUE_SOON = RuleInfo(
     action="首次答复期限临近：请首问责任人尽快与服务对象联系并答复。",
     action_en="The first-reply deadline is near: the first-inquiry officer should contact and answer the applicant now.",
     clock="first_reply", thresholds=("first_reply_working_days", "first_reply_channels"),
+    accountable="the first-inquiry officer (首问责任人), else the assignee; the department holding the ticket now",
 )
 FIRST_REPLY_OVERDUE = RuleInfo(
     "fr.first_reply_overdue", RULE, "violation", f"{S} 第六条(一); {OTN} 第三条",
@@ -89,6 +102,7 @@ FIRST_REPLY_OVERDUE = RuleInfo(
     action="已超过首次答复期限：立即答复服务对象，并向部门负责人说明原因。",
     action_en="The first-reply deadline has passed: answer the applicant now and explain the delay to the department head.",
     clock="first_reply", thresholds=("first_reply_working_days", "first_reply_channels"),
+    accountable="the first-inquiry officer (首问责任人), else the assignee; the department holding the ticket at the deadline",
 )
 TRANSFER_OVERDUE = RuleInfo(
     "fr.transfer_overdue", RULE, "violation", f"{S} 第六条(二)",
@@ -96,6 +110,7 @@ TRANSFER_OVERDUE = RuleInfo(
     action="请立即将事项移交（交办或转办）承办窗口或承办工作人员，并说明延误原因。",
     action_en="Hand the item over to the responsible window or officer now and explain the delay.",
     clock="transfer", thresholds=("transfer_working_days",),
+    accountable="the first-inquiry officer (首问责任人), else the assignee; the department holding the ticket at the deadline",
 )
 REFERRAL_INCOMPLETE = RuleInfo(
     "fr.referral_incomplete", RULE, "violation", f"{S} 第三条(四)(五); {OTN} 第五条(四)",
@@ -105,6 +120,7 @@ REFERRAL_INCOMPLETE = RuleInfo(
     "应按照“首问负责”要求,明确告知其具体办理部门,主动协助联系（一次性告知工作制度 第五条(四)）。",
     action="转介时应告知具体承办部门；指明承办人员的，同时告知其工作地点和办公电话。",
     action_en="A referral must name the responsible department; when it names an officer, also give their office location and phone.",
+    accountable="the staff member who made the referral; their department",
 )
 SHIRKING = RuleInfo(
     "fr.shirking", RULE, "violation", f"{S} 第六条(三)",
@@ -112,12 +128,14 @@ SHIRKING = RuleInfo(
     action="事项在部门间反复移交：请部门负责人确定承办部门，停止推诿。",
     action_en="The item is being passed between departments: the department head should fix who handles it.",
     thresholds=("shirking_moves",),
+    accountable="the staff member who recorded the last move; the department that made the last move (the one the ticket left)",
 )
 NOT_NOTIFIED = RuleInfo(
     "fr.not_notified", RULE, "violation", f"{S} 第六条(四)",
     text="应当告知服务对象有关事项而没有告知的；",
     action="请将办理结果（或不予办理的理由）告知服务对象，并留存记录。",
     action_en="Tell the applicant the outcome (or why the item was refused) and keep a record of it.",
+    accountable="the staff member who closed the ticket, else the first handler (首办责任人) or the assignee; the department holding the ticket now",
 )
 FORBIDDEN_PHRASE = RuleInfo(
     "fr.forbidden_phrase", RULE, "violation", f"{S} 第六条(五)",
@@ -125,12 +143,14 @@ FORBIDDEN_PHRASE = RuleInfo(
     action="答复中使用了禁忌用语：请部门负责人核查并进行谈话教育，必要时向服务对象致歉。",
     action_en="A reply used a forbidden phrase: the department head should review it, counsel the officer and apologise if needed.",
     thresholds=("forbidden_phrases",),
+    accountable="the staff member who wrote the reply; their department",
 )
 ACCEPTANCE_NOTICE_MISSING = RuleInfo(
     "fr.acceptance_notice_missing", RULE, "warning", f"{S} 第三条(二)",
     text="对符合规定条件不能当场办理，但有办结时限规定的事项，应当开具受理通知书，在规定的时限内办结；",
     action="请向申请人开具受理通知书，写明办结时限。",
     action_en="Issue the acceptance notice (受理通知书) to the applicant, stating the completion deadline.",
+    accountable="the staff member who recorded the acceptance; their department",
 )
 LEAD_DEPARTMENT_UNDETERMINED = RuleInfo(
     "fr.lead_department_undetermined", RULE, "warning", f"{S} 第五条",
@@ -140,6 +160,7 @@ LEAD_DEPARTMENT_UNDETERMINED = RuleInfo(
     action="联办事项须确定牵头（首办责任）部门；协商不成的报政务服务中心确定，并登记备案。",
     action_en="A joint item needs a lead (first-handling) department; if the departments cannot agree, the center decides. Record it.",
     escalation=2,
+    accountable="nobody: the center itself decides the lead department",
 )
 CO_DEPARTMENT_NOT_URGED = RuleInfo(
     "fr.co_department_not_urged", RULE, "violation", f"{S} 第四条(二)",
@@ -149,6 +170,7 @@ CO_DEPARTMENT_NOT_URGED = RuleInfo(
     action="联办事项已超期且无督促记录：牵头部门应立即督促协办部门并登记督促情况。",
     action_en="The joint item is late and nobody urged the co-departments: the lead department should urge them now and record it.",
     clock="completion",
+    accountable="the first handler (首办责任人), else the assignee; the lead department",
 )
 CODES = (FIRST_REPLY_DUE_SOON, FIRST_REPLY_OVERDUE, TRANSFER_OVERDUE, REFERRAL_INCOMPLETE, SHIRKING,
          NOT_NOTIFIED, FORBIDDEN_PHRASE, ACCEPTANCE_NOTICE_MISSING, LEAD_DEPARTMENT_UNDETERMINED,
@@ -242,6 +264,7 @@ def govhall_evaluate_ticket(ticket, ctx):
     first_move = None         # first assignment or referral (stops transfer)
     first_completion = None
     first_rejection = None
+    closer = None             # the first completion or rejection event
     notified = False
     urged = False
     moves = 0
@@ -249,6 +272,8 @@ def govhall_evaluate_ticket(ticket, ctx):
     left: set[str] = set()
     path: list[str] = []
     returned_to = None
+    last_move = None          # (the assignment, the department it left)
+    started = False
 
     for e in ticket.events:
         t = e.type
@@ -272,34 +297,37 @@ def govhall_evaluate_ticket(ticket, ctx):
                             "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。",
                             f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
                             "The first-responsibility rules forbid cold or rude answers and forbidden phrases.",
-                            key=e.at.isoformat()))
+                            key=e.at.isoformat(), staff=actor.id,
+                            department=actor_department(ticket, actor, e.at)))
             elif t == "notice":
                 notified = True
             elif t == "rejection":
                 if first_rejection is None:
                     first_rejection = e.at
+                    closer = closer or e
                 if e.notice_issued:
                     notified = True
             elif t == "referral":
                 if first_move is None:
                     first_move = e.at
-                _check_referral(e, ctx, findings)
+                _check_referral(ticket, e, ctx, findings)
             if first_contact is None and role not in _NOT_STAFF:
                 first_contact = e.at
         elif t == "assignment":
             if first_move is None:
                 first_move = e.at
+            if not started:
+                started = True
+                here = e.from_department or None
+                if here is not None:
+                    path.append(here)
             to = e.to_department
-            src = e.from_department or here
-            if not to or to == src:
+            if not to or to == here:
                 continue
-            if src is not None:
-                if here is not None and src != here:
-                    left.add(here)
-                if not path or path[-1] != src:
-                    path.append(src)
-                left.add(src)
+            if here is not None:
+                left.add(here)
             moves += 1
+            last_move = (e, here)
             if returned_to is None and to in left:
                 returned_to = to
             path.append(to)
@@ -312,12 +340,14 @@ def govhall_evaluate_ticket(ticket, ctx):
                     f"{when} 受理时未开具受理通知书。首问（办）负责制度要求对不能当场办理的事项开具受理通知书，并在规定时限内办结。",
                     f"The item was accepted at {when} without an acceptance notice (受理通知书). The rules require one, "
                     "stating the deadline, for any item not completed on the spot.",
-                    key=e.at.isoformat()))
+                    key=e.at.isoformat(), staff=staff_id(e.actor),
+                    department=actor_department(ticket, e.actor, e.at)))
         elif t == "urge":
             urged = True
         elif t == "completion":
             if first_completion is None:
                 first_completion = e.at
+                closer = closer or e
 
     closed_at = None
     if not ticket.is_open:
@@ -339,6 +369,7 @@ def govhall_evaluate_ticket(ticket, ctx):
 
     if moves >= st.moves or returned_to is not None:
         route = "→".join(path)
+        move, origin = last_move
         if returned_to is not None:
             zh = f"事项在部门间移交 {moves} 次（{route}），又被移回已移出的部门“{returned_to}”。"
             en = f"The item moved between departments {moves} times ({route}) and came back to {returned_to}, which had passed it on."
@@ -347,7 +378,8 @@ def govhall_evaluate_ticket(ticket, ctx):
             en = f"The item moved between departments {moves} times ({route}), at or above the limit of {st.moves}."
         findings.append(SHIRKING.finding(
             ctx, zh + "首问（办）负责制度禁止对服务对象的申请推脱责任。",
-            en + " The rules forbid passing the applicant's request on to avoid responsibility."))
+            en + " The rules forbid passing the applicant's request on to avoid responsibility.",
+            staff=staff_id(move.actor), department=origin or (move.actor.department if move.actor else None)))
 
     if not notified and not ticket.is_open:
         state = ticket.status if ticket.status in CLOSED_ZH else "resolved"
@@ -358,6 +390,8 @@ def govhall_evaluate_ticket(ticket, ctx):
             "首问（办）负责制度要求将有关事项告知服务对象。",
             f"The ticket was {state} ({when}) with no public reply, notice or notice of refusal to the applicant. "
             "The rules require the applicant to be told.",
+            staff=staff_id(closer.actor) if closer is not None else None, duty="first_handler",
+            department=ticket.department,
         ))
 
     if ticket.co_departments:
@@ -369,7 +403,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                 f"联办事项（协办部门：{co_zh}）未确定牵头（首办责任）部门。首问（办）负责制度要求由共同办理的部门协商确定，"
                 "难以确定或有争议的报政务服务中心解决。",
                 f"The joint item (co-departments: {co_en}) has no lead department. The departments must agree on one; "
-                "if they cannot, the center decides."))
+                "if they cannot, the center decides."))  # the center's own decision: names nobody
         if not urged:
             completion = _completion_or_none(ticket, ctx)
             if completion is not None and completion.late:
@@ -382,12 +416,13 @@ def govhall_evaluate_ticket(ticket, ctx):
                     "告知并督促协办部门按时办理，并自行证明已履行督促责任。",
                     f"The joint item was due {due} and is late, and {lead_en} has no record of urging the co-departments "
                     f"({co_en}). The lead department must urge them to act in time and be able to prove it did.",
-                    clock="completion", due_at=completion.due_at))
+                    clock="completion", due_at=completion.due_at, duty="first_handler",
+                    department=ticket.lead_department or ticket.department_at(completion.due_at)))
 
     return RuleResult(clocks, findings)
 
 
-def _check_referral(e, ctx, findings):
+def _check_referral(ticket, e, ctx, findings):
     """``fr.referral_incomplete`` for one referral lacking the department, or the officer's location and phone."""
     missing_zh, missing_en = [], []
     if not e.to_department:
@@ -408,7 +443,12 @@ def _check_referral(e, ctx, findings):
             "以及承办人员的姓名、工作地点和办公电话。",
             f"The referral at {when} did not give the applicant {' or '.join(missing_en)}. The rules require naming "
             "the responsible department and, for an officer, their name, office location and phone.",
-            key=e.at.isoformat()))
+            key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(ticket, e.actor, e.at)))
+
+
+def _held(ticket, due_at):
+    """The duty holder of a first-inquiry clock that ran out, and the department holding the ticket then."""
+    return {"duty": "first_inquiry", "department": ticket.department_at(due_at)}
 
 
 def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
@@ -421,7 +461,7 @@ def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
         findings.append(FIRST_REPLY_OVERDUE.finding(
             ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 已过，至今未答复服务对象。{asks_zh}",
             f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and has none yet. {asks_en}",
-            due_at=clock.due_at))
+            due_at=clock.due_at, **_held(ticket, clock.due_at)))
     elif clock.status == "missed":
         if first_contact is not None and clock.stopped_at == first_contact:
             zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，实际于 {ctx.fmt(first_contact)} 才首次答复。"
@@ -429,12 +469,13 @@ def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
         else:
             zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，至 {ctx.fmt(clock.stopped_at)} 结束时仍未答复服务对象。"
             en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
-        findings.append(FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
+        findings.append(FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
+                                                    **_held(ticket, clock.due_at)))
     elif clock.status == "yellow":
         findings.append(FIRST_REPLY_DUE_SOON.finding(
             ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 临近，尚未答复服务对象。{asks_zh}",
             f"The {ticket.channel} ticket registered {created} is due a first reply by {due} and has none yet. {asks_en}",
-            due_at=clock.due_at))
+            due_at=clock.due_at, duty="first_inquiry", department=ticket.department))
 
 
 def _transfer_finding(ticket, ctx, clock, first_move, findings):
@@ -455,7 +496,8 @@ def _transfer_finding(ticket, ctx, clock, first_move, findings):
     else:
         zh = f"事项应于 {due} 前移交承办部门，至 {ctx.fmt(clock.stopped_at)} 结束时仍未移交。"
         en = f"The item was due to be handed over by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
-    findings.append(TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at))
+    findings.append(TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
+                                             **_held(ticket, clock.due_at)))
 
 
 @hookimpl

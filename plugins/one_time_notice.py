@@ -9,11 +9,13 @@ Interpretations where ``rules.md`` is silent:
   it has none), some required item is still not submitted. It runs
   ``supplement_notice_working_days`` from that first submission (or
   ``created_at``) and stops at the first of: a supplement notice, an
-  ``acceptance``, a ``rejection``, or a later ``submission`` after which every
-  required item is in (nothing is left to tell; it is ``missed`` when that came
-  after the deadline, so a violation seen while red does not vanish when the
-  applicant finds the missing items on their own). Stopping events before the
-  clock's start do not stop it.
+  acceptance (the ``acceptance`` event or ``accepted_at``), a ``rejection``, or
+  a later ``submission`` after which every required item is in (nothing is left
+  to tell; it is ``missed`` when that came after the deadline, so a violation
+  seen while red does not vanish when the applicant finds the missing items on
+  their own). When an acceptance or a rejection came before the clock's start
+  there is no clock at all (the duty ended with it); a supplement notice before
+  the start does not stop it.
 - **``otn.notice_incomplete``**: "not yet submitted at its time" counts the
   submissions at or before the notice's instant. It is checked for any ticket
   kind with ``materials.required`` (without that list nothing can be checked).
@@ -36,12 +38,20 @@ Interpretations where ``rules.md`` is silent:
   list) on a ``consultation``; one finding per such notice.
 - Findings that can occur several times carry ``key`` = the event's
   ``at.isoformat()``.
+- **Who answers** (``staff``, ``department``): the staff actor of the notice,
+  rejection or deferral at fault and the department they acted for; for
+  ``otn.repeated_notice`` the actor of the *first* supplement notice, which
+  should have listed everything (the later notice that completes it is the
+  right thing to do); for the ``supplement_notice`` clock the 首办责任人 or else
+  the assignee; for the ``deferred_reply`` clock the actor of the deferral, who
+  promised the reply; the department is the one holding the ticket at the
+  deadline (now, for the due-soon warning).
 """
 from __future__ import annotations
 
 from govhall_sdk import hookimpl
 from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo
+from govhall_sdk.rules import RuleInfo, actor_department, staff_id
 
 RULE = "one_time_notice"
 S = "一次性告知工作制度"
@@ -62,6 +72,7 @@ NOTICE_DUE_SOON = RuleInfo(
     action="补正告知期限临近：请尽快以书面形式一次性告知申请人需要补齐补正的全部材料。",
     action_en="The supplement-notice deadline is near: tell the applicant in writing, at once, every item to add or correct.",
     clock="supplement_notice", thresholds=("supplement_notice_working_days",),
+    accountable="the first handler (首办责任人), else the assignee; the department holding the ticket now",
 )
 NOTICE_OVERDUE = RuleInfo(
     "otn.notice_overdue", RULE, "violation", f"{S} 第五条(二)",
@@ -69,18 +80,21 @@ NOTICE_OVERDUE = RuleInfo(
     action="已超过五个工作日未一次性告知补正内容：立即书面告知申请人需要补齐补正的全部材料，并说明延误原因。",
     action_en="The applicant was not told within the time limit what to add or correct: send the complete written notice now and explain the delay.",
     clock="supplement_notice", thresholds=("supplement_notice_working_days",),
+    accountable="the first handler (首办责任人), else the assignee; the department holding the ticket at the deadline",
 )
 NOTICE_INCOMPLETE = RuleInfo(
     "otn.notice_incomplete", RULE, "violation", f"{S} 第一条, 第五条(二), 第五条(五)",
     text=f"{_T1}\n{_T52_A}\n{_T55}",
     action="首次补正告知未列全所缺材料：请核对申请材料清单，一次性补全告知，避免申请人多次跑动。",
     action_en="The first supplement notice left out missing items: check the list of required materials and tell the applicant everything at once.",
+    accountable="the staff member who gave the first supplement notice; their department",
 )
 REPEATED_NOTICE = RuleInfo(
     "otn.repeated_notice", RULE, "violation", f"{S} 第一条, 第五条(二)",
     text=f"{_T1}\n{_T52_A}",
     action="申请人被二次告知新的补正内容：请说明首次告知遗漏的原因，今后须一次性告知全部内容。",
     action_en="The applicant was sent back a second time for items not named before: explain why the first notice missed them; tell everything at once.",
+    accountable="the staff member who gave the first supplement notice, which should have listed everything; their department",
 )
 WRITTEN_NOTICE_MISSING = RuleInfo(
     "otn.written_notice_missing", RULE, "warning", f"{S} 第四条(二); {FR} 第三条(三)",
@@ -89,12 +103,14 @@ WRITTEN_NOTICE_MISSING = RuleInfo(
     f"{FR} 第三条(三) ……一次性告知应当尽可能采取书面形式，载明需补办的手续、材料及办理程序等。",
     action="补正告知仅为口头告知：请补发《政务服务事项一次性告知通知书》，载明需补办的材料及办理程序。",
     action_en="The supplement notice was only oral: issue the written one-time notice listing the items and the procedure.",
+    accountable="the staff member who gave the oral notice; their department",
 )
 REJECTION_BASIS_MISSING = RuleInfo(
     "otn.rejection_basis_missing", RULE, "violation", f"{S} 第五条(二)",
     text=_T52_B,
     action="不予受理（未予批准）未载明原因或依据：请一次性告知申请人不能办理的原因和法律、法规、政策、文件依据。",
     action_en="The refusal lacks its reason or legal basis: tell the applicant at once why it cannot be handled and under which law, rule or policy.",
+    accountable="the staff member who recorded the rejection; their department",
 )
 DEFERRED_REPLY_OVERDUE = RuleInfo(
     "otn.deferred_reply_overdue", RULE, "violation", f"{S} 第五条(三)",
@@ -102,18 +118,21 @@ DEFERRED_REPLY_OVERDUE = RuleInfo(
     action="未当场答复的事项已超过答复时限：立即按一次性告知要求答复办事群众。",
     action_en="A question that could not be answered on the spot is past its reply deadline: reply now, completely.",
     clock="deferred_reply", thresholds=("deferred_reply_working_days",),
+    accountable="the staff member who deferred the reply; the department holding the ticket at the deadline",
 )
 DEFERRAL_CONTACT_MISSING = RuleInfo(
     "otn.deferral_contact_missing", RULE, "warning", f"{S} 第五条(三)",
     text=_T53,
     action="未当场答复时未留存联系方式：请补录办事群众的联系方式，以便按时答复。",
     action_en="No contact was kept when the reply was deferred: record the person's contact so the reply can reach them.",
+    accountable="the staff member who deferred the reply; their department",
 )
 ANSWER_INCOMPLETE = RuleInfo(
     "otn.answer_incomplete", RULE, "warning", f"{S} 第一条, 第五条(五)",
     text=f"{_T1}\n{_T55}",
     action="咨询答复未涵盖依据、条件、材料、办事程序、办理时限全部内容：请补充告知缺少的内容。",
     action_en="The answer to the consultation did not cover basis, conditions, materials, procedure and time limit: tell the missing parts.",
+    accountable="the staff member who gave the answer; their department",
 )
 CODES = (NOTICE_DUE_SOON, NOTICE_OVERDUE, NOTICE_INCOMPLETE, REPEATED_NOTICE, WRITTEN_NOTICE_MISSING,
          REJECTION_BASIS_MISSING, DEFERRED_REPLY_OVERDUE, DEFERRAL_CONTACT_MISSING, ANSWER_INCOMPLETE)
@@ -137,6 +156,11 @@ def govhall_register_rules(register):
 def govhall_register_policies(register):
     """``supplement_notice_working_days`` (第五条(二), 5) and ``deferred_reply_working_days`` (第五条(三), 1)."""
     register(RULE, {"supplement_notice_working_days": 5, "deferred_reply_working_days": 1})
+
+
+def _by(ticket, event):
+    """``staff`` and ``department`` of the event at fault."""
+    return {"staff": staff_id(event.actor), "department": actor_department(ticket, event.actor, event.at)}
 
 
 def _blank(value):
@@ -170,7 +194,8 @@ def govhall_evaluate_ticket(ticket, ctx):
     complete_at = None           # the later submission that completed the required items
     stop_times = []              # supplement notices, acceptances, rejections, in order
     listed = set()               # items named by the supplement notices so far
-    first_notice = True
+    first_notice = None          # the first supplement notice
+    closings = [ticket.accepted_at] if ticket.accepted_at is not None else []  # acceptances and rejections
     oral = []                    # oral supplement notices
     written = set()              # items named by written supplement notices
     deferrals = []               # [deferral event, stopping instant or None]
@@ -190,8 +215,8 @@ def govhall_evaluate_ticket(ticket, ctx):
             missing = e.missing
             if missing:
                 stop_times.append(e.at)
-                if first_notice:
-                    first_notice = False
+                if first_notice is None:
+                    first_notice = e
                     if required:
                         left_out = [r for r in required if r not in submitted and r not in missing]
                         if left_out:
@@ -200,7 +225,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                                 f"首次补正告知未列出尚未提交的材料：{_zh(left_out)}。应一次性告知需要补齐补正的全部内容。",
                                 f"The first supplement notice left out items not yet submitted: {_en(left_out)}. "
                                 "Every item to add or correct must be told at once.",
-                                key=e.at.isoformat()))
+                                key=e.at.isoformat(), **_by(ticket, e)))
                 else:
                     new = [m for m in missing if m not in listed]
                     if new:
@@ -209,7 +234,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                             f"再次补正告知列出了此前未告知的材料：{_zh(new)}，申请人被要求二次补正。应一次性告知全部内容。",
                             f"A later supplement notice named items no earlier notice named: {_en(new)}; "
                             "the applicant is sent back twice. Everything must be told at once.",
-                            key=e.at.isoformat()))
+                            key=e.at.isoformat(), **_by(ticket, first_notice)))
                 listed.update(missing)
                 if e.form == "oral":
                     oral.append(e)
@@ -223,7 +248,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                         f"咨询答复缺少：{_zh([ELEMENTS_ZH[x] for x in lacking])}。应一次性告知依据、条件、材料、办事程序、办理时限等全部内容。",
                         f"The answer to the consultation lacks: {_en([ELEMENTS_EN[x] for x in lacking])}. "
                         "Basis, conditions, materials, procedure and time limit must all be told at once.",
-                        key=e.at.isoformat()))
+                        key=e.at.isoformat(), **_by(ticket, e)))
             if open_deferrals and (e.actor is None or e.actor.role != "applicant"):
                 for d in deferrals[-open_deferrals:]:
                     d[1] = e.at
@@ -240,21 +265,25 @@ def govhall_evaluate_ticket(ticket, ctx):
                 findings.append(DEFERRAL_CONTACT_MISSING.finding(
                     ctx, "未能当场答复，但未留存办事群众的联系方式。应留存联系方式，并在1个工作日内答复。",
                     "The reply was deferred but no contact was kept; the clause asks for the contact and a reply within 1 working day.",
-                    key=e.at.isoformat()))
+                    key=e.at.isoformat(), **_by(ticket, e)))
         elif t in _STOPS:  # acceptance, rejection
             stop_times.append(e.at)
+            closings.append(e.at)
             if t == "rejection" and (_blank(e.reason) or _blank(e.legal_basis)):
                 lacks_zh = _zh([n for n, v in (("原因", e.reason), ("依据", e.legal_basis)) if _blank(v)])
                 lacks_en = " and ".join(n for n, v in (("reason", e.reason), ("legal basis", e.legal_basis)) if _blank(v))
                 findings.append(REJECTION_BASIS_MISSING.finding(
                     ctx, f"不予办理未载明{lacks_zh}。应一次性告知不能办理的原因和法律、法规、政策、文件依据。",
                     f"A refusal gives no {lacks_en}; the applicant must be told why and under which law, rule or policy.",
-                    key=e.at.isoformat()))
+                    key=e.at.isoformat(), **_by(ticket, e)))
 
     policy = None
-    if is_app and not start_complete:
+    start = first_sub_at or ticket.created_at
+    if is_app and not start_complete and not any(c < start for c in closings):
         policy = ctx.policy(RULE)
-        start = first_sub_at or ticket.created_at
+        if ticket.accepted_at is not None:
+            stop_times.append(ticket.accepted_at)
+            stop_times.sort()
         stop = next((s for s in stop_times if s >= start), None)
         if complete_at is not None and (stop is None or complete_at < stop):
             stop = complete_at
@@ -274,14 +303,14 @@ def govhall_evaluate_ticket(ticket, ctx):
                     f"申请材料不齐全{what_zh}，应于 {due} 前一次性告知需要补齐补正的全部内容，{when_zh}告知。",
                     f"The application's materials are incomplete{what_en}; the supplement notice was due by {due} "
                     f"and the center {when_en} tell the applicant everything to add or correct.",
-                    due_at=clock.due_at))
+                    due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at)))
             else:
                 findings.append(NOTICE_DUE_SOON.finding(
                     ctx,
                     f"申请材料不齐全{what_zh}，补正告知期限 {due} 临近，请一次性告知需要补齐补正的全部内容。",
                     f"The application's materials are incomplete{what_en}; the supplement notice is due by {due}: "
                     "tell the applicant everything to add or correct, at once.",
-                    due_at=clock.due_at))
+                    due_at=clock.due_at, duty="first_handler", department=ticket.department))
 
     for e in oral:
         if not written.issuperset(e.missing):
@@ -289,7 +318,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                 ctx, f"补正告知（{_zh(e.missing)}）仅为口头告知，未发放书面《一次性告知通知书》；口头告知不得取代书面告知。",
                 f"The supplement notice ({_en(e.missing)}) was only oral; no written one-time notice was issued, "
                 "and an oral notice may not replace the written one.",
-                key=e.at.isoformat()))
+                key=e.at.isoformat(), **_by(ticket, e)))
 
     if deferrals:
         days = (policy or ctx.policy(RULE))["deferred_reply_working_days"]
@@ -304,7 +333,8 @@ def govhall_evaluate_ticket(ticket, ctx):
                     f"{'至今未答复' if clock.status == 'red' else '答复超过期限'}。",
                     f"A deferred question was to be answered completely by {due}; "
                     f"{'no reply yet' if clock.status == 'red' else 'the reply came late'}.",
-                    due_at=clock.due_at, key=d.at.isoformat()))
+                    due_at=clock.due_at, key=d.at.isoformat(), staff=staff_id(d.actor), duty="first_inquiry",
+                    department=ticket.department_at(clock.due_at)))
     if not clocks and not findings:
         return None
     return RuleResult(clocks, findings)

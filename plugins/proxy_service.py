@@ -32,13 +32,23 @@ Interpretations where ``rules.md`` is silent:
   tickets (帮办代办制度 四 supervises the proxy service, not every ticket). Every
   evaluation with 1 <= ``rating`` <= ``poor_rating`` gives one finding and one
   ``return_visit`` clock, stopped by the first ``return_visit`` at or after it.
-- **``ps.stale``**: an open proxy ticket whose last event at or before ``now``
-  (or ``created_at``, whichever is later) has local date L, and
+- **``ps.stale``**: an open proxy ticket whose last activity at or before
+  ``now`` (or ``created_at``, whichever is later) has local date L, and
   ``count_working_days(L, date(now)) > stale_working_days``: the N working
-  days after the day of the last event have all passed with no event, so with
+  days after the day of the last activity have all passed with none, so with
   N = 3 an event on a Monday makes the ticket stale from Friday (the
-  ``(N+1)``-th working day after), not on Thursday. Every event type counts,
-  and a ``pending`` ticket counts as open.
+  ``(N+1)``-th working day after), not on Thursday. Activity is an event by
+  staff or the applicant (or with no actor recorded); events of a ``system``
+  actor, govhall's own notes and writes among them, are not activity, and
+  neither is an internal note carrying a govhall marker. A ``pending`` ticket
+  counts as open.
+- **Who answers** (``staff``, ``department``): the proxy agent (the ``agent``
+  of the first ``proxy_request`` that names one), else the ticket's assignee,
+  and the agent's department, else the department holding the ticket (at the
+  deadline, for a clock that ran out); ``ps.fee_charged`` names the staff actor
+  who charged the fee, else the agent. ``ps.special_group`` and
+  ``ps.special_group_not_offered`` name the 首问责任人, else the assignee, and
+  the department now.
 - **``ps.spot_check``**: a proxy ticket with a resolved instant, drawn when the
   first 8 bytes of ``sha256(f"{id}:{YYYY-MM}")`` (UTF-8; the month of the
   resolved instant in the policy time zone), big-endian, divided by 2**64, are
@@ -52,7 +62,7 @@ import hashlib
 
 from govhall_sdk import hookimpl
 from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo
+from govhall_sdk.rules import RuleInfo, actor_department, staff_id
 
 RULE = "proxy_service"
 S = "帮办代办制度"
@@ -72,6 +82,7 @@ SPECIAL_GROUP = RuleInfo(
     action="申请人属于老、弱、病、残、孕等特殊群体：可提供“上门办”“代理办”“协助办”等服务。",
     action_en="The applicant belongs to a special group (elderly, weak, sick, disabled, pregnant): home, proxy or assisted service can be offered.",
     thresholds=("special_age",),
+    accountable="the first-inquiry officer (首问责任人), else the assignee; the department holding the ticket now",
 )
 SPECIAL_GROUP_NOT_OFFERED = RuleInfo(
     "ps.special_group_not_offered", RULE, "warning", f"{S} 二",
@@ -79,6 +90,7 @@ SPECIAL_GROUP_NOT_OFFERED = RuleInfo(
     action="特殊群体申请人尚未获得帮办代办服务：请主动提供“上门办”“代理办”“协助办”等服务并记录。",
     action_en="A special-group applicant has not been offered help: offer home, proxy or assisted service and record the offer.",
     thresholds=("special_age",),
+    accountable="the first-inquiry officer (首问责任人), else the assignee; the department holding the ticket now",
 )
 FEE_CHARGED = RuleInfo(
     "ps.fee_charged", RULE, "violation", f"{S} 一(二)",
@@ -86,18 +98,21 @@ FEE_CHARGED = RuleInfo(
     action="帮办代办服务收取了法律法规未规定的费用：立即退还并报中心。",
     action_en="A fee not required by law was charged for a help/proxy service: refund it and report to the center.",
     escalation=2,
+    accountable="the staff member who charged the fee, else the proxy agent; their department",
 )
 HANDOVER_MISSING = RuleInfo(
     "ps.handover_missing", RULE, "violation", f"{S} 二",
     text=_T2,
     action="代办事项未办理材料交接手续：请补办交接手续，登记交接的材料清单。",
     action_en="A proxy item went ahead without a materials handover: record the handover and the list of materials.",
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket",
 )
 LEDGER_INCOMPLETE = RuleInfo(
     "ps.ledger_incomplete", RULE, "warning", f"{S} 三(二)",
     text=_T3_2,
     action="帮办代办台账信息不全：请补录事项名称、受理时间、办结时间、帮办代办员及申请人信息。",
     action_en="The proxy-service ledger is incomplete: fill in the item name, acceptance and completion times, agent and applicant details.",
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket",
 )
 EVALUATION_MISSING = RuleInfo(
     "ps.evaluation_missing", RULE, "warning", f"{S} 三(二)",
@@ -105,6 +120,7 @@ EVALUATION_MISSING = RuleInfo(
     action="帮办代办业务办结后未取得评价：请邀请企业或办事群众评价并记录归档。",
     action_en="No review was collected after the proxy service ended: ask the applicant for a review and file it.",
     clock="evaluation", thresholds=("evaluation_working_days",),
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket at the deadline",
 )
 POOR_EVALUATION = RuleInfo(
     "ps.poor_evaluation", RULE, "warning", f"{S} 四",
@@ -112,6 +128,7 @@ POOR_EVALUATION = RuleInfo(
     action="帮办代办服务获差评：请核查服务情况并安排回访。",
     action_en="The proxy service got a poor review: look into it and arrange a return visit.",
     thresholds=("poor_rating",),
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket",
 )
 RETURN_VISIT_OVERDUE = RuleInfo(
     "ps.return_visit_overdue", RULE, "violation", f"{S} 四",
@@ -119,6 +136,7 @@ RETURN_VISIT_OVERDUE = RuleInfo(
     action="差评后未按期回访：立即回访申请人，核实问题并整改。",
     action_en="No return visit followed a poor review in time: visit the applicant now, check the complaint and fix it.",
     clock="return_visit", thresholds=("poor_rating", "return_visit_working_days"),
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket at the deadline",
 )
 STALE = RuleInfo(
     "ps.stale", RULE, "warning", f"{S} 四",
@@ -126,6 +144,7 @@ STALE = RuleInfo(
     action="帮办代办事项多日无进展（不作为、慢作为）：请帮办代办员说明进展并尽快推进。",
     action_en="The proxy item has shown no progress for several working days (inaction): the agent should report progress and move it on.",
     thresholds=("stale_working_days",),
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket",
 )
 SPOT_CHECK = RuleInfo(
     "ps.spot_check", RULE, "info", f"{S} 四",
@@ -133,6 +152,7 @@ SPOT_CHECK = RuleInfo(
     action="本件被随机抽中：请进行抽查并回访申请人。",
     action_en="This item was drawn at random: check it and make a return visit to the applicant.",
     thresholds=("spot_check_ratio",),
+    accountable="the proxy agent, else the assignee; the agent's department, else the department holding the ticket",
 )
 CODES = (SPECIAL_GROUP, SPECIAL_GROUP_NOT_OFFERED, FEE_CHARGED, HANDOVER_MISSING, LEDGER_INCOMPLETE,
          EVALUATION_MISSING, POOR_EVALUATION, RETURN_VISIT_OVERDUE, STALE, SPOT_CHECK)
@@ -149,6 +169,7 @@ _LEDGER = (
 _DONE = frozenset({"resolved", "closed"})
 _ACCEPTED = frozenset({"accepted", "resolved", "closed"})
 _TWO64 = float(2 ** 64)
+GOVHALL_MARKER = "[govhall:"
 
 
 @hookimpl
@@ -182,6 +203,19 @@ def spot_check_draw(ticket_id, month):
     return int.from_bytes(digest[:8], "big") / _TWO64
 
 
+def is_activity(event):
+    """Whether an event shows someone acting on the ticket (``ps.stale``).
+
+    Events by staff or the applicant, or with no actor recorded, are; a
+    ``system`` actor's events (govhall's own notes and writes, automatic
+    messages) are not, nor is an internal note carrying a govhall marker.
+    """
+    actor = event.actor
+    if actor is not None and actor.role == "system":
+        return False
+    return not (event.type == "reply" and not event.public and GOVHALL_MARKER in event.body)
+
+
 def _blank(value):
     return value is None or not value.strip()
 
@@ -209,19 +243,21 @@ def govhall_evaluate_ticket(ticket, ctx):
             who_en = f"{who_en}, aged {age}" if who_en else f"aged {age}"
         findings.append(SPECIAL_GROUP.finding(
             ctx, f"申请人属于特殊群体（{who_zh}），可提供“上门办”“代理办”“协助办”等服务。",
-            f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies."))
+            f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies.",
+            duty="first_inquiry", department=ticket.department))
         if is_open and not proxied and "proxy_offer" not in ticket.event_types:
             findings.append(SPECIAL_GROUP_NOT_OFFERED.finding(
                 ctx, f"特殊群体申请人（{who_zh}）的事项尚未提供或登记帮办代办服务。应针对特殊群体提供“上门办”“代理办”“协助办”等服务。",
                 f"The open ticket of a special-group applicant ({who_en}) shows no offer or request of help/proxy service; "
-                "the clause asks for home, proxy or assisted service for such groups."))
+                "the clause asks for home, proxy or assisted service for such groups.",
+                duty="first_inquiry", department=ticket.department))
     if not proxied:
         return RuleResult((), findings) if findings else None
 
     now = ctx.now
     clocks = []
     proxy_request = None
-    has_agent = False
+    agent = None
     fees = []
     handovers = []
     accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
@@ -233,8 +269,8 @@ def govhall_evaluate_ticket(ticket, ctx):
         if t == "proxy_request":
             if proxy_request is None and e.mode == "proxy":
                 proxy_request = e
-            if e.agent is not None:
-                has_agent = True
+            if agent is None and e.agent is not None:
+                agent = e.agent
         elif t == "fee":
             if not e.legally_required and (e.amount is None or e.amount > 0):
                 fees.append(e)
@@ -251,12 +287,19 @@ def govhall_evaluate_ticket(ticket, ctx):
             visits.append(e.at)
 
 
+    def by_agent(at=None):
+        """``staff``/``department`` of the agent (the assignee when none), at ``at`` or now."""
+        dept = agent.department if agent is not None and agent.department else (
+            ticket.department_at(at) if at is not None else ticket.department)
+        return {"staff": staff_id(agent), "duty": "assignee", "department": dept}
+
     for fee in fees:
         amount = "" if fee.amount is None else f" {fee.amount:g}"
         findings.append(FEE_CHARGED.finding(
             ctx, f"帮办代办事项收取了法律法规未规定的费用{amount}元。除法定费用外，帮办代办服务一律免费。",
             f"A fee{amount} not required by law was charged on a proxy item; apart from statutory fees the service is free.",
-            key=fee.at.isoformat()))
+            key=fee.at.isoformat(), staff=staff_id(fee.actor) or staff_id(agent),
+            department=actor_department(ticket, fee.actor if staff_id(fee.actor) else agent, fee.at)))
 
     resolved = ticket.resolved_at or completion
     if proxy_request is not None:
@@ -270,7 +313,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                 ctx, f"代办事项在 {when} 受理或办结前未办理材料交接手续。代办须在申请人完成材料交接后由代办员全程代办。",
                 f"The proxy item was accepted or completed at {when} with no materials handover before it; "
                 "the clause asks for a handover before the agent acts.",
-                key=r_at.isoformat()))
+                key=r_at.isoformat(), **by_agent()))
 
     lacking = []
     if _blank(ticket.subject):
@@ -281,7 +324,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         lacking.append(_LEDGER[1])
     if done and resolved is None:
         lacking.append(_LEDGER[2])
-    if not has_agent:
+    if agent is None:
         lacking.append(_LEDGER[3])
     if _blank(applicant.name):
         lacking.append(_LEDGER[4])
@@ -291,7 +334,7 @@ def govhall_evaluate_ticket(ticket, ctx):
         findings.append(LEDGER_INCOMPLETE.finding(
             ctx, f"帮办代办台账缺少：{'、'.join(x[1] for x in lacking)}。台账应详细记录事项名称、受理时间、办结时间、帮办代办员信息及申请人信息。",
             f"The proxy-service ledger lacks: {', '.join(x[2] for x in lacking)}; the clause asks for the item name, "
-            "acceptance and completion times, the agent and the applicant."))
+            "acceptance and completion times, the agent and the applicant.", **by_agent()))
 
     if resolved is not None:
         stop = next((e.at for e in evaluations if e.at >= resolved), None)
@@ -303,12 +346,12 @@ def govhall_evaluate_ticket(ticket, ctx):
             findings.append(EVALUATION_MISSING.finding(
                 ctx, f"帮办代办业务办结后应于 {due} 前由企业或办事群众评价并记录归档，{late_zh}。",
                 f"After the proxy service ended, the applicant's review was due by {due}; {late_en}.",
-                due_at=clock.due_at))
+                due_at=clock.due_at, **by_agent(clock.due_at)))
         month = resolved.astimezone(ctx.tz).strftime("%Y-%m")
         if spot_check_draw(ticket.id, month) < policy["spot_check_ratio"]:
             findings.append(SPOT_CHECK.finding(
                 ctx, f"本件（{month} 办结）被随机抽中，请抽查并回访申请人。",
-                f"This item (resolved {month}) was drawn for a spot check and a return visit."))
+                f"This item (resolved {month}) was drawn for a spot check and a return visit.", **by_agent()))
 
     poor = policy["poor_rating"]
     visit_days = None
@@ -317,7 +360,7 @@ def govhall_evaluate_ticket(ticket, ctx):
             findings.append(POOR_EVALUATION.finding(
                 ctx, f"帮办代办服务评价为 {ev.rating} 分（满分 5 分），请核查并回访。",
                 f"The proxy service was rated {ev.rating} of 5; look into it and visit the applicant.",
-                key=ev.at.isoformat()))
+                key=ev.at.isoformat(), **by_agent()))
             if visit_days is None:
                 visit_days = policy["return_visit_working_days"]
             stop = next((v for v in visits if v >= ev.at), None)
@@ -329,13 +372,13 @@ def govhall_evaluate_ticket(ticket, ctx):
                 findings.append(RETURN_VISIT_OVERDUE.finding(
                     ctx, f"帮办代办服务获差评（{ev.rating} 分）后应于 {due} 前回访申请人，{late_zh}。",
                     f"After a poor review ({ev.rating} of 5) a return visit was due by {due}; {late_en}.",
-                    due_at=clock.due_at, key=ev.at.isoformat()))
+                    due_at=clock.due_at, key=ev.at.isoformat(), **by_agent(clock.due_at)))
 
     if is_open:
         n = policy["stale_working_days"]
         last_at = ticket.created_at
-        for e in reversed(events):  # events are in time order: the last one at or before now
-            if e.at <= now:
+        for e in reversed(events):  # events are in time order: the last activity at or before now
+            if e.at <= now and is_activity(e):
                 if e.at > last_at:
                     last_at = e.at
                 break
@@ -346,6 +389,6 @@ def govhall_evaluate_ticket(ticket, ctx):
             findings.append(STALE.finding(
                 ctx, f"帮办代办事项自 {last} 起已 {idle} 个工作日无任何进展（超过 {n} 个工作日），存在不作为、慢作为风险。",
                 f"The proxy item has had no event since {last}: {idle} working days (more than {n}); "
-                "the clause sanctions inaction and slow action.",
+                "the clause sanctions inaction and slow action.", **by_agent(),
             ))
     return RuleResult(clocks, findings)

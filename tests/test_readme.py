@@ -25,7 +25,7 @@ def test_readme_first_command_from_a_fresh_checkout(tmp_path):
     cmd = [sys.executable, "-m", "govhall_sdk.cli", *argv[1:]]
     first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
-    assert "pulled 51" in first.stdout and "written 51" in first.stdout
+    assert "pulled 52" in first.stdout and "written 52" in first.stdout
     assert "tl.overdue" in first.stdout and "lights:" in first.stdout
     assert (tmp_path / "examples" / ".govhall" / "helpdesk.sqlite").exists()
     second = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
