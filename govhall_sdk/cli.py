@@ -9,10 +9,12 @@ import argparse
 import gc
 import json
 import sys
+import warnings
 from datetime import date, datetime
 from typing import Sequence
 
 from . import __version__
+from .calendar import UnpublishedYearWarning
 from .config import Config, ConfigError, default_config, load_config
 from .host import PluginError, get_plugin_manager
 
@@ -207,8 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line for people, ``govhall: warning: ...``, without a source line."""
+    print(f"govhall: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govhall`` script."""
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("once", UnpublishedYearWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection

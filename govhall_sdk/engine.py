@@ -6,8 +6,9 @@ that raises on a ticket gives an error for that ticket while the others still ru
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import attrs
 
@@ -15,7 +16,7 @@ from .calendar import DaySource, WorkCalendar
 from .clocks import compute_clock, suspension_spans
 from .config import Config
 from .host import GovhallPluginManager, get_plugin_manager
-from .model import Clock, Event, Finding, Note, Patch, Ticket
+from .model import Clock, Finding, Note, Patch, Ticket
 from .privacy import mask_text
 
 LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
@@ -121,7 +122,7 @@ def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
         known = ", ".join(sorted(calendars)) or "none"
         raise ValueError(f"calendar.name: unknown calendar {config.calendar!r} (registered: {known})")
     source: DaySource = _source(calendars[config.calendar][1])
-    return WorkCalendar(source, extra_holidays=config.extra_holidays, extra_working_days=config.extra_working_days)
+    return WorkCalendar(source, extra_holidays=config.extra_holidays, extra_working_days=config.extra_working_days, extra_published_years=config.published_years)
 
 
 @functools.lru_cache(maxsize=8)
@@ -168,15 +169,18 @@ def finding_tag(code: str) -> str:
     return TAG_PREFIX + code.replace(".", "_")
 
 
-def _note_body(finding: Finding, ctx: Context, marker: str) -> str:
+def _note_body(finding: Finding, ctx: Context, marker: str, provisional: bool) -> str:
     due = ctx.fmt(finding.due_at) if finding.due_at else None
     if due and due in finding.message:
         due = None  # the message already names the deadline
     if ctx.lang == "en":
         deadline = f"; due {due}" if due else ""
-        return f"[govhall] {finding.message} (clause: {finding.clause}{deadline}) {marker}"
+        caveat = (" The deadline is provisional: a year it spans has no published holiday arrangement yet."
+                  if provisional else "")
+        return f"[govhall] {finding.message} (clause: {finding.clause}{deadline}){caveat} {marker}"
     deadline = f"；期限：{due}" if due else ""
-    return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{marker}"
+    caveat = "该期限为暂定期限：所跨年份的节假日安排尚未公布。" if provisional else ""
+    return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{caveat}{marker}"
 
 
 def _same(current: Any, desired: Any) -> bool:
@@ -185,8 +189,26 @@ def _same(current: Any, desired: Any) -> bool:
     return current == desired or str(current) == str(desired)
 
 
-def _existing_markers(events: Iterable[Event]) -> str:
-    return "\n".join(getattr(e, "body", "") for e in events if e.type == "reply")
+_MARKER = re.compile(r"\[govhall:[^\[\]\s]+\]")
+
+
+def written_markers(ticket: Ticket) -> frozenset[str]:
+    """The idempotency markers that count as already written on a ticket.
+
+    Only markers in internal notes (``reply`` with ``public`` false) that the
+    applicant did not write count: an applicant who pastes a marker into a
+    message suppresses nothing. One pass over the events; the markers are
+    found with one regular expression, so the check is linear in the text.
+    """
+    if "reply" not in ticket.event_types:
+        return frozenset()
+    found: set[str] = set()
+    for e in ticket.events:
+        if e.type == "reply" and not e.public and "[govhall:" in e.body:
+            actor = e.actor
+            if actor is None or actor.role != "applicant":
+                found.update(_MARKER.findall(e.body))
+    return frozenset(found)
 
 
 class Engine:
@@ -278,14 +300,16 @@ class Engine:
         notes: list[Note] = []
         violations = [f for f in findings if f.severity == "violation"]
         if violations:
-            written = _existing_markers(ticket.events)
+            written = written_markers(ticket)
+            provisional = {(c.name, c.due_at) for c in clocks if c.provisional}
             seen: set[str] = set()
             for f in violations:
                 marker = note_marker(f)
                 if marker in seen or marker in written:
                     continue
                 seen.add(marker)
-                notes.append(Note(f.code, marker, mask_text(_note_body(f, ctx, marker))))
+                caveat = bool(provisional) and (f.clock, f.due_at) in provisional
+                notes.append(Note(f.code, marker, mask_text(_note_body(f, ctx, marker, caveat))))
         return Patch(sorted(desired - current), sorted(current - desired), fields, notes)
 
 

@@ -8,6 +8,7 @@ level, so an escalation is never written twice.
 from __future__ import annotations
 
 from . import hookimpl
+from .engine import written_markers
 from .model import Note, Patch
 
 LEVEL_ZH = {1: "部门负责人/首席代表", 2: "政务服务中心"}
@@ -29,7 +30,7 @@ def govhall_escalate(ticket, result, level, target, ctx):
             patch.fields[write["field"]] = target
     if write.get("note"):
         marker = f"[govhall:escalation:{level}]"
-        if not any(marker in getattr(e, "body", "") for e in ticket.events if e.type == "reply"):
+        if marker not in written_markers(ticket):
             codes = ", ".join(sorted({f.code for f in result.findings if f.severity == "violation" or f.escalation >= level}))
             who = target or (LEVEL_EN if ctx.lang == "en" else LEVEL_ZH)[level]
             body = (f"[govhall] Escalated to level {level} ({who}): {codes}. {marker}" if ctx.lang == "en"

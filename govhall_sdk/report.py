@@ -83,19 +83,25 @@ def use_colour(stream: IO[str]) -> bool:
 
 
 def table_line(result: Result, colour: bool, tz: Any) -> str:
-    """One line per ticket: id, light, earliest due date, escalation and finding codes."""
+    """One line per ticket: id, light, earliest due date, escalation and finding codes.
+
+    A provisional deadline (its span reaches a year with no published holiday
+    arrangement) is marked ``~`` after the date, as in ``2027-01-11 23:59~``.
+    """
     light = result.light or "-"
     shown = f"{light:<6}"
     if colour and light in _COLOURS:
         shown = f"{_COLOURS[light]}{shown}{_RESET}"
     running = [c for c in result.clocks if c.status in _COLOURS]
-    due = min((c.due_at for c in running), default=None)
-    due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "-"
+    earliest = min(running, key=lambda c: c.due_at, default=None)
+    due_text = "-"
+    if earliest is not None:
+        due_text = earliest.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") + ("~" if earliest.provisional else "")
     codes = ", ".join(f.code for f in result.findings) or "-"
-    return f"{result.ticket_id:<14} {shown} {due_text:<16}  E{result.escalation_level}  {codes}"
+    return f"{result.ticket_id:<14} {shown} {due_text:<19} E{result.escalation_level}   {codes}"
 
 
 def table_header() -> str:
     """The header line of the table format."""
-    return f"{'ID':<14} {'LIGHT':<6} {'DUE':<16}  ESC {'FINDINGS'}"
+    return f"{'ID':<14} {'LIGHT':<6} {'DUE (~ provisional)':<19} ESC {'FINDINGS'}"
 

@@ -31,6 +31,10 @@ def print_summary(summary: Any, out: Any) -> None:
     print(f"govhall run: adapter {s.adapter}, now {s.now.isoformat()}{mode}", file=out)
     print(f"  pulled {s.pulled}, due by time {s.due}, evaluated {s.evaluated}, "
           f"written {s.written} (notes {s.notes}, escalations {s.escalations}) in {s.seconds:.2f} s", file=out)
+    if s.provisional:
+        print(f"  warning: {s.provisional} clocks are provisional: their deadlines reach into a year whose holiday "
+              "arrangement is not published (statutory holidays only); import the State Council notice with "
+              "`govhall calendar import NOTICE`", file=out)
     if s.lights:
         print("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())), file=out)
     if s.findings:

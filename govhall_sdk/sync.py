@@ -44,6 +44,7 @@ class Summary:
     written: int = 0
     notes: int = 0
     escalations: int = 0
+    provisional: int = 0
     findings: Counter = attrs.Factory(Counter)
     lights: Counter = attrs.Factory(Counter)
     failed: dict[str, str] = attrs.Factory(dict)
@@ -62,7 +63,8 @@ class Summary:
             "adapter": self.adapter, "now": self.now.isoformat(), "dry_run": self.dry_run,
             "pulled": self.pulled, "skipped_own_writes": self.skipped, "due": self.due,
             "evaluated": self.evaluated, "written": self.written, "notes": self.notes,
-            "escalations": self.escalations, "findings": dict(sorted(self.findings.items())),
+            "escalations": self.escalations, "provisional_clocks": self.provisional,
+            "findings": dict(sorted(self.findings.items())),
             "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
             "errors": dict(sorted(self.errors.items())), "seconds": round(self.seconds, 3),
         }
@@ -162,11 +164,15 @@ class Sync:
             summary.evaluated += 1
             summary.findings.update(f.code for f in result.findings)
             summary.lights[result.light or "none"] += 1
+            summary.provisional += sum(c.provisional for c in result.clocks)
             for message in result.errors:
                 summary.errors[ticket.id] = message
+            warnings = getattr(item, "warnings", ())  # values the adapter dropped: asked again until fixed
+            if warnings:
+                summary.errors[ticket.id] = "; ".join([*warnings, *result.errors[-1:]])
             patch = result.patch
             raised = self._escalate(ticket, result, patch, ctx)
-            schedule[ticket.id] = result.next_change
+            schedule[ticket.id] = ASAP if warnings else result.next_change
             if not patch.empty:
                 writes.append((ticket, patch, result, raised))
         if dry_run:
