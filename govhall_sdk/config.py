@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +93,8 @@ class Config:
     calendar: str = "cn"
     extra_holidays: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
+    calendar_file: Path | None = None
+    published_years: tuple[int, ...] = ()
     policies: Mapping[str, Mapping[str, Any]] = attrs.Factory(dict)
     escalation_default: EscalationTargets = EscalationTargets()
     escalation_departments: Mapping[str, EscalationTargets] = attrs.Factory(dict)
@@ -161,6 +163,118 @@ def _escalation_write(raw: Any) -> dict[str, Any]:
     return out
 
 
+#: The file name ``govhall calendar import`` gives a new calendar file.
+CALENDAR_FILE_DEFAULT = "holidays-cn.toml"
+
+_CALENDAR_FILE_HEADER = """\
+# Working-day calendar: years imported from the State Council's holiday notices
+# by `govhall calendar import NOTICE`. govhall.toml names this file with
+# [calendar] file = "...". The command rewrites the file (other years are kept,
+# comments are not); put local corrections in govhall.toml's [calendar]
+# holidays / working_days, which take precedence over this file.
+"""
+
+
+@attrs.frozen
+class CalendarYear:
+    """One year of a calendar file: its days off, make-up working days and source."""
+
+    holidays: tuple[date, ...]
+    working_days: tuple[date, ...] = ()
+    source: str | None = None
+
+
+def _year_dates(value: Any, path: str, year: int) -> tuple[date, ...]:
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, datetime):
+                raise ConfigError(f"{path}[{i}]: expected a date (YYYY-MM-DD), got a date and time {v.isoformat()}")
+    days = check_value(value, [date], path)
+    for i, d in enumerate(days):
+        if not (d.year == year or (d.year == year - 1 and d.month == 12) or (d.year == year + 1 and d.month == 1)):
+            raise ConfigError(
+                f"{path}[{i}]: {d.isoformat()} is not in {year} (a year's notice reaches only into "
+                f"December of {year - 1} and January of {year + 1})"
+            )
+    return tuple(sorted(set(days)))
+
+
+def calendar_years(raw: Mapping[str, Any]) -> dict[int, CalendarYear]:
+    """Validate a parsed calendar file: ``[years.YYYY]`` tables of ``holidays``,
+    ``working_days`` and ``source``. Raise :class:`ConfigError` naming the key path."""
+    _unknown(raw, {"years"}, "")
+    out: dict[int, CalendarYear] = {}
+    role: dict[date, tuple[str, str]] = {}
+    for key, table in _table(raw.get("years"), "years").items():
+        path = key_path("years", str(key))
+        if not re.fullmatch(r"\d{4}", str(key)):
+            raise ConfigError(f"{path}: expected a year (four digits) as the key")
+        year = int(key)
+        table = _table(table, path)
+        _unknown(table, {"holidays", "working_days", "source"}, path)
+        if "holidays" not in table:
+            raise ConfigError(f"{path}.holidays: missing (the year's days off)")
+        entry = CalendarYear(
+            holidays=_year_dates(table["holidays"], f"{path}.holidays", year),
+            working_days=_year_dates(table.get("working_days", []), f"{path}.working_days", year),
+            source=check_value(table["source"], str, f"{path}.source") if "source" in table else None,
+        )
+        for kind, days in (("holidays", entry.holidays), ("working_days", entry.working_days)):
+            for d in days:
+                other = role.setdefault(d, (kind, f"{path}.{kind}"))
+                if other[0] != kind:
+                    raise ConfigError(f"{path}.{kind}: {d.isoformat()} is also in {other[1]}")
+        out[year] = entry
+    return out
+
+
+def read_calendar_file(path: str | Path) -> dict[int, CalendarYear]:
+    """The years of a calendar file; none when the file does not exist.
+
+    :raises ConfigError: the file exists but cannot be read or is malformed;
+        the message names the file and the key path.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"calendar.file: {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"calendar.file: {path}: not valid TOML: {exc}") from None
+    try:
+        return calendar_years(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"calendar.file: {path}: {exc}") from None
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_dates(days: tuple[date, ...]) -> str:
+    if not days:
+        return "[]"
+    rows = [", ".join(d.isoformat() for d in days[i : i + 6]) for i in range(0, len(days), 6)]
+    return "[\n" + "".join(f"    {row},\n" for row in rows) + "]"
+
+
+def render_calendar_file(years: Mapping[int, CalendarYear]) -> str:
+    """The TOML text of a calendar file (years in order); :func:`read_calendar_file` reads it back."""
+    parts = [_CALENDAR_FILE_HEADER]
+    for year in sorted(years):
+        entry = years[year]
+        parts.append(f"\n[years.{year}]\n")
+        if entry.source is not None:
+            parts.append(f"source = {toml_string(entry.source)}\n")
+        parts.append(f"holidays = {_toml_dates(tuple(sorted(entry.holidays)))}\n")
+        parts.append(f"working_days = {_toml_dates(tuple(sorted(entry.working_days)))}\n")
+    return "".join(parts)
+
+
 def _adapter_table(raw: Any, path: str, default_type: str) -> dict[str, Any]:
     """An adapter section: ``type`` and ``timezone`` checked here, the rest by the adapter."""
     table = dict(_table(raw, path))
@@ -186,7 +300,23 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
 
     cal = _table(raw.get("calendar"), "calendar")
-    _unknown(cal, {"name", "holidays", "working_days"}, "calendar")
+    _unknown(cal, {"name", "holidays", "working_days", "file"}, "calendar")
+    extra_holidays = check_value(cal.get("holidays", []), [date], "calendar.holidays")
+    extra_working_days = check_value(cal.get("working_days", []), [date], "calendar.working_days")
+    calendar_file: Path | None = None
+    published_years: tuple[int, ...] = ()
+    if "file" in cal:
+        calendar_file = Path(check_value(cal["file"], str, "calendar.file"))
+        if not calendar_file.is_absolute():
+            calendar_file = base_dir / calendar_file
+        years = read_calendar_file(calendar_file)
+        published_years = tuple(sorted(years))
+        file_holidays = {d for y in years.values() for d in y.holidays}
+        file_working = {d for y in years.values() for d in y.working_days}
+        # The config's own dates are local corrections: they win over the file's.
+        own_holidays, own_working = set(extra_holidays), set(extra_working_days)
+        extra_holidays = sorted(own_holidays | (file_holidays - own_working))
+        extra_working_days = sorted(own_working | (file_working - own_holidays))
 
     policy_raw = _table(raw.get("policy"), "policy")
     _unknown(policy_raw, {"warn_ratio", *policy_defaults}, "policy")
@@ -224,8 +354,10 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         timezone=tz,
         warn_ratio=warn_ratio,
         calendar=check_value(cal.get("name", "cn"), str, "calendar.name"),
-        extra_holidays=tuple(check_value(cal.get("holidays", []), [date], "calendar.holidays")),
-        extra_working_days=tuple(check_value(cal.get("working_days", []), [date], "calendar.working_days")),
+        extra_holidays=tuple(extra_holidays),
+        extra_working_days=tuple(extra_working_days),
+        calendar_file=calendar_file,
+        published_years=published_years,
         policies=policies,
         escalation_default=default,
         escalation_departments=departments,
