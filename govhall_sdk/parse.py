@@ -212,6 +212,38 @@ def _body(p: _Problems, v: Any, path: str) -> str:
     return p.string(v, path) or ""
 
 
+def _working_days(p: _Problems, v: Any, path: str) -> int:
+    """An extension's ``working_days``: a positive integer, else a problem (never a shorter deadline)."""
+    days = p.integer(v, path)
+    if days is None:
+        if v is None:
+            p.add(path, "required: a positive integer")
+        return 0
+    if days < 1:
+        p.add(path, f"expected a positive integer, got {days}")
+        return 0
+    return days
+
+
+#: The elements of an answer (``notice.elements``), also by their Chinese names.
+ELEMENT_NAMES = {
+    "basis": "basis", "conditions": "conditions", "materials": "materials", "procedure": "procedure",
+    "time_limit": "time_limit",
+    "依据": "basis", "政策依据": "basis", "法律依据": "basis", "条件": "conditions", "办理条件": "conditions",
+    "材料": "materials", "申请材料": "materials", "程序": "procedure", "流程": "procedure", "办事程序": "procedure",
+    "办理程序": "procedure", "办理流程": "procedure", "时限": "time_limit", "办理时限": "time_limit",
+    "办结时限": "time_limit",
+}
+
+
+def _elements(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
+    """``notice.elements``, Chinese names read as the English ones; unknown names are kept."""
+    items = p.strings(v, path)
+    if not items:
+        return items
+    return tuple(ELEMENT_NAMES.get(x.strip(), x) for x in items)
+
+
 def _choice(*allowed: str) -> Callable[[_Problems, Any, str], str | None]:
     return lambda p, v, path: p.choice(v, path, allowed)
 
@@ -230,7 +262,7 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "notice": {
         "form": _choice("oral", "written", "public"),
         "missing": _opt_strings,
-        "elements": _opt_strings,
+        "elements": _elements,
     },
     "deferral": {"contact": _Problems.string},
     "referral": {
@@ -248,7 +280,7 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
         "notice_issued": _Problems.boolean,
     },
     "extension": {
-        "working_days": lambda p, v, path: p.integer(v, path) or 0,
+        "working_days": _working_days,
         "approved_by": _Problems.actor,
     },
     "suspension_start": {"reason": _Problems.string},
