@@ -42,13 +42,13 @@ import attrs
 import requests
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page
+from govhall_sdk.adapter import Page, with_warnings
 from govhall_sdk.config import ConfigError
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
-from govhall_sdk.mapping import MAPPING_SCHEMA, HelpdeskMapping
-from govhall_sdk.model import EVENT_CLASSES, KINDS, ROLES, STATUSES, Patch, Ticket
+from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, GOVHALL_MARK, read_note
+from govhall_sdk.model import CHANNELS, GROUPS, KINDS, ROLES, STATUSES, Patch, Ticket
 from govhall_sdk.paginators import OffsetPaginator
 from govhall_sdk.parse import Parsed, TicketError, parse_item
 
@@ -77,7 +77,6 @@ DEFAULT_NOTE_PREFIXES: dict[str, Any] = {
     "[受理通知书]": {"type": "acceptance", "notice_issued": True},
     "[不予受理通知书]": {"type": "rejection", "stage": "before_acceptance", "notice_issued": True},
     "[口头告知]": {"type": "notice", "form": "oral"},
-    "[答复]": {"type": "notice", "text": "elements"}, "[答复要素]": {"type": "notice", "text": "elements"},
     "[批准延期]": {"type": "extension", "approved": True},
     "[acceptance]": "acceptance", "[supplement]": {"type": "notice", "form": "written"},
     "[answer]": {"type": "notice", "text": "elements"}, "[deferral]": "deferral", "[rejection]": "rejection",
@@ -91,15 +90,8 @@ TEXT_INTO = {
     "return_visit": "result", "extension": "working_days", "evaluation": "rating", "fee": "amount",
     "proxy_request": "mode", "proxy_offer": "mode", "reply": "body",
 }
-LIST_FIELDS = frozenset({"items", "missing", "elements"})
-INT_FIELDS = frozenset({"working_days", "rating"})
-ELEMENT_WORDS = {"依据": "basis", "条件": "conditions", "材料": "materials", "程序": "procedure", "流程": "procedure",
-                 "时限": "time_limit", "期限": "time_limit"}
-MODE_WORDS = {"帮办": "help", "代办": "proxy", "上门办": "home", "上门": "home", "协助办": "assisted", "协助": "assisted"}
 SPEC_KEYS = frozenset({"type", "text", "approved"})
 _SPLIT = re.compile(r"[,，、;；\n]+")
-_INT = re.compile(r"-?\d+")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _REDMINE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -122,6 +114,38 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number of days from a Redmine integer or text field (``"5"``, ``5``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _iso_date(value: Any) -> str | None:
+    """A date field's ``YYYY-MM-DD``, else None."""
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        return None
+
+
+def _groups(value: Any, warnings: list[str], label: str) -> list[str]:
+    """Applicant groups from a multi-value list or text (老年人 -> elderly); unknown words are reported."""
+    found, unknown = [], []
+    for word in _split(value):
+        group = DEFAULT_GROUP_VALUES.get(word) or DEFAULT_GROUP_VALUES.get(word.lower())
+        (found if group else unknown).append(group or word)
+    if unknown:
+        warnings.append(f"{label}: {', '.join(repr(w[:20]) for w in unknown)} is not an applicant group "
+                        f"({', '.join(GROUPS)}, or 老年人, 残疾人, 孕妇, 病人, 困难群众...); ignored")
+    return sorted(set(found))
 
 
 def _text(value: Any) -> str | None:
@@ -296,11 +320,6 @@ class RedmineAdapter(RESTAdapter):
         self.statuses: dict[str, str] = s["statuses"]
         self.fields: dict[str, int] = s["custom_fields"]
         self.prefixes: dict[str, dict[str, Any]] = s["note_prefixes"]
-        # the helpers every adapter shares: the "key: value" note syntax ("[补正告知] 缺件: 身份证、申请表")
-        # with the same prefixes, and the applicant-group words (老年人 -> elderly)
-        self.shared = HelpdeskMapping(
-            {**MAPPING_SCHEMA, "note_prefixes": {p: {"type": v["type"], **v["fixed"]} for p, v in self.prefixes.items()}},
-            self.tz, channels={}, statuses={}, fields={})
         self.stats: Counter = Counter()
         self.avoided_puts = 0
         self._me: dict[str, Any] | None = None
@@ -401,51 +420,40 @@ class RedmineAdapter(RESTAdapter):
         fid = self.fields.get(name)
         return cfs.get(fid) if fid is not None else None
 
-    def _from_text(self, spec: Mapping[str, Any], text: str) -> dict[str, Any]:
-        """The shorthand: the text after a prefix fills the event type's main field (``TEXT_INTO``)."""
-        into = spec.get("text")
-        if not into or not text:
-            return {}
-        if into in LIST_FIELDS:
-            items = _split(text)
-            return {into: [ELEMENT_WORDS.get(i, i) for i in items] if into == "elements" else items}
-        if into in INT_FIELDS:
-            found = _INT.search(text)
-            return {into: int(found.group())} if found else {}
-        if into == "amount":
-            found = _NUMBER.search(text)
-            return {into: float(found.group())} if found else {}
-        if into == "mode":
-            word = text.split()[0]
-            return {into: MODE_WORDS.get(word, word)}
-        return {into: text}
+    def _named(self, who: str) -> dict[str, Any]:
+        """The actor a note names (``批准人: zhao``): a user of ``adapter.users`` by login or id, else that name."""
+        uid = self.user_id(who)
+        if uid is not None and (uid in self._users or uid in self._logins):
+            return self._actor({"id": uid}) or {"id": who, "rank": 0, "role": "staff"}
+        return {"id": who, "rank": 0, "role": "staff"}
 
-    def _note_event(self, notes: str, public: bool, actor: dict[str, Any] | None, at: str) -> dict[str, Any]:
-        """A note as an event: its prefix's event, else a reply.
+    def _note_event(self, notes: str, public: bool, actor: dict[str, Any] | None, at: str,
+                    problems: list[str]) -> dict[str, Any]:
+        """A note as an event: its prefix's event when a staff member wrote it, else a reply.
 
-        After the prefix either the shared ``key: value`` pairs (``缺件: 身份证、申请表``,
-        see :mod:`govhall_sdk.mapping`) or free text for the type's main field
-        (``身份证、申请表``).
+        After the prefix, ``key: value`` pairs whose key is a field of the event
+        (``缺件: 身份证、申请表``, see :func:`govhall_sdk.mapping.read_note`) and
+        free text for the type's main field (``身份证、申请表``); the rest is the
+        event's ``body``. An applicant's (or a system's) note is a reply whatever
+        it starts with; so is a staff note whose event cannot be read (an
+        extension with no working days), reported in ``problems``.
         """
+        reply = {"type": "reply", "public": public, "body": notes}
+        if actor is None or actor.get("role") != "staff":
+            return reply
         stripped = notes.strip()
         folded = stripped.casefold()
         for prefix, spec in self.prefixes.items():
             if not folded.startswith(prefix.casefold()):
                 continue
-            text = stripped[len(prefix):].strip()
-            event: dict[str, Any] = {"type": spec["type"], **spec["fixed"]}
-            cls = EVENT_CLASSES.get(spec["type"])
-            known = set(attrs.fields_dict(cls)) - {"type", "at", "actor", "extra"} if cls else set()
-            shared = self.shared.note_event(stripped, at, actor) if text else None
-            pairs = {k: v for k, v in (shared or {}).items()
-                     if k not in ("type", "at", "actor", "note") and (k not in spec["fixed"] or spec["fixed"][k] != v)}
-            event.update(pairs if known & set(pairs) else self._from_text(spec, text))
-            if spec["approved"] and actor is not None:
-                event.setdefault("approved_by", actor)
+            event = read_note(stripped[:len(prefix)], spec, stripped[len(prefix):].strip(), problems,
+                              actor=actor, actor_for=self._named)
+            if event is None:
+                return reply
             event.setdefault("public", public)
             event["note"] = stripped
             return event
-        return {"type": "reply", "public": public, "body": notes}
+        return reply
 
     def _status_event(self, status: str | None, at: str, actor: Any, reason: str | None) -> dict[str, Any] | None:
         spec = self.settings["status_events"].get(status) if status else None
@@ -458,11 +466,16 @@ class RedmineAdapter(RESTAdapter):
             event["approved_by"] = actor
         return event
 
-    def to_interchange(self, issue: Mapping[str, Any]) -> dict[str, Any]:
+    def to_interchange(self, issue: Mapping[str, Any], warnings: list[str] | None = None) -> dict[str, Any]:
         """An issue with its journals as an interchange ticket (``tickets.md``), not yet validated.
+
+        A value that cannot be read (a custom field, a prefixed note's field) is
+        dropped and described in ``warnings``, naming the custom field or the
+        journal: the rest of the issue is still a ticket.
 
         :raises TicketError: when the tracker or the status is not mapped.
         """
+        warnings = [] if warnings is None else warnings
         iid = str(issue["id"])
         problems = []
         tracker = (issue.get("tracker") or {}).get("name")
@@ -476,6 +489,7 @@ class RedmineAdapter(RESTAdapter):
         if problems:
             raise TicketError(iid, problems)
         cfs = {c["id"]: c.get("value") for c in issue.get("custom_fields") or []}
+        cf_names = {c["id"]: c.get("name") for c in issue.get("custom_fields") or []}
         journals = sorted(issue.get("journals") or [], key=lambda j: (j.get("created_on") or "", j.get("id") or 0))
         me = self._me["id"] if self._me else None
         dept_fid = self.fields.get("department")
@@ -492,7 +506,9 @@ class RedmineAdapter(RESTAdapter):
                     events.append({"type": "reply", "at": at, "actor": actor, "public": False, "body": notes,
                                    "journal": j.get("id")})
                 continue
-            note_event = self._note_event(notes, public, actor, at) if notes.strip() else None
+            found: list[str] = []
+            note_event = self._note_event(notes, public, actor, at, found) if notes.strip() else None
+            warnings.extend(f"journal {j.get('id')}: {problem}" for problem in found)
             if note_event is not None:
                 note_event.update(at=at, actor=actor, journal=j.get("id"))
             details = j.get("details") or []
@@ -546,28 +562,42 @@ class RedmineAdapter(RESTAdapter):
         department = _text(self._cf(cfs, "department"))
         if department is None and assignee.get("id") in self._users:
             department = self._users[assignee["id"]].get("department")
-        promised = self._cf(cfs, "promised_working_days")
-        if isinstance(promised, str):
-            promised = int(promised) if promised.strip().isdigit() else (promised if promised.strip() else None)
+        def read(name: str, reader: Callable[[Any], Any], expected: str, quote: bool = True) -> Any:
+            """A custom field's value; one that cannot be read is dropped and reported by the field's name and id."""
+            fid = self.fields.get(name)
+            raw = cfs.get(fid) if fid is not None else None
+            if raw is None or raw == "" or raw == []:
+                return None
+            value = reader(raw)
+            if value is None:
+                shown = f"{str(raw)[:40]!r} " if quote else "the value "
+                warnings.append(f"custom field {cf_names.get(fid) or name!r} (id {fid}): {shown}is not {expected}; "
+                                "ignored")
+            return value
+
+        groups = read("applicant_groups", lambda v: _groups(v, warnings, self._cf_label(cf_names, "applicant_groups")),
+                      "a list of applicant groups")
         applicant = {k: v for k, v in {
             "name": _text(self._cf(cfs, "applicant_name")),
             "phone": _text(self._cf(cfs, "applicant_phone")),
             "id": _text(self._cf(cfs, "applicant_id")),
-            "birth_date": _text(self._cf(cfs, "applicant_birth_date")),
-            "groups": self.shared.groups(self._cf(cfs, "applicant_groups")) or None,
+            "birth_date": read("applicant_birth_date", _iso_date, "a date (YYYY-MM-DD)", quote=False),
+            "groups": groups or None,
         }.items() if v is not None}
         tags = cfs.get(self.fields[TAGS])
         fields = {name: cfs.get(fid) for name, fid in self.fields.items() if name != TAGS and name not in INPUT_FIELDS}
         return {
             "id": iid,
             "kind": kind,
-            "channel": _text(self._cf(cfs, "channel")),
+            "channel": read("channel", lambda v: _text(v) if _text(v) in CHANNELS else None,
+                            f"one of {', '.join(CHANNELS)}"),
             "subject": issue.get("subject"),
             "status": status,
             "created_at": issue.get("created_on"),
             "accepted_at": first("acceptance"),
             "resolved_at": resolved_at,
-            "promised_working_days": promised,
+            "promised_working_days": read("promised_working_days", _whole, "a whole number of working days"),
+            "assignee": self._actor(issue.get("assigned_to")),
             "due_at": due_at,
             "department": department,
             "co_departments": _split(self._cf(cfs, "co_departments")),
@@ -586,13 +616,18 @@ class RedmineAdapter(RESTAdapter):
         }
 
     def parse_issue(self, issue: Mapping[str, Any]) -> Parsed:
-        """An issue as a validated ticket, or its problems with their paths."""
+        """An issue as a validated ticket (with the warnings of values it dropped), or its problems with their paths."""
         iid = str(issue.get("id"))
+        warnings: list[str] = []
         try:
-            raw = self.to_interchange(issue)
+            raw = self.to_interchange(issue, warnings)
         except TicketError as exc:
             return Parsed(None, exc, iid)
-        return parse_item(iid, raw, timezone.utc, iid)
+        return with_warnings(parse_item(iid, raw, timezone.utc, iid), warnings)
+
+    def _cf_label(self, cf_names: Mapping[int, Any], name: str) -> str:
+        fid = self.fields.get(name)
+        return f"custom field {cf_names.get(fid) or name!r} (id {fid})"
 
     def is_echo(self, issue: Mapping[str, Any], since: datetime | None = None,
                 after_journal: int | None = None) -> bool:
@@ -708,7 +743,10 @@ class RedmineAdapter(RESTAdapter):
                 cfs.append({"id": fid, "value": want})
         if cfs:
             body["custom_fields"] = cfs
-        written = "\n".join(getattr(e, "body", "") for e in ticket.events if e.type == "reply")
+        # a marker counts as written only in an internal note not by the applicant (an applicant who pastes
+        # "[govhall:...]" into a public reply must not keep govhall's own note from being written)
+        written = "\n".join(e.body for e in ticket.events if e.type == "reply" and not e.public
+                            and GOVHALL_MARK in e.body and (e.actor is None or e.actor.role != "applicant"))
         notes = [n.body for n in patch.notes if n.marker not in written]
         if notes:
             body["notes"] = "\n\n".join(notes)

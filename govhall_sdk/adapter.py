@@ -13,7 +13,7 @@ import attrs
 
 from .config import Config, ConfigError, check_value
 from .model import Patch, Ticket
-from .parse import Parsed
+from .parse import Parsed, TicketError
 
 
 class AdapterError(RuntimeError):
@@ -31,6 +31,29 @@ class Page:
     items: list[Parsed]
     cursor: str | None
     skipped: int = 0
+
+
+@attrs.frozen
+class Pulled(Parsed):
+    """A ticket read from a helpdesk with ``warnings``: values the adapter could not read.
+
+    Each warning names the helpdesk's own field or note (``custom field 'Applicant
+    birth date' (id 8): ...``). The value was dropped and the rest of the ticket is
+    evaluated and written; the sync loop reports the warnings among the run's
+    per-ticket problems (exit status 1) every run until someone fixes the value.
+    """
+
+    warnings: tuple[str, ...] = ()
+
+
+def with_warnings(item: Parsed, warnings: Sequence[str]) -> Parsed:
+    """``item`` carrying ``warnings`` (a ticket that could not be read at all gets them among its problems)."""
+    if not warnings:
+        return item
+    if item.ticket is None:
+        error = item.error or TicketError(None, [])
+        return Parsed(None, TicketError(error.ticket_id, [*error.problems, *warnings]), item.where)
+    return Pulled(item.ticket, None, item.where, tuple(warnings))
 
 
 @attrs.frozen

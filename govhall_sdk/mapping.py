@@ -12,12 +12,15 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime, time, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import attrs
 
 from .adapter import Adapter
 from .config import ConfigError, check_value
 from .cursor import parse_instant
 from .model import CHANNELS, EVENT_CLASSES, GROUPS, KINDS, ROLES, STATUSES
+from .parse import ELEMENT_NAMES
 
 GOVHALL_MARK = "[govhall:"
 
@@ -35,14 +38,17 @@ DEFAULT_GROUP_VALUES = {
     "老年人": "elderly", "老人": "elderly", "残疾人": "disabled", "孕妇": "pregnant", "孕期": "pregnant",
     "病人": "sick", "患病": "sick", "伤病": "sick", "弱势群体": "weak", "困难群众": "weak",
 }
-#: Note prefixes (a note or reply starting with one) and the event it records.
+#: Note prefixes (a note or reply starting with one) and the event it records. A table
+#: gives fixed fields; its ``text`` names the field the free text after the prefix fills
+#: (``[答复] 依据、条件、时限`` lists the elements of an answer).
 DEFAULT_NOTE_PREFIXES: dict[str, Any] = {
     "[受理]": "acceptance",
     "[不予受理]": {"type": "rejection", "stage": "before_acceptance"},
     "[不予登记]": {"type": "rejection", "stage": "after_acceptance"},
     "[补正告知]": {"type": "notice", "form": "written"},
     "[一次性告知]": {"type": "notice", "form": "written"},
-    "[答复要素]": "notice",
+    "[答复]": {"type": "notice", "text": "elements"},
+    "[答复要素]": {"type": "notice", "text": "elements"},
     "[暂缓答复]": "deferral",
     "[转办]": "assignment",
     "[引导]": "referral",
@@ -62,6 +68,16 @@ DEFAULT_NOTE_PREFIXES: dict[str, Any] = {
     "[回访]": "return_visit",
     "[办结]": "completion",
 }
+#: The elements of an answer to a consultation (一次性告知: 依据、条件、材料、办事程序、办理时限).
+ELEMENTS = ("basis", "conditions", "materials", "procedure", "time_limit")
+#: The names of the elements as staff write them (the interchange's Chinese names, and a few more), and the
+#: normalized element.
+ELEMENT_WORDS = {**ELEMENT_NAMES, "time limit": "time_limit", "期限": "time_limit", "办理期限": "time_limit"}
+#: Proxy service modes as staff write them.
+MODE_WORDS = {
+    "help": "help", "proxy": "proxy", "home": "home", "assisted": "assisted",
+    "帮办": "help", "代办": "proxy", "上门办": "home", "上门": "home", "协助办": "assisted", "协助": "assisted",
+}
 #: Normalized fields an adapter reads from a helpdesk field (``[adapter.fields]``).
 FIELD_KEYS = (
     "kind", "subject", "department", "applicant_id", "applicant_name", "applicant_phone",
@@ -73,6 +89,11 @@ _AGENT_KEYS = {"name": str, "rank": int, "department": str, "role": str}
 # Note fields: "key: value" pairs after the prefix, separated by new lines or semicolons.
 _PAIR = re.compile(r"\s*([^:：=;；\n]+?)\s*[:：=]\s*([^;；\n]*)")
 _SPLIT = re.compile(r"\s*[,，、;；/]\s*")
+_ELEMENT_SPLIT = re.compile(r"\s*(?:[,，、;；/]|以及|和|及|与|\band\b)\s*")
+# A list after a prefix (or a key) ends at the first sentence end; what follows is body text.
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_EDGES = " \t\r\n;；,，、"
 _KEY_ALIASES = {
     "缺件": "missing", "缺少材料": "missing", "需补正": "missing", "要素": "elements", "方式": "form",
     "形式": "form", "联系方式": "contact", "转至": "to_department", "接收部门": "to_department",
@@ -82,19 +103,23 @@ _KEY_ALIASES = {
     "材料": "items", "金额": "amount", "法定收费": "legally_required", "评分": "rating", "满意度": "rating",
     "结果": "result", "代办员": "agent", "帮办员": "agent", "模式": "mode",
 }
-_VALUE_ALIASES = {
-    "form": {"口头": "oral", "书面": "written", "公开": "public", "公示": "public"},
-    "mode": {"帮办": "help", "代办": "proxy", "上门": "home", "上门办": "home", "协助": "assisted", "协助办": "assisted"},
-    "stage": {"受理前": "before_acceptance", "受理后": "after_acceptance"},
-    "elements": {"依据": "basis", "条件": "conditions", "材料": "materials", "程序": "procedure",
-                 "流程": "procedure", "时限": "time_limit"},
+_CHOICES = {
+    "form": {"oral": "oral", "written": "written", "public": "public",
+             "口头": "oral", "书面": "written", "公开": "public", "公示": "public"},
+    "mode": MODE_WORDS,
+    "stage": {"before_acceptance": "before_acceptance", "after_acceptance": "after_acceptance",
+              "受理前": "before_acceptance", "受理后": "after_acceptance"},
 }
 _LIST_FIELDS = {"missing", "elements", "items"}
-_INT_FIELDS = {"working_days", "rating"}
+_INT_FIELDS = {"working_days": (1, None), "rating": (1, 5)}
 _BOOL_FIELDS = {"notice_issued", "legally_required"}
 _ACTOR_FIELDS = {"approved_by", "agent"}
+_COMMON_KEYS = {"type", "at", "actor", "extra"}
+#: Event types that cannot stand without a field: a note that gives no readable value is not that event.
+_NEEDS = {"extension": "working_days", "evaluation": "rating"}
 _TRUE = {"true", "yes", "1", "是", "有", "已", "已出具", "已发放"}
 _FALSE = {"false", "no", "0", "否", "无", "未", "未出具"}
+_BAD = object()
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<\s*(br|/p|/div|/li)\s*/?>", re.I)
 
@@ -140,6 +165,10 @@ def check_mapping(settings: dict[str, Any], kind_words: Mapping[str, str] = DEFA
         etype = value.get("type") if isinstance(value, dict) else value
         if etype not in EVENT_CLASSES:
             raise ConfigError(f"{path}: {etype!r} is not an event type (known: {', '.join(EVENT_CLASSES)})")
+        if isinstance(value, dict) and value.get("text") not in (None, *(event_fields(etype) or ())):
+            raise ConfigError(f"{path}.text: {value['text']!r} is not a field of {etype}")
+        if isinstance(value, dict) and not isinstance(value.get("approved", False), bool):
+            raise ConfigError(f"{path}.approved: expected true or false, got {value['approved']!r}")
     for target, table in settings.get("assignees", {}).items():
         check_value(table, dict, f"adapter.assignees.{target}")
 
@@ -202,8 +231,7 @@ class HelpdeskMapping:
         self.fields = {**fields, **settings["fields"]}
         self.due_at_kinds = set(settings["due_at_kinds"])
         prefixes = {**DEFAULT_NOTE_PREFIXES, **settings["note_prefixes"]}
-        self.prefixes = sorted(((p, v if isinstance(v, dict) else {"type": v}) for p, v in prefixes.items()),
-                               key=lambda item: -len(item[0]))
+        self.prefixes = sorted(((p, note_spec(v)) for p, v in prefixes.items()), key=lambda item: -len(item[0]))
         self.group_values = {**DEFAULT_GROUP_VALUES, **settings["applicant_groups"]}
 
     # -- values
@@ -298,48 +326,212 @@ class HelpdeskMapping:
         return out
 
     # -- note prefixes
-    def note_event(self, text: str, at: str, actor: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The event a note records when it starts with a configured prefix, else None."""
+    def note_event(self, text: str, at: str, actor: dict[str, Any] | None,
+                   problems: list[str] | None = None) -> dict[str, Any] | None:
+        """The event a staff note records when it starts with a configured prefix, else None.
+
+        Only a note by staff (``actor.role == "staff"``) records an event: an
+        applicant's or a system's message that starts with a prefix is a reply
+        and nothing more. ``problems`` collects the values that could not be read
+        (the value is dropped; an extension without readable working days is no
+        extension at all).
+        """
+        if actor is None or actor.get("role") != "staff":
+            return None
         stripped = text.lstrip()
-        for prefix, preset in self.prefixes:
+        for prefix, spec in self.prefixes:
             if stripped.startswith(prefix):
                 break
         else:
             return None
-        event: dict[str, Any] = dict(preset)
-        etype = event["type"]
-        event["at"] = at
-        if actor is not None:
-            event["actor"] = actor
         rest = stripped[len(prefix):].strip()
+        event = read_note(prefix, spec, rest, problems if problems is not None else [],
+                          actor=actor, actor_for=self.actor)
+        if event is None:
+            return None
+        event["at"] = at
+        event["actor"] = actor
         event["note"] = rest
-        for raw_key, raw_value in _PAIR.findall(rest):
-            key = _KEY_ALIASES.get(raw_key.strip(), raw_key.strip())
-            if key in ("type", "at", "actor"):
-                continue
-            if key == "legal_basis" and etype == "notice":
-                key = "elements"
-            event[key] = self._note_value(key, raw_value.strip())
         return event
 
-    def _note_value(self, key: str, value: str) -> Any:
-        aliases = _VALUE_ALIASES.get(key, {})
-        if key in _LIST_FIELDS:
-            return [aliases.get(v, v) for v in self.strings(value)]
-        if key in _INT_FIELDS:
-            digits = re.match(r"\d+", value)
-            return int(digits.group()) if digits else value
-        if key == "amount":
-            try:
-                return float(re.sub(r"[^\d.]", "", value))
-            except ValueError:
-                return value
-        if key in _BOOL_FIELDS:
-            low = value.lower()
-            return True if low in _TRUE else False if low in _FALSE else value
-        if key in _ACTOR_FIELDS:
-            return self.actor(value) if value else None
-        return aliases.get(value, value)
+
+def note_spec(value: Any) -> dict[str, Any]:
+    """A note prefix's event as ``{type, text, approved, fixed}`` (from ``"type"`` or a table)."""
+    table = dict(value) if isinstance(value, Mapping) else {"type": value}
+    return {"type": table.pop("type", None), "text": table.pop("text", None),
+            "approved": bool(table.pop("approved", False)), "fixed": table}
+
+
+def event_fields(etype: str) -> frozenset[str] | None:
+    """The interchange fields of an event type (None for a type the model does not know)."""
+    cls = EVENT_CLASSES.get(etype)
+    if cls is None:
+        return None
+    return frozenset(f.name for f in attrs.fields(cls)) - _COMMON_KEYS
+
+
+def element(word: str) -> str | None:
+    """The normalized element an answer names (``依据`` -> ``basis``), or None."""
+    word = word.strip()
+    return ELEMENT_WORDS.get(word) or ELEMENT_WORDS.get(word.lower())
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """``text`` cut at its first sentence end (。！？, a new line): the sentence and what follows."""
+    found = _SENTENCE_END.search(text)
+    if found is None:
+        return text.strip(), ""
+    return text[:found.start()].strip(), text[found.end():].strip()
+
+
+def _clean(text: str) -> str:
+    lines = (line.strip(_EDGES) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def read_note(prefix: str, spec: Mapping[str, Any], rest: str, problems: list[str], *,
+              actor: dict[str, Any] | None = None,
+              actor_for: Callable[[str], dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The event a prefixed note records: ``spec``'s type and fixed fields, the note's fields, its body.
+
+    After the prefix, ``key: value`` pairs are fields only when the key (or its
+    Chinese alias, ``工作日``) is a field of the event type; any other text, pairs
+    with other keys included, is the note's ``body``. The field ``spec["text"]``
+    names (a list of items, the number of days, a contact...) is then read from
+    that body when no pair gave it: a list ends at the first sentence end. An
+    answer (``text = "elements"``) names the elements told before its first
+    sentence end (``依据、条件、材料、程序、时限。您好…``), or by keys such as
+    ``依据: …``; a bare answer names none (``elements: []``).
+
+    A value that cannot be read is dropped and described in ``problems``; None
+    when the event cannot stand without it (an extension's working days, an
+    evaluation's rating).
+    """
+    etype = spec["type"]
+    known = event_fields(etype)
+    into = spec.get("text")
+    answer = into == "elements" or "elements" in spec["fixed"]
+    fields: dict[str, Any] = {}
+    told: list[str] = []
+    bad: set[str] = set()
+    kept: list[str] = []
+    last = 0
+    for pair in _PAIR.finditer(rest):
+        raw_key, raw_value = pair.group(1).strip(), pair.group(2).strip()
+        if answer and element(raw_key):
+            told.append(element(raw_key))  # "依据: 《社会保险法》第十九条": the basis was told
+            continue
+        key = _KEY_ALIASES.get(raw_key, raw_key)
+        if key in _COMMON_KEYS or (known is not None and key not in known):
+            continue  # free text that happens to hold a colon: part of the body
+        kept.append(rest[last:pair.start()])
+        last = pair.end()
+        value, after = _pair_value(key, raw_value, actor_for)
+        if after:
+            kept.append("\n" + after + "\n")
+        if value is _BAD:
+            bad.add(key)
+            problems.append(_unreadable(prefix, etype, raw_key, raw_value))
+        else:
+            fields[key] = value
+    kept.append(rest[last:])
+    body = _clean("\n".join(kept))
+    if into and into not in fields and into not in spec["fixed"] and into not in bad and body:
+        source = body
+        value, body = _text_value(into, body, actor_for)
+        if value is _BAD:
+            bad.add(into)
+            problems.append(_unreadable(prefix, etype, into, source))
+        elif value is not None:
+            fields[into] = value
+    if answer:
+        named = [*_elements(spec["fixed"].get("elements")), *(fields.get("elements") or []), *told]
+        fields["elements"] = list(dict.fromkeys(named))
+    need = _NEEDS.get(etype)
+    if need and need not in fields and need not in spec["fixed"]:
+        if need not in bad:
+            problems.append(f"{prefix}: no {need.replace('_', ' ')} given; not counted as {etype}")
+        return None
+    event: dict[str, Any] = {"type": etype, **spec["fixed"], **fields}
+    if "elements" in event:
+        event["elements"] = _elements(event["elements"])
+    if spec.get("approved") and actor is not None:
+        event.setdefault("approved_by", actor)
+    if body:
+        event["body"] = body
+    return event
+
+
+def _elements(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else _ELEMENT_SPLIT.split(str(value)) if value else []
+    return [element(str(v)) or str(v).strip() for v in items if str(v).strip()]
+
+
+def _unreadable(prefix: str, etype: str, key: str, value: str) -> str:
+    need = _NEEDS.get(etype)
+    what = f"not counted as {etype}" if need == _KEY_ALIASES.get(key, key) else "ignored"
+    hint = {"working_days": "a positive whole number of working days", "rating": "a whole number from 1 to 5",
+            "amount": "a number", "notice_issued": "yes or no", "legally_required": "yes or no",
+            "form": "口头, 书面 or 公开", "mode": "帮办, 代办, 上门办 or 协助办",
+            "stage": "受理前 or 受理后"}.get(_KEY_ALIASES.get(key, key), "a readable value")
+    return f"{prefix} {key}: {value[:40]!r} is not {hint}; {what}"
+
+
+def _pair_value(key: str, value: str, actor_for: Callable[[str], dict[str, Any]] | None) -> tuple[Any, str]:
+    """The value of a ``key: value`` pair (``_BAD`` when unreadable), and any text after a list's end."""
+    if key in _LIST_FIELDS:
+        head, after = first_sentence(value)
+        items = _elements(head) if key == "elements" else [v for v in _SPLIT.split(head) if v]
+        return items, after
+    return _scalar(key, value, actor_for), ""
+
+
+def _scalar(key: str, value: str, actor_for: Callable[[str], dict[str, Any]] | None) -> Any:
+    if key in _INT_FIELDS:
+        found = _NUMBER.match(value)
+        low, high = _INT_FIELDS[key]
+        if found is None or "." in found.group():
+            return _BAD
+        number = int(found.group())
+        return number if number >= low and (high is None or number <= high) else _BAD
+    if key == "amount":
+        found = _NUMBER.search(value.replace(",", ""))
+        return float(found.group()) if found else _BAD
+    if key in _BOOL_FIELDS:
+        low = value.lower()
+        return True if low in _TRUE else False if low in _FALSE else _BAD
+    if key in _ACTOR_FIELDS:
+        return (actor_for(value) if actor_for else {"id": value, "role": "staff"}) if value else None
+    if key in _CHOICES:
+        return _CHOICES[key].get(value, _BAD) if value else None
+    return value
+
+
+def _text_value(into: str, text: str, actor_for: Callable[[str], dict[str, Any]] | None) -> tuple[Any, str]:
+    """The shorthand: the free text after a prefix read into one field; the value and the body left."""
+    if into in _LIST_FIELDS:
+        head, after = first_sentence(text)
+        items = [v for v in (_ELEMENT_SPLIT if into == "elements" else _SPLIT).split(head) if v]
+        if into == "elements":
+            names = [element(i) for i in items]
+            if not items or not all(names):
+                return [n for n in names if n], text  # prose, not a list of elements: all of it is body
+            return names, after
+        return items, after
+    if into in _INT_FIELDS or into == "amount":
+        found = _NUMBER.search(text)
+        if found is None:
+            return _BAD, text
+        value = _scalar(into, found.group(), actor_for)
+        return value, "" if text.strip() == found.group() else text
+    if into in _CHOICES:
+        word = re.split(r"[\s,，、;；。]+", text, maxsplit=1)
+        value = _CHOICES[into].get(word[0])
+        return (value, word[1] if len(word) > 1 else "") if value else (None, text)
+    if into in _BOOL_FIELDS or into in _ACTOR_FIELDS:
+        value = _scalar(into, text, actor_for)
+        return value, ""
+    return text, ""
 
 
 def read_mapping_settings(cls: type[Adapter], raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,14 +31,19 @@ from govhall_sdk.testing import build_ticket
 
 URL = "https://redmine.example"
 KEY = "SECRET-KEY-0123456789abcdef"
-ME, WANG, LI, ZHAO = 1, 5, 6, 7
+ME, WANG, LI, ZHAO, ZHANG = 1, 5, 6, 7, 20
 CF = {"channel": 1, "department": 2, "lead_department": 3, "co_departments": 4, "applicant_name": 5,
       "applicant_phone": 6, "applicant_id": 7, "applicant_birth_date": 8, "applicant_groups": 9,
       "required_materials": 10, "promised_working_days": 11, "govhall_light": 12, "govhall_due_at": 13,
       "govhall_first_inquiry": 14, "govhall_first_handler": 15, "govhall_escalation_level": 16, "tags": 17}
+#: The names ``govhall redmine setup`` gives the custom fields (Redmine shows them with every value).
+CF_NAMES = {1: "Channel", 2: "Department", 3: "Lead department", 4: "Co-departments", 5: "Applicant name",
+            6: "Applicant phone", 7: "Applicant ID", 8: "Applicant birth date", 9: "Applicant groups",
+            10: "Required materials", 11: "Promised working days", 17: "govhall_tags"}
 STATUS_IDS = {"New": 1, "Resolved": 3, "Closed": 5, "Rejected": 6, "Open": 7, "Pending": 8, "Accepted": 9}
 TRACKER_IDS = {"Consultation": 4, "Application": 5, "Complaint": 6, "Supervision": 7, "Assignment": 8, "Bug": 1}
-USERS = {ME: ("govhall", "govhall bot"), WANG: ("wang", "Wei Wang"), LI: ("li", "Na Li"), ZHAO: ("zhao", "Lei Zhao")}
+USERS = {ME: ("govhall", "govhall bot"), WANG: ("wang", "Wei Wang"), LI: ("li", "Na Li"), ZHAO: ("zhao", "Lei Zhao"),
+         ZHANG: ("zhangsan", "张三")}  # zhangsan: an applicant with a portal account
 
 
 def settings(**over):
@@ -121,7 +126,7 @@ class FakeRedmine:
         i = self.issues[iid]
         out = {k: v for k, v in i.items() if k not in ("cf", "journals", "created", "updated")}
         out["created_on"], out["updated_on"] = stamp(i["created"]), stamp(i["updated"])
-        out["custom_fields"] = [{"id": fid, "name": str(fid), "value": v} for fid, v in i["cf"].items()]
+        out["custom_fields"] = [{"id": fid, "name": CF_NAMES.get(fid, str(fid)), "value": v} for fid, v in i["cf"].items()]
         if journals:
             out["journals"] = [{**{k: v for k, v in j.items() if k != "created"}, "created_on": stamp(j["created"])}
                                for j in i["journals"]]
@@ -317,6 +322,159 @@ def test_note_prefixes_shorthand_and_pairs(config, fake, note, expected):
     assert event.extra["note"] == note and event.actor.id == "li"
 
 
+@pytest.mark.parametrize("note, expected", [
+    # a prefix, then free text: the prefix keeps its meaning, the text is the body (not garbage fields)
+    ("[代办] 申请人行动不便，由窗口工作人员全程代办。",
+     {"type": "proxy_request", "mode": "proxy", "body": "申请人行动不便，由窗口工作人员全程代办。"}),
+    ("[代办] 申请人说：腿脚不便; 代办员: zhao", {"type": "proxy_request", "mode": "proxy", "agent.id": "zhao",
+                                        "agent.rank": 3, "body": "申请人说：腿脚不便"}),
+    ("[受理] 备注: 材料齐全", {"type": "acceptance", "notice_issued": False, "body": "备注: 材料齐全"}),
+    ("[延期] 原因: 需现场勘验; 工作日: 5", {"type": "extension", "working_days": 5, "body": "原因: 需现场勘验"}),
+    # an answer: the element list ends at the first sentence end; the greeting is the body
+    ("[答复] 依据、条件、材料、程序、时限。您好，请携带身份证原件：复印件不收。",
+     {"type": "notice", "elements": ("basis", "conditions", "materials", "procedure", "time_limit"),
+      "missing": None, "body": "您好，请携带身份证原件：复印件不收。"}),
+    ("[答复] 依据、条件、材料、程序、时限\n您好", {"elements": ("basis", "conditions", "materials", "procedure",
+                                                     "time_limit"), "body": "您好"}),
+    # the Chinese names of the elements, wherever elements are read
+    ("[答复] 依据、条件、材料、办事程序、办理时限", {"elements": ("basis", "conditions", "materials", "procedure",
+                                                       "time_limit")}),
+    ("[答复] 依据、流程和时限。", {"elements": ("basis", "procedure", "time_limit")}),
+    ("[答复要素] 要素: 依据、条件、办理时限。谢谢", {"elements": ("basis", "conditions", "time_limit"), "body": "谢谢"}),
+    ("[答复] 依据：《社会保险法》第十九条；条件：参保满一年；办理时限：5个工作日",
+     {"elements": ("basis", "conditions", "time_limit"),  # keys naming elements: their text is the answer's body
+      "body": "依据：《社会保险法》第十九条；条件：参保满一年；办理时限：5个工作日"}),
+    # a bare answer names no element (otn.answer_incomplete then lists all five)
+    ("[答复]", {"type": "notice", "elements": ()}),
+    ("[答复] 您好，社保转移请到二楼窗口办理。", {"type": "notice", "elements": (), "body": "您好，社保转移请到二楼窗口办理。"}),
+    ("[补正告知] 申请表、营业执照。请于三日内补齐", {"missing": ("申请表", "营业执照"), "body": "请于三日内补齐"}),
+    ("[帮代办] 申请人行动不便", {"type": "proxy_request", "mode": None, "body": "申请人行动不便"}),
+])
+def test_note_prefixes_with_free_text(config, fake, note, expected):
+    iid = fake.add()
+    fake.journal(iid, LI, note)
+    adapter = make(config, note_prefixes={"[帮代办]": "proxy_request"})
+    (page,), _ = pulled(adapter)
+    (item,) = page.items
+    assert item.error is None and not getattr(item, "warnings", ()), (item.error, getattr(item, "warnings", ()))
+    (event,) = item.ticket.events
+    for key, value in expected.items():
+        if key == "body":
+            assert event.extra.get("body") == value
+            continue
+        got = event
+        for part in key.split("."):
+            got = getattr(got, part)
+        assert got == value, key
+    if "body" not in expected:
+        assert "body" not in event.extra
+
+
+@pytest.mark.parametrize("note, warning", [
+    ("[延期] 工作日: 三; 批准人: zhao", "[延期] 工作日: '三' is not a positive whole number of working days"),
+    ("[延期] 工作日: 0", "[延期] 工作日: '0' is not a positive whole number of working days"),
+    ("[延期] 三个工作日", "[延期] working_days: '三个工作日' is not a positive whole number of working days"),
+    ("[延期] 批准人: zhao", "[延期]: no working days given; not counted as extension"),
+    ("[评价] 评分: 十分满意", "[评价] 评分: '十分满意' is not a whole number from 1 to 5"),
+])
+def test_an_unreadable_note_field_is_reported_by_the_journal(config, fake, note, warning):
+    """The note is kept as what it plainly is, a reply; the rest of the issue is still a ticket."""
+    iid = fake.add("Application", cfs={"promised_working_days": "5"})
+    fake.journal(iid, WANG, "[受理]")
+    fake.journal(iid, LI, note)
+    (page,), _ = pulled(make(config))
+    (item,) = page.items
+    assert item.error is None and item.ticket.promised_working_days == 5
+    acceptance, reply = item.ticket.events
+    assert acceptance.type == "acceptance" and (reply.type, reply.body, reply.public) == ("reply", note, True)
+    journal = fake.issues[iid]["journals"][-1]["id"]
+    (message,) = item.warnings
+    assert message.startswith(f"journal {journal}: {warning}"), message
+
+
+def test_a_bad_value_is_reported_every_run_and_the_rest_is_written(config, fake, govhall_pm):
+    iid = fake.add("Complaint", cfs={"channel": "phone", "department": "综合窗口"})
+    fake.journal(iid, WANG, "已登记")
+    fake.journal(iid, LI, "[延期] 工作日: 三")
+    journal = fake.issues[iid]["journals"][-1]["id"]
+    bad_birth = fake.add("Complaint", cfs={"channel": "phone", "applicant_birth_date": "1950-02-30"})
+    now = fake.clock + timedelta(days=60)
+
+    def run():
+        return Sync(Engine(config, govhall_pm), make(config), StateStore(config.state_path)).run(now)
+
+    first = run()
+    assert not first.ok and first.evaluated == 2 and first.written == 2  # evaluated and written all the same
+    assert set(first.errors) == {str(iid), str(bad_birth)}
+    assert first.errors[str(iid)].startswith(f"journal {journal}: [延期] 工作日: '三'")
+    assert "custom field 'Applicant birth date' (id 8)" in first.errors[str(bad_birth)]
+    assert "govhall_tl_overdue" in fake.issues[iid]["cf"][CF["tags"]]  # the extension did not count: overdue
+    puts = len(fake.puts)
+    second = run()  # nothing changed on Redmine: asked again (the schedule), reported again, nothing written twice
+    assert set(second.errors) == {str(iid), str(bad_birth)} and second.written == 0 and len(fake.puts) == puts
+    fake.tick(2)
+    fake.issues[bad_birth]["cf"][CF["applicant_birth_date"]] = "1950-02-28"
+    fake.journal(bad_birth, WANG, "已更正出生日期")
+    third = run()
+    assert set(third.errors) == {str(iid)}
+
+
+# ---------------------------------------------------------------- who wrote a note
+
+APPLICANT_USERS = {"users": {**settings()["users"], str(ZHANG): {"role": "applicant", "name": "张三"}}}
+
+
+def test_an_applicants_note_is_a_reply_whatever_it_starts_with(config, fake):
+    iid = fake.add("Complaint")
+    fake.journal(iid, ZHANG, "[办结] 我的问题已经解决了吗？")
+    fake.journal(iid, ZHANG, "[延期] 工作日: 30")
+    (page,), _ = pulled(make(config, **APPLICANT_USERS))
+    t = page.items[0].ticket
+    assert [e.type for e in t.events] == ["reply", "reply"] and t.resolved_at is None
+    assert all(e.actor.role == "applicant" and e.public for e in t.events)
+    assert "completion" not in t.event_types and "extension" not in t.event_types
+
+
+def test_a_staff_note_with_the_same_prefix_is_the_event(config, fake):
+    iid = fake.add("Complaint")
+    fake.journal(iid, LI, "[办结] 已电话告知处理结果。")
+    (page,), _ = pulled(make(config, **APPLICANT_USERS))
+    (event,) = page.items[0].ticket.events
+    assert event.type == "completion" and event.actor.id == "li" and event.extra["body"] == "已电话告知处理结果。"
+
+
+def test_an_applicants_pasted_marker_is_their_public_reply(config, fake):
+    """It is not govhall's note: the note is still written (the marker in a public reply proves nothing)."""
+    iid = fake.add("Complaint")
+    fake.journal(iid, ZHANG, "你们系统写的 [govhall:tl.overdue:completion] 是什么意思？")
+    adapter = make(config, **APPLICANT_USERS)
+    (page,), _ = pulled(adapter)
+    t = page.items[0].ticket
+    (reply,) = t.events
+    assert (reply.type, reply.public, reply.actor.id, reply.actor.role) == ("reply", True, "zhangsan", "applicant")
+    note = Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]")
+    assert adapter.build_update(t, Patch([], [], {}, [note]))["notes"] == note.body
+    # the same marker in govhall's own private note: written already
+    fake.journal(iid, ME, "超时 [govhall:tl.overdue:completion]", private=True)
+    (t,) = [i.ticket for i in make(config, **APPLICANT_USERS).fetch([str(iid)])]
+    assert t.events[-1].actor.role == "system" and "notes" not in adapter.build_update(t, Patch([], [], {}, [note]))
+
+
+def test_the_assignee_is_the_issues_assigned_user(config, fake):
+    assigned = fake.add("Complaint")
+    fake.issues[assigned]["assigned_to"] = {"id": ZHAO, "name": "Lei Zhao"}
+    unknown = fake.add("Complaint")
+    fake.issues[unknown]["assigned_to"] = {"id": 42, "name": "Xiao Ming"}
+    nobody = fake.add("Complaint")
+    (page,), _ = pulled(make(config))
+    t = {i.ticket.id: i.ticket for i in page.items}
+    a = t[str(assigned)].assignee
+    assert (a.id, a.name, a.rank, a.department, a.role) == ("zhao", "赵主任", 3, "不动产登记中心", "staff")
+    b = t[str(unknown)].assignee
+    assert (b.id, b.name, b.rank, b.department, b.role) == ("42", "Xiao Ming", 0, None, "staff")
+    assert t[str(nobody)].assignee is None
+
+
 def test_statuses_become_events(config, fake):
     created_accepted = fake.add("Application", "Accepted")
     rejected = fake.add("Application", "New")
@@ -352,18 +510,35 @@ def test_assignee_moves_count_only_between_known_departments(config, fake):
 
 
 def test_mapping_problems_are_per_ticket_errors(config, fake):
-    bad = fake.add("Application", cfs={"promised_working_days": "five", "channel": "pigeon"})
     odd = fake.add("Complaint")
     fake.issues[odd]["status"] = {"id": 2, "name": "In Progress"}
     fake.add("Bug")  # another tracker in the project: not a govhall ticket, silently left alone
     good = fake.add("Consultation")
     (page,), _ = pulled(make(config))
     by_id = {i.id: i for i in page.items}
-    assert set(by_id) == {str(bad), str(odd), str(good)}
-    assert "promised_working_days: expected an integer" in str(by_id[str(bad)].error)
-    assert "channel: 'pigeon' is not one of" in str(by_id[str(bad)].error)
+    assert set(by_id) == {str(odd), str(good)}
     assert "Redmine status 'In Progress' is not mapped" in str(by_id[str(odd)].error)
-    assert by_id[str(good)].ticket is not None
+    assert by_id[str(good)].ticket is not None and not getattr(by_id[str(good)], "warnings", ())
+
+
+def test_an_unreadable_field_value_is_dropped_and_reported_by_the_field(config, fake):
+    """A bad value disables only what needs it: the ticket is read, the problem names the custom field."""
+    iid = fake.add("Application", cfs={"promised_working_days": "five", "channel": "pigeon",
+                                       "applicant_birth_date": "1950-13-01", "applicant_groups": ["elderly", "老年"],
+                                       "applicant_name": "张三", "required_materials": "身份证"})
+    (page,), _ = pulled(make(config))
+    (item,) = page.items
+    t = item.ticket
+    assert item.error is None and t is not None
+    assert t.promised_working_days is None and t.channel is None and t.applicant.birth_date is None
+    assert t.applicant.name == "张三" and t.applicant.groups == ("elderly",) and t.required_materials == ("身份证",)
+    warnings = "\n".join(item.warnings)
+    assert "custom field 'Promised working days' (id 11): 'five' is not a whole number" in warnings
+    assert "custom field 'Channel' (id 1): 'pigeon' is not one of counter" in warnings
+    assert "custom field 'Applicant birth date' (id 8): the value is not a date" in warnings
+    assert "1950-13-01" not in warnings  # personal data is not quoted
+    assert "custom field 'Applicant groups' (id 9): '老年' is not an applicant group" in warnings
+    assert len(item.warnings) == 4 and str(iid) == t.id
 
 
 def test_fetch_reports_missing_and_unmapped(config, fake):
