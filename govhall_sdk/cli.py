@@ -145,7 +145,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
-    """Working-day arithmetic for people: ``add DATE N`` and ``info DATE``."""
+    """Working-day arithmetic for people: ``add DATE N`` and ``info DATE``; ``import NOTICE``
+    reads a State Council holiday notice into the calendar file."""
+    if args.calendar_command == "import":
+        return _calendar_import(args)
     engine = _engine(_config(args))
     cal = engine.calendar
     try:
@@ -156,6 +159,26 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _calendar_import(args: argparse.Namespace) -> int:
+    """``calendar import NOTICE``: see :func:`govhall_sdk.holiday_notice.import_notice`."""
+    from .holiday_notice import ImportRefused, NoticeError, import_notice
+
+    config = _config(args)
+    try:
+        return import_notice(
+            args.notice,
+            config=config if args.config else None,
+            config_path=args.config,
+            file=args.file,
+            yes=args.yes,
+            source=_engine(config).calendar.source,
+        )
+    except NoticeError as exc:
+        raise UsageError(f"{args.notice}: {exc}") from None
+    except (ImportRefused, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--lang", choices=("zh", "en"))
     explain.set_defaults(func=cmd_explain)
 
-    calendar = sub.add_parser("calendar", help="working-day arithmetic")
+    calendar = sub.add_parser("calendar", help="working-day arithmetic; import a State Council holiday notice")
     calendar.add_argument("--config")
     csub = calendar.add_subparsers(dest="calendar_command", required=True)
     add = csub.add_parser("add", help="the N-th working day after DATE")
@@ -197,7 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("n", type=int)
     info = csub.add_parser("info", help="is DATE a working day, and why")
     info.add_argument("date", type=_date)
-    for p in (add, info):
+    imp = csub.add_parser(
+        "import", help="read a State Council holiday notice (国务院办公厅关于20XX年部分节假日安排的通知) into the calendar file"
+    )
+    imp.add_argument("notice", help="the notice as UTF-8 text, or - for standard input")
+    imp.add_argument("--yes", action="store_true", help="write without asking (needed when not on a terminal)")
+    imp.add_argument("--file", help="the calendar file (default: the config's [calendar] file, else holidays-cn.toml beside it)")
+    for p in (add, info, imp):
+        p.add_argument("--config", default=argparse.SUPPRESS, help="a govhall.toml")
         p.set_defaults(func=cmd_calendar)
     from .run_command import add_run_command
 
