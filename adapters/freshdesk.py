@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page
+from govhall_sdk.adapter import Page, with_warnings
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import (
@@ -113,14 +113,20 @@ class FreshdeskAdapter(RESTAdapter):
         except HTTPError as exc:  # this ticket's error, not the page's: the others are still written
             problem = "no such ticket (deleted while reading)" if exc.status == 404 else f"conversations: {exc}"
             return Parsed(None, TicketError(tid, [problem]), tid)
+        warnings: list[str] = []
         try:
-            mapped = self.interchange(raw, conversations)
+            mapped = self.interchange(raw, conversations, warnings)
         except Exception as exc:  # a payload of a shape the API docs do not describe
             return Parsed(None, TicketError(tid, [f"ticket: cannot be mapped: {type(exc).__name__}: {exc}"]), tid)
-        return parse_item(tid, mapped, self.config.adapter_timezone, tid)
+        return with_warnings(parse_item(tid, mapped, self.config.adapter_timezone, tid), warnings)
 
-    def interchange(self, raw: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """One Freshdesk ticket (with its conversations) as an interchange ticket dict."""
+    def interchange(self, raw: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]],
+                    warnings: list[str] | None = None) -> dict[str, Any]:
+        """One Freshdesk ticket (with its conversations) as an interchange ticket dict.
+
+        ``warnings`` collects the values of prefixed notes that could not be read (by conversation id).
+        """
+        warnings = [] if warnings is None else warnings
         m = self.mapping
         custom = raw.get("custom_fields") or {}
         view = {**raw, **custom}
@@ -140,20 +146,27 @@ class FreshdeskAdapter(RESTAdapter):
             **m.common(view, kind),
         }
         requester = str(raw.get("requester_id"))
+        responder = raw.get("responder_id")
+        out["assignee"] = None if responder is None else m.actor(responder)
         events: list[dict[str, Any]] = []
         for conv in conversations:
             text = conv.get("body_text") or html_text(conv.get("body") or "")
             user = str(conv.get("user_id"))
-            if GOVHALL_MARK in text:
-                actor = {"id": "govhall", "name": "govhall", "role": "system"}
-            elif user == requester or conv.get("incoming"):
+            public = not conv.get("private", False)
+            if user == requester or conv.get("incoming"):
                 actor = m.actor(user, "applicant")
+            elif GOVHALL_MARK in text and not public:
+                # an agent's private note with a marker: govhall's own (Freshdesk does not say which agent the
+                # API key is without another request; a private note is never the requester's)
+                actor = {"id": "govhall", "name": "govhall", "role": "system"}
             else:
                 actor = m.actor(user)
             at = conv.get("created_at")
-            events.append({"type": "reply", "at": at, "public": not conv.get("private", False), "body": text,
+            events.append({"type": "reply", "at": at, "public": public, "body": text,
                            "actor": actor, "conversation_id": conv.get("id")})
-            typed = m.note_event(text, at, actor)
+            found: list[str] = []
+            typed = m.note_event(text, at, actor, found)
+            warnings.extend(f"conversation {conv.get('id')}: {problem}" for problem in found)
             if typed is not None:
                 events.append(typed)
         out["events"] = events

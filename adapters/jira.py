@@ -42,7 +42,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page
+from govhall_sdk.adapter import Page, with_warnings
 from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import SyncCursor, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
@@ -61,8 +61,8 @@ JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "
                "applicant_name": "reporter.displayName", "due_at": "duedate", "resolved_at": "resolutiondate"}
 #: A status not named in ``[adapter.statuses]`` is read by its category.
 CATEGORY_STATUSES = {"new": "new", "indeterminate": "open", "done": "resolved"}
-BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", "issuetype", "resolutiondate",
-               "duedate", "comment", "project")
+BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", "assignee", "issuetype",
+               "resolutiondate", "duedate", "comment", "project")
 NOTE_APIS = ("servicedesk", "platform")
 ZONE_MARGIN = timedelta(hours=14)  # the widest UTC offset
 MARKER = re.compile(r"\[govhall:[^\]\s]+\]")
@@ -155,6 +155,7 @@ class JiraAdapter(RESTAdapter):
         self.department_field = department.split("|")[0].split(".")[0].strip() or None
         zone = self.settings["jql_timezone"]
         self._zone: Any = ZoneInfo(zone) if zone else None
+        self._myself: Mapping[str, Any] | None = None
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,13 +187,23 @@ class JiraAdapter(RESTAdapter):
         roots -= set(self.field_ids) | {"key", "id"}  # names of [adapter.custom_fields], not Jira fields
         return list(dict.fromkeys([*BASE_FIELDS, *sorted(set(self.field_ids.values()) | roots)]))
 
+    def myself(self) -> Mapping[str, Any]:
+        """The API user (``GET /rest/api/3/myself``, once; ``{}`` when Jira does not answer it)."""
+        if self._myself is None:
+            try:
+                body = self.request("GET", "/rest/api/3/myself", want_json=True).body
+                self._myself = body if isinstance(body, dict) else {}
+            except HTTPError:
+                self._myself = {}
+        return self._myself
+
     def zone(self) -> Any:
         """The API user's time zone, in which Jira reads JQL dates (``jql_timezone``, else ``GET /myself``)."""
         if self._zone is None:
             try:
-                name = self.request("GET", "/rest/api/3/myself", want_json=True).body.get("timeZone") or ""
+                name = self.myself().get("timeZone") or ""
                 self._zone = ZoneInfo(name) if name else False
-            except (HTTPError, AttributeError, ValueError, ZoneInfoNotFoundError):
+            except (AttributeError, ValueError, ZoneInfoNotFoundError):
                 self._zone = False
         return self._zone or None
 
@@ -305,7 +316,9 @@ class JiraAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(key, ["no such issue (deleted while reading)"]), key)
-        return parse_item(key, self.interchange(issue, comments, histories), self.config.adapter_timezone, key)
+        warnings: list[str] = []
+        raw = self.interchange(issue, comments, histories, warnings)
+        return with_warnings(parse_item(key, raw, self.config.adapter_timezone, key), warnings)
 
     def _actor(self, user: Mapping[str, Any] | None, reporter: str | None) -> dict[str, Any] | None:
         if not user:
@@ -314,6 +327,11 @@ class JiraAdapter(RESTAdapter):
         kind = user.get("accountType")
         role = "applicant" if kind == "customer" or uid == reporter else "system" if kind == "app" else "staff"
         return self.mapping.actor(uid, role, user.get("displayName"))
+
+    def _is_me(self, author: Mapping[str, Any] | None) -> bool:
+        """True when a comment's author is the API user (``/myself``; when Jira does not say, any author)."""
+        mine = self.myself().get("accountId")
+        return not mine or str((author or {}).get("accountId")) == str(mine)
 
     @staticmethod
     def internal(comment: Mapping[str, Any]) -> bool:
@@ -324,8 +342,12 @@ class JiraAdapter(RESTAdapter):
                    for p in comment.get("properties") or [])
 
     def interchange(self, issue: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
-                    histories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """One Jira issue (with all its comments and changelog) as an interchange ticket dict."""
+                    histories: Sequence[Mapping[str, Any]], warnings: list[str] | None = None) -> dict[str, Any]:
+        """One Jira issue (with all its comments and changelog) as an interchange ticket dict.
+
+        ``warnings`` collects the values of prefixed comments that could not be read (by comment id).
+        """
+        warnings = [] if warnings is None else warnings
         m = self.mapping
         f = issue.get("fields") or {}
         view = {**f, "key": issue.get("key"), "id": issue.get("id")}
@@ -353,15 +375,23 @@ class JiraAdapter(RESTAdapter):
                 out[name] = _iso(out[name])
         form_defaults(out, self.settings["forms"].get(str(plain(path_value(view, self.settings["form_field"])))))
         reporter = str((f.get("reporter") or {}).get("accountId"))
+        assigned = f.get("assignee")
+        out["assignee"] = m.actor(assigned.get("accountId"), "staff", assigned.get("displayName")) \
+            if isinstance(assigned, dict) and assigned.get("accountId") else None
         events: list[dict[str, Any]] = []
         for c in comments:
             text = adf_text(c.get("body")).rstrip("\n")
-            actor = {"id": "govhall", "name": "govhall", "role": "system"} if GOVHALL_MARK in text \
-                else self._actor(c.get("author"), reporter)
+            public = not self.internal(c)
+            actor = self._actor(c.get("author"), reporter)
+            if GOVHALL_MARK in text and not public and (actor or {}).get("role") != "applicant" \
+                    and self._is_me(c.get("author")):
+                actor = {"id": "govhall", "name": "govhall", "role": "system"}
             at = _iso(c.get("created"))
-            events.append({"type": "reply", "at": at, "public": not self.internal(c), "body": text,
+            events.append({"type": "reply", "at": at, "public": public, "body": text,
                            "comment_id": c.get("id"), **({"actor": actor} if actor else {})})
-            typed = m.note_event(text, at, actor)
+            found: list[str] = []
+            typed = m.note_event(text, at, actor, found)
+            warnings.extend(f"comment {c.get('id')}: {problem}" for problem in found)
             if typed is not None:
                 events.append(typed)
         for h in histories:

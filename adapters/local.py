@@ -1,6 +1,8 @@
 """The ``local`` adapter: an embedded helpdesk in one SQLite file.
 
-Tickets are stored in the interchange format. On first use the file is created
+Tickets are stored in the interchange format (their ``assignee`` is the
+interchange's actor; an escalation with ``assign = true`` makes the target the
+assignee, ``{"id": target, "role": "staff"}``). On first use the file is created
 from a seed file (``examples/tickets.json`` by default). Every change bumps a
 global ``version``, which is the sync cursor; changes written by govhall are
 marked ``last_writer = 'govhall'`` and are not pulled again (they are govhall's
@@ -97,8 +99,10 @@ def apply_patch(raw: dict[str, Any], patch: Patch, at: datetime) -> dict[str, An
     for note in patch.notes:
         events.append({"type": "reply", "at": at.isoformat(), "public": False, "body": note.body,
                        "actor": {"id": GOVHALL, "name": "govhall", "role": "system"}})
-    if patch.assign:
-        raw["assignee"] = patch.assign
+    if patch.assign:  # the escalation target, as an interchange actor (kept whole when it is already the assignee)
+        current = raw.get("assignee")
+        if not (isinstance(current, dict) and current.get("id") == patch.assign):
+            raw["assignee"] = {"id": patch.assign, "role": "staff"}
     return raw
 
 

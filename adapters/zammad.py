@@ -24,7 +24,7 @@ from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.mapping import (
     GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, read_mapping_settings,
 )
-from govhall_sdk.adapter import Page
+from govhall_sdk.adapter import Page, with_warnings
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.parse import Parsed, TicketError, parse_item
@@ -35,6 +35,8 @@ ZAMMAD_STATUSES = {"new": "new", "open": "open", "pending reminder": "pending", 
 #: The type of the article that created the ticket (``create_article_type``), by name.
 ZAMMAD_CHANNELS = {"email": "mail", "phone": "phone", "web": "web", "note": "counter", "sms": "phone",
                    "fax": "letter", "chat": "web"}
+#: ``owner_id`` 1 is Zammad's "-": nobody (docs.zammad.org/en/latest/api/ticket/index.html, the welcome ticket).
+NO_OWNER = 1
 ZAMMAD_FIELDS = {"kind": "type", "subject": "title", "resolved_at": "close_at"}
 #: Attributes of a default Zammad ticket (expanded); anything else is a custom attribute (``fields``).
 STANDARD_ATTRIBUTES = frozenset({
@@ -70,6 +72,7 @@ class ZammadAdapter(RESTAdapter):
         self.mapping = HelpdeskMapping(self.settings, config.timezone, channels=ZAMMAD_CHANNELS,
                                        statuses=ZAMMAD_STATUSES, fields=ZAMMAD_FIELDS)
         self._echo: dict[str, str] = {}
+        self._me: Mapping[str, Any] | None = None
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,12 +122,32 @@ class ZammadAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        return parse_item(tid, self.interchange(raw, articles, (tags or {}).get("tags") or []),
-                          self.config.adapter_timezone, tid)
+        warnings: list[str] = []
+        mapped = self.interchange(raw, articles, (tags or {}).get("tags") or [], warnings)
+        return with_warnings(parse_item(tid, mapped, self.config.adapter_timezone, tid), warnings)
+
+    def me(self) -> Mapping[str, Any]:
+        """The token's user (``GET /api/v1/users/me``, once; ``{}`` when Zammad does not answer it)."""
+        if self._me is None:
+            try:
+                body = self.request("GET", "/api/v1/users/me", want_json=True).body
+                self._me = body if isinstance(body, dict) else {}
+            except HTTPError:
+                self._me = {}
+        return self._me
+
+    def _is_me(self, user_id: Any) -> bool:
+        """True when an article was created by the token's user (when Zammad does not say who that is, any user)."""
+        mine = self.me().get("id")
+        return mine is None or str(user_id) == str(mine)
 
     def interchange(self, raw: Mapping[str, Any], articles: Sequence[Mapping[str, Any]],
-                    tags: Sequence[str]) -> dict[str, Any]:
-        """One expanded Zammad ticket (with its articles and tags) as an interchange ticket dict."""
+                    tags: Sequence[str], warnings: list[str] | None = None) -> dict[str, Any]:
+        """One expanded Zammad ticket (with its articles and tags) as an interchange ticket dict.
+
+        ``warnings`` collects the values of prefixed articles that could not be read (by article id).
+        """
+        warnings = [] if warnings is None else warnings
         m = self.mapping
         kind = m.kind(m.field(raw, "kind"))
         department = m.field(raw, "department") if m.fields.get("department") else raw.get("group")
@@ -143,24 +166,30 @@ class ZammadAdapter(RESTAdapter):
             "updated_at": raw.get("updated_at"),
             **m.common(raw, kind),
         }
+        owner = raw.get("owner_id")  # expanded: "owner" is the login, the id articles' actors have too
+        login = raw.get("owner") if isinstance(raw.get("owner"), str) and raw.get("owner") != "-" else None
+        out["assignee"] = None if owner in (None, NO_OWNER) and login is None else m.actor(login or owner)
         events: list[dict[str, Any]] = []
         for article in sorted(articles, key=lambda a: (str(a.get("created_at")), a.get("id") or 0)):
             body = article.get("body") or ""
             text = body if article.get("content_type", "text/html") == "text/plain" else html_text(body)
             who = article.get("created_by") or article.get("created_by_id")
             sender = article.get("sender")
-            if GOVHALL_MARK in text:
-                actor = {"id": "govhall", "name": "govhall", "role": "system"}
-            elif sender == "Customer":
+            public = not article.get("internal", False)
+            if sender == "Customer":
                 actor = m.actor(who, "applicant")
+            elif GOVHALL_MARK in text and not public and self._is_me(article.get("created_by_id")):
+                actor = {"id": "govhall", "name": "govhall", "role": "system"}
             elif sender == "System":
                 actor = m.actor(who, "system")
             else:
                 actor = m.actor(who)
             at = article.get("created_at")
-            events.append({"type": "reply", "at": at, "public": not article.get("internal", False), "body": text,
+            events.append({"type": "reply", "at": at, "public": public, "body": text,
                            "actor": actor, "article_id": article.get("id"), "article_type": article.get("type")})
-            typed = m.note_event(text, at, actor)
+            found: list[str] = []
+            typed = m.note_event(text, at, actor, found)
+            warnings.extend(f"article {article.get('id')}: {problem}" for problem in found)
             if typed is not None:
                 events.append(typed)
         out["events"] = events

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, WriteOutcome
+from govhall_sdk.adapter import Page, WriteOutcome, with_warnings
 from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.cursor import parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter
@@ -203,11 +203,18 @@ class ZendeskAdapter(RESTAdapter):
             if exc.status != 404:
                 raise
             return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        return parse_item(tid, self.interchange(ticket, comments, people, metrics.get(tid)), self.config.adapter_timezone, tid)
+        warnings: list[str] = []
+        raw = self.interchange(ticket, comments, people, metrics.get(tid), warnings)
+        return with_warnings(parse_item(tid, raw, self.config.adapter_timezone, tid), warnings)
 
     def interchange(self, ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
-                    users: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> dict[str, Any]:
-        """One Zendesk ticket (with its comments, sideloaded users and metrics) as an interchange ticket dict."""
+                    users: Mapping[str, Any], metrics: Mapping[str, Any] | None,
+                    warnings: list[str] | None = None) -> dict[str, Any]:
+        """One Zendesk ticket (with its comments, sideloaded users and metrics) as an interchange ticket dict.
+
+        ``warnings`` collects the values of prefixed notes that could not be read (by comment id).
+        """
+        warnings = [] if warnings is None else warnings
         m = self.mapping
         custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
         requester = str(ticket.get("requester_id"))
@@ -232,24 +239,37 @@ class ZendeskAdapter(RESTAdapter):
             **m.common(view, kind),
         }
         form_defaults(out, self.settings["forms"].get(str(ticket.get("ticket_form_id"))))
+        assigned = ticket.get("assignee_id")
+        out["assignee"] = None if assigned is None else m.actor(
+            assigned, "staff", (users.get(str(assigned)) or {}).get("name"))
         events: list[dict[str, Any]] = []
         for comment in comments:
             text = comment.get("body") or comment.get("plain_body") or ""
             author = str(comment.get("author_id"))
-            if GOVHALL_MARK in text:
+            person = users.get(author) or {}
+            public = bool(comment.get("public", True))
+            applicant = author == requester or person.get("role") == "end-user"
+            if applicant:
+                actor = m.actor(author, "applicant", person.get("name"))
+            elif GOVHALL_MARK in text and not public and self._is_me(person):
                 actor = {"id": "govhall", "name": "govhall", "role": "system"}
-            elif author == requester or (users.get(author) or {}).get("role") == "end-user":
-                actor = m.actor(author, "applicant", (users.get(author) or {}).get("name"))
             else:
-                actor = m.actor(author, "staff", (users.get(author) or {}).get("name"))
+                actor = m.actor(author, "staff", person.get("name"))
             at = comment.get("created_at")
-            events.append({"type": "reply", "at": at, "public": bool(comment.get("public", True)), "body": text,
+            events.append({"type": "reply", "at": at, "public": public, "body": text,
                            "actor": actor, "comment_id": comment.get("id")})
-            typed = m.note_event(text, at, actor)
+            found: list[str] = []
+            typed = m.note_event(text, at, actor, found)
+            warnings.extend(f"comment {comment.get('id')}: {problem}" for problem in found)
             if typed is not None:
                 events.append(typed)
         out["events"] = events
         return out
+
+    def _is_me(self, person: Mapping[str, Any]) -> bool:
+        """True when a comment's author is govhall's API user (its ``email``), or when the author is not sideloaded."""
+        email = person.get("email")
+        return not email or str(email).casefold() == str(self.settings["email"]).casefold()
 
     # -------------------------------------------------------------- writing
     def _item(self, ticket: Ticket, patch: Patch) -> dict[str, Any]:

@@ -7,7 +7,10 @@ of tickets with association names (``group``, ``state``, ``create_article_type``
 milliseconds (``2021-11-03T11:51:13.809Z``); ``by_ticket`` articles with
 ``type``/``sender``/``internal``; ``{"tags": [...]}``; ``tags/add`` and
 ``tags/remove`` answering ``201 true``; unknown ticket attributes refused with
-422; ``Authorization: Token token=...``. The search ``query`` understands the
+422; ``Authorization: Token token=...``; ``GET /api/v1/users/me``, the token's
+user (docs.zammad.org/en/latest/api/user.html, "Me - Current User"): govhall's
+own articles are created by it (``created_by_id`` :data:`GOVHALL_USER`), the
+staff's by agent 3. The search ``query`` understands the
 ``updated_at:>=`` range (with ``\\:`` escapes) the adapter sends; like a real
 index it can lag (ids in ``unindexed`` are not found by a search yet).
 Ticket ids are opaque to the adapter, so the conformance ids are used as they are.
@@ -34,6 +37,7 @@ KIND_WORDS = {"consultation": "咨询", "application": "申请", "complaint": "�
               "assignment": "交办"}
 ARTICLE_TYPES = {"mail": "email", "web": "web", "phone": "phone", "counter": "note", "hotline": "phone",
                  "letter": "fax"}
+GOVHALL_USER = 9  # the user the token belongs to
 STATES = {"new": "new", "open": "open", "pending": "pending reminder", "accepted": "open", "resolved": "closed",
           "closed": "closed", "rejected": "closed"}
 
@@ -131,6 +135,10 @@ class ZammadFake:
         if request.headers.get("Authorization") != f"Token token={self.token}":
             return 401, headers, json.dumps({"error": "Authentication required"})
         path = url.path[len("/api/v1"):]
+        if request.method == "GET" and path == "/users/me":  # docs.zammad.org/en/latest/api/user.html
+            return 200, headers, json.dumps({"id": GOVHALL_USER, "login": "govhall@center.example",
+                                             "firstname": "govhall", "lastname": "", "email": "govhall@center.example",
+                                             "active": True, "role_ids": [2], "group_ids": {"1": ["full"]}})
         if request.method == "GET" and path == "/tickets/search":
             return 200, headers, json.dumps(self._search(query))
         if path == "/tags/add" and request.method == "POST":
@@ -148,7 +156,8 @@ class ZammadFake:
                 return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
             article = self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
                                              "type": body.get("type", "note"), "internal": body.get("internal", False),
-                                             "subject": body.get("subject"), "created_by": "govhall@center.example"})
+                                             "subject": body.get("subject"), "created_by": "govhall@center.example",
+                                             "created_by_id": GOVHALL_USER, "updated_by_id": GOVHALL_USER})
             return 201, headers, json.dumps(article)
         m = re.fullmatch(r"/ticket_articles/by_ticket/([^/]+)", path)
         if m and request.method == "GET":

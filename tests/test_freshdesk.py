@@ -319,3 +319,66 @@ def test_the_example_config_builds_the_adapter(govhall_pm):
     assert isinstance(adapter, FreshdeskAdapter) and adapter.mapping.department(1000123457) == "不动产登记窗口"
     assert adapter.mapping.kind("Incident") == "complaint" and adapter.mapping.kind("信访") == "complaint"
     assert "PUT-THE-API-KEY-HERE" not in repr(adapter)
+
+
+# ------------------------------------------------------------------ assignee and who wrote a note
+
+def _conv(cid, text, *, user=6010396333, private=False, incoming=False):
+    return {**DOC_CONVERSATIONS[1], "id": cid, "body": f"<div>{text}</div>", "body_text": text, "user_id": user,
+            "private": private, "incoming": incoming, "created_at": f"2025-01-06T0{cid % 10}:00:00Z"}
+
+
+def test_responder_id_is_the_assignee_with_the_agents_table(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 4})  # responder_id 6010396333, in [adapter.agents]
+    fake.add_ticket({**DOC_TICKET, "id": 5, "responder_id": 6010000001})
+    fake.add_ticket({**DOC_TICKET, "id": 6, "responder_id": None})
+    items = {i.id: i.ticket for i in helpdesk_driver.make_adapter(config, **MAPPING).fetch(["4", "5", "6"])}
+    a = items["4"].assignee
+    assert (a.id, a.name, a.rank, a.department, a.role) == ("6010396333", "王芳", 2, "市场监管窗口", "staff")
+    b = items["5"].assignee
+    assert (b.id, b.name, b.rank, b.department, b.role) == ("6010000001", None, 0, None, "staff")
+    assert items["6"].assignee is None
+
+
+def test_a_prefix_counts_only_in_an_agents_note(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 7, "status": 2}, [
+        _conv(1, "[办结] 我的事办完了吗？", user=6012691534, incoming=True),           # the requester
+        _conv(2, "[延期] 工作日: 30; 批准人: 6010396333", user=6012691534, incoming=True),
+        _conv(3, "[受理] 通知书: 是", user=6010000001),                                # an agent
+    ])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["7"])
+    t = item.ticket
+    assert [e.type for e in t.events] == ["reply", "reply", "reply", "acceptance"]
+    assert {"completion", "extension"}.isdisjoint(t.event_types)
+    assert [e.actor.role for e in t.events[:2]] == ["applicant", "applicant"]
+
+
+def test_an_agents_completion_note_is_the_event(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 8, "status": 2}, [_conv(1, "[办结] 已办结，结果已告知。", private=True)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["8"])
+    reply, done = item.ticket.events
+    assert done.type == "completion" and done.actor.name == "王芳" and done.extra["body"] == "已办结，结果已告知。"
+
+
+def test_a_pasted_marker_in_a_public_message_is_the_requesters_reply(fake, helpdesk_driver, config, govhall_pm):
+    marker = "[govhall:tl.overdue:completion]"
+    fake.add_ticket({**DOC_TICKET, "id": 9, "status": 2, "type": "投诉", "stats": {**DOC_TICKET["stats"], "resolved_at": None}},
+                    [_conv(1, f"我看到 {marker} 这是什么？", user=6012691534, incoming=True),
+                     _conv(2, f"内部：{marker}", private=True)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["9"])
+    pasted, own = item.ticket.events
+    assert (pasted.public, pasted.actor.role, pasted.actor.id) == (True, "applicant", "6012691534")
+    assert (own.public, own.actor.role) == (False, "system")  # an agent's private note with a marker: govhall's
+
+
+def test_an_unreadable_note_value_is_a_warning_naming_the_conversation(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 10}, [_conv(41, "[延期] 工作日: 三天; 批准人: 6010396333"),
+                                               _conv(42, "[代办] 申请人行动不便，由窗口工作人员全程代办。")])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["10"])
+    assert item.error is None and item.ticket.promised_working_days == 5
+    first = fake.conversations["10"][0]["id"]
+    assert item.warnings == (f"conversation {first}: [延期] 工作日: '三天' is not a positive whole number of working days; "
+                             "not counted as extension",)
+    proxy = item.ticket.events_of("proxy_request")[0]
+    assert proxy.mode == "proxy" and proxy.extra["body"] == "申请人行动不便，由窗口工作人员全程代办。"
+    assert "extension" not in item.ticket.event_types

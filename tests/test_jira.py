@@ -387,3 +387,72 @@ def test_the_search_asks_for_every_field_it_maps(helpdesk_driver, config):
     assert {"summary", "status", "comment", "labels", "customfield_10050", "customfield_10051", "customfield_10010",
             "customfield_10060"} <= set(fields)
     assert "承诺时限" not in fields and len(fields) == len(set(fields))
+
+
+# ---------------------------------------------------------------- assignee and who wrote a comment
+
+AGENT = "5b10a2844c20165700ede21g"  # in [adapter.agents]: rank 1, 综合窗口
+
+
+def _issue(fake, reporter="qm:0001"):
+    if reporter not in fake.users:
+        fake.add_user(reporter, "张三", "customer")
+    if AGENT not in fake.users:
+        fake.add_user(AGENT, "王", "atlassian")
+    return fake.create_issue(summary="投诉", reporter=reporter, created=datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc),
+                             fields={FIELDS["事项类型"][0]: {"value": "投诉", "id": "3"}})
+
+
+def test_the_assignee_field_is_the_assignee_with_the_agents_table(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    mapped, unmapped, nobody = _issue(fake), _issue(fake), _issue(fake)
+    fake.issues[mapped]["fields"]["assignee"] = fake.user_json(AGENT)
+    fake.issues[unmapped]["fields"]["assignee"] = fake.user_json("5b10ac8d82e05b22cc7d4ef5")
+    adapter = helpdesk_driver.adapter(config)
+    assert "assignee" in adapter.search_fields
+    items = {i.id: i.ticket for i in adapter.fetch([mapped, unmapped, nobody])}
+    a = items[mapped].assignee
+    assert (a.id, a.name, a.rank, a.department, a.role) == (AGENT, "王", 1, "综合窗口", "staff")
+    b = items[unmapped].assignee
+    assert (b.id, b.name, b.rank, b.department) == ("5b10ac8d82e05b22cc7d4ef5", "王主任", 0, None)
+    assert items[nobody].assignee is None
+
+
+def test_a_prefix_counts_only_in_an_agents_comment(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    key = _issue(fake)
+    fake.add_comment(key, "qm:0001", adf_doc("[办结] 我的事办好了吗"))                 # the customer
+    fake.add_comment(key, "qm:0001", adf_doc("[延期] 工作日: 30"))
+    fake.add_comment(key, AGENT, adf_doc("[受理] 通知书: 是"), public=False)           # an agent
+    (item,) = list(helpdesk_driver.adapter(config).fetch([key]))
+    t = item.ticket
+    assert [e.type for e in t.events] == ["reply", "reply", "reply", "acceptance"]
+    assert {"completion", "extension"}.isdisjoint(t.event_types)
+    fake.add_comment(key, AGENT, adf_doc("[办结] 已办结。"))
+    (item,) = list(helpdesk_driver.adapter(config).fetch([key]))
+    assert item.ticket.events_of("completion")[0].actor.id == AGENT
+
+
+def test_a_pasted_marker_is_the_customers_public_reply(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    key = _issue(fake)
+    marker = "[govhall:tl.overdue:completion]"
+    fake.add_comment(key, "qm:0001", adf_doc(f"系统写了 {marker}？"))
+    fake.add_comment(key, AGENT, adf_doc(f"内部抄录 {marker}"), public=False)
+    (item,) = list(helpdesk_driver.adapter(config).fetch([key]))
+    pasted, copied = item.ticket.events
+    assert (pasted.public, pasted.actor.role, pasted.actor.id) == (True, "applicant", "qm:0001")
+    assert (copied.public, copied.actor.role, copied.actor.id) == (False, "staff", AGENT)  # not the API user
+    fake.add_comment(key, fake.bot["accountId"], adf_doc(f"超时 {marker}"), public=False)         # the API user (/myself)
+    (item,) = list(helpdesk_driver.adapter(config).fetch([key]))
+    assert item.ticket.events[-1].actor.role == "system"
+
+
+def test_an_unreadable_note_value_is_a_warning_naming_the_comment(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    key = _issue(fake)
+    comment = fake.add_comment(key, AGENT, adf_doc("[延期] 工作日: -2"), public=False)
+    (item,) = list(helpdesk_driver.adapter(config).fetch([key]))
+    assert item.error is None and "extension" not in item.ticket.event_types
+    assert item.warnings == (f"comment {comment['id']}: [延期] 工作日: '-2' is not a positive whole number of "
+                             "working days; not counted as extension",)

@@ -247,3 +247,59 @@ def test_the_example_config_builds_the_adapter(govhall_pm):
     assert isinstance(adapter, ZammadAdapter) and adapter.mapping.status("已受理") == "accepted"
     assert adapter.mapping.status("pending close") == "pending" and adapter.settings["settle_seconds"] == 60.0
     assert "PUT-THE-ACCESS-TOKEN-HERE" not in repr(adapter)
+
+
+# ------------------------------------------------------------------ the owner and who wrote an article
+
+def _article(aid, text, *, customer=False, internal=False, by="chris@chrispresso.com", by_id=3):
+    return {"id": aid, "body": text, "content_type": "text/plain", "type": "note" if internal else "web",
+            "internal": internal, "sender": "Customer" if customer else "Agent",
+            "created_by": "samuel@example.com" if customer else by, "created_by_id": 7 if customer else by_id,
+            "created_at": f"2025-01-06T0{aid % 10}:00:00.000Z"}
+
+
+def test_owner_is_the_assignee_with_the_agents_table(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET)  # owner chris@chrispresso.com (owner_id 3)
+    fake.add_ticket({**DOC_TICKET, "id": 4, "owner_id": 5, "owner": "jacob@chrispresso.com"})
+    fake.add_ticket({**DOC_TICKET, "id": 5, "owner_id": 1, "owner": "-"})  # Zammad's "-": nobody
+    items = {i.id: i.ticket for i in helpdesk_driver.make_adapter(config, **MAPPING).fetch(["3", "4", "5"])}
+    a = items["3"].assignee
+    assert (a.id, a.name, a.rank, a.department, a.role) == ("chris@chrispresso.com", "Chris", 3, "市场监管窗口", "staff")
+    b = items["4"].assignee
+    assert (b.id, b.rank, b.department) == ("jacob@chrispresso.com", 0, None)
+    assert items["5"].assignee is None
+
+
+def test_a_prefix_counts_only_in_an_agents_article(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 6}, [_article(1, "[办结] 办好了吗？", customer=True),
+                                              _article(2, "[延期] 工作日: 30", customer=True),
+                                              _article(3, "[办结] 已办结。", internal=True)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["6"])
+    t = item.ticket
+    assert [e.type for e in t.events] == ["reply", "reply", "reply", "completion"]
+    assert "extension" not in t.event_types and t.events_of("completion")[0].actor.id == "chris@chrispresso.com"
+
+
+def test_a_pasted_marker_is_the_customers_public_reply(fake, helpdesk_driver, config):
+    from fakes_zammad import GOVHALL_USER
+
+    marker = "[govhall:tl.overdue:completion]"
+    fake.add_ticket({**DOC_TICKET, "id": 7}, [
+        _article(1, f"请问 {marker} 是什么", customer=True),
+        _article(2, f"抄录 {marker}", internal=True),                                       # an agent, not govhall
+        _article(3, f"超时 {marker}", internal=True, by="govhall@center.example", by_id=GOVHALL_USER)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["7"])
+    pasted, copied, own = item.ticket.events
+    assert (pasted.public, pasted.actor.role) == (True, "applicant")
+    assert (copied.public, copied.actor.role, copied.actor.id) == (False, "staff", "chris@chrispresso.com")
+    assert (own.public, own.actor.role) == (False, "system")
+    assert len(fake.requests_to("GET", "/api/v1/users/me")) == 1
+
+
+def test_an_unreadable_note_value_is_a_warning_naming_the_article(fake, helpdesk_driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 8}, [_article(1, "[补正告知] 方式: 飞鸽传书; 缺件: 身份证", internal=True)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING).fetch(["8"])
+    aid = fake.articles["8"][0]["id"]
+    assert item.warnings == (f"article {aid}: [补正告知] 方式: '飞鸽传书' is not 口头, 书面 or 公开; ignored",)
+    (notice,) = item.ticket.events_of("notice")
+    assert notice.form == "written" and notice.missing == ("身份证",)  # the prefix's own form stands

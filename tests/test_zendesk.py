@@ -349,3 +349,73 @@ def test_the_example_config_builds_an_adapter(monkeypatch, govhall_pm):
     assert adapter.field_ids[config.escalation_write["field"]]  # the escalation field is mapped
     assert adapter.mapping.kinds["360000000201"] == "application"
     assert adapter.mapping.agents["361000000003"]["rank"] == 3
+
+
+# ---------------------------------------------------------------- assignee and who wrote a comment
+
+def _ticket(fake, requester=8001):
+    if requester not in fake.users:
+        fake.add_user(requester, "张三", "end-user")
+    return fake.create_ticket(subject="投诉", requester_id=requester, group_id=GROUPS["综合窗口"],
+                              created_at=datetime(2025, 2, 3, 1, 0, tzinfo=timezone.utc), fields={FIELD_IDS["事项类型"]: "tousu"})
+
+
+def test_assignee_id_is_the_assignee_with_the_agents_table(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    fake.add_user(9002, "李科长", "agent")
+    mapped, unmapped, nobody = _ticket(fake), _ticket(fake), _ticket(fake)
+    fake.tickets[mapped]["assignee_id"] = 9002   # in [adapter.agents]: rank 2, 综合窗口
+    fake.tickets[unmapped]["assignee_id"] = 9100
+    items = {i.id: i.ticket for i in helpdesk_driver.adapter(config).fetch([str(mapped), str(unmapped), str(nobody)])}
+    a = items[str(mapped)].assignee
+    assert (a.id, a.rank, a.department, a.role) == ("9002", 2, "综合窗口", "staff")
+    b = items[str(unmapped)].assignee
+    assert (b.id, b.rank, b.department, b.role) == ("9100", 0, None, "staff")
+    assert items[str(nobody)].assignee is None
+
+
+def test_a_prefix_counts_only_in_an_agents_comment(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    fake.add_user(9001, "王", "agent")
+    tid = _ticket(fake)
+    fake.add_comment(tid, 8001, "[办结] 问题解决了吗？")                      # the requester, public
+    fake.add_comment(tid, 8001, "[延期] 工作日: 30; 批准人: 9002")
+    fake.add_comment(tid, 9001, "[受理] 通知书: 是", public=False)             # an agent
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    t = item.ticket
+    assert [e.type for e in t.events] == ["reply", "reply", "reply", "acceptance"]
+    assert {"completion", "extension"}.isdisjoint(t.event_types)
+    fake.add_comment(tid, 9001, "[办结] 已办结。")
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    assert item.ticket.events_of("completion")[0].actor.id == "9001"
+
+
+def test_a_pasted_marker_is_the_requesters_public_reply(helpdesk_driver, config, govhall_pm):
+    fake = helpdesk_driver.fake
+    fake.add_user(9001, "王", "agent", email="wang@zwfw.example.gov.cn")
+    tid = _ticket(fake)
+    marker = "[govhall:tl.overdue:completion]"
+    fake.add_comment(tid, 8001, f"系统说 {marker}，什么意思？", at=datetime(2025, 2, 3, 2, 0, tzinfo=timezone.utc))
+    fake.add_comment(tid, 9001, f"抄一下 {marker}", public=False, at=datetime(2025, 2, 3, 3, 0, tzinfo=timezone.utc))
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    pasted, copied = item.ticket.events
+    assert (pasted.public, pasted.actor.role, pasted.actor.id) == (True, "applicant", "8001")
+    assert (copied.public, copied.actor.role, copied.actor.id) == (False, "staff", "9001")  # not govhall's user
+    fake.add_comment(tid, fake.bot["id"], f"超时 {marker}", public=False)                  # govhall's own
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    assert item.ticket.events[-1].actor.role == "system"
+
+
+def test_an_unreadable_note_value_is_a_warning_naming_the_comment(helpdesk_driver, config):
+    fake = helpdesk_driver.fake
+    fake.add_user(9001, "王", "agent")
+    tid = _ticket(fake)
+    fake.add_comment(tid, 9001, "[评价] 评分: 很好", public=False)
+    fake.add_comment(tid, 9001, "[答复] 依据、条件、材料、程序、时限。您好，请带身份证。")
+    (item,) = list(helpdesk_driver.adapter(config).fetch([str(tid)]))
+    cid = fake.comments[tid][0]["id"]
+    assert item.warnings == (f"comment {cid}: [评价] 评分: '很好' is not a whole number from 1 to 5; "
+                             "not counted as evaluation",)
+    (answer,) = item.ticket.events_of("notice")
+    assert answer.elements == ("basis", "conditions", "materials", "procedure", "time_limit")
+    assert answer.extra["body"] == "您好，请带身份证。"
