@@ -30,10 +30,11 @@ import requests
 from govhall_adapters.redmine import RedmineAdapter, settings_from_setup
 from govhall_sdk import cli
 from govhall_sdk.adapter import Page, WriteOutcome
-from govhall_sdk.config import default_config
+from govhall_sdk.config import default_config, load_config
 from govhall_sdk.engine import Engine
 from govhall_sdk.host import get_plugin_manager
 from govhall_sdk.parse import Parsed
+from govhall_sdk.sync import make_adapter
 from govhall_sdk.testing import AdapterConformance, HelpdeskDriver
 
 INFO_PATH = Path(os.environ.get("GOVHALL_REDMINE_INFO", "/tmp/govhall-redmine.json"))
@@ -71,6 +72,7 @@ class Redmine:
         self.cf = info["custom_fields"]
         self.fields = settings_from_setup(info)["custom_fields"]  # normalized name -> id
         self.projects: list[str] = []
+        self.users: list[int] = []
 
     def call(self, method: str, path: str, as_user: str | None = None, **kw) -> requests.Response:
         headers = {"X-Redmine-Switch-User": as_user} if as_user else {}
@@ -105,6 +107,9 @@ class Redmine:
                     break
                 time.sleep(0.5)
         self.projects.clear()
+        for uid in self.users:
+            self.session.delete(f"{self.url}/users/{uid}.json", timeout=30)
+        self.users.clear()
 
     def create(self, project: str, tracker: str, subject: str, author: str, status: str = "New",
                due_date: str | None = None, **fields) -> int:
@@ -126,6 +131,19 @@ class Redmine:
         if fields:
             body["custom_fields"] = [{"id": self.fields[k], "value": v} for k, v in fields.items()]
         self.call("PUT", f"/issues/{issue_id}.json", as_user=as_user, json={"issue": body})
+
+    def new_user(self, label: str, project: str) -> tuple[str, int]:
+        """A user of this run (an applicant with a portal account), a Reporter of ``project``; deleted afterwards."""
+        login = f"e2e-{label}-{secrets.token_hex(3)}"
+        user = self.call("POST", "/users.json", json={"user": {
+            "login": login, "firstname": "San", "lastname": "Zhang", "mail": f"{login}@govhall.example",
+            "password": secrets.token_hex(8), "must_change_passwd": False}}).json()["user"]
+        self.users.append(user["id"])
+        roles = {r["name"]: r["id"] for r in self.call("GET", "/roles.json").json()["roles"]}
+        role = roles.get("Reporter") or roles["Manager"]
+        self.call("POST", f"/projects/{project}/memberships.json",
+                  json={"membership": {"user_id": user["id"], "role_ids": [role]}})
+        return login, user["id"]
 
     def issue(self, issue_id: int) -> dict:
         return self.call("GET", f"/issues/{issue_id}.json", params={"include": "journals"}).json()["issue"]
@@ -274,14 +292,15 @@ def seed_demo(rm: Redmine, project: str, working_days: int, today) -> dict[str, 
     return ids
 
 
-def _run(config: Path, now: datetime, stats: list) -> dict:
+def _run(config: Path, now: datetime, stats: list | None, expect: int = 0) -> dict:
     """``govhall run --json`` in process; the summary plus the adapter's request counts."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["run", "--config", str(config), "--now", now.isoformat(), "--json"])
-    assert code == 0, out.getvalue() + err.getvalue()
+    assert code == expect, out.getvalue() + err.getvalue()
     summary = json.loads(out.getvalue())
-    summary["requests"], summary["by_kind"] = stats[-1]
+    if stats:
+        summary["requests"], summary["by_kind"] = stats[-1]
     summary["stderr"] = err.getvalue()
     return summary
 
@@ -431,6 +450,147 @@ def test_figures(demo, capsys):
     assert first["requests"] <= 3 + 2 * len(demo.ids) + 2 * first["written"] + 2
 
 
+# ---------------------------------------------------------------- mapping traps found on a real Redmine
+
+@attrs.define
+class Traps:
+    ids: dict[str, int]
+    applicant: str
+    runs: list[dict]
+    after: dict[str, dict]
+    items: dict[str, Parsed]
+    journals: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def traps(redmine, tmp_path_factory):
+    """Notes and values that broke the mapping on a real Redmine, and who may write a prefix; two runs."""
+    tmp = tmp_path_factory.mktemp("redmine-traps")
+    project = redmine.new_project("traps")
+    applicant, _ = redmine.new_user("applicant", project)
+    start = redmine.server_now(project)
+    now = (start + timedelta(days=DAYS_AHEAD)).astimezone(TZ)
+    c, u = redmine.create, redmine.update
+    ids: dict[str, int] = {}
+    desk = {"channel": "counter", "department": "综合窗口"}
+
+    ids["proxy_free_text"] = i = c(project, "Application", "代办：行动不便", "wang", promised_working_days="60", **desk)
+    u(i, "wang", "[代办] 申请人行动不便，由窗口工作人员全程代办。")
+    ids["answer_with_greeting"] = i = c(project, "Consultation", "咨询：社保转移", "wang", **desk)
+    u(i, "wang", "[答复] 依据、条件、材料、程序、时限。您好，请携带身份证原件到二楼窗口办理。")
+    ids["answer_chinese_names"] = i = c(project, "Consultation", "咨询：公积金提取", "wang", **desk)
+    u(i, "wang", "[答复] 依据、条件、材料、办事程序、办理时限")
+    ids["answer_bare"] = i = c(project, "Consultation", "咨询：居住证", "wang", **desk)
+    u(i, "wang", "[答复]")
+    # Redmine takes year 0 in a date field and a negative number in an integer field
+    ids["bad_birth_date"] = c(project, "Application", "老年人优待证", "wang", applicant_name="王五",
+                              applicant_birth_date="0000-01-01", applicant_groups=["elderly"], **desk)
+    ids["negative_promise"] = c(project, "Application", "承诺时限写错", "wang", promised_working_days="-3", **desk)
+    ids["bad_extension"] = i = c(project, "Application", "延期写错", "wang", promised_working_days="3", **desk)
+    u(i, "li", "[受理通知书] 已受理。", status="Accepted")
+    u(i, "zhao", "[延期] 工作日: 三; 批准人: zhao")
+    for key, note in (("applicant_completion", "[办结] 我的问题解决了吗？"),
+                      ("applicant_marker", "短信里的 [govhall:tl.overdue:completion] 是什么意思？")):
+        ids[key] = i = c(project, "Complaint", f"投诉：{key}", "wang", "Open", **desk)
+        u(i, "wang", "已登记。")
+        u(i, applicant, note)  # the applicant's own account (a portal user)
+    ids["staff_completion"] = i = c(project, "Complaint", "投诉：已办结", "wang", "Open", **desk)
+    u(i, "wang", "已登记。")
+    u(i, "li", "[办结] 已电话告知处理结果。")
+
+    settings = adapter_settings(redmine, project)
+    settings["users"] = {**STAFF, applicant: {"role": "applicant", "name": "张三"}}
+    config = write_config(tmp / "govhall.toml", settings, tmp / "state.sqlite")
+    t = Traps(ids, applicant, [], {}, {}, {})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GOVHALL_REDMINE_API_KEY", redmine.info["api_key"])
+        t.runs.append(_run(config, now, None, expect=1))  # values that could not be read: exit status 1
+        t.runs.append(_run(config, now, None, expect=1))  # ... and again, until someone fixes them
+        pm = get_plugin_manager()
+        adapter = make_adapter(load_config(config, pm), pm)
+        t.items = {str(p.id): p for p in adapter.fetch([str(i) for i in ids.values()])}
+        adapter.close()
+    t.after = {k: redmine.read(i) for k, i in ids.items()}
+    t.journals = {k: next(j["id"] for j in redmine.issue(i)["journals"] if (j.get("notes") or "").startswith("[延期]"))
+                  for k, i in ids.items() if k == "bad_extension"}
+    return t
+
+
+def _item(traps: Traps, key: str) -> Parsed:
+    return traps.items[str(traps.ids[key])]
+
+
+def test_free_text_after_a_prefix_keeps_the_prefix_and_is_the_body(traps):
+    item = _item(traps, "proxy_free_text")
+    assert item.error is None and not getattr(item, "warnings", ())
+    (proxy,) = item.ticket.events_of("proxy_request")
+    assert proxy.mode == "proxy" and proxy.actor.id == "wang"
+    assert proxy.extra["body"] == "申请人行动不便，由窗口工作人员全程代办。"
+    assert str(traps.ids["proxy_free_text"]) not in traps.runs[0]["errors"]  # readable: evaluated without a problem
+
+
+def test_an_answer_lists_its_elements_up_to_the_first_sentence_end(traps):
+    (answer,) = _item(traps, "answer_with_greeting").ticket.events_of("notice")
+    assert answer.elements == ("basis", "conditions", "materials", "procedure", "time_limit")
+    assert answer.extra["body"] == "您好，请携带身份证原件到二楼窗口办理。" and answer.extra["public"]
+    assert "govhall_otn_answer_incomplete" not in traps.after["answer_with_greeting"]["tags"]
+
+
+def test_the_chinese_names_of_the_elements_are_read(traps):
+    (answer,) = _item(traps, "answer_chinese_names").ticket.events_of("notice")
+    assert answer.elements == ("basis", "conditions", "materials", "procedure", "time_limit")
+    assert "govhall_otn_answer_incomplete" not in traps.after["answer_chinese_names"]["tags"]
+
+
+def test_a_bare_answer_names_no_element(traps):
+    (answer,) = _item(traps, "answer_bare").ticket.events_of("notice")
+    assert answer.elements == ()
+    assert "govhall_otn_answer_incomplete" in traps.after["answer_bare"]["tags"]
+
+
+def test_an_unreadable_value_is_dropped_reported_every_run_and_the_rest_written(traps, redmine):
+    first, second = traps.runs
+    cf = redmine.info["custom_fields"]
+    birth, promise, extension = (str(traps.ids[k]) for k in ("bad_birth_date", "negative_promise", "bad_extension"))
+    errors = first["errors"]
+    assert set(errors) == {birth, promise, extension} and first["failed"] == {}
+    assert errors[birth].startswith(f"custom field 'Applicant birth date' (id {cf['Applicant birth date']}): "
+                                    "the value is not a date")
+    assert errors[promise].startswith(f"custom field 'Promised working days' (id {cf['Promised working days']}): "
+                                      "'-3' is not a whole number")
+    assert errors[extension].startswith(f"journal {traps.journals['bad_extension']}: [延期] 工作日: '三' is not a "
+                                        "positive whole number of working days")
+    assert first["evaluated"] == len(traps.ids) and first["written"] == len(traps.ids)
+    # each ticket was still evaluated and written: what needs the dropped value is what is disabled
+    assert {"govhall_ps_special_group"} <= traps.after["bad_birth_date"]["tags"]  # the groups field still says elderly
+    assert _item(traps, "bad_birth_date").ticket.applicant.birth_date is None
+    assert {"govhall_sla_red", "govhall_tl_overdue"} <= traps.after["bad_extension"]["tags"]  # no extension counted
+    assert traps.after["bad_extension"]["fields"]["govhall_light"] == "red"
+    assert "extension" not in _item(traps, "bad_extension").ticket.event_types
+    assert _item(traps, "negative_promise").ticket.promised_working_days is None
+    # the next run reports them again (asked again by the schedule) and writes nothing twice
+    assert set(second["errors"]) == set(errors) and second["written"] == 0 and second["notes"] == 0
+
+
+def test_only_staff_notes_record_staff_events(traps):
+    by_applicant = _item(traps, "applicant_completion").ticket
+    assert "completion" not in by_applicant.event_types and by_applicant.resolved_at is None
+    (own,) = [e for e in by_applicant.events if e.actor.role == "applicant"]
+    assert (own.type, own.public, own.actor.id, own.body) == ("reply", True, traps.applicant, "[办结] 我的问题解决了吗？")
+    assert {"govhall_sla_red", "govhall_tl_overdue"} <= traps.after["applicant_completion"]["tags"]
+    by_staff = _item(traps, "staff_completion").ticket
+    assert by_staff.events_of("completion")[0].actor.id == "li"
+    assert "govhall_tl_overdue" not in traps.after["staff_completion"]["tags"]
+
+
+def test_an_applicants_pasted_marker_does_not_stand_for_govhalls_note(traps):
+    (pasted,) = [e for e in _item(traps, "applicant_marker").ticket.events if e.actor.role == "applicant"]
+    assert "[govhall:tl.overdue:completion]" in pasted.body
+    assert (pasted.public, pasted.actor.role) == (True, "applicant")
+    notes = traps.after["applicant_marker"]["notes"]  # private notes: govhall's own, written all the same
+    assert any("[govhall:tl.overdue:completion]" in n for n in notes)
+
+
 # ---------------------------------------------------------------- govhall redmine setup (the real runner)
 
 REDMINE_ROOT = Path(os.environ.get("GOVHALL_REDMINE_ROOT", "/usr/share/redmine"))
@@ -467,7 +627,7 @@ class SeededIdsAdapter(RedmineAdapter):
     def _ext(self, item: Parsed) -> Parsed:
         if item.ticket is None:
             return item
-        return Parsed(attrs.evolve(item.ticket, id=self.to_ext.get(item.ticket.id, item.ticket.id)), None, item.where)
+        return attrs.evolve(item, ticket=attrs.evolve(item.ticket, id=self.to_ext.get(item.ticket.id, item.ticket.id)))
 
     def pull(self, cursor, page_size=100):
         for page in super().pull(cursor, page_size):
