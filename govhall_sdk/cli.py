@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_command(sub)
     try:
-        get_plugin_manager().hook.govhall_add_commands(subparsers=sub)
+        get_plugin_manager().add_commands(sub)
     except PluginError as exc:  # strict mode: report it when a command runs, keep --help working
         parser.set_defaults(plugin_error=exc)
     return parser

@@ -1,7 +1,9 @@
 """Evaluation: ticket + now + config -> clocks, findings, responsibility, light and patch.
 
-Pure: no HTTP, no state, no CLI. Rule plugins are called one by one so that one
-that raises on a ticket gives an error for that ticket while the others still run.
+Pure: no HTTP, no state, no CLI. Every hook is called through the plugin
+manager's facade (:mod:`govhall_sdk.host`), which isolates each rule plugin: one
+that fails on a ticket gives an error for that ticket while the others' results
+are kept.
 """
 from __future__ import annotations
 
@@ -16,21 +18,13 @@ from .calendar import DaySource, WorkCalendar
 from .clocks import compute_clock, suspension_spans
 from .config import Config
 from .host import GovhallPluginManager, get_plugin_manager
-from .model import Clock, Finding, Note, Patch, Ticket
+from .model import Clock, Finding, Note, Patch, RuleResult, Ticket
 from .privacy import mask_text
 
 LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
 LIGHTS = (None, "green", "yellow", "red")
 RESPONSIBLE_KEYS = ("first_inquiry", "first_handler")
 TAG_PREFIX = "govhall_"
-
-
-@attrs.frozen
-class RuleResult:
-    """What one rule plugin returns for one ticket."""
-
-    clocks: tuple[Clock, ...] | list[Clock] = ()
-    findings: tuple[Finding, ...] | list[Finding] = ()
 
 
 @attrs.frozen
@@ -121,20 +115,13 @@ def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
     if config.calendar not in calendars:
         known = ", ".join(sorted(calendars)) or "none"
         raise ValueError(f"calendar.name: unknown calendar {config.calendar!r} (registered: {known})")
-    source: DaySource = _source(calendars[config.calendar][1])
+    source: DaySource = _source(calendars[config.calendar].obj)
     return WorkCalendar(source, extra_holidays=config.extra_holidays, extra_working_days=config.extra_working_days, extra_published_years=config.published_years)
 
 
 @functools.lru_cache(maxsize=8)
 def _source(factory: Any) -> DaySource:
     return factory()
-
-
-def _caller(function: Any, argnames: tuple[str, ...]) -> Any:
-    """A ``(ticket, ctx)`` callable for a hook implementation that may name its arguments in any order."""
-    if argnames == ("ticket", "ctx"):
-        return function
-    return lambda ticket, ctx: function(**{a: {"ticket": ticket, "ctx": ctx}[a] for a in argnames})
 
 
 def _assign_duties(findings: list[Finding], responsible: dict[str, str | None], ticket: Ticket) -> list[Finding]:
@@ -152,9 +139,15 @@ def _assign_duties(findings: list[Finding], responsible: dict[str, str | None], 
     for f in findings:
         if f.duty is not None and f.staff is None:
             staff = responsible.get(f.duty) or fallback
-            f = attrs.evolve(f, staff=staff, department=f.department or ticket.department)
+            f = f.answered_by(staff, f.department or ticket.department)
         out.append(f)
     return out
+
+
+def _rule_of(out: RuleResult) -> str:
+    """The rule a plugin's result belongs to, for a call order that does not depend on registration."""
+    first = out.findings[0] if out.findings else out.clocks[0] if out.clocks else None
+    return first.rule if first is not None else ""
 
 
 def note_marker(finding: Finding) -> str:
@@ -222,16 +215,7 @@ class Engine:
         self.pm = pm or get_plugin_manager()
         self.config = config
         self.calendar = build_calendar(config, self.pm)
-        self._rules = self._impls("govhall_evaluate_ticket")
-        self._responsibility = self._impls("govhall_responsibility")
-        adjust = self.pm.hook.govhall_adjust_patch
-        self._adjust = adjust if adjust.get_hookimpls() else None
-
-    def _impls(self, hook_name: str) -> list[tuple[str, Any, bool]]:
-        """(plugin, function, takes both arguments in order) in a fixed call order."""
-        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
-        order = sorted(impls, key=lambda i: i.plugin_name) if hook_name == "govhall_evaluate_ticket" else impls[::-1]
-        return [(i.plugin_name, _caller(i.function, tuple(i.argnames))) for i in order]
+        self._adjusters = self.pm.has_patch_adjusters()
 
     def context(self, now: datetime) -> Context:
         """A context for evaluating at ``now``."""
@@ -240,28 +224,19 @@ class Engine:
     def evaluate(self, ticket: Ticket, now: datetime | Context) -> Result:
         """Evaluate one ticket as of ``now`` (an instant or a prepared :class:`Context`)."""
         ctx = now if isinstance(now, Context) else self.context(now)
+        pm = self.pm
+        outs, errors = pm.evaluate_ticket(ticket, ctx)
         clocks: list[Clock] = []
         findings: list[Finding] = []
-        errors: list[str] = []
-        for plugin, call in self._rules:
-            try:
-                out = call(ticket, ctx)
-            except Exception as exc:  # isolate one plugin's failure to this ticket
-                errors.append(f"rule plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
-                continue
-            if out is not None:
-                clocks.extend(out.clocks)
-                findings.extend(out.findings)
+        if len(outs) > 1:  # plugins answer in registration order; the output is in rule order
+            outs.sort(key=_rule_of)
+        for out in outs:
+            clocks.extend(out.clocks)
+            findings.extend(out.findings)
+        named, failed = pm.responsibility(ticket, ctx)
         responsible: dict[str, str | None] = dict.fromkeys(RESPONSIBLE_KEYS)
-        for plugin, call in self._responsibility:
-            try:
-                out = call(ticket, ctx)
-            except Exception as exc:
-                errors.append(f"responsibility plugin {plugin!r} failed: {type(exc).__name__}: {exc}")
-                continue
-            for key, value in (out or {}).items():
-                if responsible.get(key) is None:
-                    responsible[key] = value
+        responsible.update(named)
+        errors.extend(failed)
 
         if findings:
             findings = _assign_duties(findings, responsible, ticket)
@@ -278,8 +253,8 @@ class Engine:
             level = 1
         patch = self._patch(ticket, ctx, light, level, responsible, clocks, findings)
         result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors)
-        if self._adjust is not None:
-            self._adjust(ticket=ticket, result=result, patch=patch, ctx=ctx)
+        if self._adjusters:
+            errors.extend(pm.adjust_patch(ticket, result, patch, ctx))
         return result
 
     def _patch(self, ticket: Ticket, ctx: Context, light: str | None, level: int,

@@ -1,5 +1,18 @@
 """The plugin host: one plugin manager, entry points loaded lazily, once, each isolated.
 
+:class:`GovhallPluginManager` is the only place that knows pluggy. Every hook is
+called through it, with one typed method per hook (``evaluate_ticket``,
+``responsibility``, ``adjust_patch``, ``escalate``, ``add_commands``) and one
+property per registry (``rules``, ``policies``, ``calendars``, ``adapters``, each
+name mapped to a :class:`Registration`). Rule implementations are guarded when
+they are registered: an exception or a wrong return type becomes a
+:class:`PluginFailure` naming the plugin, for that ticket only, and the other
+implementations still run. Wrappers (``wrapper=True`` or ``hookwrapper=True``)
+take part in the call as pluggy defines; one that is not a generator is refused
+at registration, naming the plugin; one that raises makes the call an error
+naming the wrappers. Hook-call monitoring (``add_hookcall_monitoring``) sees
+every call.
+
 Environment switches:
 
 - ``GOVHALL_DISABLE_PLUGINS=a,b`` skips those entry points by name;
@@ -12,12 +25,14 @@ import functools
 import os
 import warnings
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from collections.abc import Mapping
+from typing import Any, Callable, NamedTuple
 
 import attrs
 import pluggy
 
 from . import hookspecs
+from .model import Clock, Finding, RuleResult
 
 GROUP = "govhall"
 
@@ -28,6 +43,75 @@ class PluginLoadWarning(UserWarning):
 
 class PluginError(RuntimeError):
     """A plugin failed to load in strict mode, or two plugins registered the same name."""
+
+
+class Registration(NamedTuple):
+    """One name of a registry (a finding code, a policy section, a calendar, an adapter)."""
+
+    plugin: str
+    """The plugin that registered it."""
+    obj: Any
+    """What it registered: a RuleInfo, a dict of policy defaults, a calendar factory, an adapter class."""
+
+
+@attrs.frozen
+class PluginFailure:
+    """A hook implementation that raised or returned the wrong type, for one call."""
+
+    plugin: str
+    hook: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} failed in {self.hook}: {self.reason}"
+
+
+def _rule_result_problem(out: Any) -> str | None:
+    """Why ``out`` is not what a rule implementation may return, or None (exact types checked first: it runs per ticket)."""
+    if out is None:
+        return None
+    if type(out) is not RuleResult and not isinstance(out, RuleResult):
+        return f"returned {type(out).__name__}, expected a RuleResult or None"
+    for c in out.clocks:
+        if type(c) is not Clock and not isinstance(c, Clock):
+            return f"returned a clock that is a {type(c).__name__}, not a Clock"
+    for f in out.findings:
+        if type(f) is not Finding and not isinstance(f, Finding):
+            return f"returned a finding that is a {type(f).__name__}, not a Finding"
+    return None
+
+
+def _responsibility_problem(out: Any) -> str | None:
+    if out is None:
+        return None
+    if not isinstance(out, Mapping):
+        return f"returned {type(out).__name__}, expected a mapping or None"
+    if not all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in out.items()):
+        return "returned a mapping that is not role -> actor id or None"
+    return None
+
+
+#: The hooks whose implementations are isolated per call, and how their results are checked.
+_GUARDED: dict[str, Callable[[Any], str | None]] = {
+    "govhall_evaluate_ticket": _rule_result_problem,
+    "govhall_responsibility": _responsibility_problem,
+    "govhall_adjust_patch": lambda out: None,
+}
+
+
+def _guard(function: Callable[..., Any], plugin: str, hook: str, problem: Callable[[Any], str | None]) -> Callable[..., Any]:
+    """``function`` with its exceptions and wrong results turned into a :class:`PluginFailure`."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            out = function(*args)
+        except Exception as exc:  # isolate: one plugin's failure is this call's error, not the run's
+            return PluginFailure(plugin, hook, f"{type(exc).__name__}: {exc}")
+        reason = problem(out)
+        return out if reason is None else PluginFailure(plugin, hook, reason)
+
+    guarded.__wrapped__ = function  # type: ignore[attr-defined]
+    return guarded
 
 
 @attrs.frozen
@@ -60,8 +144,23 @@ class GovhallPluginManager(pluggy.PluginManager):
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """Register a plugin; its rule implementations are guarded (see the module docstring).
+
+        :raises PluginError: a hook implementation pluggy refuses (a wrapper that
+            is not a generator, unknown arguments), naming the plugin.
+        """
         self._registries.clear()
-        return super().register(plugin, name)
+        try:
+            registered = super().register(plugin, name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name or self.get_canonical_name(plugin)!r} refused: {exc}") from exc
+        if registered is not None:
+            for hook_name, problem in _GUARDED.items():
+                for impl in getattr(self.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == registered and not (impl.wrapper or impl.hookwrapper):
+                        if not hasattr(impl.function, "__wrapped__"):
+                            impl.function = _guard(impl.function, registered, hook_name, problem)
+        return registered
 
     def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
         self._registries.clear()
@@ -95,11 +194,11 @@ class GovhallPluginManager(pluggy.PluginManager):
             infos.append(PluginInfo(name, dist, version, hooks))
         return infos
 
-    def _registry(self, hook_name: str, what: str) -> dict[str, tuple[str, Any]]:
-        """Call a ``register`` hook plugin by plugin; map each name to (plugin, object)."""
+    def _registry(self, hook_name: str, what: str) -> dict[str, Registration]:
+        """Call a ``register`` hook plugin by plugin; map each name to its :class:`Registration`."""
         if hook_name in self._registries:
             return self._registries[hook_name]
-        found: dict[str, tuple[str, Any]] = {}
+        found: dict[str, Registration] = {}
         for impl in getattr(self.hook, hook_name).get_hookimpls():
 
             def register(name: Any, obj: Any = None, _plugin: str = impl.plugin_name) -> None:
@@ -109,31 +208,103 @@ class GovhallPluginManager(pluggy.PluginManager):
                     raise PluginError(f"{what} {key!r} is registered by both {found[key][0]!r} and {_plugin!r}")
                 if key in found and isinstance(item, dict):
                     item = {**found[key][1], **item}
-                found[key] = (_plugin, item)
+                found[key] = Registration(_plugin, item)
 
             impl.function(register=register)
         self._registries[hook_name] = found
         return found
 
     @property
-    def rules(self) -> dict[str, tuple[str, Any]]:
-        """Finding code -> (plugin name, :class:`RuleInfo`)."""
+    def rules(self) -> dict[str, Registration]:
+        """Finding code -> :class:`Registration` of its :class:`~govhall_sdk.rules.RuleInfo`."""
         return self._registry("govhall_register_rules", "finding code")
 
     @property
-    def policies(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Policy section -> (plugin name, {key: default})."""
+    def policies(self) -> dict[str, Registration]:
+        """Policy section -> :class:`Registration` of its ``{key: default}``."""
         return self._registry("govhall_register_policies", "policy section")
 
     @property
-    def calendars(self) -> dict[str, tuple[str, Callable[[], Any]]]:
-        """Calendar name -> (plugin name, factory returning a DaySource)."""
+    def calendars(self) -> dict[str, Registration]:
+        """Calendar name -> :class:`Registration` of a factory returning a DaySource."""
         return self._registry("govhall_register_calendars", "calendar")
 
     @property
-    def adapters(self) -> dict[str, tuple[str, type]]:
-        """Adapter name -> (plugin name, adapter class)."""
+    def adapters(self) -> dict[str, Registration]:
+        """Adapter name -> :class:`Registration` of an adapter class."""
         return self._registry("govhall_register_adapters", "adapter")
+
+    # -- the typed facade: one method per hook --------------------------------------------------
+    def _wrapper_names(self, hook_name: str) -> str:
+        names = [i.plugin_name for i in getattr(self.hook, hook_name).get_hookimpls() if i.wrapper or i.hookwrapper]
+        return ", ".join(repr(n) for n in names) or "none"
+
+    def evaluate_ticket(self, ticket: Any, ctx: Any) -> tuple[list[RuleResult], list[str]]:
+        """Every rule plugin's :class:`RuleResult` for one ticket, and the errors of those that failed.
+
+        A failure (an exception, a wrong return type) names its plugin and
+        leaves the other plugins' results; a wrapper that raises makes the whole
+        evaluation an error naming the wrappers.
+        """
+        try:
+            outs = self.hook.govhall_evaluate_ticket(ticket=ticket, ctx=ctx)
+        except Exception as exc:  # only wrappers run unguarded
+            return [], [f"a wrapper of govhall_evaluate_ticket ({self._wrapper_names('govhall_evaluate_ticket')}) "
+                        f"failed: {type(exc).__name__}: {exc}"]
+        results: list[RuleResult] = []
+        errors: list[str] = []
+        for out in outs:
+            if type(out) is RuleResult:
+                results.append(out)
+            elif isinstance(out, PluginFailure):
+                errors.append(f"rule plugin {out.plugin!r} failed: {out.reason}")
+            elif out is None:
+                continue
+            elif _rule_result_problem(out) is None:
+                results.append(out)
+            else:  # a wrapper put something else into the results
+                errors.append(f"a wrapper of govhall_evaluate_ticket ({self._wrapper_names('govhall_evaluate_ticket')}) "
+                              f"{_rule_result_problem(out)}")
+        return results, errors
+
+    def responsibility(self, ticket: Any, ctx: Any) -> tuple[dict[str, str | None], list[str]]:
+        """The responsible staff by role (first non-None value per key in call order), and failures."""
+        try:
+            outs = self.hook.govhall_responsibility(ticket=ticket, ctx=ctx)
+        except Exception as exc:
+            return {}, [f"a wrapper of govhall_responsibility ({self._wrapper_names('govhall_responsibility')}) "
+                        f"failed: {type(exc).__name__}: {exc}"]
+        merged: dict[str, str | None] = {}
+        errors: list[str] = []
+        for out in outs:
+            if isinstance(out, PluginFailure):
+                errors.append(f"responsibility plugin {out.plugin!r} failed: {out.reason}")
+                continue
+            for key, value in (out or {}).items():
+                if merged.get(key) is None:
+                    merged[key] = value
+        return merged, errors
+
+    def has_patch_adjusters(self) -> bool:
+        """Whether any plugin implements ``govhall_adjust_patch``."""
+        return bool(self.hook.govhall_adjust_patch.get_hookimpls())
+
+    def adjust_patch(self, ticket: Any, result: Any, patch: Any, ctx: Any) -> list[str]:
+        """Let every ``govhall_adjust_patch`` implementation change ``patch``; the failures."""
+        try:
+            outs = self.hook.govhall_adjust_patch(ticket=ticket, result=result, patch=patch, ctx=ctx)
+        except Exception as exc:
+            return [f"a wrapper of govhall_adjust_patch ({self._wrapper_names('govhall_adjust_patch')}) "
+                    f"failed: {type(exc).__name__}: {exc}"]
+        return [f"patch plugin {o.plugin!r} failed: {o.reason}" for o in outs if isinstance(o, PluginFailure)]
+
+    def escalate(self, ticket: Any, result: Any, level: int, target: str | None, ctx: Any) -> Any:
+        """The patch that performs one escalation (the first implementation's non-None answer)."""
+        return self.hook.govhall_escalate(ticket=ticket, result=result, level=level, target=target, ctx=ctx)
+
+    def add_commands(self, subparsers: Any) -> None:
+        """Let plugins add ``govhall`` sub-commands."""
+        self.hook.govhall_add_commands(subparsers=subparsers)
 
 
 def new_plugin_manager(load_entry_points: bool = True) -> GovhallPluginManager:

@@ -361,6 +361,19 @@ class Finding:
     department: str | None = None
     duty: str | None = None
 
+    def answered_by(self, staff: str | None, department: str | None) -> "Finding":
+        """A copy naming who answers for it (cheaper than ``attrs.evolve`` on the hot path)."""
+        return Finding(self.code, self.rule, self.severity, self.clause, self.message, self.clock, self.due_at,
+                       self.escalation, self.key, staff, department, self.duty)
+
+
+@attrs.frozen
+class RuleResult:
+    """What one rule plugin's ``govhall_evaluate_ticket`` returns for one ticket."""
+
+    clocks: tuple[Clock, ...] | list[Clock] = ()
+    findings: tuple[Finding, ...] | list[Finding] = ()
+
 
 @attrs.frozen
 class Note:

@@ -94,7 +94,6 @@ class Sync:
         self.adapter = adapter
         self.state = state
         self.page_size = page_size
-        self.hook = engine.pm.hook
 
     def run(self, now: datetime, *, dry_run: bool = False, limit: int | None = None, since: str | None = None,
             progress: Callable[[int], None] | None = None) -> Summary:
@@ -209,7 +208,7 @@ class Sync:
             if level in sent:
                 continue
             target = self.engine.config.escalation_target(ticket.lead_department or ticket.department, level)
-            extra = self.hook.govhall_escalate(ticket=ticket, result=result, level=level, target=target, ctx=ctx)
+            extra = self.engine.pm.escalate(ticket, result, level, target, ctx)
             if extra is not None:
                 patch.merge(extra)
             raised.append((level, target))
