@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Iterable
+from typing import Any, Iterable
 
 from .calendar import WorkCalendar
-from .model import Clock, Event
+from .model import Clock, Event, Ticket
 
 END_OF_DAY = time(23, 59, 59)
 _ONE_DAY = timedelta(days=1)
@@ -130,3 +130,51 @@ def compute_clock(
         provisional=calendar.provisional(start_date, due_date),
         late_extensions=tuple(late),
     )
+
+
+#: The limit of 限时办结制度 第七条 for complaints without a deadline, unless ``[policy.time_limit]`` says otherwise.
+COMPLAINT_WORKING_DAYS = 15
+
+
+def completion_clock(ticket: Ticket, ctx: Any) -> Clock | None:
+    """The ``completion`` clock of ``rules.md`` (限时办结制度), or None when the ticket's kind has none yet.
+
+    - ``application``: from ``accepted_at`` (or the first ``acceptance``), its
+      ``promised_working_days`` or else ``due_at``; no clock before acceptance.
+    - ``complaint``: ``due_at`` when given, else ``complaint_working_days``
+      (``[policy.time_limit]``, 15) from ``created_at``.
+    - ``supervision`` and ``assignment``: ``due_at`` from ``created_at``.
+
+    Stopped by ``resolved_at``, the first ``completion`` or ``rejection``;
+    approved extensions in time and suspensions move it. Any rule may ask for it
+    (``fr.co_department_not_urged`` does), so no rule imports another.
+    """
+    kind = ticket.kind
+    limit: dict[str, Any] = {}
+    if kind == "application":
+        start = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
+        if start is None:
+            return None
+        if ticket.promised_working_days is not None:
+            limit["working_days"] = ticket.promised_working_days
+        elif ticket.due_at is not None:
+            limit["due_at"] = ticket.due_at
+        else:
+            return None
+    elif kind == "complaint":
+        start = ticket.created_at
+        if ticket.due_at is not None:
+            limit["due_at"] = ticket.due_at
+        else:
+            policy = ctx.policy("time_limit")
+            limit["working_days"] = policy.get("complaint_working_days", COMPLAINT_WORKING_DAYS)
+    elif kind in ("supervision", "assignment") and ticket.due_at is not None:
+        start = ticket.created_at
+        limit["due_at"] = ticket.due_at
+    else:
+        return None
+    stops = [ticket.resolved_at] if ticket.resolved_at is not None else []
+    if "completion" in ticket.event_types or "rejection" in ticket.event_types:
+        stops.extend(e.at for e in ticket.events if e.type in ("completion", "rejection"))
+    return ctx.clock("completion", "time_limit", start, stopped_at=min(stops, default=None), **limit,
+                     **ctx.completion_adjustments(ticket))

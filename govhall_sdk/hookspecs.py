@@ -46,7 +46,7 @@ def govhall_evaluate_ticket(ticket: "Ticket", ctx: "Context") -> "Any":
     :param ticket: the normalized ticket (read only).
     :param ctx: the evaluation context: ``now``, ``config``, ``calendar``, ``lang``,
         ``policy(section)`` and the clock helpers.
-    :return: a :class:`govhall_sdk.engine.RuleResult` (clocks and findings) or None
+    :return: a :class:`govhall_sdk.RuleResult` (clocks and findings) or None
         when the plugin has nothing to say about this ticket.
     All implementations are called, each isolated: one that raises gives an error
     for this ticket only, the others' results are kept. Results are concatenated

@@ -1,6 +1,5 @@
 """Built-in working-day calendars: mainland China from two maintained libraries."""
-from govhall_sdk import hookimpl
-from govhall_sdk.calendar import china_holidays_source, chinesecalendar_source
+from govhall_sdk import china_holidays_source, chinesecalendar_source, hookimpl
 
 
 @hookimpl

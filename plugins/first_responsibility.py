@@ -50,9 +50,10 @@ How the catalog is read (decisions a reviewer should know):
   the assignee; ``fr.co_department_not_urged`` the lead department and the
   首办责任人 or the assignee; ``fr.lead_department_undetermined`` concerns the
   center and names nobody.
-- ``fr.co_department_not_urged`` recomputes the ``completion`` clock with the
-  time_limit plugin's helper instead of depending on plugin call order; it is
-  only computed for joint items (``co_departments`` not empty) with no ``urge``.
+- ``fr.co_department_not_urged`` computes the ``completion`` clock with the
+  core's ``completion_clock`` helper (no rule imports another, and the result
+  does not depend on plugin call order); it is only computed for joint items
+  (``co_departments`` not empty) with no ``urge``.
 - ``first_handler``: the earliest handling event (``acceptance``, a ``notice``
   with ``missing`` items, ``rejection``, ``assignment``) of an ``application``
   by a staff actor; equal instants go to the higher rank, then the smaller id.
@@ -63,10 +64,7 @@ import functools
 import re
 from datetime import timedelta
 
-from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo, actor_department, staff_id
-from govhall_plugins.time_limit import completion_clock
+from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, hookimpl, staff_id
 
 RULE = "first_responsibility"
 S = "首问（办）负责制度"
@@ -234,14 +232,6 @@ def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
-def _completion_or_none(ticket, ctx):
-    """The time_limit plugin's ``completion`` clock, or None when its policy is not loaded."""
-    try:
-        return completion_clock(ticket, ctx)
-    except KeyError:  # time_limit is disabled: its policy section is absent
-        return None
-
-
 def _who(actor) -> str:
     if actor is None:
         return "?"
@@ -405,7 +395,7 @@ def govhall_evaluate_ticket(ticket, ctx):
                 f"The joint item (co-departments: {co_en}) has no lead department. The departments must agree on one; "
                 "if they cannot, the center decides."))  # the center's own decision: names nobody
         if not urged:
-            completion = _completion_or_none(ticket, ctx)
+            completion = completion_clock(ticket, ctx)
             if completion is not None and completion.late:
                 due = ctx.fmt(completion.due_at)
                 lead = ticket.lead_department or ticket.department or "牵头部门"

@@ -49,9 +49,7 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo, actor_department, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, hookimpl, staff_id
 
 RULE = "one_time_notice"
 S = "一次性告知工作制度"

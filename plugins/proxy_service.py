@@ -60,9 +60,7 @@ from __future__ import annotations
 
 import hashlib
 
-from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo, actor_department, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, hookimpl, staff_id
 
 RULE = "proxy_service"
 S = "帮办代办制度"

@@ -19,9 +19,7 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo, actor_department, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, hookimpl, staff_id
 
 RULE = "time_limit"
 S = "限时办结制度"
@@ -113,38 +111,6 @@ def govhall_register_rules(register):
 def govhall_register_policies(register):
     """``complaint_working_days``: the limit of 第七条 for complaints without a deadline."""
     register(RULE, {"complaint_working_days": 15})
-
-
-def completion_clock(ticket, ctx):
-    """The ``completion`` clock of a ticket, or None when its kind has none yet (public: other plugins use it)."""
-    kind = ticket.kind
-    limit: dict = {}
-    if kind == "application":
-        start = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
-        if start is None:
-            return None
-        if ticket.promised_working_days is not None:
-            limit["working_days"] = ticket.promised_working_days
-        elif ticket.due_at is not None:
-            limit["due_at"] = ticket.due_at
-        else:
-            return None
-    elif kind == "complaint":
-        start = ticket.created_at
-        if ticket.due_at is not None:
-            limit["due_at"] = ticket.due_at
-        else:
-            limit["working_days"] = ctx.policy(RULE)["complaint_working_days"]
-    elif kind in ("supervision", "assignment") and ticket.due_at is not None:
-        start = ticket.created_at
-        limit["due_at"] = ticket.due_at
-    else:
-        return None
-    stops = [ticket.resolved_at] if ticket.resolved_at is not None else []
-    if "completion" in ticket.event_types or "rejection" in ticket.event_types:
-        stops.extend(e.at for e in ticket.events if e.type in ("completion", "rejection"))
-    stop = min(stops, default=None)
-    return ctx.clock("completion", RULE, start, stopped_at=stop, **limit, **ctx.completion_adjustments(ticket))
 
 
 @hookimpl

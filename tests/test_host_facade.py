@@ -2,7 +2,7 @@
 import pytest
 
 from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
+from govhall_sdk import RuleResult
 from govhall_sdk.host import PluginError, Registration, new_plugin_manager
 from govhall_sdk.model import Finding
 from govhall_sdk.testing import build_engine, build_ticket

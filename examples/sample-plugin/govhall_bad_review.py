@@ -9,9 +9,7 @@ policy keys (``govhall_register_policies``) and evaluate a ticket
 Install it beside govhall-sdk (``pip install -e examples/sample-plugin``) and
 ``govhall rules`` lists ``sample.bad_review_unanswered``.
 """
-from govhall_sdk import hookimpl
-from govhall_sdk.engine import RuleResult
-from govhall_sdk.rules import RuleInfo
+from govhall_sdk import RuleInfo, RuleResult, hookimpl
 
 RULE = "bad_review"
 UNANSWERED = RuleInfo(
