@@ -22,6 +22,16 @@ for a full configuration. In short:
   note is never resent blindly (the note would appear twice): after a failure
   the issue is read, and the PUT is sent again only when its markers are missing.
 
+- **provenance**: only a staff member's note records a staff event (an account
+  with ``role = "applicant"`` in ``adapter.users`` writes replies, whatever they
+  start with); a note is govhall's own only when its journal is by the API user.
+- **unreadable values** (a custom field Redmine accepted but govhall cannot read,
+  such as year 0 in a date field; an ``[延期]`` note with no readable working
+  days) are dropped; the issue is still a ticket, and the problem, naming the
+  custom field (name and id) or the journal id, travels as a warning of the
+  pulled item (:class:`govhall_sdk.adapter.Pulled`) into the run summary's
+  errors for that ticket, every run until fixed (exit status 1).
+
 ``govhall redmine setup`` creates the custom fields, trackers, statuses and
 workflows on a Redmine the integrator administers (the REST API cannot create
 custom fields) by running ``adapters/redmine_setup.rb`` with ``bin/rails runner``.

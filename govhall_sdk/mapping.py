@@ -6,6 +6,22 @@ turns a helpdesk's ticket view into the parts of an interchange ticket; a note
 that starts with a configured prefix (``[受理]``, ``[补正告知] 缺件: 申请表``)
 becomes the event it records. Adapters then validate the result with
 :func:`govhall_sdk.parse.parse_item`, which gives per-ticket errors with paths.
+
+Notes (:func:`read_note`, shared with the Redmine adapter):
+
+- only a note by staff records an event (``tickets.md``: "actor.role says who
+  acted"); an applicant's or a system's message is a reply whatever it starts with;
+- after the prefix, a ``key: value`` pair is a field only when its key, or its
+  Chinese alias, is a field of the event type; the rest is the event's ``body``;
+  lists end at the first sentence end; answers (``[答复]``) name their elements,
+  by their Chinese names too, and a bare answer names none;
+- a value that cannot be read is dropped and described in the caller's
+  ``problems`` list; an event that cannot stand without it is not recorded. The
+  adapter prefixes each problem with the helpdesk's own location (``journal 12:``,
+  ``comment 900123:``) and returns it as a warning of its pulled item
+  (:func:`govhall_sdk.adapter.with_warnings`); ``govhall run`` reports warnings
+  among the ticket's errors (exit status 1) every run until they are fixed, and
+  evaluates and writes the rest of the ticket.
 """
 from __future__ import annotations
 
