@@ -8,7 +8,6 @@ are kept.
 from __future__ import annotations
 
 import functools
-import re
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +17,11 @@ from .calendar import DaySource, WorkCalendar
 from .clocks import compute_clock, suspension_spans
 from .config import Config
 from .host import GovhallPluginManager, get_plugin_manager
-from .model import Clock, Finding, Note, Patch, RuleResult, Ticket
-from .privacy import mask_text
+from .model import Clock, Finding, Patch, RuleResult, Ticket
+from .patch import LIGHT_ORDER, build_patch
 
-LIGHT_ORDER = {"green": 1, "yellow": 2, "red": 3}
 LIGHTS = (None, "green", "yellow", "red")
 RESPONSIBLE_KEYS = ("first_inquiry", "first_handler")
-TAG_PREFIX = "govhall_"
 
 
 @attrs.frozen
@@ -150,60 +147,6 @@ def _rule_of(out: RuleResult) -> str:
     return first.rule if first is not None else ""
 
 
-def note_marker(finding: Finding) -> str:
-    """The marker that identifies a finding's note on the helpdesk."""
-    tail = ":".join(p for p in (finding.clock, finding.key) if p)
-    return f"[govhall:{finding.code}:{tail}]" if tail else f"[govhall:{finding.code}]"
-
-
-@functools.lru_cache(maxsize=1024)
-def finding_tag(code: str) -> str:
-    """The helpdesk tag of a finding code: ``govhall_`` + code with '.' as '_'."""
-    return TAG_PREFIX + code.replace(".", "_")
-
-
-def _note_body(finding: Finding, ctx: Context, marker: str, provisional: bool) -> str:
-    due = ctx.fmt(finding.due_at) if finding.due_at else None
-    if due and due in finding.message:
-        due = None  # the message already names the deadline
-    if ctx.lang == "en":
-        deadline = f"; due {due}" if due else ""
-        caveat = (" The deadline is provisional: a year it spans has no published holiday arrangement yet."
-                  if provisional else "")
-        return f"[govhall] {finding.message} (clause: {finding.clause}{deadline}){caveat} {marker}"
-    deadline = f"；期限：{due}" if due else ""
-    caveat = "该期限为暂定期限：所跨年份的节假日安排尚未公布。" if provisional else ""
-    return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{caveat}{marker}"
-
-
-def _same(current: Any, desired: Any) -> bool:
-    if current is None or current == "" or desired is None or desired == "":
-        return (current is None or current == "") and (desired is None or desired == "")
-    return current == desired or str(current) == str(desired)
-
-
-_MARKER = re.compile(r"\[govhall:[^\[\]\s]+\]")
-
-
-def written_markers(ticket: Ticket) -> frozenset[str]:
-    """The idempotency markers that count as already written on a ticket.
-
-    Only markers in internal notes (``reply`` with ``public`` false) that the
-    applicant did not write count: an applicant who pastes a marker into a
-    message suppresses nothing. One pass over the events; the markers are
-    found with one regular expression, so the check is linear in the text.
-    """
-    if "reply" not in ticket.event_types:
-        return frozenset()
-    found: set[str] = set()
-    for e in ticket.events:
-        if e.type == "reply" and not e.public and "[govhall:" in e.body:
-            actor = e.actor
-            if actor is None or actor.role != "applicant":
-                found.update(_MARKER.findall(e.body))
-    return frozenset(found)
-
-
 class Engine:
     """Evaluates tickets with the loaded plugins under one configuration.
 
@@ -251,41 +194,11 @@ class Engine:
             violation = violation or f.severity == "violation"
         if level < 1 and (violation or light == "red"):
             level = 1
-        patch = self._patch(ticket, ctx, light, level, responsible, clocks, findings)
+        patch = build_patch(ticket, ctx, light, level, responsible, clocks, findings)
         result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors)
         if self._adjusters:
             errors.extend(pm.adjust_patch(ticket, result, patch, ctx))
         return result
-
-    def _patch(self, ticket: Ticket, ctx: Context, light: str | None, level: int,
-               responsible: dict[str, str | None], clocks: list[Clock], findings: list[Finding]) -> Patch:
-        desired = {finding_tag(f.code) for f in findings}
-        if light:
-            desired.add(f"{TAG_PREFIX}sla_{light}")
-        current = {t for t in ticket.tags if t.startswith(TAG_PREFIX)}
-        due = min((c.due_at for c in clocks if c.status in LIGHT_ORDER), default=None)
-        wanted_fields = {
-            "govhall_light": light,
-            "govhall_due_at": due.isoformat() if due else None,
-            "govhall_first_inquiry": responsible.get("first_inquiry"),
-            "govhall_first_handler": responsible.get("first_handler"),
-            "govhall_escalation_level": level,
-        }
-        fields = {k: v for k, v in wanted_fields.items() if not _same(ticket.fields.get(k), v)}
-        notes: list[Note] = []
-        violations = [f for f in findings if f.severity == "violation"]
-        if violations:
-            written = written_markers(ticket)
-            provisional = {(c.name, c.due_at) for c in clocks if c.provisional}
-            seen: set[str] = set()
-            for f in violations:
-                marker = note_marker(f)
-                if marker in seen or marker in written:
-                    continue
-                seen.add(marker)
-                caveat = bool(provisional) and (f.clock, f.due_at) in provisional
-                notes.append(Note(f.code, marker, mask_text(_note_body(f, ctx, marker, caveat))))
-        return Patch(sorted(desired - current), sorted(current - desired), fields, notes)
 
 
 @functools.lru_cache(maxsize=4)

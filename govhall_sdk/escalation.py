@@ -8,8 +8,8 @@ level, so an escalation is never written twice.
 from __future__ import annotations
 
 from . import hookimpl
-from .engine import written_markers
 from .model import Note, Patch
+from .patch import escalation_marker, written_markers
 
 LEVEL_ZH = {1: "部门负责人/首席代表", 2: "政务服务中心"}
 LEVEL_EN = {1: "department head / chief representative", 2: "the service center"}
@@ -29,7 +29,7 @@ def govhall_escalate(ticket, result, level, target, ctx):
         if level >= top and ticket.fields.get(write["field"]) != target:
             patch.fields[write["field"]] = target
     if write.get("note"):
-        marker = f"[govhall:escalation:{level}]"
+        marker = escalation_marker(level)
         if marker not in written_markers(ticket):
             codes = ", ".join(sorted({f.code for f in result.findings if f.severity == "violation" or f.escalation >= level}))
             who = target or (LEVEL_EN if ctx.lang == "en" else LEVEL_ZH)[level]

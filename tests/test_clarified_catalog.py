@@ -7,7 +7,7 @@ import pytest
 from govhall_sdk import hookimpl
 from govhall_sdk.calendar import china_holidays_source
 from govhall_sdk.cli import main
-from govhall_sdk.engine import written_markers
+from govhall_sdk.patch import written_markers
 from govhall_sdk.host import new_plugin_manager
 from govhall_sdk.parse import TicketError, ticket_from_dict
 from govhall_sdk.testing import build_engine, build_ticket

@@ -6,7 +6,8 @@ import pytest
 import govhall_plugins.calendars as calendars_plugin
 import govhall_plugins.one_time_notice as otn
 from govhall_sdk.config import build_config, default_config
-from govhall_sdk.engine import Engine, note_marker
+from govhall_sdk.engine import Engine
+from govhall_sdk.patch import note_marker
 from govhall_sdk.host import new_plugin_manager
 from govhall_sdk.parse import ticket_from_dict
 
