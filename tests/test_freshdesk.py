@@ -382,3 +382,13 @@ def test_an_unreadable_note_value_is_a_warning_naming_the_conversation(fake, hel
     proxy = item.ticket.events_of("proxy_request")[0]
     assert proxy.mode == "proxy" and proxy.extra["body"] == "申请人行动不便，由窗口工作人员全程代办。"
     assert "extension" not in item.ticket.event_types
+
+
+def test_a_configured_prefix_names_its_free_text_field_and_approver(fake, helpdesk_driver, config):
+    prefixes = {"[批准延期]": {"type": "extension", "text": "working_days", "approved": True}}
+    fake.add_ticket({**DOC_TICKET, "id": 11}, [_conv(1, "[批准延期] 5 个工作日，需现场勘验", private=True)])
+    (item,) = helpdesk_driver.make_adapter(config, **MAPPING, note_prefixes=prefixes).fetch(["11"])
+    (extension,) = item.ticket.events_of("extension")
+    assert extension.working_days == 5 and extension.approved_by.name == "王芳"
+    with pytest.raises(ConfigError, match=r"note_prefixes\.\[x\]\.text: 'colour' is not a field of extension"):
+        helpdesk_driver.make_adapter(config, note_prefixes={"[x]": {"type": "extension", "text": "colour"}})
