@@ -48,7 +48,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
-import attrs
 import requests
 
 from govhall_sdk import hookimpl
@@ -57,10 +56,11 @@ from govhall_sdk.config import ConfigError
 from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
 from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
-from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, GOVHALL_MARK, read_note
+from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, read_note
 from govhall_sdk.model import CHANNELS, GROUPS, KINDS, ROLES, STATUSES, Patch, Ticket
 from govhall_sdk.paginators import OffsetPaginator
 from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.patch import written_markers
 
 log = logging.getLogger("govhall.redmine")
 
@@ -753,10 +753,9 @@ class RedmineAdapter(RESTAdapter):
                 cfs.append({"id": fid, "value": want})
         if cfs:
             body["custom_fields"] = cfs
-        # a marker counts as written only in an internal note not by the applicant (an applicant who pastes
-        # "[govhall:...]" into a public reply must not keep govhall's own note from being written)
-        written = "\n".join(e.body for e in ticket.events if e.type == "reply" and not e.public
-                            and GOVHALL_MARK in e.body and (e.actor is None or e.actor.role != "applicant"))
+        # a marker counts as written only in an internal note not by the applicant (the engine's rule: an
+        # applicant who pastes "[govhall:...]" into a reply must not keep govhall's own note from being written)
+        written = written_markers(ticket)
         notes = [n.body for n in patch.notes if n.marker not in written]
         if notes:
             body["notes"] = "\n\n".join(notes)
