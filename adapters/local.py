@@ -180,10 +180,10 @@ def govhall_register_adapters(register):
 
 def _show(args):
     """Print one ticket of the local helpdesk as JSON (phones and ID numbers masked)."""
-    from govhall_sdk.cli import EXIT_OK, UsageError, _config
+    from govhall_sdk.cli import EXIT_OK, UsageError, config_from_args
     from govhall_sdk.privacy import mask_text
 
-    config = _config(args)
+    config = config_from_args(args)
     settings = LocalAdapter.validate_settings({k: v for k, v in config.adapter.items() if k != "type"})
     helpdesk = LocalHelpdesk(config.resolve(settings["path"]))
     try:
@@ -205,12 +205,14 @@ def _show(args):
 @hookimpl
 def govhall_add_commands(subparsers):
     """``govhall local show ID`` and ``govhall local list``."""
+    from govhall_sdk.cli import add_options
+
     local = subparsers.add_parser("local", help="look inside the embedded local helpdesk")
-    sub = local.add_subparsers(dest="local_command", required=True)
+    sub = local.add_subparsers(dest="local_command", required=True, help="what to show")
     show = sub.add_parser("show", help="one ticket with the tags, fields and notes written back")
-    show.add_argument("id")
+    show.add_argument("id", help="the ticket id, e.g. TC-2025-0314")
     show.add_argument("--unmasked", action="store_true", help="show phone and ID numbers in full")
     listing = sub.add_parser("list", help="every ticket with its govhall tags")
     for p in (show, listing):
-        p.add_argument("--config", help="the govhall.toml whose [adapter] is local")
+        add_options(p, "config", help={"config": "the govhall.toml whose [adapter] is local"})
         p.set_defaults(func=_show)

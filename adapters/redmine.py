@@ -944,15 +944,15 @@ def _cmd_setup(args: Any) -> int:
 def govhall_add_commands(subparsers):
     """``govhall redmine setup``."""
     redmine = subparsers.add_parser("redmine", help="set up a Redmine for govhall")
-    sub = redmine.add_subparsers(dest="redmine_command", required=True)
+    sub = redmine.add_subparsers(dest="redmine_command", required=True, help="what to do")
     setup = sub.add_parser(
         "setup", help="create the custom fields, trackers, statuses and workflows (bin/rails runner), print the config",
-        description="Runs redmine_setup.rb with `RAILS_ENV=production bin/rails runner` in the Redmine root "
+        description="Runs redmine_setup.rb with \"RAILS_ENV=production bin/rails runner\" in the Redmine root "
                     "(as a user that can write its database), with the tag list built from the loaded rule plugins. "
                     "Idempotent: run it again after installing a plugin.")
     setup.add_argument("--redmine-root", default="/usr/share/redmine", help="the Redmine installation (default: %(default)s)")
     setup.add_argument("--url", help="the Redmine URL to put into the printed config")
-    setup.add_argument("--rails-env", default="production")
+    setup.add_argument("--rails-env", default="production", help="the Rails environment, RAILS_ENV (default: %(default)s)")
     setup.add_argument("--info", help="also write the full JSON (ids and API keys) to this file, mode 600")
     setup.add_argument("--print-command", action="store_true", help="print the command instead of running it")
     setup.set_defaults(func=_cmd_setup)

@@ -54,7 +54,8 @@ def print_summary(summary: Any, out: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Pull, evaluate and write back; exit 1 when something could not be read or written."""
-    from .cli import EXIT_INCOMPLETE, EXIT_OK, UsageError, _config, _engine
+    from .cli.options import EXIT_INCOMPLETE, EXIT_OK, UsageError
+    from .cli.options import config_from_args as _config, engine_from_config as _engine
     from .config import ConfigError
     from .state import StateStore
     from .sync import Sync, make_adapter
@@ -90,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def add_run_command(sub: Any) -> None:
     """Register ``govhall run``."""
-    from .cli import _instant
+    from .cli.options import parse_instant as _instant
 
     run = sub.add_parser("run", help="pull tickets, evaluate them and write back what changed")
     run.add_argument("--config", help="a govhall.toml (default: built-in defaults, local adapter)")

@@ -12,7 +12,7 @@ from govhall_sdk.config import ConfigError, build_config
 from govhall_sdk.engine import Engine
 from govhall_sdk.host import get_plugin_manager
 from govhall_sdk.parse import iter_tickets
-from govhall_sdk.check import run_check
+from govhall_sdk.cli.check_stream import run_check
 
 KEY = r'([A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*")'
 KEY_PATH = re.compile(rf"^{KEY}(\.{KEY}|\[\d+\])*: ")

@@ -15,10 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import IO, Any, Iterable, Iterator
 
-from .engine import Context, Engine
-from .parse import iter_raw, parse_item
-from .privacy import mask_text
-from .report import result_dict, table_header, table_line, use_colour
+from ..engine import Context, Engine
+from ..parse import iter_raw, parse_item
+from ..privacy import mask_text
+from ..report import result_dict, table_header, table_line, use_colour
 
 CHUNK = 256
 Rendered = tuple[str | None, list[dict]]  # the ticket's output, its error entries

@@ -1,0 +1,39 @@
+"""``govhall plugins``: the loaded plugins, their distributions, versions and hooks."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..host import get_plugin_manager
+from .errors import EXIT_OK
+from .options import add_options
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List the loaded plugins, their distributions, versions and hooks."""
+    pm = get_plugin_manager()
+    infos = pm.plugin_infos()
+    if args.json:
+        rows = [
+            {"name": i.name, "distribution": i.distribution, "version": i.version, "hooks": list(i.hooks)}
+            for i in infos
+        ]
+        failed = [{"name": n, "error": e} for n, e in sorted(pm.load_failures.items())]
+        print(json.dumps({"plugins": rows, "failed": failed}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for i in infos:
+        origin = f"{i.distribution} {i.version}" if i.distribution else "(registered in process)"
+        print(f"{i.name}  [{origin}]")
+        for hook in i.hooks:
+            print(f"    {hook}")
+    for name, error in sorted(pm.load_failures.items()):
+        print(f"{name}  [FAILED TO LOAD: {error}]")
+    return EXIT_OK
+
+
+def add_plugins_command(sub: Any) -> None:
+    """Register ``govhall plugins``."""
+    plugins = sub.add_parser("plugins", help="list the loaded plugins")
+    add_options(plugins, "json", help={"json": "print the plugins and the load failures as JSON"})
+    plugins.set_defaults(func=cmd_plugins)

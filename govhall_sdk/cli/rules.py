@@ -1,0 +1,73 @@
+"""``govhall rules`` (every finding code) and ``govhall explain CODE`` (one of them)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..host import get_plugin_manager
+from .errors import EXIT_OK, UsageError
+from .options import add_options, config_from_args
+
+FORMATS = {
+    "text": "one line per code (default)",
+    "json": "a JSON list",
+    "markdown": "the catalog page docs/rules.md",
+}
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """List every finding code of the loaded plugins: text (one line each), JSON or the Markdown catalog."""
+    from ..catalog import catalog_rows, render_markdown
+
+    fmt = args.format or ("json" if args.json else "text")
+    if args.json and fmt != "json":
+        raise UsageError(f"--json is --format json; it cannot be combined with --format {fmt}")
+    pm = get_plugin_manager()
+    config = config_from_args(args)
+    if fmt == "markdown":
+        names = {plugin for plugin, _ in pm.rules.values()}
+        docs = {name: getattr(pm.get_plugin(name), "__doc__", None) for name in names}
+        sys.stdout.write(render_markdown(pm.rules, config, docs))
+        return EXIT_OK
+    rows = catalog_rows(pm.rules, config)
+    if fmt == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return EXIT_OK
+    for r in rows:
+        esc = f" escalation {r['escalation']}" if r["escalation"] else ""
+        limits = " ".join(f"{k}={v}" for k, v in r["thresholds"].items())
+        print(f"{r['code']:<36} {r['severity']:<9} {r['clause']}{esc}  {limits}".rstrip())
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print a code's clause text and what the staff should do."""
+    pm = get_plugin_manager()
+    if args.code not in pm.rules:
+        raise UsageError(f"unknown code {args.code!r}; `govhall rules` lists them")
+    plugin, info = pm.rules[args.code]
+    lang = args.lang or (config_from_args(args).lang if getattr(args, "config", None) else "zh")
+    en = lang == "en"
+    print(f"{info.code}  ({info.severity}, {plugin})")
+    print(f"{'Clause' if en else '条款'}: {info.clause}")
+    if info.text:
+        print(info.text)
+    action = info.action_en if en else info.action
+    if action:
+        print(f"{'What to do' if en else '应当'}: {action}")
+    return EXIT_OK
+
+
+def add_rules_commands(sub: Any) -> None:
+    """Register ``govhall rules`` and ``govhall explain``."""
+    rules = sub.add_parser("rules", help="list every finding code")
+    add_options(rules, "config", "format", "json", "lang", formats=FORMATS,
+                help={"json": "the same as --format json"})
+    rules.set_defaults(func=cmd_rules)
+
+    explain = sub.add_parser("explain", help="explain a finding code")
+    explain.add_argument("code", help="a finding code, e.g. otn.notice_incomplete (govhall rules lists them)")
+    add_options(explain, "lang", "config")
+    explain.set_defaults(func=cmd_explain)
