@@ -113,67 +113,154 @@ def govhall_register_policies(register):
     register(RULE, {"complaint_working_days": 15})
 
 
+class _View:
+    """One ticket as the clauses read it, from one pass over its events.
+
+    ``marked`` are the rejections and extensions (the events with a code of their
+    own), in event order; ``accepted`` is ``accepted_at`` or the first
+    ``acceptance``. The pass runs only when the ticket has such an event.
+    ``clocks`` and ``clock`` are left by the ``completion`` clause for the ones after it.
+    """
+
+    __slots__ = ("ticket", "ctx", "clocks", "clock", "accepted", "marked")
+
+    def __init__(self, ticket, ctx):
+        self.ticket = ticket
+        self.ctx = ctx
+        self.clocks = []
+        self.clock = None
+        self.accepted = ticket.accepted_at
+        self.marked = ()
+        types = ticket.event_types
+        if "rejection" in types or "extension" in types:
+            first_acceptance = None
+            marked = []
+            for e in ticket.events:
+                t = e.type
+                if t in _MARKED:
+                    marked.append(e)
+                elif t == "acceptance" and first_acceptance is None:
+                    first_acceptance = e.at
+            self.marked = marked
+            self.accepted = ticket.accepted_at or first_acceptance
+
+
+_MARKED = frozenset({"rejection", "extension"})
+
+
+def _by(v, e):
+    """``staff``, ``department`` and ``key`` of the event at fault."""
+    return {"staff": staff_id(e.actor), "department": actor_department(v.ticket, e.actor, e.at), "key": e.at.isoformat()}
+
+
+def _completion(v):
+    """The ``completion`` clock: ``tl.overdue`` or ``tl.supervision_overdue`` when late, ``tl.due_soon`` when yellow."""
+    ticket, ctx = v.ticket, v.ctx
+    clock = v.clock = completion_clock(ticket, ctx)
+    if clock is None:
+        return ()
+    v.clocks.append(clock)
+    if clock.late:
+        info = SUPERVISION_OVERDUE if ticket.kind == "supervision" else OVERDUE
+        due = ctx.fmt(clock.due_at)
+        return (info.finding(
+            ctx, f"{KIND_ZH.get(ticket.kind, '事项')}未在办结时限 {due} 前办结。",
+            f"The {ticket.kind} was not completed by its deadline {due}.",
+            due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at)),)
+    if clock.status == "yellow":
+        due = ctx.fmt(clock.due_at)
+        return (DUE_SOON.finding(
+            ctx, f"{KIND_ZH.get(ticket.kind, '事项')}办结时限 {due} 临近（已用 80% 以上工作日）。",
+            f"The {ticket.kind} is due {due}; most of its working days are used.", due_at=clock.due_at,
+            duty="first_handler", department=ticket.department),)
+    return ()
+
+
+def _deadline_missing(v):
+    """``tl.deadline_missing``: a supervision case without ``due_at``."""
+    ticket = v.ticket
+    if ticket.kind != "supervision" or ticket.due_at is not None:
+        return ()
+    return (DEADLINE_MISSING.finding(v.ctx, "督办件未登记督办时限。", "The supervision case has no deadline.",
+                                     duty="assignee", department=ticket.department),)
+
+
+def _rejection_notice(v, e):
+    """``tl.rejection_notice_missing`` or ``tl.non_registration_notice_missing`` for one rejection without its notice."""
+    if e.notice_issued:
+        return None
+    accepted = v.accepted
+    stage = e.stage or ("after_acceptance" if accepted is not None and accepted <= e.at else "before_acceptance")
+    if stage == "before_acceptance":
+        return REJECTION_NOTICE_MISSING.finding(
+            v.ctx, "不予受理但未出具不予受理通知书。", "Not accepted, but no notice of non-acceptance was issued.", **_by(v, e))
+    return NON_REGISTRATION_NOTICE_MISSING.finding(
+        v.ctx, "受理后不予登记但未出具不予登记通知书。", "Refused after acceptance, but no notice of non-registration was issued.",
+        **_by(v, e))
+
+
+def _extension_unapproved(v, e):
+    """``tl.extension_unapproved`` for one extension without ``approved_by``."""
+    if e.approved_by is not None:
+        return None
+    return EXTENSION_UNAPPROVED.finding(
+        v.ctx, f"延期 {e.working_days} 个工作日未经分管领导批准，不计入办结时限。",
+        f"An extension of {e.working_days} working days has no leader's approval and does not count.", **_by(v, e))
+
+
+def _extension_late(v, e):
+    """``tl.extension_late`` for one approved extension the ``completion`` clock found late."""
+    if e.approved_by is None or v.clock is None or e.at not in v.clock.late_extensions:
+        return None
+    ctx = v.ctx
+    when = ctx.fmt(e.at)
+    return EXTENSION_LATE.finding(
+        ctx, f"延期 {e.working_days} 个工作日于 {when} 才批准，已在办结时限届满之后，不计入办结时限。",
+        f"An extension of {e.working_days} working days was approved at {when}, after the deadline in force; "
+        "it does not count.",
+        staff=staff_id(e.actor), duty="first_handler", key=e.at.isoformat(), department=v.ticket.department_at(e.at))
+
+
+EVENT_CLAUSES = {
+    "rejection": (_rejection_notice,),
+    "extension": (_extension_unapproved, _extension_late),
+}
+
+
+def _event_codes(v):
+    """The codes of single events (第三条/第四条 notices, 第七条 extensions), in event order."""
+    found = []
+    for e in v.marked:
+        for clause in EVENT_CLAUSES[e.type]:
+            finding = clause(v, e)
+            if finding is not None:
+                found.append(finding)
+    return found
+
+
+def _result_not_reported(v):
+    """``tl.result_not_reported``: a closed assignment or supervision case with no ``result_report``."""
+    ticket = v.ticket
+    if ticket.kind not in ("assignment", "supervision") or ticket.is_open or "result_report" in ticket.event_types:
+        return ()
+    if not (ticket.resolved_at or ticket.status != "rejected"):
+        return ()
+    return (RESULT_NOT_REPORTED.finding(
+        v.ctx, "事项已办结，但未向交办（督办）部门报告办理结果。",
+        "Resolved, but the result was not reported to the assigning body.",
+        duty="assignee", department=ticket.department),)
+
+
+CLAUSES = (_completion, _deadline_missing, _event_codes, _result_not_reported)
+
+
 @hookimpl
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``completion`` clock and every 限时办结 finding of one ticket."""
+    v = _View(ticket, ctx)
     findings = []
-    clock = completion_clock(ticket, ctx)
-    if clock is not None:
-        due = ctx.fmt(clock.due_at)
-        kind_zh = KIND_ZH.get(ticket.kind, "事项")
-        if clock.late:
-            info = SUPERVISION_OVERDUE if ticket.kind == "supervision" else OVERDUE
-            findings.append(info.finding(
-                ctx, f"{kind_zh}未在办结时限 {due} 前办结。", f"The {ticket.kind} was not completed by its deadline {due}.",
-                due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at)))
-        elif clock.status == "yellow":
-            findings.append(DUE_SOON.finding(
-                ctx, f"{kind_zh}办结时限 {due} 临近（已用 80% 以上工作日）。",
-                f"The {ticket.kind} is due {due}; most of its working days are used.", due_at=clock.due_at,
-                duty="first_handler", department=ticket.department))
-    if ticket.kind == "supervision" and ticket.due_at is None:
-        findings.append(DEADLINE_MISSING.finding(ctx, "督办件未登记督办时限。", "The supervision case has no deadline.",
-                                                 duty="assignee", department=ticket.department))
-    types = ticket.event_types
-    if "rejection" in types or "extension" in types:
-        findings.extend(_rejection_and_extension_findings(ticket, ctx, clock))
-    if ticket.kind in ("assignment", "supervision") and not ticket.is_open:
-        if "result_report" not in types and (ticket.resolved_at or ticket.status != "rejected"):
-            findings.append(RESULT_NOT_REPORTED.finding(
-                ctx, "事项已办结，但未向交办（督办）部门报告办理结果。",
-                "Resolved, but the result was not reported to the assigning body.",
-                duty="assignee", department=ticket.department))
-    return RuleResult([clock] if clock else [], findings)
-
-
-def _rejection_and_extension_findings(ticket, ctx, clock):
-    """The notice codes of 第三条/第四条 for each rejection, and 第七条 for each unapproved or late extension."""
-    findings = []
-    accepted = ticket.accepted_at or next((e.at for e in ticket.events if e.type == "acceptance"), None)
-    late = frozenset(clock.late_extensions) if clock is not None else frozenset()
-    for e in ticket.events:
-        if e.type == "rejection" and not e.notice_issued:
-            stage = e.stage or ("after_acceptance" if accepted is not None and accepted <= e.at else "before_acceptance")
-            who = {"staff": staff_id(e.actor), "department": actor_department(ticket, e.actor, e.at), "key": e.at.isoformat()}
-            if stage == "before_acceptance":
-                findings.append(REJECTION_NOTICE_MISSING.finding(
-                    ctx, "不予受理但未出具不予受理通知书。", "Not accepted, but no notice of non-acceptance was issued.", **who))
-            else:
-                findings.append(NON_REGISTRATION_NOTICE_MISSING.finding(
-                    ctx, "受理后不予登记但未出具不予登记通知书。", "Refused after acceptance, but no notice of non-registration was issued.",
-                    **who))
-        elif e.type == "extension":
-            who = {"staff": staff_id(e.actor), "department": actor_department(ticket, e.actor, e.at), "key": e.at.isoformat()}
-            if e.approved_by is None:
-                findings.append(EXTENSION_UNAPPROVED.finding(
-                    ctx, f"延期 {e.working_days} 个工作日未经分管领导批准，不计入办结时限。",
-                    f"An extension of {e.working_days} working days has no leader's approval and does not count.", **who))
-            elif e.at in late:
-                when = ctx.fmt(e.at)
-                findings.append(EXTENSION_LATE.finding(
-                    ctx, f"延期 {e.working_days} 个工作日于 {when} 才批准，已在办结时限届满之后，不计入办结时限。",
-                    f"An extension of {e.working_days} working days was approved at {when}, after the deadline in force; "
-                    "it does not count.",
-                    staff=who["staff"], duty="first_handler", key=who["key"],
-                    department=ticket.department_at(e.at)))
-    return findings
+    for clause in CLAUSES:
+        found = clause(v)
+        if found:
+            findings += found
+    return RuleResult(v.clocks, findings)
