@@ -140,7 +140,6 @@ ELEMENTS_ZH = {"basis": "依据", "conditions": "条件", "materials": "材料",
 ELEMENTS_EN = {"basis": "basis", "conditions": "conditions", "materials": "materials", "procedure": "procedure",
                "time_limit": "time limit"}
 _ANSWERS = frozenset({"reply", "notice"})
-_STOPS = frozenset({"notice", "acceptance", "rejection"})
 
 
 @hookimpl
@@ -173,166 +172,329 @@ def _en(items):
     return ", ".join(items)
 
 
+class _View:
+    """One ticket as the clauses read it, from one pass over its events (the ``_on_*`` steps).
+
+    ``marked`` holds ``(event, new)`` for the events with a code of their own, in
+    event order: supplement notices (``new``: for a later one, the items no earlier
+    one named), a consultation's answers with ``elements``, deferrals and
+    rejections. ``unsubmitted`` are the required items not submitted at the first
+    supplement notice. ``clocks`` and ``policy`` are left by the clauses that
+    compute them.
+    """
+
+    __slots__ = (
+        "ticket", "ctx", "clocks", "policy", "required", "req_set", "is_app", "consultation",
+        "submitted", "first_sub_at", "start_complete", "complete_at", "stop_times", "closings", "listed",
+        "first_notice", "unsubmitted", "oral", "written", "deferrals", "open_deferrals", "marked",
+    )
+
+    def __init__(self, ticket, ctx):
+        self.ticket = ticket
+        self.ctx = ctx
+        self.clocks = []
+        self.policy = None
+        required = self.required = ticket.required_materials
+        self.req_set = frozenset(required)
+        self.is_app = ticket.kind == "application" and bool(required)
+        self.consultation = ticket.kind == "consultation"
+        self.submitted = set()
+        self.first_sub_at = None      # the first submission's instant
+        self.start_complete = False   # the first submission already held every required item
+        self.complete_at = None       # the later submission that completed the required items
+        self.stop_times = []          # supplement notices, acceptances, rejections, in order
+        self.closings = [ticket.accepted_at] if ticket.accepted_at is not None else []  # acceptances, rejections
+        self.listed = set()           # items named by the supplement notices so far
+        self.first_notice = None      # the first supplement notice
+        self.unsubmitted = ()
+        self.oral = []                # oral supplement notices
+        self.written = set()          # items named by written supplement notices
+        self.deferrals = []           # [deferral event, stopping instant or None]
+        self.open_deferrals = 0
+        self.marked = []
+        steps = _STEPS
+        for e in ticket.events:
+            step = steps.get(e.type)
+            if step is not None:
+                step(self, e)
+
+
+def _on_submission(v, e):
+    """A submission: the items in, the clock's start and the submission that completes the items."""
+    submitted = v.submitted
+    submitted.update(e.items)
+    if not v.is_app:
+        return
+    if v.first_sub_at is None:
+        v.first_sub_at = e.at
+        v.start_complete = v.req_set <= submitted
+    elif v.complete_at is None and not v.start_complete and v.req_set <= submitted:
+        v.complete_at = e.at
+
+
+def _on_notice(v, e):
+    """A notice: a supplement notice, a consultation's answer, and the end of open deferrals."""
+    if e.missing:
+        _on_supplement(v, e)
+    elif v.consultation and e.elements is not None:
+        v.marked.append((e, None))
+    if v.open_deferrals and (e.actor is None or e.actor.role != "applicant"):
+        _answered(v, e)
+
+
+def _on_supplement(v, e):
+    """A supplement notice: it stops the clock; what it names, first or new, oral or written."""
+    missing = e.missing
+    v.stop_times.append(e.at)
+    new = None
+    if v.first_notice is None:
+        v.first_notice = e
+        v.unsubmitted = [r for r in v.required if r not in v.submitted]
+    else:
+        listed = v.listed
+        new = [m for m in missing if m not in listed]
+    v.listed.update(missing)
+    if e.form == "oral":
+        v.oral.append(e)
+    elif e.form == "written":
+        v.written.update(missing)
+    v.marked.append((e, new))
+
+
+def _on_reply(v, e):
+    """A reply: a public one not by the applicant ends the open deferrals."""
+    if v.open_deferrals and e.public and (e.actor is None or e.actor.role != "applicant"):
+        _answered(v, e)
+
+
+def _answered(v, e):
+    """The open deferrals stop at this answer."""
+    for d in v.deferrals[-v.open_deferrals:]:
+        d[1] = e.at
+    v.open_deferrals = 0
+
+
+def _on_deferral(v, e):
+    """A deferral: one more open ``deferred_reply`` clock."""
+    v.deferrals.append([e, None])
+    v.open_deferrals += 1
+    v.marked.append((e, None))
+
+
+def _on_closing(v, e):
+    """An acceptance or a rejection: it stops the supplement-notice clock, or precludes it."""
+    v.stop_times.append(e.at)
+    v.closings.append(e.at)
+    if e.type == "rejection":
+        v.marked.append((e, None))
+
+
+_STEPS = {"submission": _on_submission, "notice": _on_notice, "reply": _on_reply, "deferral": _on_deferral,
+          "acceptance": _on_closing, "rejection": _on_closing}
+
+
+def _notice_incomplete(v, e, new):
+    """``otn.notice_incomplete``: the first supplement notice leaves out items not yet submitted."""
+    if e is not v.first_notice:
+        return None
+    missing = e.missing
+    left_out = [r for r in v.unsubmitted if r not in missing]
+    if not left_out:
+        return None
+    return NOTICE_INCOMPLETE.finding(
+        v.ctx,
+        f"首次补正告知未列出尚未提交的材料：{_zh(left_out)}。应一次性告知需要补齐补正的全部内容。",
+        f"The first supplement notice left out items not yet submitted: {_en(left_out)}. "
+        "Every item to add or correct must be told at once.",
+        key=e.at.isoformat(), **_by(v.ticket, e))
+
+
+def _repeated_notice(v, e, new):
+    """``otn.repeated_notice``: a later supplement notice names items no earlier one named."""
+    if not new:
+        return None
+    return REPEATED_NOTICE.finding(
+        v.ctx,
+        f"再次补正告知列出了此前未告知的材料：{_zh(new)}，申请人被要求二次补正。应一次性告知全部内容。",
+        f"A later supplement notice named items no earlier notice named: {_en(new)}; "
+        "the applicant is sent back twice. Everything must be told at once.",
+        key=e.at.isoformat(), **_by(v.ticket, v.first_notice))
+
+
+def _answer_incomplete(v, e, new):
+    """``otn.answer_incomplete``: a consultation's answer lacks some of the five elements."""
+    if not v.consultation or e.elements is None:
+        return None
+    lacking = [x for x in ELEMENTS if x not in e.elements]
+    if not lacking:
+        return None
+    return ANSWER_INCOMPLETE.finding(
+        v.ctx,
+        f"咨询答复缺少：{_zh([ELEMENTS_ZH[x] for x in lacking])}。应一次性告知依据、条件、材料、办事程序、办理时限等全部内容。",
+        f"The answer to the consultation lacks: {_en([ELEMENTS_EN[x] for x in lacking])}. "
+        "Basis, conditions, materials, procedure and time limit must all be told at once.",
+        key=e.at.isoformat(), **_by(v.ticket, e))
+
+
+def _deferral_contact_missing(v, e, new):
+    """``otn.deferral_contact_missing``: a deferral without the person's contact."""
+    if not _blank(e.contact):
+        return None
+    return DEFERRAL_CONTACT_MISSING.finding(
+        v.ctx, "未能当场答复，但未留存办事群众的联系方式。应留存联系方式，并在1个工作日内答复。",
+        "The reply was deferred but no contact was kept; the clause asks for the contact and a reply within 1 working day.",
+        key=e.at.isoformat(), **_by(v.ticket, e))
+
+
+def _rejection_basis_missing(v, e, new):
+    """``otn.rejection_basis_missing``: a rejection without its reason or legal basis."""
+    if not (_blank(e.reason) or _blank(e.legal_basis)):
+        return None
+    lacks_zh = _zh([n for n, x in (("原因", e.reason), ("依据", e.legal_basis)) if _blank(x)])
+    lacks_en = " and ".join(n for n, x in (("reason", e.reason), ("legal basis", e.legal_basis)) if _blank(x))
+    return REJECTION_BASIS_MISSING.finding(
+        v.ctx, f"不予办理未载明{lacks_zh}。应一次性告知不能办理的原因和法律、法规、政策、文件依据。",
+        f"A refusal gives no {lacks_en}; the applicant must be told why and under which law, rule or policy.",
+        key=e.at.isoformat(), **_by(v.ticket, e))
+
+
+EVENT_CLAUSES = {
+    "notice": (_notice_incomplete, _repeated_notice, _answer_incomplete),
+    "deferral": (_deferral_contact_missing,),
+    "rejection": (_rejection_basis_missing,),
+}
+
+
+def _event_codes(v):
+    """The codes of single notices, deferrals and rejections, in event order."""
+    found = []
+    for e, new in v.marked:
+        for clause in EVENT_CLAUSES[e.type]:
+            finding = clause(v, e, new)
+            if finding is not None:
+                found.append(finding)
+    return found
+
+
+def _supplement_notice(v):
+    """The ``supplement_notice`` clock: ``otn.notice_overdue`` when late, ``otn.notice_due_soon`` when yellow."""
+    ticket, ctx = v.ticket, v.ctx
+    start = v.first_sub_at or ticket.created_at
+    if not v.is_app or v.start_complete or any(c < start for c in v.closings):
+        return ()
+    policy = v.policy = ctx.policy(RULE)
+    clock = ctx.clock("supplement_notice", RULE, start,
+                      working_days=policy["supplement_notice_working_days"], stopped_at=_supplement_stop(v, start))
+    v.clocks.append(clock)
+    if clock.late:
+        return (_notice_overdue(v, clock),)
+    if clock.status == "yellow":
+        return (_notice_due_soon(v, clock),)
+    return ()
+
+
+def _supplement_stop(v, start):
+    """Where the ``supplement_notice`` clock stops: the first notice, acceptance or rejection from ``start``,
+    or the submission that completed the items when that came first."""
+    ticket = v.ticket
+    stop_times = v.stop_times
+    if ticket.accepted_at is not None:
+        stop_times.append(ticket.accepted_at)
+        stop_times.sort()
+    stop = next((s for s in stop_times if s >= start), None)
+    complete_at = v.complete_at
+    if complete_at is not None and (stop is None or complete_at < stop):
+        stop = complete_at
+    return stop
+
+
+def _outstanding(v):
+    """What the supplement-notice messages say is still missing, in Chinese and English."""
+    outstanding = [r for r in v.required if r not in v.submitted]
+    if not outstanding:
+        return "", ""
+    return f"（尚缺：{_zh(outstanding)}）", f" (still missing: {_en(outstanding)})"
+
+
+def _notice_overdue(v, clock):
+    """``otn.notice_overdue`` of a late ``supplement_notice`` clock."""
+    ticket, ctx = v.ticket, v.ctx
+    due = ctx.fmt(clock.due_at)
+    what_zh, what_en = _outstanding(v)
+    when_zh = "至今未" if clock.status == "red" else "未在期限内"
+    when_en = "has not yet" if clock.status == "red" else "did not in time"
+    return NOTICE_OVERDUE.finding(
+        ctx,
+        f"申请材料不齐全{what_zh}，应于 {due} 前一次性告知需要补齐补正的全部内容，{when_zh}告知。",
+        f"The application's materials are incomplete{what_en}; the supplement notice was due by {due} "
+        f"and the center {when_en} tell the applicant everything to add or correct.",
+        due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at))
+
+
+def _notice_due_soon(v, clock):
+    """``otn.notice_due_soon`` of a yellow ``supplement_notice`` clock."""
+    ctx = v.ctx
+    due = ctx.fmt(clock.due_at)
+    what_zh, what_en = _outstanding(v)
+    return NOTICE_DUE_SOON.finding(
+        ctx,
+        f"申请材料不齐全{what_zh}，补正告知期限 {due} 临近，请一次性告知需要补齐补正的全部内容。",
+        f"The application's materials are incomplete{what_en}; the supplement notice is due by {due}: "
+        "tell the applicant everything to add or correct, at once.",
+        due_at=clock.due_at, duty="first_handler", department=v.ticket.department)
+
+
+def _written_notice_missing(v):
+    """``otn.written_notice_missing``: an oral supplement notice no written one covers."""
+    written = v.written
+    found = []
+    for e in v.oral:
+        if not written.issuperset(e.missing):
+            found.append(WRITTEN_NOTICE_MISSING.finding(
+                v.ctx, f"补正告知（{_zh(e.missing)}）仅为口头告知，未发放书面《一次性告知通知书》；口头告知不得取代书面告知。",
+                f"The supplement notice ({_en(e.missing)}) was only oral; no written one-time notice was issued, "
+                "and an oral notice may not replace the written one.",
+                key=e.at.isoformat(), **_by(v.ticket, e)))
+    return found
+
+
+def _deferred_reply(v):
+    """The ``deferred_reply`` clocks, one per deferral: ``otn.deferred_reply_overdue`` when late."""
+    if not v.deferrals:
+        return ()
+    ticket, ctx = v.ticket, v.ctx
+    days = (v.policy or ctx.policy(RULE))["deferred_reply_working_days"]
+    found = []
+    for d, stop in v.deferrals:
+        clock = ctx.clock("deferred_reply", RULE, d.at, working_days=days, stopped_at=stop)
+        v.clocks.append(clock)
+        if clock.late:
+            due = ctx.fmt(clock.due_at)
+            found.append(DEFERRED_REPLY_OVERDUE.finding(
+                ctx,
+                f"未能当场答复的事项应于 {due} 前按一次性告知要求答复，"
+                f"{'至今未答复' if clock.status == 'red' else '答复超过期限'}。",
+                f"A deferred question was to be answered completely by {due}; "
+                f"{'no reply yet' if clock.status == 'red' else 'the reply came late'}.",
+                due_at=clock.due_at, key=d.at.isoformat(), staff=staff_id(d.actor), duty="first_inquiry",
+                department=ticket.department_at(clock.due_at)))
+    return found
+
+
+CLAUSES = (_event_codes, _supplement_notice, _written_notice_missing, _deferred_reply)
+
+
 @hookimpl
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``supplement_notice`` and ``deferred_reply`` clocks and every 一次性告知 finding of one ticket."""
-    events = ticket.events
-    if not events and not ticket.required_materials:
+    if not ticket.events and not ticket.required_materials:
         return None
+    v = _View(ticket, ctx)
     findings = []
-    clocks = []
-    required = ticket.required_materials
-    req_set = frozenset(required)
-    is_app = ticket.kind == "application" and bool(required)
-    consultation = ticket.kind == "consultation"
-
-    submitted = set()
-    first_sub_at = None          # the first submission's instant
-    start_complete = False       # the first submission already held every required item
-    complete_at = None           # the later submission that completed the required items
-    stop_times = []              # supplement notices, acceptances, rejections, in order
-    listed = set()               # items named by the supplement notices so far
-    first_notice = None          # the first supplement notice
-    closings = [ticket.accepted_at] if ticket.accepted_at is not None else []  # acceptances and rejections
-    oral = []                    # oral supplement notices
-    written = set()              # items named by written supplement notices
-    deferrals = []               # [deferral event, stopping instant or None]
-    open_deferrals = 0
-
-    for e in events:
-        t = e.type
-        if t == "submission":
-            submitted.update(e.items)
-            if is_app:
-                if first_sub_at is None:
-                    first_sub_at = e.at
-                    start_complete = req_set <= submitted
-                elif complete_at is None and not start_complete and req_set <= submitted:
-                    complete_at = e.at
-        elif t == "notice":
-            missing = e.missing
-            if missing:
-                stop_times.append(e.at)
-                if first_notice is None:
-                    first_notice = e
-                    if required:
-                        left_out = [r for r in required if r not in submitted and r not in missing]
-                        if left_out:
-                            findings.append(NOTICE_INCOMPLETE.finding(
-                                ctx,
-                                f"首次补正告知未列出尚未提交的材料：{_zh(left_out)}。应一次性告知需要补齐补正的全部内容。",
-                                f"The first supplement notice left out items not yet submitted: {_en(left_out)}. "
-                                "Every item to add or correct must be told at once.",
-                                key=e.at.isoformat(), **_by(ticket, e)))
-                else:
-                    new = [m for m in missing if m not in listed]
-                    if new:
-                        findings.append(REPEATED_NOTICE.finding(
-                            ctx,
-                            f"再次补正告知列出了此前未告知的材料：{_zh(new)}，申请人被要求二次补正。应一次性告知全部内容。",
-                            f"A later supplement notice named items no earlier notice named: {_en(new)}; "
-                            "the applicant is sent back twice. Everything must be told at once.",
-                            key=e.at.isoformat(), **_by(ticket, first_notice)))
-                listed.update(missing)
-                if e.form == "oral":
-                    oral.append(e)
-                elif e.form == "written":
-                    written.update(missing)
-            if consultation and e.elements is not None:
-                lacking = [x for x in ELEMENTS if x not in e.elements]
-                if lacking:
-                    findings.append(ANSWER_INCOMPLETE.finding(
-                        ctx,
-                        f"咨询答复缺少：{_zh([ELEMENTS_ZH[x] for x in lacking])}。应一次性告知依据、条件、材料、办事程序、办理时限等全部内容。",
-                        f"The answer to the consultation lacks: {_en([ELEMENTS_EN[x] for x in lacking])}. "
-                        "Basis, conditions, materials, procedure and time limit must all be told at once.",
-                        key=e.at.isoformat(), **_by(ticket, e)))
-            if open_deferrals and (e.actor is None or e.actor.role != "applicant"):
-                for d in deferrals[-open_deferrals:]:
-                    d[1] = e.at
-                open_deferrals = 0
-        elif t == "reply":
-            if open_deferrals and e.public and (e.actor is None or e.actor.role != "applicant"):
-                for d in deferrals[-open_deferrals:]:
-                    d[1] = e.at
-                open_deferrals = 0
-        elif t == "deferral":
-            deferrals.append([e, None])
-            open_deferrals += 1
-            if _blank(e.contact):
-                findings.append(DEFERRAL_CONTACT_MISSING.finding(
-                    ctx, "未能当场答复，但未留存办事群众的联系方式。应留存联系方式，并在1个工作日内答复。",
-                    "The reply was deferred but no contact was kept; the clause asks for the contact and a reply within 1 working day.",
-                    key=e.at.isoformat(), **_by(ticket, e)))
-        elif t in _STOPS:  # acceptance, rejection
-            stop_times.append(e.at)
-            closings.append(e.at)
-            if t == "rejection" and (_blank(e.reason) or _blank(e.legal_basis)):
-                lacks_zh = _zh([n for n, v in (("原因", e.reason), ("依据", e.legal_basis)) if _blank(v)])
-                lacks_en = " and ".join(n for n, v in (("reason", e.reason), ("legal basis", e.legal_basis)) if _blank(v))
-                findings.append(REJECTION_BASIS_MISSING.finding(
-                    ctx, f"不予办理未载明{lacks_zh}。应一次性告知不能办理的原因和法律、法规、政策、文件依据。",
-                    f"A refusal gives no {lacks_en}; the applicant must be told why and under which law, rule or policy.",
-                    key=e.at.isoformat(), **_by(ticket, e)))
-
-    policy = None
-    start = first_sub_at or ticket.created_at
-    if is_app and not start_complete and not any(c < start for c in closings):
-        policy = ctx.policy(RULE)
-        if ticket.accepted_at is not None:
-            stop_times.append(ticket.accepted_at)
-            stop_times.sort()
-        stop = next((s for s in stop_times if s >= start), None)
-        if complete_at is not None and (stop is None or complete_at < stop):
-            stop = complete_at
-        clock = ctx.clock("supplement_notice", RULE, start,
-                          working_days=policy["supplement_notice_working_days"], stopped_at=stop)
-        clocks.append(clock)
-        if clock.late or clock.status == "yellow":
-            due = ctx.fmt(clock.due_at)
-            outstanding = [r for r in required if r not in submitted]
-            what_zh = f"（尚缺：{_zh(outstanding)}）" if outstanding else ""
-            what_en = f" (still missing: {_en(outstanding)})" if outstanding else ""
-            if clock.late:
-                when_zh = "至今未" if clock.status == "red" else "未在期限内"
-                when_en = "has not yet" if clock.status == "red" else "did not in time"
-                findings.append(NOTICE_OVERDUE.finding(
-                    ctx,
-                    f"申请材料不齐全{what_zh}，应于 {due} 前一次性告知需要补齐补正的全部内容，{when_zh}告知。",
-                    f"The application's materials are incomplete{what_en}; the supplement notice was due by {due} "
-                    f"and the center {when_en} tell the applicant everything to add or correct.",
-                    due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at)))
-            else:
-                findings.append(NOTICE_DUE_SOON.finding(
-                    ctx,
-                    f"申请材料不齐全{what_zh}，补正告知期限 {due} 临近，请一次性告知需要补齐补正的全部内容。",
-                    f"The application's materials are incomplete{what_en}; the supplement notice is due by {due}: "
-                    "tell the applicant everything to add or correct, at once.",
-                    due_at=clock.due_at, duty="first_handler", department=ticket.department))
-
-    for e in oral:
-        if not written.issuperset(e.missing):
-            findings.append(WRITTEN_NOTICE_MISSING.finding(
-                ctx, f"补正告知（{_zh(e.missing)}）仅为口头告知，未发放书面《一次性告知通知书》；口头告知不得取代书面告知。",
-                f"The supplement notice ({_en(e.missing)}) was only oral; no written one-time notice was issued, "
-                "and an oral notice may not replace the written one.",
-                key=e.at.isoformat(), **_by(ticket, e)))
-
-    if deferrals:
-        days = (policy or ctx.policy(RULE))["deferred_reply_working_days"]
-        for d, stop in deferrals:
-            clock = ctx.clock("deferred_reply", RULE, d.at, working_days=days, stopped_at=stop)
-            clocks.append(clock)
-            if clock.late:
-                due = ctx.fmt(clock.due_at)
-                findings.append(DEFERRED_REPLY_OVERDUE.finding(
-                    ctx,
-                    f"未能当场答复的事项应于 {due} 前按一次性告知要求答复，"
-                    f"{'至今未答复' if clock.status == 'red' else '答复超过期限'}。",
-                    f"A deferred question was to be answered completely by {due}; "
-                    f"{'no reply yet' if clock.status == 'red' else 'the reply came late'}.",
-                    due_at=clock.due_at, key=d.at.isoformat(), staff=staff_id(d.actor), duty="first_inquiry",
-                    department=ticket.department_at(clock.due_at)))
-    if not clocks and not findings:
+    for clause in CLAUSES:
+        found = clause(v)
+        if found:
+            findings += found
+    if not v.clocks and not findings:
         return None
-    return RuleResult(clocks, findings)
+    return RuleResult(v.clocks, findings)
