@@ -218,175 +218,293 @@ def _blank(value):
     return value is None or not value.strip()
 
 
+class _View:
+    """One ticket as the clauses read it; for a proxy ticket, from one pass over its events (the ``_on_*`` steps).
+
+    ``special`` describes a special-group applicant (Chinese, English), else None.
+    ``agent`` is the ``agent`` of the first ``proxy_request`` naming one; ``fees``
+    the fees that count; ``last_active`` the instant of the last activity at or
+    before ``now`` (open tickets only); ``resolved`` the resolved instant.
+    ``clocks`` are left by the clauses that compute them.
+    """
+
+    __slots__ = (
+        "ticket", "ctx", "policy", "clocks", "proxied", "special", "proxy_request", "agent", "fees",
+        "handovers", "accepts", "completion", "evaluations", "visits", "last_active", "resolved",
+    )
+
+    def __init__(self, ticket, ctx, proxied):
+        self.ticket = ticket
+        self.ctx = ctx
+        self.policy = ctx.policy(RULE)
+        self.clocks = []
+        self.proxied = proxied
+        self.special = _special(ticket.applicant, ctx, self.policy["special_age"])
+        if proxied:
+            self._scan(ticket, ctx)
+
+    def _scan(self, ticket, ctx):
+        """The one pass over the events of a proxy ticket."""
+        self.proxy_request = None
+        self.agent = None
+        self.fees = []
+        self.handovers = []
+        self.accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
+        self.completion = None
+        self.evaluations = []
+        self.visits = []
+        self.last_active = None
+        track = ticket.is_open
+        now = ctx.now
+        steps = _STEPS
+        for e in ticket.events:
+            step = steps.get(e.type)
+            if step is not None:
+                step(self, e)
+            if track and e.at <= now and is_activity(e):
+                self.last_active = e.at
+        self.resolved = ticket.resolved_at or self.completion
+
+
+def _special(applicant, ctx, special_age):
+    """Who the special-group applicant is (Chinese, English), or None when they are not one."""
+    groups = applicant.groups
+    birth = applicant.birth_date
+    age = age_on(birth, ctx.now_date) if birth is not None else None
+    aged = age is not None and age >= special_age
+    if not (groups or aged):
+        return None
+    who_zh = "、".join(GROUPS_ZH.get(g, g) for g in groups)
+    who_en = ", ".join(groups)
+    if aged:
+        who_zh = f"{who_zh}、{age} 岁" if who_zh else f"{age} 岁老年人"
+        who_en = f"{who_en}, aged {age}" if who_en else f"aged {age}"
+    return who_zh, who_en
+
+
+def _on_request(v, e):
+    """A ``proxy_request``: the first one in ``proxy`` mode, and the first agent named."""
+    if v.proxy_request is None and e.mode == "proxy":
+        v.proxy_request = e
+    if v.agent is None and e.agent is not None:
+        v.agent = e.agent
+
+
+def _on_fee(v, e):
+    """A ``fee`` that counts: not legally required, and not of an amount of 0 or less."""
+    if not e.legally_required and (e.amount is None or e.amount > 0):
+        v.fees.append(e)
+
+
+def _on_completion(v, e):
+    """A ``completion``: the first one is the resolved instant when ``resolved_at`` is not set."""
+    if v.completion is None:
+        v.completion = e.at
+
+
+_STEPS = {
+    "proxy_request": _on_request,
+    "fee": _on_fee,
+    "handover": lambda v, e: v.handovers.append(e.at),
+    "acceptance": lambda v, e: v.accepts.append(e.at),
+    "completion": _on_completion,
+    "evaluation": lambda v, e: v.evaluations.append(e),
+    "return_visit": lambda v, e: v.visits.append(e.at),
+}
+
+
+def _by_agent(v, at=None):
+    """``staff``/``department`` of the agent (the assignee when none), at ``at`` or now."""
+    agent = v.agent
+    dept = agent.department if agent is not None and agent.department else (
+        v.ticket.department_at(at) if at is not None else v.ticket.department)
+    return {"staff": staff_id(agent), "duty": "assignee", "department": dept}
+
+
+def _special_group(v):
+    """``ps.special_group``: the applicant is in a special group."""
+    if v.special is None:
+        return ()
+    who_zh, who_en = v.special
+    return (SPECIAL_GROUP.finding(
+        v.ctx, f"申请人属于特殊群体（{who_zh}），可提供“上门办”“代理办”“协助办”等服务。",
+        f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies.",
+        duty="first_inquiry", department=v.ticket.department),)
+
+
+def _special_group_not_offered(v):
+    """``ps.special_group_not_offered``: an open ticket of a special-group applicant with no offer or request."""
+    ticket = v.ticket
+    if v.special is None or not ticket.is_open or v.proxied or "proxy_offer" in ticket.event_types:
+        return ()
+    who_zh, who_en = v.special
+    return (SPECIAL_GROUP_NOT_OFFERED.finding(
+        v.ctx, f"特殊群体申请人（{who_zh}）的事项尚未提供或登记帮办代办服务。应针对特殊群体提供“上门办”“代理办”“协助办”等服务。",
+        f"The open ticket of a special-group applicant ({who_en}) shows no offer or request of help/proxy service; "
+        "the clause asks for home, proxy or assisted service for such groups.",
+        duty="first_inquiry", department=ticket.department),)
+
+
+def _fee_charged(v):
+    """``ps.fee_charged``: one per fee not required by law."""
+    found = []
+    agent = v.agent
+    for fee in v.fees:
+        amount = "" if fee.amount is None else f" {fee.amount:g}"
+        found.append(FEE_CHARGED.finding(
+            v.ctx, f"帮办代办事项收取了法律法规未规定的费用{amount}元。除法定费用外，帮办代办服务一律免费。",
+            f"A fee{amount} not required by law was charged on a proxy item; apart from statutory fees the service is free.",
+            key=fee.at.isoformat(), staff=staff_id(fee.actor) or staff_id(agent),
+            department=actor_department(v.ticket, fee.actor if staff_id(fee.actor) else agent, fee.at)))
+    return found
+
+
+def _handover_missing(v):
+    """``ps.handover_missing``: a proxy request accepted or completed with no handover before."""
+    request = v.proxy_request
+    if request is None:
+        return ()
+    r_at = request.at
+    milestone = min((a for a in v.accepts if a >= r_at), default=None)
+    resolved = v.resolved
+    if resolved is not None and resolved >= r_at and (milestone is None or resolved < milestone):
+        milestone = resolved
+    if milestone is None or milestone > v.ctx.now or any(h <= milestone for h in v.handovers):
+        return ()
+    when = v.ctx.fmt(milestone)
+    return (HANDOVER_MISSING.finding(
+        v.ctx, f"代办事项在 {when} 受理或办结前未办理材料交接手续。代办须在申请人完成材料交接后由代办员全程代办。",
+        f"The proxy item was accepted or completed at {when} with no materials handover before it; "
+        "the clause asks for a handover before the agent acts.",
+        key=r_at.isoformat(), **_by_agent(v)),)
+
+
+def _ledger_incomplete(v):
+    """``ps.ledger_incomplete``: one finding naming every missing field of the ledger."""
+    ticket = v.ticket
+    applicant = ticket.applicant
+    status = ticket.status
+    done = status in _DONE or ticket.resolved_at is not None
+    lacking = [row for row, missing in (
+        (_LEDGER[0], _blank(ticket.subject)),
+        (_LEDGER[1], ticket.kind == "application" and (status in _ACCEPTED or done) and not v.accepts),
+        (_LEDGER[2], done and v.resolved is None),
+        (_LEDGER[3], v.agent is None),
+        (_LEDGER[4], _blank(applicant.name)),
+        (_LEDGER[5], _blank(applicant.phone)),
+    ) if missing]
+    if not lacking:
+        return ()
+    return (LEDGER_INCOMPLETE.finding(
+        v.ctx, f"帮办代办台账缺少：{'、'.join(x[1] for x in lacking)}。台账应详细记录事项名称、受理时间、办结时间、帮办代办员信息及申请人信息。",
+        f"The proxy-service ledger lacks: {', '.join(x[2] for x in lacking)}; the clause asks for the item name, "
+        "acceptance and completion times, the agent and the applicant.", **_by_agent(v)),)
+
+
+def _evaluation(v):
+    """The ``evaluation`` clock from the resolved instant: ``ps.evaluation_missing`` when late."""
+    resolved = v.resolved
+    if resolved is None:
+        return ()
+    ctx = v.ctx
+    stop = next((e.at for e in v.evaluations if e.at >= resolved), None)
+    clock = ctx.clock("evaluation", RULE, resolved, working_days=v.policy["evaluation_working_days"], stopped_at=stop)
+    v.clocks.append(clock)
+    if not clock.late:
+        return ()
+    due = ctx.fmt(clock.due_at)
+    late_zh, late_en = ("至今未评价", "none yet") if clock.status == "red" else ("评价超过期限", "it came late")
+    return (EVALUATION_MISSING.finding(
+        ctx, f"帮办代办业务办结后应于 {due} 前由企业或办事群众评价并记录归档，{late_zh}。",
+        f"After the proxy service ended, the applicant's review was due by {due}; {late_en}.",
+        due_at=clock.due_at, **_by_agent(v, clock.due_at)),)
+
+
+def _spot_check(v):
+    """``ps.spot_check``: a resolved proxy ticket drawn at random for its month."""
+    resolved = v.resolved
+    if resolved is None:
+        return ()
+    ctx = v.ctx
+    month = resolved.astimezone(ctx.tz).strftime("%Y-%m")
+    if spot_check_draw(v.ticket.id, month) >= v.policy["spot_check_ratio"]:
+        return ()
+    return (SPOT_CHECK.finding(
+        ctx, f"本件（{month} 办结）被随机抽中，请抽查并回访申请人。",
+        f"This item (resolved {month}) was drawn for a spot check and a return visit.", **_by_agent(v)),)
+
+
+def _poor_evaluations(v):
+    """``ps.poor_evaluation`` and the ``return_visit`` clock (``ps.return_visit_overdue`` when late), per poor evaluation."""
+    ctx = v.ctx
+    poor = v.policy["poor_rating"]
+    found = []
+    for ev in v.evaluations:
+        if 1 <= ev.rating <= poor:
+            found.append(POOR_EVALUATION.finding(
+                ctx, f"帮办代办服务评价为 {ev.rating} 分（满分 5 分），请核查并回访。",
+                f"The proxy service was rated {ev.rating} of 5; look into it and visit the applicant.",
+                key=ev.at.isoformat(), **_by_agent(v)))
+            overdue = _return_visit(v, ev)
+            if overdue is not None:
+                found.append(overdue)
+    return found
+
+
+def _return_visit(v, ev):
+    """The ``return_visit`` clock of one poor evaluation, and its ``ps.return_visit_overdue`` when late."""
+    ctx = v.ctx
+    stop = next((x for x in v.visits if x >= ev.at), None)
+    clock = ctx.clock("return_visit", RULE, ev.at, working_days=v.policy["return_visit_working_days"], stopped_at=stop)
+    v.clocks.append(clock)
+    if not clock.late:
+        return None
+    due = ctx.fmt(clock.due_at)
+    late_zh, late_en = ("至今未回访", "none yet") if clock.status == "red" else ("回访超过期限", "it came late")
+    return RETURN_VISIT_OVERDUE.finding(
+        ctx, f"帮办代办服务获差评（{ev.rating} 分）后应于 {due} 前回访申请人，{late_zh}。",
+        f"After a poor review ({ev.rating} of 5) a return visit was due by {due}; {late_en}.",
+        due_at=clock.due_at, key=ev.at.isoformat(), **_by_agent(v, clock.due_at))
+
+
+def _stale(v):
+    """``ps.stale``: an open proxy ticket with no activity for more than ``stale_working_days``."""
+    ticket, ctx = v.ticket, v.ctx
+    if not ticket.is_open:
+        return ()
+    n = v.policy["stale_working_days"]
+    last_at = ticket.created_at
+    if v.last_active is not None and v.last_active > last_at:
+        last_at = v.last_active
+    idle = ctx.calendar.count_working_days(last_at.astimezone(ctx.tz).date(), ctx.now_date)
+    if idle <= n:
+        return ()
+    last = ctx.fmt(last_at)
+    return (STALE.finding(
+        ctx, f"帮办代办事项自 {last} 起已 {idle} 个工作日无任何进展（超过 {n} 个工作日），存在不作为、慢作为风险。",
+        f"The proxy item has had no event since {last}: {idle} working days (more than {n}); "
+        "the clause sanctions inaction and slow action.", **_by_agent(v),
+    ),)
+
+
+GROUP_CLAUSES = (_special_group, _special_group_not_offered)
+CLAUSES = GROUP_CLAUSES + (_fee_charged, _handover_missing, _ledger_incomplete, _evaluation, _spot_check,
+                           _poor_evaluations, _stale)
+
+
 @hookimpl
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``evaluation`` and ``return_visit`` clocks and every 帮办代办 finding of one ticket."""
     applicant = ticket.applicant
-    groups = applicant.groups
-    birth = applicant.birth_date
-    events = ticket.events
     proxied = "proxy_request" in ticket.event_types
-    if not (proxied or groups or birth is not None):
+    if not (proxied or applicant.groups or applicant.birth_date is not None):
         return None  # the common case: nothing for this plugin
-    policy = ctx.policy(RULE)
+    v = _View(ticket, ctx, proxied)
     findings = []
-    is_open = ticket.is_open
-    special_age = policy["special_age"]
-    age = age_on(birth, ctx.now_date) if birth is not None else None
-    if groups or (age is not None and age >= special_age):
-        who_zh = "、".join(GROUPS_ZH.get(g, g) for g in groups)
-        who_en = ", ".join(groups)
-        if age is not None and age >= special_age:
-            who_zh = f"{who_zh}、{age} 岁" if who_zh else f"{age} 岁老年人"
-            who_en = f"{who_en}, aged {age}" if who_en else f"aged {age}"
-        findings.append(SPECIAL_GROUP.finding(
-            ctx, f"申请人属于特殊群体（{who_zh}），可提供“上门办”“代理办”“协助办”等服务。",
-            f"The applicant is in a special group ({who_en}); home, proxy or assisted service applies.",
-            duty="first_inquiry", department=ticket.department))
-        if is_open and not proxied and "proxy_offer" not in ticket.event_types:
-            findings.append(SPECIAL_GROUP_NOT_OFFERED.finding(
-                ctx, f"特殊群体申请人（{who_zh}）的事项尚未提供或登记帮办代办服务。应针对特殊群体提供“上门办”“代理办”“协助办”等服务。",
-                f"The open ticket of a special-group applicant ({who_en}) shows no offer or request of help/proxy service; "
-                "the clause asks for home, proxy or assisted service for such groups.",
-                duty="first_inquiry", department=ticket.department))
+    for clause in CLAUSES if proxied else GROUP_CLAUSES:
+        found = clause(v)
+        if found:
+            findings += found
     if not proxied:
         return RuleResult((), findings) if findings else None
-
-    now = ctx.now
-    clocks = []
-    proxy_request = None
-    agent = None
-    fees = []
-    handovers = []
-    accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
-    completion = None
-    evaluations = []
-    visits = []
-    for e in events:
-        t = e.type
-        if t == "proxy_request":
-            if proxy_request is None and e.mode == "proxy":
-                proxy_request = e
-            if agent is None and e.agent is not None:
-                agent = e.agent
-        elif t == "fee":
-            if not e.legally_required and (e.amount is None or e.amount > 0):
-                fees.append(e)
-        elif t == "handover":
-            handovers.append(e.at)
-        elif t == "acceptance":
-            accepts.append(e.at)
-        elif t == "completion":
-            if completion is None:
-                completion = e.at
-        elif t == "evaluation":
-            evaluations.append(e)
-        elif t == "return_visit":
-            visits.append(e.at)
-
-
-    def by_agent(at=None):
-        """``staff``/``department`` of the agent (the assignee when none), at ``at`` or now."""
-        dept = agent.department if agent is not None and agent.department else (
-            ticket.department_at(at) if at is not None else ticket.department)
-        return {"staff": staff_id(agent), "duty": "assignee", "department": dept}
-
-    for fee in fees:
-        amount = "" if fee.amount is None else f" {fee.amount:g}"
-        findings.append(FEE_CHARGED.finding(
-            ctx, f"帮办代办事项收取了法律法规未规定的费用{amount}元。除法定费用外，帮办代办服务一律免费。",
-            f"A fee{amount} not required by law was charged on a proxy item; apart from statutory fees the service is free.",
-            key=fee.at.isoformat(), staff=staff_id(fee.actor) or staff_id(agent),
-            department=actor_department(ticket, fee.actor if staff_id(fee.actor) else agent, fee.at)))
-
-    resolved = ticket.resolved_at or completion
-    if proxy_request is not None:
-        r_at = proxy_request.at
-        milestone = min((a for a in accepts if a >= r_at), default=None)
-        if resolved is not None and resolved >= r_at and (milestone is None or resolved < milestone):
-            milestone = resolved
-        if milestone is not None and milestone <= now and not any(h <= milestone for h in handovers):
-            when = ctx.fmt(milestone)
-            findings.append(HANDOVER_MISSING.finding(
-                ctx, f"代办事项在 {when} 受理或办结前未办理材料交接手续。代办须在申请人完成材料交接后由代办员全程代办。",
-                f"The proxy item was accepted or completed at {when} with no materials handover before it; "
-                "the clause asks for a handover before the agent acts.",
-                key=r_at.isoformat(), **by_agent()))
-
-    lacking = []
-    if _blank(ticket.subject):
-        lacking.append(_LEDGER[0])
-    status = ticket.status
-    done = status in _DONE or ticket.resolved_at is not None
-    if ticket.kind == "application" and (status in _ACCEPTED or done) and not accepts:
-        lacking.append(_LEDGER[1])
-    if done and resolved is None:
-        lacking.append(_LEDGER[2])
-    if agent is None:
-        lacking.append(_LEDGER[3])
-    if _blank(applicant.name):
-        lacking.append(_LEDGER[4])
-    if _blank(applicant.phone):
-        lacking.append(_LEDGER[5])
-    if lacking:
-        findings.append(LEDGER_INCOMPLETE.finding(
-            ctx, f"帮办代办台账缺少：{'、'.join(x[1] for x in lacking)}。台账应详细记录事项名称、受理时间、办结时间、帮办代办员信息及申请人信息。",
-            f"The proxy-service ledger lacks: {', '.join(x[2] for x in lacking)}; the clause asks for the item name, "
-            "acceptance and completion times, the agent and the applicant.", **by_agent()))
-
-    if resolved is not None:
-        stop = next((e.at for e in evaluations if e.at >= resolved), None)
-        clock = ctx.clock("evaluation", RULE, resolved, working_days=policy["evaluation_working_days"], stopped_at=stop)
-        clocks.append(clock)
-        if clock.late:
-            due = ctx.fmt(clock.due_at)
-            late_zh, late_en = ("至今未评价", "none yet") if clock.status == "red" else ("评价超过期限", "it came late")
-            findings.append(EVALUATION_MISSING.finding(
-                ctx, f"帮办代办业务办结后应于 {due} 前由企业或办事群众评价并记录归档，{late_zh}。",
-                f"After the proxy service ended, the applicant's review was due by {due}; {late_en}.",
-                due_at=clock.due_at, **by_agent(clock.due_at)))
-        month = resolved.astimezone(ctx.tz).strftime("%Y-%m")
-        if spot_check_draw(ticket.id, month) < policy["spot_check_ratio"]:
-            findings.append(SPOT_CHECK.finding(
-                ctx, f"本件（{month} 办结）被随机抽中，请抽查并回访申请人。",
-                f"This item (resolved {month}) was drawn for a spot check and a return visit.", **by_agent()))
-
-    poor = policy["poor_rating"]
-    visit_days = None
-    for ev in evaluations:
-        if 1 <= ev.rating <= poor:
-            findings.append(POOR_EVALUATION.finding(
-                ctx, f"帮办代办服务评价为 {ev.rating} 分（满分 5 分），请核查并回访。",
-                f"The proxy service was rated {ev.rating} of 5; look into it and visit the applicant.",
-                key=ev.at.isoformat(), **by_agent()))
-            if visit_days is None:
-                visit_days = policy["return_visit_working_days"]
-            stop = next((v for v in visits if v >= ev.at), None)
-            clock = ctx.clock("return_visit", RULE, ev.at, working_days=visit_days, stopped_at=stop)
-            clocks.append(clock)
-            if clock.late:
-                due = ctx.fmt(clock.due_at)
-                late_zh, late_en = ("至今未回访", "none yet") if clock.status == "red" else ("回访超过期限", "it came late")
-                findings.append(RETURN_VISIT_OVERDUE.finding(
-                    ctx, f"帮办代办服务获差评（{ev.rating} 分）后应于 {due} 前回访申请人，{late_zh}。",
-                    f"After a poor review ({ev.rating} of 5) a return visit was due by {due}; {late_en}.",
-                    due_at=clock.due_at, key=ev.at.isoformat(), **by_agent(clock.due_at)))
-
-    if is_open:
-        n = policy["stale_working_days"]
-        last_at = ticket.created_at
-        for e in reversed(events):  # events are in time order: the last activity at or before now
-            if e.at <= now and is_activity(e):
-                if e.at > last_at:
-                    last_at = e.at
-                break
-        last_date = last_at.astimezone(ctx.tz).date()
-        idle = ctx.calendar.count_working_days(last_date, ctx.now_date)
-        if idle > n:
-            last = ctx.fmt(last_at)
-            findings.append(STALE.finding(
-                ctx, f"帮办代办事项自 {last} 起已 {idle} 个工作日无任何进展（超过 {n} 个工作日），存在不作为、慢作为风险。",
-                f"The proxy item has had no event since {last}: {idle} working days (more than {n}); "
-                "the clause sanctions inaction and slow action.", **by_agent(),
-            ))
-    return RuleResult(clocks, findings)
+    return RuleResult(v.clocks, findings)
