@@ -7,7 +7,7 @@ is gone) with ``{"jql", "fields", "expand": "changelog", "maxResults",
 
 - JQL dates have minute precision and are read in the API user's time zone
   (``jql_timezone``, else ``GET /rest/api/3/myself``), so the cursor
-  (:class:`govhall_sdk.cursor.SyncCursor`) is the exact ``updated`` of the last
+  (:class:`govhall_sdk.rest.SyncCursor`) is the exact ``updated`` of the last
   processed issue plus the keys processed at that instant, and an issue already
   processed is skipped when it comes again;
 - the search index is eventually consistent, so only issues updated at least
@@ -36,25 +36,20 @@ Auth: basic auth with the account's email and an API token. Pacing on
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, with_warnings
+from govhall_sdk.adapter import Page
 from govhall_sdk.config import ConfigError, check_value
-from govhall_sdk.cursor import SyncCursor, parse_instant
-from govhall_sdk.http import HTTPError, RESTAdapter
-from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, path_value,
-    read_mapping_settings,
-)
+from govhall_sdk.mapping import assignee, check_forms, form_defaults, path_value
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
-from govhall_sdk.paginators import CursorTokenPaginator, OffsetPaginator
-from govhall_sdk.parse import Parsed, TicketError, parse_item
-
-from .zendesk import check_forms, form_defaults
+from govhall_sdk.patch import markers_in
+from govhall_sdk.rest import (
+    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, OffsetPaginator, SyncCursor,
+    parse_instant,
+)
 
 #: Where the normalized fields come from by default (paths in the issue's ``fields``).
 JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "reporter.accountId",
@@ -65,7 +60,6 @@ BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", 
                "resolutiondate", "duedate", "comment", "project")
 NOTE_APIS = ("servicedesk", "platform")
 ZONE_MARGIN = timedelta(hours=14)  # the widest UTC offset
-MARKER = re.compile(r"\[govhall:[^\]\s]+\]")
 
 
 def plain(value: Any) -> Any:
@@ -116,8 +110,10 @@ def wiki_safe(body: str) -> str:
     ``[...]`` (a wiki link) nor ``_``, ``+``, ``-`` in it is interpreted; were the
     body kept as plain text, the marker is still there character for character.
     """
-    markers = MARKER.findall(body)
-    return MARKER.sub("", body).rstrip() + "".join(f"\n{{noformat}}{m}{{noformat}}" for m in markers)
+    markers = markers_in(body)
+    for marker in markers:
+        body = body.replace(marker, "")
+    return body.rstrip() + "".join(f"\n{{noformat}}{m}{{noformat}}" for m in markers)
 
 
 def check_status_events(table: Mapping[str, Any]) -> None:
@@ -129,27 +125,32 @@ def check_status_events(table: Mapping[str, Any]) -> None:
                               f"(known: {', '.join(EVENT_CLASSES)})")
 
 
-class JiraAdapter(RESTAdapter):
+class JiraAdapter(MappedAdapter):
     """Jira Service Management. Settings: ``url``, ``email``, ``api_token`` (secret), ``jql``,
     ``custom_fields`` (name = field id) and the mapping tables described in ``docs/adapters/jira.md``."""
 
     name = "jira"
     remaining_header = "X-RateLimit-Remaining"
-    max_per_page: ClassVar[int] = 100
+    tickets_path = "/rest/api/3/search/jql"
+    tickets_method = "POST"
+    records_path = "issues"
+    ticket_path = "/rest/api/3/issue/{id}"
+    missing_ticket = "no such issue on Jira"
+    fetch_isolated = False
+    id_key = "key"
+    fields = JIRA_FIELDS
     settings_schema = {
         "url": None, "email": None, "api_token": None, "jql": None,
-        **MAPPING_SCHEMA, "settle_seconds": 120.0,
+        **{k: v for k, v in MappedAdapter.settings_schema.items() if k != "url"}, "settle_seconds": 120.0,
         "jql_timezone": "", "channel_field": "", "form_field": "customfield_10010.requestType.name|issuetype.name",
         "custom_fields": {}, "forms": {}, "status_events": {}, "note_api": "servicedesk",
     }
-    settings_types = {"url": str, "email": str, "api_token": str, "jql": str, **MAPPING_TYPES}
+    settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "jql": str}
     secret_settings = ("api_token",)
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
-        self.now: datetime | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self.mapping = HelpdeskMapping(self.settings, config.timezone, channels={}, statuses={}, fields=JIRA_FIELDS)
         self.field_ids = {str(k): str(v) for k, v in self.settings["custom_fields"].items()}
         department = self.mapping.fields.get("department") or ""
         self.department_field = department.split("|")[0].split(".")[0].strip() or None
@@ -159,7 +160,7 @@ class JiraAdapter(RESTAdapter):
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        out = read_mapping_settings(cls, raw)
+        out = super().validate_settings(raw)
         for name, fid in out["custom_fields"].items():
             check_value(fid, str, f"adapter.custom_fields.{name}")
         check_forms(out["forms"])
@@ -191,7 +192,7 @@ class JiraAdapter(RESTAdapter):
         """The API user (``GET /rest/api/3/myself``, once; ``{}`` when Jira does not answer it)."""
         if self._myself is None:
             try:
-                body = self.request("GET", "/rest/api/3/myself", want_json=True).body
+                body = self.get_json("/rest/api/3/myself")
                 self._myself = body if isinstance(body, dict) else {}
             except HTTPError:
                 self._myself = {}
@@ -224,30 +225,25 @@ class JiraAdapter(RESTAdapter):
         return (f"({self.settings['jql']}) AND updated >= '{self._jql_date(since, up=False)}' "
                 f"AND updated <= '{self._jql_date(until, up=True)}' ORDER BY updated ASC, key ASC")
 
-    def _search(self, jql: str, page_size: int) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-        """Each response of a search walked by ``nextPageToken``: its issues, and whether it was the last."""
-        body = {"jql": jql, "fields": self.search_fields, "expand": "changelog", "maxResults": page_size}
-        paginator = CursorTokenPaginator(lambda b: b.get("nextPageToken"), param="nextPageToken", in_body=True,
-                                         done_when=lambda b: b.get("isLast") is True)
-        for response, issues in self.paginate("/rest/api/3/search/jql", paginator, _issues, method="POST", json=body):
-            yield issues, response.body.get("isLast") is not False
-
     # -------------------------------------------------------------- reading
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
         """Pages of issues updated after ``cursor``, oldest first, each with the cursor that follows it.
 
         Only issues updated at least ``settle_seconds`` ago are read. After each page
-        the search starts again from the new cursor (see the module's docstring).
+        the search starts again from the new cursor (see the module's docstring),
+        following ``nextPageToken`` only past responses of issues taken before.
         """
-        start = parse_instant(self.settings["start"]) or datetime(2000, 1, 1, tzinfo=timezone.utc)
-        state = SyncCursor.parse(cursor, start, self.config.timezone)
+        state = SyncCursor.parse(cursor, parse_instant(self.settings["start"]) or DEFAULT_START, self.config.timezone)
         since, seen = state.since, dict(state.seen)
         until = self.clock() - timedelta(seconds=self.settings["settle_seconds"])
-        size = min(page_size, self.settings["per_page"])
+        body = {"fields": self.search_fields, "expand": "changelog", "maxResults": min(page_size, self.settings["per_page"])}
         while True:
             fresh: list[dict[str, Any]] = []
             finished = True
-            for issues, is_last in self._search(self.jql(since, until), size):
+            search = CursorTokenPaginator(lambda b: b.get("nextPageToken"), param="nextPageToken", in_body=True,
+                                          done_when=lambda b: b.get("isLast") is True)
+            for response, issues in self.paginate(self.tickets_path, search, self.records, method="POST",
+                                                  json={"jql": self.jql(since, until), **body}):
                 beyond = False
                 for issue in issues:
                     stamp = str((issue.get("fields") or {}).get("updated") or "")
@@ -257,7 +253,7 @@ class JiraAdapter(RESTAdapter):
                     if updated > until:
                         beyond = True  # ordered by updated: nothing after this has settled
                         break
-                    key = str(issue.get("key"))
+                    key = self.ticket_id(issue)
                     if updated < since or seen.get(key) == stamp:
                         continue  # taken before
                     fresh.append(issue)
@@ -265,60 +261,29 @@ class JiraAdapter(RESTAdapter):
                         since, seen = updated, {}
                     seen[key] = stamp
                 if beyond or fresh:
-                    finished = beyond or is_last
+                    finished = beyond or response.body.get("isLast") is not False
                     break
             if fresh:
-                yield Page([self._parsed(i) for i in fresh], SyncCursor(since, seen).dump())
+                yield Page([self.parsed(i) for i in fresh], SyncCursor(since, seen).dump())
             if not fresh or finished:
                 return
 
-    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
-        """The issues with these keys, each read directly (not through the search, which lags)."""
-        for key in ids:
-            try:
-                issue = self.request("GET", f"/rest/api/3/issue/{key}", want_json=True, params={
-                    "fields": ",".join(self.search_fields), "expand": "changelog"}).body
-            except HTTPError as exc:
-                if exc.status != 404:
-                    raise
-                yield Parsed(None, TicketError(key, ["no such issue on Jira"]), key)
-                continue
-            yield self._parsed(issue)
+    def fetch_params(self) -> dict[str, Any]:
+        return {"fields": ",".join(self.search_fields), "expand": "changelog"}
 
-    def _comments(self, issue: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def read_ticket(self, issue: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
+        """All the issue's comments and changelog (the search holds the first of each; the rest are paged)."""
+        key = self.ticket_id(issue)
         block = (issue.get("fields") or {}).get("comment") or {}
         comments = list(block.get("comments") or [])
         if block.get("total", len(comments)) > len(comments):
-            comments = []
-            paginator = OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
-            for _, found in self.paginate(f"/rest/api/3/issue/{issue['key']}/comment", paginator,
-                                          lambda b: b.get("comments") or [], params={"orderBy": "created"}):
-                comments.extend(found)
-        return comments
-
-    def _histories(self, issue: Mapping[str, Any]) -> list[dict[str, Any]]:
-        log = issue.get("changelog") or {}
-        histories = list(log.get("histories") or [])
+            comments = self.collect(f"/rest/api/3/issue/{key}/comment", _offset(), "comments", {"orderBy": "created"})
+        changelog = issue.get("changelog") or {}
+        histories = list(changelog.get("histories") or [])
         wanted = self.settings["status_events"] or self.department_field
-        if wanted and log.get("total", len(histories)) > len(histories):
-            histories = []
-            paginator = OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
-            for _, found in self.paginate(f"/rest/api/3/issue/{issue['key']}/changelog", paginator,
-                                          lambda b: b.get("values") or []):
-                histories.extend(found)
-        return histories
-
-    def _parsed(self, issue: Mapping[str, Any]) -> Parsed:
-        key = str(issue.get("key"))
-        try:
-            comments, histories = self._comments(issue), self._histories(issue)
-        except HTTPError as exc:
-            if exc.status != 404:
-                raise
-            return Parsed(None, TicketError(key, ["no such issue (deleted while reading)"]), key)
-        warnings: list[str] = []
-        raw = self.interchange(issue, comments, histories, warnings)
-        return with_warnings(parse_item(key, raw, self.config.adapter_timezone, key), warnings)
+        if wanted and changelog.get("total", len(histories)) > len(histories):
+            histories = self.collect(f"/rest/api/3/issue/{key}/changelog", _offset(), "values")
+        return {"comments": comments, "histories": histories}
 
     def _actor(self, user: Mapping[str, Any] | None, reporter: str | None) -> dict[str, Any] | None:
         if not user:
@@ -341,13 +306,10 @@ class JiraAdapter(RESTAdapter):
         return any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal") is True
                    for p in comment.get("properties") or [])
 
-    def interchange(self, issue: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
-                    histories: Sequence[Mapping[str, Any]], warnings: list[str] | None = None) -> dict[str, Any]:
-        """One Jira issue (with all its comments and changelog) as an interchange ticket dict.
-
-        ``warnings`` collects the values of prefixed comments that could not be read (by comment id).
-        """
-        warnings = [] if warnings is None else warnings
+    def to_interchange(self, issue: Mapping[str, Any], warnings: list[str], *,
+                       comments: Sequence[Mapping[str, Any]] = (),
+                       histories: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+        """One Jira issue (with all its comments and changelog) as an interchange ticket dict."""
         m = self.mapping
         f = issue.get("fields") or {}
         view = {**f, "key": issue.get("key"), "id": issue.get("id")}
@@ -355,6 +317,7 @@ class JiraAdapter(RESTAdapter):
         kind = m.kind(plain(m.field(view, "kind")))
         status = f.get("status") or {}
         department = plain(m.field(view, "department")) if m.fields.get("department") else None
+        assigned = f.get("assignee")
         out: dict[str, Any] = {
             "id": str(issue.get("key")),
             "kind": kind,
@@ -368,6 +331,8 @@ class JiraAdapter(RESTAdapter):
             "fields": {name: plain(f.get(fid)) for name, fid in self.field_ids.items()},
             "updated_at": f.get("updated"),
             "jira_id": issue.get("id"),
+            "assignee": m.actor(assigned.get("accountId"), "staff", assigned.get("displayName"))
+            if isinstance(assigned, dict) and assigned.get("accountId") else None,
             **m.common(view, kind),
         }
         for name in ("accepted_at", "resolved_at", "due_at"):
@@ -375,35 +340,25 @@ class JiraAdapter(RESTAdapter):
                 out[name] = _iso(out[name])
         form_defaults(out, self.settings["forms"].get(str(plain(path_value(view, self.settings["form_field"])))))
         reporter = str((f.get("reporter") or {}).get("accountId"))
-        assigned = f.get("assignee")
-        out["assignee"] = m.actor(assigned.get("accountId"), "staff", assigned.get("displayName")) \
-            if isinstance(assigned, dict) and assigned.get("accountId") else None
         events: list[dict[str, Any]] = []
         for c in comments:
             text = adf_text(c.get("body")).rstrip("\n")
             public = not self.internal(c)
             actor = self._actor(c.get("author"), reporter)
-            if GOVHALL_MARK in text and not public and (actor or {}).get("role") != "applicant" \
-                    and self._is_me(c.get("author")):
-                actor = {"id": "govhall", "name": "govhall", "role": "system"}
-            at = _iso(c.get("created"))
-            events.append({"type": "reply", "at": at, "public": public, "body": text,
-                           "comment_id": c.get("id"), **({"actor": actor} if actor else {})})
-            found: list[str] = []
-            typed = m.note_event(text, at, actor, found)
-            warnings.extend(f"comment {c.get('id')}: {problem}" for problem in found)
-            if typed is not None:
-                events.append(typed)
+            if self.looks_own(text, public) and (actor or {}).get("role") != "applicant" and self._is_me(c.get("author")):
+                actor = dict(GOVHALL_ACTOR)
+            self.add_note(events, warnings, f"comment {c.get('id')}", text=text, at=_iso(c.get("created")),
+                          actor=actor, public=public, comment_id=c.get("id"))
         for h in histories:
             at, actor = _iso(h.get("created")), self._actor(h.get("author"), reporter)
+            by = {"actor": actor} if actor else {}
             for item in h.get("items") or []:
                 if item.get("fieldId") == "status" or item.get("field") == "status":
                     spec = self.settings["status_events"].get(str(item.get("toString")))
                     if spec is not None:
-                        event = dict(spec) if isinstance(spec, dict) else {"type": spec}
-                        events.append({**event, "at": at, **({"actor": actor} if actor else {})})
+                        events.append({**(dict(spec) if isinstance(spec, dict) else {"type": spec}), "at": at, **by})
                 elif self.department_field and item.get("fieldId") == self.department_field:
-                    events.append({"type": "assignment", "at": at, **({"actor": actor} if actor else {}),
+                    events.append({"type": "assignment", "at": at, **by,
                                    "from_department": m.department(item.get("fromString")),
                                    "to_department": m.department(item.get("toString"))})
         out["events"] = events
@@ -443,10 +398,8 @@ def _iso(value: Any) -> Any:
     return parsed.isoformat() if parsed else value
 
 
-def _issues(body: Any) -> list[Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("issues", []), list):
-        raise ValueError("expected an object with a list 'issues'")
-    return body.get("issues") or []
+def _offset() -> OffsetPaginator:
+    return OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
 
 
 @hookimpl

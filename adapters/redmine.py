@@ -7,9 +7,9 @@ for a full configuration. In short:
   filtered by ``updated_on>=`` the cursor, at most 100 a page, then one
   ``GET /issues/ID.json?include=journals`` per issue (the list endpoint ignores
   ``include=journals``). The walk is the core's keyset walk
-  (:class:`govhall_sdk.cursor.UpdatedSincePaginator`): every page re-anchors at
+  (:class:`govhall_sdk.rest.UpdatedSinceWalk`): every page re-anchors at
   the newest ``updated_on`` taken, so write-backs between pages (each bumps
-  ``updated_on``) never shift it; the cursor is a :class:`~govhall_sdk.cursor.SyncCursor`
+  ``updated_on``) never shift it; the cursor is a :class:`~govhall_sdk.rest.SyncCursor`
   (the instant and the ids already taken in the second Redmine's ``>=`` re-lists:
   it means ``> T - 1 s``).
 - **echo**: an issue whose last journal is govhall's own write (same second as
@@ -32,39 +32,34 @@ for a full configuration. In short:
   pulled item (:class:`govhall_sdk.adapter.Pulled`) into the run summary's
   errors for that ticket, every run until fixed (exit status 1).
 
-``govhall redmine setup`` creates the custom fields, trackers, statuses and
-workflows on a Redmine the integrator administers (the REST API cannot create
-custom fields) by running ``adapters/redmine_setup.rb`` with ``bin/rails runner``.
+``govhall redmine setup`` (``adapters/redmine_setup.py``, registered with this
+adapter) creates the custom fields, trackers, statuses and workflows on a
+Redmine the integrator administers.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import subprocess
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import requests
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, with_warnings
 from govhall_sdk.config import ConfigError
-from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
-from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
 from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, read_note
 from govhall_sdk.model import CHANNELS, GROUPS, KINDS, ROLES, STATUSES, Patch, Ticket
-from govhall_sdk.paginators import OffsetPaginator
-from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.parse import Parsed, TicketError
 from govhall_sdk.patch import written_markers
+from govhall_sdk.rest import (
+    GOVHALL_ACTOR, HTTPError, OffsetPaginator, SyncCursor, UpdatedSincePaginator, UpdatedSinceWalk, iso_utc, missing,
+    parse_instant,
+)
 
 log = logging.getLogger("govhall.redmine")
 
-GOVHALL_ACTOR = {"id": "govhall", "name": "govhall", "role": "system"}
 INPUT_FIELDS = (
     "channel", "department", "lead_department", "co_departments", "applicant_name", "applicant_phone",
     "applicant_id", "applicant_birth_date", "applicant_groups", "required_materials", "promised_working_days",
@@ -195,11 +190,6 @@ class IssueWalk(UpdatedSincePaginator):
         self._mark = len(self.written)
 
 
-def _set_updated_on(params: dict[str, Any], since: datetime) -> None:
-    """Redmine's ``updated_on>=T`` means ``> T - 1 s``: ask for ``>= since + 1 s`` to get ``> since``."""
-    params["updated_on"] = ">=" + iso_utc(since + timedelta(seconds=1))
-
-
 # ---------------------------------------------------------------- settings
 
 def _event_spec(value: Any, path: str) -> dict[str, Any]:
@@ -230,7 +220,7 @@ def _choices(raw: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> dic
     return out
 
 
-class RedmineAdapter(RESTAdapter):
+class RedmineAdapter(UpdatedSinceWalk):
     """Redmine issues of one project (``[adapter] type = "redmine"``).
 
     Settings (see ``examples/redmine.toml``): ``url``; ``api_key`` (or
@@ -248,6 +238,15 @@ class RedmineAdapter(RESTAdapter):
 
     name = "redmine"
     auth_header: ClassVar[str] = "X-Redmine-API-Key"
+    tickets_path = "/issues.json"
+    records_path = "issues"
+    ticket_path = "/issues/{id}.json"
+    ticket_record_path = "issue"
+    version_key = "updated_on"
+    size_param = "limit"
+    walk = IssueWalk
+    missing_ticket = "no such issue (deleted, or not visible to the API user)"
+    fetch_isolated = False
     secret_settings = ("api_key",)
     settings_schema = {
         "url": None,
@@ -323,7 +322,6 @@ class RedmineAdapter(RESTAdapter):
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
-        self.now: datetime | None = None
         self.tz = config.timezone
         s = self.settings
         self.trackers: dict[str, str] = s["trackers"]
@@ -340,6 +338,7 @@ class RedmineAdapter(RESTAdapter):
         self._status_lookup_done = False
         self._written: list[int] = []
         self._journal_marks: dict[int, int] = {}  # issue id -> its highest journal id when this adapter read it
+        self._echo_since: datetime | None = None
 
     # ---------------------------------------------------------- plumbing
 
@@ -373,9 +372,8 @@ class RedmineAdapter(RESTAdapter):
             if not self._me["admin"]:
                 raise ConfigError("adapter.users: logins can only be resolved with an admin API key; "
                                   "key the users by their numeric Redmine id instead")
-            pager = OffsetPaginator(limit=100)
-            for _, users in self.paginate("/users.json", pager, lambda b: b.get("users", []), params={"status": ""}):
-                logins.update({u["login"]: u["id"] for u in users if u.get("login")})
+            users = self.collect("/users.json", OffsetPaginator(limit=100), "users", {"status": ""})
+            logins.update({u["login"]: u["id"] for u in users if u.get("login")})
         self._logins = {uid: login for login, uid in logins.items()}
         for key, entry in self.settings["users"].items():
             uid = int(key) if key.isdigit() else logins.get(key)
@@ -625,15 +623,8 @@ class RedmineAdapter(RESTAdapter):
             },
         }
 
-    def parse_issue(self, issue: Mapping[str, Any]) -> Parsed:
-        """An issue as a validated ticket (with the warnings of values it dropped), or its problems with their paths."""
-        iid = str(issue.get("id"))
-        warnings: list[str] = []
-        try:
-            raw = self.to_interchange(issue, warnings)
-        except TicketError as exc:
-            return Parsed(None, exc, iid)
-        return with_warnings(parse_item(iid, raw, timezone.utc, iid), warnings)
+    def interchange_zone(self) -> Any:
+        return timezone.utc  # Redmine's instants are UTC with a Z
 
     def _cf_label(self, cf_names: Mapping[int, Any], name: str) -> str:
         fid = self.fields.get(name)
@@ -667,53 +658,57 @@ class RedmineAdapter(RESTAdapter):
 
     # ---------------------------------------------------------- adapter API
 
-    def _list_params(self) -> dict[str, Any]:
+    def list_params(self, cursor: str | None, page_size: int) -> dict[str, Any]:
         params: dict[str, Any] = {"project_id": self.settings["project"], "status_id": "*", "sort": "updated_on,id"}
         if not self.settings["include_subprojects"]:
             params["subproject_id"] = "!*"
         return params
 
-    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+    @staticmethod
+    def set_since(params: dict[str, Any], since: datetime) -> None:
+        """Redmine's ``updated_on>=T`` means ``> T - 1 s``: ask for ``>= since + 1 s`` to get ``> since``."""
+        params["updated_on"] = ">=" + iso_utc(since + timedelta(seconds=1))
+
+    def per_page(self, page_size: int) -> int:
+        return max(1, min(page_size, 100))
+
+    def new_paginator(self, cursor: str | None, page_size: int, **extra: Any) -> UpdatedSincePaginator:
+        return super().new_paginator(cursor, page_size, written=self._written)
+
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
         """Issues updated since ``cursor``, oldest first; govhall's own echoes counted in ``skipped``."""
         self._ensure_meta()
-        start = parse_instant(self.settings["start"])
-        resume = SyncCursor.parse(cursor, start, self.tz)
-        since = resume.since if cursor else None  # a first pull never takes anything for an echo
-        pager = IssueWalk(resume, self._written, per_page=max(1, min(page_size, 100)),
-                          key=lambda r: (str(r["id"]), str(r["updated_on"])), set_since=_set_updated_on,
-                          page_param="page", size_param="limit")
-        for _, records in self.paginate("/issues.json", pager, lambda b: b.get("issues", []), params=self._list_params()):
-            fresh = pager.take(records)
-            if not fresh:
+        # a first pull never takes anything for an echo
+        self._echo_since = SyncCursor.parse(cursor, self.start(), self.tz).since if cursor else None
+        yield from super().pull(cursor, page_size)
+
+    def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Parsed], int]:
+        """Each issue of the page read with its journals (the list has none); other trackers' issues are left out."""
+        items: list[Parsed] = []
+        skipped = 0
+        for record in records:
+            if (record.get("tracker") or {}).get("name") not in self.trackers:
+                continue  # another tracker in the same project: not a govhall ticket
+            issue = self._get_issue(record["id"])
+            if issue is None:
                 continue
-            items: list[Parsed] = []
-            skipped = 0
-            for record in fresh:
-                if (record.get("tracker") or {}).get("name") not in self.trackers:
-                    continue  # another tracker in the same project: not a govhall ticket
-                issue = self._get_issue(record["id"])
-                if issue is None:
-                    continue
-                echo = self.is_echo(issue, since, self._journal_marks.get(issue["id"]))
-                self._journal_marks[issue["id"]] = max((j.get("id") or 0 for j in issue.get("journals") or []), default=0)
-                if echo:
-                    skipped += 1
-                    continue
-                items.append(self.parse_issue(issue))
-            yield Page(items, pager.cursor, skipped)
+            echo = self.is_echo(issue, self._echo_since, self._journal_marks.get(issue["id"]))
+            self._journal_marks[issue["id"]] = max((j.get("id") or 0 for j in issue.get("journals") or []), default=0)
+            if echo:
+                skipped += 1
+                continue
+            items.append(self.parsed(issue))
+        return items, skipped
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
         """The issues with these ids, one request each; a missing one is an error."""
         self._ensure_meta()
-        for tid in ids:
-            if not str(tid).isdigit():
-                yield Parsed(None, TicketError(str(tid), ["id: not a Redmine issue id"]), str(tid))
+        for tid in map(str, ids):
+            if not tid.isdigit():
+                yield missing(tid, "id: not a Redmine issue id")
                 continue
             issue = self._get_issue(tid)
-            if issue is None:
-                yield Parsed(None, TicketError(str(tid), ["no such issue (deleted, or not visible to the API user)"]), str(tid))
-                continue
-            yield self.parse_issue(issue)
+            yield missing(tid, self.missing_ticket) if issue is None else self.parsed(issue)
 
     def user_id(self, who: str | None) -> int | None:
         """A Redmine user id for a login or id named in ``adapter.users`` (or any numeric id)."""
@@ -816,143 +811,4 @@ def govhall_register_adapters(register):
     register("redmine", RedmineAdapter)
 
 
-# ---------------------------------------------------------------- govhall redmine setup
-
-SETUP_FIELD_NAMES = {
-    "Channel": "channel", "Department": "department", "Lead department": "lead_department",
-    "Co-departments": "co_departments", "Applicant name": "applicant_name", "Applicant phone": "applicant_phone",
-    "Applicant ID": "applicant_id", "Applicant birth date": "applicant_birth_date",
-    "Applicant groups": "applicant_groups", "Required materials": "required_materials",
-    "Promised working days": "promised_working_days", "govhall_tags": TAGS,
-}
-"""The custom fields ``redmine_setup.rb`` creates, by name, as ``adapter.custom_fields`` keys."""
-
-
-def setup_tags(codes: Sequence[str]) -> list[str]:
-    """Every tag govhall can write for these finding codes: the lights, then one per code."""
-    return [f"govhall_sla_{light}" for light in ("green", "yellow", "red")] + [
-        "govhall_" + code.replace(".", "_") for code in sorted(codes)]
-
-
-def settings_from_setup(info: Mapping[str, Any]) -> dict[str, Any]:
-    """``[adapter]`` settings (without the key) from the JSON ``redmine_setup.rb`` prints."""
-    return {
-        "type": "redmine",
-        "url": info.get("url") or "http://127.0.0.1:3000",
-        "project": info.get("project_identifier") or str(info.get("project_id")),
-        "trackers": {name: DEFAULT_TRACKERS.get(name, name.lower()) for name in info.get("trackers", {})},
-        "statuses": {name: DEFAULT_STATUSES.get(name, name.lower()) for name in info.get("statuses", {})},
-        "custom_fields": {SETUP_FIELD_NAMES.get(name, name): fid for name, fid in info.get("custom_fields", {}).items()},
-        "users": {login: {"rank": 1} for login in info.get("users", {})},
-    }
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
-
-
-def config_snippet(info: Mapping[str, Any]) -> str:
-    """The ``[adapter]`` section for a Redmine set up by ``redmine_setup.rb`` (no secrets in it)."""
-    s = settings_from_setup(info)
-    lines = [
-        "# govhall.toml: the Redmine set up by `govhall redmine setup`",
-        "[adapter]",
-        'type = "redmine"',
-        f"url = {_toml_value(s['url'])}",
-        f"project = {_toml_value(s['project'])}",
-        "# the API key of govhall's own Redmine user: put it in the environment, not here",
-        'api_key_env = "GOVHALL_REDMINE_API_KEY"',
-    ]
-    for table in ("trackers", "statuses", "custom_fields"):
-        lines += ["", f"[adapter.{table}]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in s[table].items()]
-    lines += ["", "[adapter.users]  # add each person's department; a higher rank is more senior"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in s["users"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def setup_script() -> Path:
-    """The path of ``redmine_setup.rb`` as installed with this package."""
-    return Path(__file__).with_name("redmine_setup.rb")
-
-
-def setup_command(root: str | Path, codes: Sequence[str], url: str | None = None,
-                  rails_env: str = "production") -> tuple[list[str], dict[str, str]]:
-    """The argv and extra environment that run the setup script in a Redmine root."""
-    env = {"RAILS_ENV": rails_env, "GOVHALL_TAGS": ",".join(setup_tags(codes))}
-    if url:
-        env["GOVHALL_REDMINE_URL"] = url
-    return ["bin/rails", "runner", str(setup_script())], env
-
-
-def run_setup(root: str | Path, codes: Sequence[str], url: str | None = None, rails_env: str = "production",
-              runner: Callable[..., subprocess.CompletedProcess] | None = None) -> dict[str, Any]:
-    """Run ``redmine_setup.rb`` with ``bin/rails runner`` in ``root``; return the JSON it prints.
-
-    :raises RuntimeError: the runner failed or printed no JSON (the message has its output's tail).
-    """
-    argv, extra = setup_command(root, codes, url, rails_env)
-    proc = (runner or subprocess.run)(argv, cwd=str(root), env={**os.environ, **extra}, capture_output=True, text=True)
-    tail = "\n".join(((proc.stdout or "") + "\n" + (proc.stderr or "")).strip().splitlines()[-15:])
-    if proc.returncode != 0:
-        raise RuntimeError(f"bin/rails runner exited with status {proc.returncode}:\n{tail}")
-    found = [line for line in (proc.stdout or "").splitlines() if line.startswith("{")]
-    if not found:
-        raise RuntimeError(f"bin/rails runner printed no JSON:\n{tail}")
-    return json.loads(found[-1])
-
-
-def _cmd_setup(args: Any) -> int:
-    """``govhall redmine setup``: create what the adapter needs, print the config."""
-    from govhall_sdk.cli import EXIT_INCOMPLETE, EXIT_OK, UsageError
-    from govhall_sdk.host import get_plugin_manager
-
-    codes = sorted(get_plugin_manager().rules)
-    root = Path(args.redmine_root)
-    argv, extra = setup_command(root, codes, args.url, args.rails_env)
-    if args.print_command:
-        env = " ".join(f"{k}={json.dumps(v)}" for k, v in extra.items())
-        print(f"cd {root} && {env} {' '.join(argv)}")
-        return EXIT_OK
-    if not (root / "bin" / "rails").exists():
-        raise UsageError(f"--redmine-root {root}: no bin/rails there (Debian: /usr/share/redmine)")
-    try:
-        info = run_setup(root, codes, args.url, args.rails_env)
-    except (RuntimeError, ValueError, OSError) as exc:
-        print(f"govhall: error: redmine setup failed: {exc}")
-        return EXIT_INCOMPLETE
-    if args.info:
-        path = Path(args.info)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(info, fh, ensure_ascii=False, indent=2)
-        print(f"# ids and API keys written to {path} (mode 600)")
-    print(config_snippet(info), end="")
-    return EXIT_OK
-
-
-@hookimpl
-def govhall_add_commands(subparsers):
-    """``govhall redmine setup``."""
-    redmine = subparsers.add_parser("redmine", help="set up a Redmine for govhall")
-    sub = redmine.add_subparsers(dest="redmine_command", required=True, help="what to do")
-    setup = sub.add_parser(
-        "setup", help="create the custom fields, trackers, statuses and workflows (bin/rails runner), print the config",
-        description="Runs redmine_setup.rb with \"RAILS_ENV=production bin/rails runner\" in the Redmine root "
-                    "(as a user that can write its database), with the tag list built from the loaded rule plugins. "
-                    "Idempotent: run it again after installing a plugin.")
-    setup.add_argument("--redmine-root", default="/usr/share/redmine", help="the Redmine installation (default: %(default)s)")
-    setup.add_argument("--url", help="the Redmine URL to put into the printed config")
-    setup.add_argument("--rails-env", default="production", help="the Rails environment, RAILS_ENV (default: %(default)s)")
-    setup.add_argument("--info", help="also write the full JSON (ids and API keys) to this file, mode 600")
-    setup.add_argument("--print-command", action="store_true", help="print the command instead of running it")
-    setup.set_defaults(func=_cmd_setup)
+from .redmine_setup import govhall_add_commands  # noqa: E402,F401  (``govhall redmine setup`` comes with the adapter)

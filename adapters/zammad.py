@@ -2,7 +2,7 @@
 
 Pull: ``GET /api/v1/tickets/search?query=updated_at:>=<instant>&sort_by=updated_at&order_by=asc&expand=true&page=&per_page=``
 (the query is Elasticsearch query-string syntax, so the instant's colons are
-escaped), re-anchored after every page like the Freshdesk adapter. The search
+escaped), through the kit's shared "updated since" walk, as the Freshdesk adapter. The search
 index trails the database, so the stored cursor stays ``settle_seconds`` (60)
 behind the run instant and a ticket indexed late is still found next run.
 Events: ``GET /api/v1/ticket_articles/by_ticket/{id}``; tags:
@@ -16,18 +16,12 @@ still waits ``Retry-After`` through the shared retry policy.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.cursor import SyncCursor, UpdatedSincePaginator, parse_instant
-from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, html_text, read_mapping_settings,
-)
-from govhall_sdk.adapter import Page, with_warnings
-from govhall_sdk.http import HTTPError, RESTAdapter, iso_utc
+from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.rest import GOVHALL_ACTOR, HTTPError, MappedAdapter, UpdatedSinceWalk, iso_utc
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
 ZAMMAD_STATUSES = {"new": "new", "open": "open", "pending reminder": "pending", "pending close": "pending",
@@ -53,84 +47,69 @@ STANDARD_ATTRIBUTES = frozenset({
 })
 
 
-class ZammadAdapter(RESTAdapter):
+class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     """Zammad REST API v1. Settings: ``url``, ``token`` (secret), ``query`` (an extra
     search filter ANDed to the updated-at range) and the mapping tables described in
     ``docs/adapters/zammad.md``."""
 
     name = "zammad"
-    max_per_page: ClassVar[int] = 200  # tickets/search: paginate_with(max: 200)
+    max_per_page = 200  # tickets/search: paginate_with(max: 200)
     #: Elasticsearch's default index.max_result_window: page x per_page stays within it.
     result_window: ClassVar[int] = 10_000
-    settings_schema = {"url": None, "token": None, "query": "", **MAPPING_SCHEMA, "settle_seconds": 60.0}
-    settings_types = {"url": str, "token": str, **MAPPING_TYPES}
+    tickets_path = "/api/v1/tickets/search"
+    ticket_path = "/api/v1/tickets/{id}"
+    channels, statuses, fields = ZAMMAD_CHANNELS, ZAMMAD_STATUSES, ZAMMAD_FIELDS
+    settings_schema = {"url": None, "token": None, "query": "", **MappedAdapter.settings_schema, "settle_seconds": 60.0}
+    settings_types = {**MappedAdapter.settings_types, "token": str}
     secret_settings = ("token",)
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
-        self.now: datetime | None = None
-        self.mapping = HelpdeskMapping(self.settings, config.timezone, channels=ZAMMAD_CHANNELS,
-                                       statuses=ZAMMAD_STATUSES, fields=ZAMMAD_FIELDS)
-        self._echo: dict[str, str] = {}
         self._me: Mapping[str, Any] | None = None
-
-    @classmethod
-    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return read_mapping_settings(cls, raw)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Token token={self.settings['token']}"}
 
-    def search_query(self, since: datetime) -> str:
+    def search_query(self, since: Any) -> str:
         """``updated_at:>=`` the instant, colons escaped for the query-string parser, plus ``query``."""
         query = "updated_at:>=" + iso_utc(since).replace(":", r"\:")
         extra = self.settings["query"].strip()
         return f"{query} AND ({extra})" if extra else query
 
     # -------------------------------------------------------------- reading
-    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
-        """Tickets updated after ``cursor``, oldest first, a page at a time."""
-        start = parse_instant(self.settings["start"]) or datetime(2000, 1, 1, tzinfo=timezone.utc)
-        per_page = min(page_size, self.settings["per_page"])
-        pager = UpdatedSincePaginator(
-            SyncCursor.parse(cursor, start, self.config.timezone), per_page=per_page,
-            key=lambda r: (str(r["id"]), str(r["updated_at"])),
-            set_since=lambda params, since: params.__setitem__("query", self.search_query(since)),
-            settle=self.settings["settle_seconds"], now=self.now, max_page=self.result_window // per_page)
-        params = {"sort_by": "updated_at", "order_by": "asc", "expand": "true"}
-        for _, records in self.paginate("/api/v1/tickets/search", pager, _search_records, params=params):
-            fresh = pager.take(records)
-            items = [self._parsed(raw) for raw in fresh if self._echo.get(str(raw["id"])) != raw["updated_at"]]
-            if fresh:
-                yield Page(items, pager.cursor, len(fresh) - len(items))
+    def set_since(self, params: dict[str, Any], since: Any) -> None:
+        params["query"] = self.search_query(since)
 
-    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
-        """The tickets with these ids, each read afresh; an unreadable one is reported, not raised."""
-        for tid in ids:
-            try:
-                raw = self.request("GET", f"/api/v1/tickets/{tid}", params={"expand": "true"}, want_json=True).body
-                yield self._parsed(raw)
-            except HTTPError as exc:
-                yield Parsed(None, TicketError(tid, ["no such ticket" if exc.status == 404 else str(exc)]), tid)
+    def max_page(self, per_page: int) -> int:
+        return self.result_window // per_page
 
-    def _parsed(self, raw: dict[str, Any]) -> Parsed:
-        tid = str(raw.get("id"))
-        try:
-            articles = self.request("GET", f"/api/v1/ticket_articles/by_ticket/{tid}", want_json=True).body
-            tags = self.request("GET", "/api/v1/tags", params={"object": "Ticket", "o_id": tid}, want_json=True).body
-        except HTTPError as exc:
-            if exc.status != 404:
-                raise
-            return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        warnings: list[str] = []
-        mapped = self.interchange(raw, articles, (tags or {}).get("tags") or [], warnings)
-        return with_warnings(parse_item(tid, mapped, self.config.adapter_timezone, tid), warnings)
+    def list_params(self, cursor: str | None, page_size: int) -> dict[str, Any]:
+        return {"sort_by": "updated_at", "order_by": "asc", "expand": "true"}
+
+    def fetch_params(self) -> dict[str, Any]:
+        return {"expand": "true"}
+
+    @staticmethod
+    def records(body: Any) -> list[Any]:
+        """Tickets of a search answer: the ``expand=true`` list, or ``tickets`` ids with their ``assets``."""
+        if isinstance(body, list):
+            return body
+        if isinstance(body, dict) and isinstance(body.get("tickets"), list):
+            assets = (body.get("assets") or {}).get("Ticket") or {}
+            return [assets[str(i)] for i in body["tickets"] if str(i) in assets]
+        raise ValueError(f"expected a list of tickets, got {type(body).__name__}")
+
+    def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
+        tid = self.ticket_id(record)
+        articles = self.get_json(f"/api/v1/ticket_articles/by_ticket/{tid}")
+        tags = self.get_json("/api/v1/tags", object="Ticket", o_id=tid)
+        return {"articles": articles, "tags": (tags or {}).get("tags") or []}
 
     def me(self) -> Mapping[str, Any]:
         """The token's user (``GET /api/v1/users/me``, once; ``{}`` when Zammad does not answer it)."""
         if self._me is None:
             try:
-                body = self.request("GET", "/api/v1/users/me", want_json=True).body
+                body = self.get_json("/api/v1/users/me")
                 self._me = body if isinstance(body, dict) else {}
             except HTTPError:
                 self._me = {}
@@ -141,16 +120,14 @@ class ZammadAdapter(RESTAdapter):
         mine = self.me().get("id")
         return mine is None or str(user_id) == str(mine)
 
-    def interchange(self, raw: Mapping[str, Any], articles: Sequence[Mapping[str, Any]],
-                    tags: Sequence[str], warnings: list[str] | None = None) -> dict[str, Any]:
-        """One expanded Zammad ticket (with its articles and tags) as an interchange ticket dict.
-
-        ``warnings`` collects the values of prefixed articles that could not be read (by article id).
-        """
-        warnings = [] if warnings is None else warnings
+    def to_interchange(self, raw: Mapping[str, Any], warnings: list[str], *,
+                       articles: Sequence[Mapping[str, Any]] = (), tags: Sequence[str] = ()) -> dict[str, Any]:
+        """One expanded Zammad ticket (with its articles and tags) as an interchange ticket dict."""
         m = self.mapping
         kind = m.kind(m.field(raw, "kind"))
         department = m.field(raw, "department") if m.fields.get("department") else raw.get("group")
+        owner = raw.get("owner_id")  # expanded: "owner" is the login, the id articles' actors have too
+        login = raw.get("owner") if isinstance(raw.get("owner"), str) and raw.get("owner") != "-" else None
         out: dict[str, Any] = {
             "id": str(raw.get("id")),
             "number": raw.get("number"),
@@ -164,11 +141,9 @@ class ZammadAdapter(RESTAdapter):
             "fields": {k: v for k, v in raw.items() if k not in STANDARD_ATTRIBUTES
                        and not isinstance(v, (dict, list))},
             "updated_at": raw.get("updated_at"),
+            "assignee": None if owner in (None, NO_OWNER) and login is None else m.actor(login or owner),
             **m.common(raw, kind),
         }
-        owner = raw.get("owner_id")  # expanded: "owner" is the login, the id articles' actors have too
-        login = raw.get("owner") if isinstance(raw.get("owner"), str) and raw.get("owner") != "-" else None
-        out["assignee"] = None if owner in (None, NO_OWNER) and login is None else m.actor(login or owner)
         events: list[dict[str, Any]] = []
         for article in sorted(articles, key=lambda a: (str(a.get("created_at")), a.get("id") or 0)):
             body = article.get("body") or ""
@@ -178,20 +153,12 @@ class ZammadAdapter(RESTAdapter):
             public = not article.get("internal", False)
             if sender == "Customer":
                 actor = m.actor(who, "applicant")
-            elif GOVHALL_MARK in text and not public and self._is_me(article.get("created_by_id")):
-                actor = {"id": "govhall", "name": "govhall", "role": "system"}
-            elif sender == "System":
-                actor = m.actor(who, "system")
+            elif self.looks_own(text, public) and self._is_me(article.get("created_by_id")):
+                actor = dict(GOVHALL_ACTOR)
             else:
-                actor = m.actor(who)
-            at = article.get("created_at")
-            events.append({"type": "reply", "at": at, "public": public, "body": text,
-                           "actor": actor, "article_id": article.get("id"), "article_type": article.get("type")})
-            found: list[str] = []
-            typed = m.note_event(text, at, actor, found)
-            warnings.extend(f"article {article.get('id')}: {problem}" for problem in found)
-            if typed is not None:
-                events.append(typed)
+                actor = m.actor(who, "system" if sender == "System" else "staff")
+            self.add_note(events, warnings, f"article {article.get('id')}", text=text, at=article.get("created_at"),
+                          actor=actor, public=public, article_id=article.get("id"), article_type=article.get("type"))
         out["events"] = events
         return out
 
@@ -212,19 +179,8 @@ class ZammadAdapter(RESTAdapter):
         if patch.assign:
             update.update(assignee(self.settings, patch.assign))
         if update:
-            answer = self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update, want_json=True).body
-            if isinstance(answer, dict) and answer.get("updated_at"):
-                self._echo[ticket.id] = answer["updated_at"]
-
-
-def _search_records(body: Any) -> list[Any]:
-    """Tickets of a search answer: the ``expand=true`` list, or ``tickets`` ids with their ``assets``."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict) and isinstance(body.get("tickets"), list):
-        assets = (body.get("assets") or {}).get("Ticket") or {}
-        return [assets[str(i)] for i in body["tickets"] if str(i) in assets]
-    raise ValueError(f"expected a list of tickets, got {type(body).__name__}")
+            self.remember_echo(ticket.id, self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update,
+                                                       want_json=True).body)
 
 
 @hookimpl

@@ -24,20 +24,18 @@ groups, agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, WriteOutcome, with_warnings
-from govhall_sdk.config import ConfigError, check_value
-from govhall_sdk.cursor import parse_instant
-from govhall_sdk.http import HTTPError, RESTAdapter
-from govhall_sdk.mapping import (
-    GOVHALL_MARK, MAPPING_SCHEMA, MAPPING_TYPES, HelpdeskMapping, assignee, read_mapping_settings,
-)
+from govhall_sdk.adapter import WriteOutcome
+from govhall_sdk.config import ConfigError
+from govhall_sdk.mapping import assignee, check_forms, form_defaults
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.paginators import CursorTokenPaginator
-from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.parse import Parsed
+from govhall_sdk.rest import (
+    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, missing, parse_instant, records_at,
+)
 
 #: ``via.channel`` of a ticket (Zendesk's "Via types"), and the normalized channel.
 ZENDESK_CHANNELS = {"email": "mail", "voice": "phone", "sms": "phone", "web": "web", "web_form": "web",
@@ -51,44 +49,6 @@ ZENDESK_FIELDS = {"kind": "ticket_form_id", "subject": "subject", "applicant_id"
                   "applicant_name": "requester.name", "applicant_phone": "requester.phone", "due_at": "due_at",
                   "resolved_at": "metrics.solved_at"}
 JOB_DONE = frozenset({"completed", "failed", "killed"})
-FORM_KEYS = {"promised_working_days": int, "materials": [str]}
-
-
-def check_forms(forms: Mapping[str, Any]) -> None:
-    """``[adapter.forms.<form>]``: per form, ``promised_working_days`` and ``materials`` defaults."""
-    for form, table in forms.items():
-        check_value(table, dict, f"adapter.forms.{form}")
-        for key, value in table.items():
-            if key not in FORM_KEYS:
-                raise ConfigError(f"adapter.forms.{form}.{key}: unknown key (known: {', '.join(FORM_KEYS)})")
-            check_value(value, FORM_KEYS[key], f"adapter.forms.{form}.{key}")
-
-
-def form_defaults(raw: dict[str, Any], defaults: Mapping[str, Any] | None) -> None:
-    """Fill what a ticket's form promises when no field said it."""
-    if not defaults:
-        return
-    if raw.get("promised_working_days") is None and "promised_working_days" in defaults:
-        raw["promised_working_days"] = defaults["promised_working_days"]
-    if not (raw.get("materials") or {}).get("required") and defaults.get("materials"):
-        raw["materials"] = {"required": list(defaults["materials"])}
-
-
-class _ExportPaginator(CursorTokenPaginator):
-    """The incremental export: ``start_time`` first, then ``cursor=<after_cursor>`` until ``end_of_stream``."""
-
-    def __init__(self) -> None:
-        super().__init__(lambda b: b.get("after_cursor"), param="cursor", done_when=lambda b: bool(b.get("end_of_stream")))
-
-    def update_state(self, response: Any, records: list[Any]) -> None:
-        if response.body.get("end_of_stream") or not records:  # the last page: no token to follow or guard
-            self.token, self.has_next_page = response.body.get("after_cursor"), False
-            return
-        super().update_state(response, records)
-
-    def update_request(self, request: dict[str, Any]) -> None:
-        request["params"].pop("start_time", None)  # "you don't need a start time for the next page"
-        super().update_request(request)
 
 
 def _comments_token(body: Mapping[str, Any]) -> Any:
@@ -96,41 +56,32 @@ def _comments_token(body: Mapping[str, Any]) -> Any:
     return meta.get("after_cursor") if meta.get("has_more") else None
 
 
-def _records(key: str) -> Callable[[Any], list[Any]]:
-    def records(body: Any) -> list[Any]:
-        if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
-            raise ValueError(f"expected an object with a list {key!r}")
-        return body.get(key) or []
-    return records
-
-
-class ZendeskAdapter(RESTAdapter):
+class ZendeskAdapter(MappedAdapter):
     """Zendesk Support. Settings: ``url``, ``email``, ``api_token`` (secret), ``custom_fields``
     (name = field id) and the mapping tables described in ``docs/adapters/zendesk.md``."""
 
     name = "zendesk"
     remaining_header = "X-Rate-Limit-Remaining"
-    max_per_page: ClassVar[int] = 1000  # the incremental export's per_page limit
+    max_per_page = 1000  # the incremental export's per_page limit
+    tickets_path = "/api/v2/incremental/tickets/cursor.json"
+    records_path = "tickets"
+    channels, statuses, fields = ZENDESK_CHANNELS, ZENDESK_STATUSES, ZENDESK_FIELDS
     settings_schema = {
         "url": None, "email": None, "api_token": None,
-        **{k: v for k, v in MAPPING_SCHEMA.items() if k != "settle_seconds"},
-        "start": "2000-01-01T00:00:00Z", "custom_fields": {}, "forms": {},
-        "batch_size": 100, "job_poll_seconds": 1.0, "job_poll_attempts": 120,
+        **{k: v for k, v in MappedAdapter.settings_schema.items() if k not in ("url", "settle_seconds")},
+        "custom_fields": {}, "forms": {}, "batch_size": 100, "job_poll_seconds": 1.0, "job_poll_attempts": 120,
     }
-    settings_types = {"url": str, "email": str, "api_token": str, **MAPPING_TYPES, "job_poll_seconds": float}
+    settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "job_poll_seconds": float}
     secret_settings = ("api_token",)
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
-        self.now: datetime | None = None
-        self.mapping = HelpdeskMapping(self.settings, config.timezone, channels=ZENDESK_CHANNELS,
-                                       statuses=ZENDESK_STATUSES, fields=ZENDESK_FIELDS)
         self.field_ids = {str(name): str(fid) for name, fid in self.settings["custom_fields"].items()}
-        self.field_names = {fid: name for name, fid in self.field_ids.items()}
+        self._sideloads: tuple[int, dict[str, Any], dict[str, Any]] = (0, {}, {})
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        out = read_mapping_settings(cls, raw)
+        out = super().validate_settings(raw)
         for name, fid in out["custom_fields"].items():
             if isinstance(fid, bool) or not isinstance(fid, (int, str)) or not str(fid).isdigit():
                 raise ConfigError(f"adapter.custom_fields.{name}: expected a Zendesk field id (a number), got {fid!r}")
@@ -144,23 +95,25 @@ class ZendeskAdapter(RESTAdapter):
         return f"{self.settings['email']}/token", self.settings["api_token"]
 
     # -------------------------------------------------------------- reading
-    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
-        """Export pages of tickets changed after ``cursor``, each with the ``after_cursor`` that follows it.
-
-        ``cursor`` is an ``after_cursor``, or an instant or date to start an export at.
-        """
+    def list_params(self, cursor: str | None, page_size: int) -> dict[str, Any]:
+        """An export from ``cursor`` (an ``after_cursor``), or starting at an instant or date (``--since``)."""
         params: dict[str, Any] = {"per_page": min(page_size, self.settings["per_page"]),
                                   "include": "users,metric_sets", "exclude_deleted": "true"}
         start = self._since(cursor) if cursor else None
         if cursor and start is None:
             params["cursor"] = cursor
         else:
-            begin = start or parse_instant(self.settings["start"]) or datetime(2000, 1, 1, tzinfo=timezone.utc)
-            params["start_time"] = int(begin.timestamp())
-        for response, tickets in self.paginate("/api/v2/incremental/tickets/cursor.json", _ExportPaginator(),
-                                               _records("tickets"), params=params):
-            if tickets:
-                yield Page(self._parse_all(tickets, response.body), response.body.get("after_cursor"))
+            params["start_time"] = int((start or parse_instant(self.settings["start"]) or DEFAULT_START).timestamp())
+        return params
+
+    def new_paginator(self, cursor: str | None, page_size: int) -> CursorTokenPaginator:
+        """``start_time`` first, then ``cursor=<after_cursor>`` ("you don't need a start time for the next
+        page") until ``end_of_stream``."""
+        return CursorTokenPaginator(lambda b: b.get("after_cursor"), param="cursor", drop=("start_time",),
+                                    done_when=lambda b: bool(b.get("end_of_stream")))
+
+    def page_cursor(self, paginator: Any, response: Any) -> str | None:
+        return response.body.get("after_cursor")
 
     def _since(self, cursor: str) -> datetime | None:
         """The instant of a ``--since`` cursor (``2025-01-01``, an ISO instant), or None for an ``after_cursor``."""
@@ -177,45 +130,34 @@ class ZendeskAdapter(RESTAdapter):
         numeric = [str(i) for i in ids if str(i).isdigit()]
         found: dict[str, Parsed] = {}
         for start in range(0, len(numeric), 100):
-            body = self.request("GET", "/api/v2/tickets/show_many.json", want_json=True, params={
-                "ids": ",".join(numeric[start:start + 100]), "include": "users,metric_sets"}).body
-            for item in self._parse_all(_records("tickets")(body), body):
+            body = self.get_json("/api/v2/tickets/show_many.json", ids=",".join(numeric[start:start + 100]),
+                                 include="users,metric_sets")
+            for ticket in records_at(body, "tickets"):
+                item = self.parsed(ticket, body)
                 found[str(item.id)] = item
         for tid in ids:
-            yield found.get(str(tid)) or Parsed(None, TicketError(str(tid), ["no such ticket on Zendesk"]), str(tid))
+            yield found.get(str(tid)) or missing(str(tid), "no such ticket on Zendesk")
 
-    def _parse_all(self, tickets: list[dict[str, Any]], body: Mapping[str, Any]) -> list[Parsed]:
-        users = {str(u.get("id")): u for u in body.get("users") or []}
-        metrics = {str(m.get("ticket_id")): m for m in body.get("metric_sets") or []}
-        return [self._parsed(t, users, metrics) for t in tickets]
+    def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
+        """The ticket's comments (cursor paged, with their authors), and the page's sideloaded users and metrics."""
+        if self._sideloads[0] != id(page):
+            self._sideloads = (id(page), {str(u.get("id")): u for u in page.get("users") or []},
+                               {str(m.get("ticket_id")): m for m in page.get("metric_sets") or []})
+        _, users, metrics = self._sideloads
+        tid = self.ticket_id(record)
+        people, comments = dict(users), []
+        paginator = CursorTokenPaginator(_comments_token, param="page[after]")
+        for response, found in self.paginate(f"/api/v2/tickets/{tid}/comments.json", paginator, "comments",
+                                             {"page[size]": 100, "include": "users"}):
+            comments.extend(found)
+            people.update((str(u.get("id")), u) for u in response.body.get("users") or [])
+        return {"comments": comments, "users": people, "metrics": metrics.get(tid)}
 
-    def _parsed(self, ticket: dict[str, Any], users: Mapping[str, Any], metrics: Mapping[str, Any]) -> Parsed:
-        tid = str(ticket.get("id"))
-        comments: list[dict[str, Any]] = []
-        people = dict(users)
-        try:
-            paginator = CursorTokenPaginator(_comments_token, param="page[after]")
-            for response, found in self.paginate(f"/api/v2/tickets/{tid}/comments.json", paginator,
-                                                 _records("comments"), params={"page[size]": 100, "include": "users"}):
-                comments.extend(found)
-                people.update((str(u.get("id")), u) for u in response.body.get("users") or [])
-        except HTTPError as exc:
-            if exc.status != 404:
-                raise
-            return Parsed(None, TicketError(tid, ["no such ticket (deleted while reading)"]), tid)
-        warnings: list[str] = []
-        raw = self.interchange(ticket, comments, people, metrics.get(tid), warnings)
-        return with_warnings(parse_item(tid, raw, self.config.adapter_timezone, tid), warnings)
-
-    def interchange(self, ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
-                    users: Mapping[str, Any], metrics: Mapping[str, Any] | None,
-                    warnings: list[str] | None = None) -> dict[str, Any]:
-        """One Zendesk ticket (with its comments, sideloaded users and metrics) as an interchange ticket dict.
-
-        ``warnings`` collects the values of prefixed notes that could not be read (by comment id).
-        """
-        warnings = [] if warnings is None else warnings
-        m = self.mapping
+    def to_interchange(self, ticket: Mapping[str, Any], warnings: list[str], *,
+                       comments: Sequence[Mapping[str, Any]] = (), users: Mapping[str, Any] | None = None,
+                       metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One Zendesk ticket (with its comments, sideloaded users and metrics) as an interchange ticket dict."""
+        m, users = self.mapping, users or {}
         custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
         requester = str(ticket.get("requester_id"))
         status = m.status(ticket.get("status"))
@@ -225,6 +167,7 @@ class ZendeskAdapter(RESTAdapter):
             view["metrics"] = metrics
         kind = m.kind(m.field(view, "kind"))
         department = m.field(view, "department") if m.fields.get("department") else ticket.get("group_id")
+        assigned = ticket.get("assignee_id")
         out: dict[str, Any] = {
             "id": str(ticket.get("id")),
             "kind": kind,
@@ -236,33 +179,24 @@ class ZendeskAdapter(RESTAdapter):
             "tags": list(ticket.get("tags") or []),
             "fields": {name: custom.get(fid) for name, fid in self.field_ids.items()},
             "updated_at": ticket.get("updated_at"),
+            "assignee": None if assigned is None else m.actor(assigned, "staff", (users.get(str(assigned)) or {}).get("name")),
             **m.common(view, kind),
         }
         form_defaults(out, self.settings["forms"].get(str(ticket.get("ticket_form_id"))))
-        assigned = ticket.get("assignee_id")
-        out["assignee"] = None if assigned is None else m.actor(
-            assigned, "staff", (users.get(str(assigned)) or {}).get("name"))
         events: list[dict[str, Any]] = []
         for comment in comments:
             text = comment.get("body") or comment.get("plain_body") or ""
             author = str(comment.get("author_id"))
             person = users.get(author) or {}
             public = bool(comment.get("public", True))
-            applicant = author == requester or person.get("role") == "end-user"
-            if applicant:
+            if author == requester or person.get("role") == "end-user":
                 actor = m.actor(author, "applicant", person.get("name"))
-            elif GOVHALL_MARK in text and not public and self._is_me(person):
-                actor = {"id": "govhall", "name": "govhall", "role": "system"}
+            elif self.looks_own(text, public) and self._is_me(person):
+                actor = dict(GOVHALL_ACTOR)
             else:
                 actor = m.actor(author, "staff", person.get("name"))
-            at = comment.get("created_at")
-            events.append({"type": "reply", "at": at, "public": public, "body": text,
-                           "actor": actor, "comment_id": comment.get("id")})
-            found: list[str] = []
-            typed = m.note_event(text, at, actor, found)
-            warnings.extend(f"comment {comment.get('id')}: {problem}" for problem in found)
-            if typed is not None:
-                events.append(typed)
+            self.add_note(events, warnings, f"comment {comment.get('id')}", text=text, at=comment.get("created_at"),
+                          actor=actor, public=public, comment_id=comment.get("id"))
         out["events"] = events
         return out
 

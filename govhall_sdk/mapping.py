@@ -32,13 +32,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import attrs
 
-from .adapter import Adapter
 from .config import ConfigError, check_value
-from .cursor import parse_instant
 from .model import CHANNELS, EVENT_CLASSES, GROUPS, KINDS, ROLES, STATUSES
 from .parse import ELEMENT_NAMES
-
-GOVHALL_MARK = "[govhall:"
 
 #: Words a helpdesk uses for a ticket's type, and the normalized kind.
 DEFAULT_KINDS = {
@@ -226,6 +222,31 @@ def assignee(settings: Mapping[str, Any], target: str) -> dict[str, Any]:
     if found is None:
         raise ValueError(f"adapter.assignees has no entry for escalation target {target!r}")
     return dict(found)
+
+
+#: The keys of one ``[adapter.forms.<form>]`` table.
+FORM_KEYS = {"promised_working_days": int, "materials": [str]}
+
+
+def check_forms(forms: Mapping[str, Any]) -> None:
+    """``[adapter.forms.<form>]``: per form (a Zendesk ticket form, a Jira request type), the
+    ``promised_working_days`` and ``materials`` its tickets have when no field says."""
+    for form, table in forms.items():
+        check_value(table, dict, f"adapter.forms.{form}")
+        for key, value in table.items():
+            if key not in FORM_KEYS:
+                raise ConfigError(f"adapter.forms.{form}.{key}: unknown key (known: {', '.join(FORM_KEYS)})")
+            check_value(value, FORM_KEYS[key], f"adapter.forms.{form}.{key}")
+
+
+def form_defaults(raw: dict[str, Any], defaults: Mapping[str, Any] | None) -> None:
+    """Fill what a ticket's form promises when no field said it."""
+    if not defaults:
+        return
+    if raw.get("promised_working_days") is None and "promised_working_days" in defaults:
+        raw["promised_working_days"] = defaults["promised_working_days"]
+    if not (raw.get("materials") or {}).get("required") and defaults.get("materials"):
+        raw["materials"] = {"required": list(defaults["materials"])}
 
 
 class HelpdeskMapping:
@@ -548,17 +569,3 @@ def _text_value(into: str, text: str, actor_for: Callable[[str], dict[str, Any]]
         value = _scalar(into, text, actor_for)
         return value, ""
     return text, ""
-
-
-def read_mapping_settings(cls: type[Adapter], raw: Mapping[str, Any]) -> dict[str, Any]:
-    """``Adapter.validate_settings`` plus the mapping tables' own checks."""
-    out = Adapter.validate_settings.__func__(cls, raw)  # type: ignore[attr-defined]
-    check_mapping(out)
-    largest = cls.max_per_page  # type: ignore[attr-defined]
-    if not 1 <= out["per_page"] <= largest:
-        raise ConfigError(f"adapter.per_page: expected 1 to {largest}, got {out['per_page']}")
-    try:
-        parse_instant(out["start"]) or datetime.fromisoformat(out["start"])
-    except ValueError:
-        raise ConfigError(f"adapter.start: not an ISO 8601 instant: {out['start']!r}") from None
-    return out

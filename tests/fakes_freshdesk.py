@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import responses
 
-from govhall_adapters.freshdesk import FreshdeskAdapter, html_text
+from govhall_adapters.freshdesk import FreshdeskAdapter
+from govhall_sdk.mapping import html_text
 from govhall_sdk.http import RetryPolicy
 from govhall_sdk.testing import HelpdeskDriver
 

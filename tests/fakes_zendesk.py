@@ -336,17 +336,21 @@ class IdMappedAdapter:
     else (HTTP, paging, mapping, writing) to the wrapped adapter.
     """
 
+    #: What the sync loop sets on an adapter: passed through to the wrapped one.
+    FORWARDED = frozenset({"now", "skip_echoes", "echo_horizon"})
+
     def __init__(self, inner: Any, ids: dict[str, str]):
-        self.inner, self.ids = inner, ids
-        self.name = inner.name
+        object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "ids", ids)
 
-    @property
-    def now(self) -> Any:
-        return self.inner.now
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
-    @now.setter
-    def now(self, value: Any) -> None:
-        self.inner.now = value
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.FORWARDED:
+            setattr(self.inner, name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     def _out(self, item: Parsed) -> Parsed:
         back = {v: k for k, v in self.ids.items()}

@@ -5,7 +5,8 @@ import pytest
 import responses
 
 from fakes_freshdesk import API_KEY, BASE, FreshdeskDriver, FreshdeskFake
-from govhall_adapters.freshdesk import FreshdeskAdapter, SyncCursor
+from govhall_adapters.freshdesk import FreshdeskAdapter
+from govhall_sdk.rest import SyncCursor
 from govhall_sdk.config import ConfigError, build_config
 from govhall_sdk.engine import Engine
 from govhall_sdk.model import Note, Patch

@@ -7,8 +7,8 @@ import responses
 
 from govhall_sdk.config import default_config
 from govhall_sdk.host import get_plugin_manager
-from govhall_sdk.http import HTTPError, RESTAdapter, RetryPolicy, parse_retry_after
-from govhall_sdk.paginators import (
+from govhall_sdk.rest import HTTPError, RESTAdapter, RetryPolicy, parse_retry_after
+from govhall_sdk.rest import (
     PAGINATORS, CursorTokenPaginator, LinkHeaderPaginator, OffsetPaginator, PageNumberPaginator, PaginationLoop,
 )
 

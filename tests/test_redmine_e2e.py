@@ -27,7 +27,8 @@ import attrs
 import pytest
 import requests
 
-from govhall_adapters.redmine import RedmineAdapter, settings_from_setup
+from govhall_adapters.redmine import RedmineAdapter
+from govhall_adapters.redmine_setup import settings_from_setup
 from govhall_sdk import cli
 from govhall_sdk.adapter import Page, WriteOutcome
 from govhall_sdk.config import default_config, load_config

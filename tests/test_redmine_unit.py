@@ -19,6 +19,7 @@ import pytest
 import responses
 
 from govhall_adapters import redmine as rm
+from govhall_adapters import redmine_setup
 from govhall_adapters.redmine import IssueWalk, RedmineAdapter
 from govhall_sdk import cli
 from govhall_sdk.config import ConfigError, build_config
@@ -638,11 +639,11 @@ def test_first_pull_never_skips(config, fake):
 
 
 def test_the_walk_looks_once_more_after_a_write():
-    from govhall_sdk.cursor import SyncCursor
+    from govhall_sdk.rest import SyncCursor
 
     written: list[int] = []
     walk = IssueWalk(SyncCursor(datetime(2025, 1, 6, tzinfo=timezone.utc)), written, per_page=10,
-                     key=lambda r: (str(r["id"]), r["updated_on"]), set_since=rm._set_updated_on,
+                     key=lambda r: (str(r["id"]), r["updated_on"]), set_since=RedmineAdapter.set_since,
                      page_param="page", size_param="limit")
     params: dict = {}
     walk.init_request(params)
@@ -837,7 +838,7 @@ def test_setup_runs_the_script_with_every_tag(tmp_path, monkeypatch, capsys):
         seen.update(argv=argv, cwd=cwd, env=env)
         return subprocess.CompletedProcess(argv, 0, "warning: noise\n" + json.dumps(SETUP_INFO) + "\n", "")
 
-    monkeypatch.setattr(rm.subprocess, "run", runner)
+    monkeypatch.setattr(redmine_setup.subprocess, "run", runner)
     code = cli.main(["redmine", "setup", "--redmine-root", str(root), "--info", str(tmp_path / "info.json")])
     out = capsys.readouterr().out
     assert code == 0
@@ -864,7 +865,7 @@ def test_setup_reports_failures(tmp_path, monkeypatch, capsys):
     assert "no bin/rails" in capsys.readouterr().err
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "rails").write_text("")
-    monkeypatch.setattr(rm.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
+    monkeypatch.setattr(redmine_setup.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
         argv, 1, "", "ActiveRecord::StatementInvalid: database is locked"))
     assert cli.main(["redmine", "setup", "--redmine-root", str(tmp_path)]) == 1
     assert "database is locked" in capsys.readouterr().out

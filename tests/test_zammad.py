@@ -119,13 +119,11 @@ def test_the_search_query_escapes_the_instant_and_sorts_by_updated_at(fake, help
 
 
 def test_the_assets_form_of_a_search_answer_is_read_too():
-    from govhall_adapters.zammad import _search_records
-
     body = {"tickets": [9, 10], "tickets_count": 2,
             "assets": {"Ticket": {"9": {"id": 9, "updated_at": "x"}, "10": {"id": 10, "updated_at": "y"}}}}
-    assert [t["id"] for t in _search_records(body)] == [9, 10]
+    assert [t["id"] for t in ZammadAdapter.records(body)] == [9, 10]
     with pytest.raises(ValueError):
-        _search_records({"error": "boom"})
+        ZammadAdapter.records({"error": "boom"})
 
 
 def test_settings_are_checked_with_their_key_path(config):

@@ -1,0 +1,84 @@
+"""One retry policy for every request: what is retried, how long to wait, and the error that ends it.
+
+Retried (tenacity): 429, 500, 502, 503, 504, connection errors, timeouts and a
+body cut short or not JSON when JSON was asked for. ``Retry-After`` (seconds or
+an HTTP date) comes first; otherwise exponential backoff with jitter. Attempts
+are bounded. A request that is not idempotent (POST, PATCH) is retried only on
+429, which the platform sends before processing it, or when its caller declares
+it safe.
+"""
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from datetime import timezone
+from typing import Callable
+
+import tenacity
+
+from ..adapter import AdapterError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class HTTPError(AdapterError):
+    """A request that failed for good; the message is redacted. ``status`` is None for network errors."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """True for the statuses and network errors the retry policy retries."""
+        return self.status is None or self.status in RETRY_STATUSES
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now())
+
+
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter, ``Retry-After`` first.
+
+    :param attempts: total tries of one request, the first included.
+    :param base: the first backoff in seconds; doubled each retry.
+    :param max_wait: the longest single wait, ``Retry-After`` included.
+    """
+
+    def __init__(self, attempts: int = 6, base: float = 0.5, max_wait: float = 60.0):
+        self.attempts, self.base, self.max_wait = attempts, base, max_wait
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        """Seconds to sleep before the next attempt."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HTTPError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_wait)
+        backoff = self.base * (2 ** (state.attempt_number - 1))
+        return min(self.max_wait, backoff * (0.5 + random.random() / 2))
+
+    def retrying(self, safe: bool, sleep: Callable[[float], None]) -> tenacity.Retrying:
+        """The tenacity loop for one request: retryable failures, and for an unsafe request only a 429."""
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)),
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=self.wait,
+            sleep=sleep,
+            reraise=True,
+        )
