@@ -50,6 +50,7 @@ from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, OffsetPaginator, SyncCursor,
     parse_instant,
 )
+from govhall_sdk.rest.signatures import verify_hub_signature
 
 #: Where the normalized fields come from by default (paths in the issue's ``fields``).
 JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "reporter.accountId",
@@ -400,6 +401,12 @@ def _iso(value: Any) -> Any:
 
 def _offset() -> OffsetPaginator:
     return OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
+
+
+def verify_webhook(body: bytes, header: str, secret: str | bytes) -> bool:
+    """True when a Jira Cloud admin webhook saved with ``secret`` signed ``body``:
+    ``X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>`` (WebSub). Malformed input is False."""
+    return verify_hub_signature(body, header, secret, "sha256")
 
 
 @hookimpl

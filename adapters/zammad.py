@@ -22,6 +22,7 @@ from govhall_sdk import hookimpl
 from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.rest import GOVHALL_ACTOR, HTTPError, MappedAdapter, UpdatedSinceWalk, iso_utc
+from govhall_sdk.rest.signatures import verify_hub_signature
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
 ZAMMAD_STATUSES = {"new": "new", "open": "open", "pending reminder": "pending", "pending close": "pending",
@@ -181,6 +182,12 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
         if update:
             self.remember_echo(ticket.id, self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update,
                                                        want_json=True).body)
+
+
+def verify_webhook(body: bytes, header: str, secret: str | bytes) -> bool:
+    """True when a Zammad webhook with an "HMAC SHA1 Signature Token" signed ``body``:
+    ``X-Hub-Signature: sha1=<hex HMAC-SHA1(secret, body)>``. Malformed input is False."""
+    return verify_hub_signature(body, header, secret, "sha1")
 
 
 @hookimpl

@@ -36,6 +36,7 @@ from govhall_sdk.parse import Parsed
 from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, missing, parse_instant, records_at,
 )
+from govhall_sdk.rest.signatures import verify_base64_hmac
 
 #: ``via.channel`` of a ticket (Zendesk's "Via types"), and the normalized channel.
 ZENDESK_CHANNELS = {"email": "mail", "voice": "phone", "sms": "phone", "web": "web", "web_form": "web",
@@ -296,6 +297,16 @@ class ZendeskAdapter(MappedAdapter):
             self.sleep(self.settings["job_poll_seconds"])
             job = self.request("GET", f"/api/v2/job_statuses/{job['id']}.json", want_json=True).body.get("job_status") or {}
         return job
+
+
+def verify_webhook(body: bytes, timestamp: str, signature: str, secret: str | bytes) -> bool:
+    """True when a Zendesk webhook call is signed with ``secret``: ``X-Zendesk-Webhook-Signature`` is
+    ``base64(HMAC-SHA256(secret, timestamp + body))``, the timestamp that of
+    ``X-Zendesk-Webhook-Signature-Timestamp`` (developer.zendesk.com/documentation/webhooks/verifying/).
+
+    ``body`` is the raw request body; malformed input is False, never an exception.
+    """
+    return verify_base64_hmac(timestamp, body, signature, secret, "sha256")
 
 
 @hookimpl

@@ -1,11 +1,15 @@
-"""Webhook signature checks: valid, tampered body, wrong secret, malformed header; never an exception."""
+"""Webhook signature checks (the adapters' ``verify_webhook``, on the kit's HMAC checks): valid, tampered
+body, wrong secret, malformed header; never an exception."""
 import base64
 import hashlib
 import hmac
 
 import pytest
 
-from govhall_sdk.webhooks import verify_hub_signature, verify_jira, verify_zammad, verify_zendesk
+from govhall_adapters.jira import verify_webhook as verify_jira
+from govhall_adapters.zammad import verify_webhook as verify_zammad
+from govhall_adapters.zendesk import verify_webhook as verify_zendesk
+from govhall_sdk.rest.signatures import verify_hub_signature
 
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 BODY = '{"ticket":{"id":35436,"status":"open","subject":"不动产登记"}}'.encode("utf-8")

@@ -42,10 +42,11 @@ from .paginators import (
     Paginator,
 )
 from .retry import HTTPError, RetryPolicy, parse_retry_after
+from .signatures import verify_base64_hmac, verify_hub_signature
 
 __all__ = [
     "RESTAdapter", "MappedAdapter", "UpdatedSinceWalk", "UpdatedSincePaginator", "SyncCursor", "Paginator",
     "OffsetPaginator", "PageNumberPaginator", "CursorTokenPaginator", "LinkHeaderPaginator", "PaginationLoop",
     "PAGINATORS", "HTTPError", "RetryPolicy", "parse_retry_after", "iso_utc", "parse_instant", "records_at",
-    "missing", "GOVHALL_ACTOR", "DEFAULT_START",
+    "missing", "GOVHALL_ACTOR", "DEFAULT_START", "verify_base64_hmac", "verify_hub_signature",
 ]
