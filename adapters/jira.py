@@ -47,7 +47,7 @@ from govhall_sdk.mapping import assignee, check_forms, form_defaults, path_value
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
 from govhall_sdk.patch import markers_in
 from govhall_sdk.rest import (
-    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, OffsetPaginator, SyncCursor,
+    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, MappedAdapter, OffsetPaginator, SyncCursor,
     parse_instant,
 )
 from govhall_sdk.rest.signatures import verify_hub_signature
@@ -148,16 +148,16 @@ class JiraAdapter(MappedAdapter):
     }
     settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "jql": str}
     secret_settings = ("api_token",)
+    api_user_path = "/rest/api/3/myself"
+    custom_field_hint = "create the custom field on Jira and map it"
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self.field_ids = {str(k): str(v) for k, v in self.settings["custom_fields"].items()}
         department = self.mapping.fields.get("department") or ""
         self.department_field = department.split("|")[0].split(".")[0].strip() or None
         zone = self.settings["jql_timezone"]
         self._zone: Any = ZoneInfo(zone) if zone else None
-        self._myself: Mapping[str, Any] | None = None
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,21 +189,11 @@ class JiraAdapter(MappedAdapter):
         roots -= set(self.field_ids) | {"key", "id"}  # names of [adapter.custom_fields], not Jira fields
         return list(dict.fromkeys([*BASE_FIELDS, *sorted(set(self.field_ids.values()) | roots)]))
 
-    def myself(self) -> Mapping[str, Any]:
-        """The API user (``GET /rest/api/3/myself``, once; ``{}`` when Jira does not answer it)."""
-        if self._myself is None:
-            try:
-                body = self.get_json("/rest/api/3/myself")
-                self._myself = body if isinstance(body, dict) else {}
-            except HTTPError:
-                self._myself = {}
-        return self._myself
-
     def zone(self) -> Any:
         """The API user's time zone, in which Jira reads JQL dates (``jql_timezone``, else ``GET /myself``)."""
         if self._zone is None:
             try:
-                name = self.myself().get("timeZone") or ""
+                name = self.api_user().get("timeZone") or ""
                 self._zone = ZoneInfo(name) if name else False
             except (AttributeError, ValueError, ZoneInfoNotFoundError):
                 self._zone = False
@@ -294,11 +284,6 @@ class JiraAdapter(MappedAdapter):
         role = "applicant" if kind == "customer" or uid == reporter else "system" if kind == "app" else "staff"
         return self.mapping.actor(uid, role, user.get("displayName"))
 
-    def _is_me(self, author: Mapping[str, Any] | None) -> bool:
-        """True when a comment's author is the API user (``/myself``; when Jira does not say, any author)."""
-        mine = self.myself().get("accountId")
-        return not mine or str((author or {}).get("accountId")) == str(mine)
-
     @staticmethod
     def internal(comment: Mapping[str, Any]) -> bool:
         """True for an internal comment (JSM: not shared with the customer)."""
@@ -346,7 +331,8 @@ class JiraAdapter(MappedAdapter):
             text = adf_text(c.get("body")).rstrip("\n")
             public = not self.internal(c)
             actor = self._actor(c.get("author"), reporter)
-            if self.looks_own(text, public) and (actor or {}).get("role") != "applicant" and self._is_me(c.get("author")):
+            if self.looks_own(text, public) and (actor or {}).get("role") != "applicant" \
+                    and self.is_api_user((c.get("author") or {}).get("accountId"), "accountId"):
                 actor = dict(GOVHALL_ACTOR)
             self.add_note(events, warnings, f"comment {c.get('id')}", text=text, at=_iso(c.get("created")),
                           actor=actor, public=public, comment_id=c.get("id"))
@@ -372,11 +358,7 @@ class JiraAdapter(MappedAdapter):
         labels = [{"add": t} for t in patch.add_tags] + [{"remove": t} for t in patch.remove_tags]
         if labels:
             edit["update"] = {"labels": labels}
-        missing = [name for name in patch.fields if name not in self.field_ids]
-        if missing:
-            raise ValueError(f"adapter.custom_fields has no id for {', '.join(missing)} "
-                             "(create the custom field on Jira and map it)")
-        fields = {self.field_ids[name]: value for name, value in patch.fields.items()}
+        fields = self.custom_field_ids(patch.fields)
         if patch.assign:
             fields["assignee"] = assignee(self.settings, patch.assign)
         if fields:

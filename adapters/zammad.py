@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from govhall_sdk import hookimpl
 from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.rest import GOVHALL_ACTOR, HTTPError, MappedAdapter, UpdatedSinceWalk, iso_utc
+from govhall_sdk.rest import GOVHALL_ACTOR, MappedAdapter, UpdatedSinceWalk, iso_utc
 from govhall_sdk.rest.signatures import verify_hub_signature
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
@@ -63,10 +63,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     settings_schema = {"url": None, "token": None, "query": "", **MappedAdapter.settings_schema, "settle_seconds": 60.0}
     settings_types = {**MappedAdapter.settings_types, "token": str}
     secret_settings = ("token",)
-
-    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
-        super().__init__(settings, config, **kw)
-        self._me: Mapping[str, Any] | None = None
+    api_user_path = "/api/v1/users/me"  # docs.zammad.org/en/latest/api/user.html, "Me - Current User"
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Token token={self.settings['token']}"}
@@ -106,21 +103,6 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
         tags = self.get_json("/api/v1/tags", object="Ticket", o_id=tid)
         return {"articles": articles, "tags": (tags or {}).get("tags") or []}
 
-    def me(self) -> Mapping[str, Any]:
-        """The token's user (``GET /api/v1/users/me``, once; ``{}`` when Zammad does not answer it)."""
-        if self._me is None:
-            try:
-                body = self.get_json("/api/v1/users/me")
-                self._me = body if isinstance(body, dict) else {}
-            except HTTPError:
-                self._me = {}
-        return self._me
-
-    def _is_me(self, user_id: Any) -> bool:
-        """True when an article was created by the token's user (when Zammad does not say who that is, any user)."""
-        mine = self.me().get("id")
-        return mine is None or str(user_id) == str(mine)
-
     def to_interchange(self, raw: Mapping[str, Any], warnings: list[str], *,
                        articles: Sequence[Mapping[str, Any]] = (), tags: Sequence[str] = ()) -> dict[str, Any]:
         """One expanded Zammad ticket (with its articles and tags) as an interchange ticket dict."""
@@ -154,7 +136,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
             public = not article.get("internal", False)
             if sender == "Customer":
                 actor = m.actor(who, "applicant")
-            elif self.looks_own(text, public) and self._is_me(article.get("created_by_id")):
+            elif self.looks_own(text, public) and self.is_api_user(article.get("created_by_id"), "id"):
                 actor = dict(GOVHALL_ACTOR)
             else:
                 actor = m.actor(who, "system" if sender == "System" else "staff")

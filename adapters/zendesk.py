@@ -25,7 +25,7 @@ groups, agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import WriteOutcome
@@ -74,10 +74,10 @@ class ZendeskAdapter(MappedAdapter):
     }
     settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "job_poll_seconds": float}
     secret_settings = ("api_token",)
+    custom_field_hint = "create the ticket field on Zendesk and map it"
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
-        self.field_ids = {str(name): str(fid) for name, fid in self.settings["custom_fields"].items()}
         self._sideloads: tuple[int, dict[str, Any], dict[str, Any]] = (0, {}, {})
 
     @classmethod
@@ -217,12 +217,8 @@ class ZendeskAdapter(MappedAdapter):
         if patch.remove_tags:
             item["remove_tags"] = list(patch.remove_tags)
         if patch.fields:
-            missing = [name for name in patch.fields if name not in self.field_ids]
-            if missing:
-                raise ValueError(f"adapter.custom_fields has no id for {', '.join(missing)} "
-                                 "(create the ticket field on Zendesk and map it)")
-            item["custom_fields"] = [{"id": int(self.field_ids[name]), "value": value}
-                                     for name, value in patch.fields.items()]
+            item["custom_fields"] = [{"id": int(fid), "value": value}
+                                     for fid, value in self.custom_field_ids(patch.fields).items()]
         if patch.notes:
             item["comment"] = {"body": "\n\n".join(n.body for n in patch.notes), "public": False}
         if patch.assign:

@@ -178,3 +178,107 @@ def test_a_secret_can_come_from_the_environment(monkeypatch):
     assert a.settings["token"] == TOKEN and TOKEN not in repr(a)
     with pytest.raises(ConfigError, match="adapter.token_env: the environment variable NOPE is not set"):
         Demo({"url": URL, "token_env": "NOPE"}, default_config(get_plugin_manager()))
+
+
+# ---------------------------------------------------------------- the declarative base (govhall_sdk.rest)
+
+from govhall_sdk.config import ConfigError  # noqa: E402
+from govhall_sdk.rest import MappedAdapter, PageNumberPaginator  # noqa: E402
+
+
+class Desk(MappedAdapter):
+    """A made-up helpdesk declared the kit's way: a page-numbered list, one ticket by id, its notes."""
+
+    name = "desk"
+    tickets_path = "/tickets"
+    records_path = "tickets"
+    ticket_path = "/tickets/{id}"
+    statuses = {"o": "open"}
+    settings_schema = {**MappedAdapter.settings_schema, "token": None, "colour": "blue"}
+    secret_settings = ("token",)
+
+    @classmethod
+    def validate_settings(cls, raw):
+        out = super().validate_settings(raw)  # the mapping tables, per_page, start: checked by the bases
+        if out["colour"] not in ("blue", "red"):
+            raise ConfigError(f"adapter.colour: not a colour: {out['colour']!r}")
+        return out
+
+    def new_paginator(self, cursor, page_size):
+        return PageNumberPaginator(per_page=2)
+
+    def page_cursor(self, paginator, response):
+        return str(paginator.page)
+
+    def read_ticket(self, record, page):
+        return {"notes": self.get_json(f"/tickets/{record['id']}/notes")}
+
+    def to_interchange(self, record, warnings, notes=()):
+        if record.get("odd"):
+            raise TypeError("'str' object has no attribute 'get'")  # what an undocumented payload shape does
+        return {"id": str(record["id"]), "kind": "consultation", "status": self.mapping.status(record["s"]),
+                "created_at": "2025-01-06T09:00:00+08:00",
+                "events": [{"type": "reply", "at": "2025-01-06T10:00:00+08:00", "public": True, "body": n}
+                           for n in notes]}
+
+
+def desk():
+    return Desk({"url": URL, "token": TOKEN}, default_config(get_plugin_manager()),
+                retry=RetryPolicy(attempts=2, base=0), sleep=lambda s: None)
+
+
+@responses.activate
+def test_one_ticket_that_cannot_be_mapped_or_read_is_its_own_error_and_the_page_goes_on():
+    responses.get(f"{URL}/tickets", json={"tickets": [{"id": 1, "s": "o"}, {"id": 2, "s": "o", "odd": True}]})
+    responses.get(f"{URL}/tickets", json={"tickets": [{"id": 3, "s": "o"}, {"id": 4, "s": "o"}]})
+    responses.get(f"{URL}/tickets", json={"tickets": []})
+    responses.get(f"{URL}/tickets/1/notes", json=["您好"])
+    responses.get(f"{URL}/tickets/2/notes", json=[])
+    responses.get(f"{URL}/tickets/3/notes", status=503)
+    responses.get(f"{URL}/tickets/4/notes", status=404)
+    pages = list(desk().pull(None))
+    assert [p.cursor for p in pages] == ["1", "2"]  # the page just read: the paginator moves on after it is yielded
+    items = [i for p in pages for i in p.items]
+    assert [i.id for i in items] == ["1", "2", "3", "4"]
+    assert items[0].ticket.events[0].body == "您好"
+    assert items[1].error.problems == ["ticket: cannot be mapped: TypeError: 'str' object has no attribute 'get'"]
+    assert items[2].error.problems[0].startswith("ticket: cannot be read: GET ") and "HTTP 503" in items[2].error.problems[0]
+    assert items[3].error.problems == ["no such ticket (deleted while reading)"]
+
+
+@responses.activate
+def test_fetch_reads_each_ticket_and_reports_an_unknown_id():
+    responses.get(f"{URL}/tickets/7", json={"id": 7, "s": "o"})
+    responses.get(f"{URL}/tickets/7/notes", json=[])
+    responses.get(f"{URL}/tickets/8", status=404)
+    responses.get(f"{URL}/tickets/9", status=400, body=f"bad {TOKEN}")
+    seven, eight, nine = desk().fetch(["7", "8", "9"])
+    assert seven.ticket.status == "open"
+    assert eight.error.problems == ["no such ticket"]
+    assert "HTTP 400" in str(nine.error) and TOKEN not in str(nine.error)
+
+
+def test_settings_are_validated_by_ordinary_inheritance():
+    config = default_config(get_plugin_manager())
+    with pytest.raises(ConfigError, match="adapter.colour: not a colour"):
+        Desk({"url": URL, "token": TOKEN, "colour": "green"}, config)
+    with pytest.raises(ConfigError, match="adapter.statuses.x: 'shut' is not one of"):
+        Desk({"url": URL, "token": TOKEN, "statuses": {"x": "shut"}}, config)
+    with pytest.raises(ConfigError, match="adapter.per_page: expected 1 to 100"):
+        Desk({"url": URL, "token": TOKEN, "per_page": 101}, config)
+    assert Desk({"url": URL, "token": TOKEN}, config).mapping.status("o") == "open"
+
+
+@responses.activate
+def test_each_page_is_decoded_once(adapter, monkeypatch):
+    decoded = []
+    real = requests.Response.json
+    monkeypatch.setattr(requests.Response, "json", lambda self, **kw: decoded.append(self.url) or real(self, **kw))
+    for offset, n in ((0, 2), (2, 1)):
+        responses.get(f"{URL}/items", match=[responses.matchers.query_param_matcher({"offset": str(offset), "limit": "2"})],
+                      json={"items": list(range(offset, offset + n)), "total_count": 3})
+    responses.get(f"{URL}/c", json={"items": [1], "next": "A"})
+    responses.get(f"{URL}/c", json={"items": [2], "next": None})
+    assert [r for _, r in adapter.paginate("/items", OffsetPaginator(limit=2), "items")] == [[0, 1], [2]]
+    assert [r for _, r in adapter.paginate("/c", CursorTokenPaginator(lambda b: b["next"]), "items")] == [[1], [2]]
+    assert len(decoded) == 4  # one decode per page, none by the paginators

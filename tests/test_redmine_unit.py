@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from govhall_adapters import redmine as rm
 from govhall_adapters import redmine_setup
 from govhall_adapters.redmine import IssueWalk, RedmineAdapter
 from govhall_sdk import cli

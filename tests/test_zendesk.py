@@ -110,6 +110,19 @@ def test_maps_the_docs_example_ticket(rsps, config):
     assert first.headers["Authorization"] == "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
 
 
+def test_a_ticket_of_an_undocumented_shape_is_its_own_error_and_the_export_goes_on(rsps, config):
+    odd = {**DOC_EXPORT["tickets"][0], "id": 35437, "via": "web"}  # a string where the docs show a via object
+    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json={**DOC_EXPORT, "tickets": [odd, *DOC_EXPORT["tickets"]]})
+    rsps.get(f"{BASE}/api/v2/tickets/35437/comments.json", json=DOC_COMMENTS)
+    rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+    adapter = ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN}, config)
+    (page,) = adapter.pull(None)
+    broken, fine = page.items
+    assert broken.ticket is None and broken.id == "35437"
+    assert broken.error.problems == ["ticket: cannot be mapped: AttributeError: 'str' object has no attribute 'get'"]
+    assert fine.error is None and fine.ticket.id == "35436" and page.cursor == DOC_EXPORT["after_cursor"]
+
+
 def test_comment_prefixes_become_events(helpdesk_driver, config):
     fake = helpdesk_driver.fake
     fake.add_user(8001, "张三", "end-user", phone="13800000000")

@@ -64,6 +64,8 @@ class RESTAdapter(Adapter):
     #: The record keys of a ticket's id and version (what changes on every update).
     id_key: ClassVar[str] = "id"
     version_key: ClassVar[str] = "updated_at"
+    #: Who the credentials belong to (``/users/me``), read once by :meth:`api_user`.
+    api_user_path: ClassVar[str | None] = None
 
     def __init__(self, settings: Mapping[str, Any], config: Any, *, session: requests.Session | None = None,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep):
@@ -74,6 +76,7 @@ class RESTAdapter(Adapter):
         self.sleep = sleep
         self.requests_made = 0
         self._echo: dict[str, str] = {}
+        self._api_user: Mapping[str, Any] | None = None
         verify = self.settings.get("verify_tls", True)
         self.session.verify = verify
         if verify is False:
@@ -303,7 +306,22 @@ class RESTAdapter(Adapter):
         """The zone of the interchange's times that carry no offset (``[adapter] timezone``)."""
         return self.config.adapter_timezone
 
-    # ------------------------------------------------------------------ govhall's own echo
+    # ------------------------------------------------------------------ govhall's own writing
+    def api_user(self) -> Mapping[str, Any]:
+        """The user the credentials belong to (``api_user_path``, read once; ``{}`` when it is not answered)."""
+        if self._api_user is None:
+            try:
+                body = self.get_json(str(self.api_user_path)) if self.api_user_path else {}
+            except HTTPError:
+                body = {}
+            self._api_user = body if isinstance(body, Mapping) else {}
+        return self._api_user
+
+    def is_api_user(self, value: Any, key: str) -> bool:
+        """True when ``value`` is the API user's ``key`` (when the platform does not say who that is: any user)."""
+        mine = self.api_user().get(key)
+        return not mine or str(value) == str(mine)
+
     def is_echo(self, record: Mapping[str, Any]) -> bool:
         """True when a record is exactly the version govhall's own write produced (see :meth:`remember_echo`)."""
         return bool(self._echo) and self._echo.get(self.ticket_id(record)) == record.get(self.version_key)

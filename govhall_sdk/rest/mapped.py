@@ -29,6 +29,8 @@ class MappedAdapter(RESTAdapter):
     channels: ClassVar[Mapping[str, str]] = {}
     statuses: ClassVar[Mapping[str, str]] = {}
     fields: ClassVar[Mapping[str, str]] = {}
+    #: What to do when a patch names a field ``[adapter.custom_fields]`` has no id for.
+    custom_field_hint: ClassVar[str] = "create the field on the helpdesk and map it"
     settings_schema = {"url": None, **MAPPING_SCHEMA}
     settings_types = {"url": str, **MAPPING_TYPES}
 
@@ -36,6 +38,15 @@ class MappedAdapter(RESTAdapter):
         super().__init__(settings, config, **kw)
         self.mapping = HelpdeskMapping(self.settings, config.timezone, channels=self.channels,
                                        statuses=self.statuses, fields=self.fields)
+        #: ``[adapter.custom_fields]``: govhall's name of a field -> the platform's field id.
+        self.field_ids = {str(k): str(v) for k, v in (self.settings.get("custom_fields") or {}).items()}
+
+    def custom_field_ids(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A patch's fields keyed by the platform's field ids; a field without an id fails the ticket's write."""
+        missing = [name for name in values if name not in self.field_ids]
+        if missing:
+            raise ValueError(f"adapter.custom_fields has no id for {', '.join(missing)} ({self.custom_field_hint})")
+        return {self.field_ids[name]: value for name, value in values.items()}
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
