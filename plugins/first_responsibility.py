@@ -244,176 +244,169 @@ def _who_en(actor) -> str:
     return f"{actor.name} ({actor.id})" if actor.name else actor.id
 
 
-@hookimpl
-def govhall_evaluate_ticket(ticket, ctx):
-    """The ``first_reply`` and ``transfer`` clocks and every 首问（办）负责 finding of one ticket."""
-    st = _settings(ctx)
-    pattern = st.phrases
-    findings = []
-    first_contact = None      # first public contact not by the applicant or a system (stops first_reply)
-    first_move = None         # first assignment or referral (stops transfer)
-    first_completion = None
-    first_rejection = None
-    closer = None             # the first completion or rejection event
-    notified = False
-    urged = False
-    moves = 0
-    here = None               # the department the ticket is in, as far as the assignments tell
-    left: set[str] = set()
-    path: list[str] = []
-    returned_to = None
-    last_move = None          # (the assignment, the department it left)
-    started = False
+class _View:
+    """One ticket as the clauses read it, from one pass over its events (the ``_on_*`` steps).
 
-    for e in ticket.events:
-        t = e.type
-        if t in CONTACT_TYPES:
-            actor = e.actor
-            role = actor.role if actor is not None else None
-            if t == "reply":
-                if not e.public or role == "applicant":
-                    continue
-                notified = True
-                if role == "staff" and pattern is not None and e.body:
-                    found = pattern.findall(e.body)
-                    if found:
-                        words = list(dict.fromkeys(found))
-                        zh_words = "、".join(f"“{w}”" for w in words)
-                        en_words = ", ".join(f"“{w}”" for w in words)
-                        when = ctx.fmt(e.at)
-                        findings.append(FORBIDDEN_PHRASE.finding(
-                            ctx,
-                            f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
-                            "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。",
-                            f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
-                            "The first-responsibility rules forbid cold or rude answers and forbidden phrases.",
-                            key=e.at.isoformat(), staff=actor.id,
-                            department=actor_department(ticket, actor, e.at)))
-            elif t == "notice":
-                notified = True
-            elif t == "rejection":
-                if first_rejection is None:
-                    first_rejection = e.at
-                    closer = closer or e
-                if e.notice_issued:
-                    notified = True
-            elif t == "referral":
-                if first_move is None:
-                    first_move = e.at
-                _check_referral(ticket, e, ctx, findings)
-            if first_contact is None and role not in _NOT_STAFF:
-                first_contact = e.at
-        elif t == "assignment":
-            if first_move is None:
-                first_move = e.at
-            if not started:
-                started = True
-                here = e.from_department or None
-                if here is not None:
-                    path.append(here)
-            to = e.to_department
-            if not to or to == here:
-                continue
-            if here is not None:
-                left.add(here)
-            moves += 1
-            last_move = (e, here)
-            if returned_to is None and to in left:
-                returned_to = to
-            path.append(to)
-            here = to
-        elif t == "acceptance":
-            if not e.notice_issued:
-                when = ctx.fmt(e.at)
-                findings.append(ACCEPTANCE_NOTICE_MISSING.finding(
-                    ctx,
-                    f"{when} 受理时未开具受理通知书。首问（办）负责制度要求对不能当场办理的事项开具受理通知书，并在规定时限内办结。",
-                    f"The item was accepted at {when} without an acceptance notice (受理通知书). The rules require one, "
-                    "stating the deadline, for any item not completed on the spot.",
-                    key=e.at.isoformat(), staff=staff_id(e.actor),
-                    department=actor_department(ticket, e.actor, e.at)))
-        elif t == "urge":
-            urged = True
-        elif t == "completion":
-            if first_completion is None:
-                first_completion = e.at
-                closer = closer or e
+    ``marked`` are the events with a code of their own (staff public replies,
+    referrals, acceptances), in event order. ``closed_at`` is the instant a closed
+    ticket stopped its clocks. ``clocks`` are left by the clauses that compute them.
+    """
 
-    closed_at = None
-    if not ticket.is_open:
-        closed_at = (ticket.resolved_at or first_completion or first_rejection
-                     or (ticket.events[-1].at if ticket.events else ticket.created_at))
+    __slots__ = (
+        "ticket", "ctx", "st", "clocks", "marked", "first_contact", "first_move", "first_completion",
+        "first_rejection", "closer", "notified", "urged", "moves", "started", "here", "left", "path",
+        "returned_to", "last_move", "closed_at",
+    )
 
-    clocks = []
-    if ticket.channel in st.channels:
-        clock = ctx.clock("first_reply", RULE, ticket.created_at, working_days=st.reply_days,
-                          stopped_at=first_contact or closed_at)
-        clocks.append(clock)
-        _first_reply_findings(ticket, ctx, clock, first_contact, findings)
-    if first_move is not None or not ticket.department:
-        clock = ctx.clock("transfer", RULE, ticket.created_at, working_days=st.transfer_days,
-                          stopped_at=first_move or closed_at)
-        clocks.append(clock)
-        if clock.late:
-            _transfer_finding(ticket, ctx, clock, first_move, findings)
-
-    if moves >= st.moves or returned_to is not None:
-        route = "→".join(path)
-        move, origin = last_move
-        if returned_to is not None:
-            zh = f"事项在部门间移交 {moves} 次（{route}），又被移回已移出的部门“{returned_to}”。"
-            en = f"The item moved between departments {moves} times ({route}) and came back to {returned_to}, which had passed it on."
-        else:
-            zh = f"事项在部门间移交 {moves} 次（{route}），达到 {st.moves} 次的推诿认定标准。"
-            en = f"The item moved between departments {moves} times ({route}), at or above the limit of {st.moves}."
-        findings.append(SHIRKING.finding(
-            ctx, zh + "首问（办）负责制度禁止对服务对象的申请推脱责任。",
-            en + " The rules forbid passing the applicant's request on to avoid responsibility.",
-            staff=staff_id(move.actor), department=origin or (move.actor.department if move.actor else None)))
-
-    if not notified and not ticket.is_open:
-        state = ticket.status if ticket.status in CLOSED_ZH else "resolved"
-        when = ctx.fmt(closed_at)
-        findings.append(NOT_NOTIFIED.finding(
-            ctx,
-            f"事项已{CLOSED_ZH[state]}（{when}），但没有向服务对象答复、告知或出具不予受理（登记）通知书的记录。"
-            "首问（办）负责制度要求将有关事项告知服务对象。",
-            f"The ticket was {state} ({when}) with no public reply, notice or notice of refusal to the applicant. "
-            "The rules require the applicant to be told.",
-            staff=staff_id(closer.actor) if closer is not None else None, duty="first_handler",
-            department=ticket.department,
-        ))
-
-    if ticket.co_departments:
-        co_zh = "、".join(ticket.co_departments)
-        co_en = ", ".join(ticket.co_departments)
-        if not ticket.lead_department:
-            findings.append(LEAD_DEPARTMENT_UNDETERMINED.finding(
-                ctx,
-                f"联办事项（协办部门：{co_zh}）未确定牵头（首办责任）部门。首问（办）负责制度要求由共同办理的部门协商确定，"
-                "难以确定或有争议的报政务服务中心解决。",
-                f"The joint item (co-departments: {co_en}) has no lead department. The departments must agree on one; "
-                "if they cannot, the center decides."))  # the center's own decision: names nobody
-        if not urged:
-            completion = completion_clock(ticket, ctx)
-            if completion is not None and completion.late:
-                due = ctx.fmt(completion.due_at)
-                lead = ticket.lead_department or ticket.department or "牵头部门"
-                lead_en = ticket.lead_department or ticket.department or "the lead department"
-                findings.append(CO_DEPARTMENT_NOT_URGED.finding(
-                    ctx,
-                    f"联办事项的办结期限 {due} 已过，{lead} 没有督促协办部门（{co_zh}）的记录。首问（办）负责制度要求首办责任部门"
-                    "告知并督促协办部门按时办理，并自行证明已履行督促责任。",
-                    f"The joint item was due {due} and is late, and {lead_en} has no record of urging the co-departments "
-                    f"({co_en}). The lead department must urge them to act in time and be able to prove it did.",
-                    clock="completion", due_at=completion.due_at, duty="first_handler",
-                    department=ticket.lead_department or ticket.department_at(completion.due_at)))
-
-    return RuleResult(clocks, findings)
+    def __init__(self, ticket, ctx):
+        self.ticket = ticket
+        self.ctx = ctx
+        self.st = _settings(ctx)
+        self.clocks = []
+        self.marked = []
+        self.first_contact = None     # first public contact not by the applicant or a system (stops first_reply)
+        self.first_move = None        # first assignment or referral (stops transfer)
+        self.first_completion = None
+        self.first_rejection = None
+        self.closer = None            # the first completion or rejection event
+        self.notified = False
+        self.urged = False
+        self.moves = 0
+        self.started = False
+        self.here = None              # the department the ticket is in, as far as the assignments tell
+        self.left = set()
+        self.path = []
+        self.returned_to = None
+        self.last_move = None         # (the assignment, the department it left)
+        events = ticket.events
+        steps = _STEPS
+        for e in events:
+            t = e.type
+            if t in CONTACT_TYPES:
+                _on_contact(self, e, t)
+            else:
+                step = steps.get(t)
+                if step is not None:
+                    step(self, e)
+        self.closed_at = None
+        if not ticket.is_open:
+            self.closed_at = (ticket.resolved_at or self.first_completion or self.first_rejection
+                              or (events[-1].at if events else ticket.created_at))
 
 
-def _check_referral(ticket, e, ctx, findings):
-    """``fr.referral_incomplete`` for one referral lacking the department, or the officer's location and phone."""
+def _on_contact(v, e, t):
+    """A contact type: who was notified, the first contact by staff, and the replies and referrals to check."""
+    actor = e.actor
+    role = actor.role if actor is not None else None
+    if t == "reply":
+        if not e.public or role == "applicant":
+            return
+        v.notified = True
+        if role == "staff" and e.body:
+            v.marked.append(e)
+    elif t == "notice":
+        v.notified = True
+    elif t == "rejection":
+        _on_rejection(v, e)
+    elif t == "referral":
+        _on_referral(v, e)
+    if v.first_contact is None and role not in _NOT_STAFF:
+        v.first_contact = e.at
+
+
+def _on_rejection(v, e):
+    """A rejection: the first one may close the ticket; with its notice it notifies the applicant."""
+    if v.first_rejection is None:
+        v.first_rejection = e.at
+        v.closer = v.closer or e
+    if e.notice_issued:
+        v.notified = True
+
+
+def _on_referral(v, e):
+    """A referral: it may be the first move, and it is checked for what it told."""
+    if v.first_move is None:
+        v.first_move = e.at
+    v.marked.append(e)
+
+
+def _on_assignment(v, e):
+    """An assignment: the first move, and the path between departments (see the module docstring)."""
+    if v.first_move is None:
+        v.first_move = e.at
+    if not v.started:
+        v.started = True
+        v.here = e.from_department or None
+        if v.here is not None:
+            v.path.append(v.here)
+    to = e.to_department
+    here = v.here
+    if not to or to == here:
+        return
+    if here is not None:
+        v.left.add(here)
+    v.moves += 1
+    v.last_move = (e, here)
+    if v.returned_to is None and to in v.left:
+        v.returned_to = to
+    v.path.append(to)
+    v.here = to
+
+
+def _on_urge(v, e):
+    """An urge of the co-departments."""
+    v.urged = True
+
+
+def _on_completion(v, e):
+    """A completion: the first one may close the ticket."""
+    if v.first_completion is None:
+        v.first_completion = e.at
+        v.closer = v.closer or e
+
+
+_STEPS = {"assignment": _on_assignment, "acceptance": lambda v, e: v.marked.append(e), "urge": _on_urge,
+          "completion": _on_completion}
+
+
+def _forbidden_phrase(v, e):
+    """``fr.forbidden_phrase``: a staff public reply using a forbidden phrase."""
+    pattern = v.st.phrases
+    if pattern is None:
+        return None
+    found = pattern.findall(e.body)
+    if not found:
+        return None
+    ctx, actor = v.ctx, e.actor
+    words = list(dict.fromkeys(found))
+    zh_words = "、".join(f"“{w}”" for w in words)
+    en_words = ", ".join(f"“{w}”" for w in words)
+    when = ctx.fmt(e.at)
+    return FORBIDDEN_PHRASE.finding(
+        ctx,
+        f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
+        "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。",
+        f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
+        "The first-responsibility rules forbid cold or rude answers and forbidden phrases.",
+        key=e.at.isoformat(), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
+
+
+def _acceptance_notice_missing(v, e):
+    """``fr.acceptance_notice_missing``: an acceptance without its acceptance notice."""
+    if e.notice_issued:
+        return None
+    ctx = v.ctx
+    when = ctx.fmt(e.at)
+    return ACCEPTANCE_NOTICE_MISSING.finding(
+        ctx,
+        f"{when} 受理时未开具受理通知书。首问（办）负责制度要求对不能当场办理的事项开具受理通知书，并在规定时限内办结。",
+        f"The item was accepted at {when} without an acceptance notice (受理通知书). The rules require one, "
+        "stating the deadline, for any item not completed on the spot.",
+        key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(v.ticket, e.actor, e.at))
+
+
+def _referral_incomplete(v, e):
+    """``fr.referral_incomplete``: a referral lacking the department, or the officer's location and phone."""
     missing_zh, missing_en = [], []
     if not e.to_department:
         missing_zh.append("承办部门")
@@ -425,15 +418,35 @@ def _check_referral(ticket, e, ctx, findings):
         if not e.phone:
             missing_zh.append(f"承办人员 {e.to_staff} 的办公电话")
             missing_en.append(f"the office phone of {e.to_staff}")
-    if missing_zh:
-        when = ctx.fmt(e.at)
-        findings.append(REFERRAL_INCOMPLETE.finding(
-            ctx,
-            f"{when} 的转介未告知服务对象{'、'.join(missing_zh)}。首问（办）负责制度要求明确告知具体承办部门，"
-            "以及承办人员的姓名、工作地点和办公电话。",
-            f"The referral at {when} did not give the applicant {' or '.join(missing_en)}. The rules require naming "
-            "the responsible department and, for an officer, their name, office location and phone.",
-            key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(ticket, e.actor, e.at)))
+    if not missing_zh:
+        return None
+    ctx = v.ctx
+    when = ctx.fmt(e.at)
+    return REFERRAL_INCOMPLETE.finding(
+        ctx,
+        f"{when} 的转介未告知服务对象{'、'.join(missing_zh)}。首问（办）负责制度要求明确告知具体承办部门，"
+        "以及承办人员的姓名、工作地点和办公电话。",
+        f"The referral at {when} did not give the applicant {' or '.join(missing_en)}. The rules require naming "
+        "the responsible department and, for an officer, their name, office location and phone.",
+        key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(v.ticket, e.actor, e.at))
+
+
+EVENT_CLAUSES = {
+    "reply": (_forbidden_phrase,),
+    "referral": (_referral_incomplete,),
+    "acceptance": (_acceptance_notice_missing,),
+}
+
+
+def _event_codes(v):
+    """The codes of single replies, referrals and acceptances, in event order."""
+    found = []
+    for e in v.marked:
+        for clause in EVENT_CLAUSES[e.type]:
+            finding = clause(v, e)
+            if finding is not None:
+                found.append(finding)
+    return found
 
 
 def _held(ticket, due_at):
@@ -441,34 +454,37 @@ def _held(ticket, due_at):
     return {"duty": "first_inquiry", "department": ticket.department_at(due_at)}
 
 
-def _first_reply_findings(ticket, ctx, clock, first_contact, findings):
+def _first_reply_finding(ticket, ctx, clock, first_contact):
+    """``fr.first_reply_overdue`` (red or missed) or ``fr.first_reply_due_soon`` (yellow) of a ``first_reply`` clock."""
     due = ctx.fmt(clock.due_at)
     created = ctx.fmt(ticket.created_at)
     ch_zh = CHANNEL_ZH.get(ticket.channel, ticket.channel)
     asks_zh = "首问（办）负责制度要求首问责任人及时与服务对象联系并答复。"
     asks_en = "The first-inquiry officer must contact and answer the applicant in time."
     if clock.status == "red":
-        findings.append(FIRST_REPLY_OVERDUE.finding(
+        return FIRST_REPLY_OVERDUE.finding(
             ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 已过，至今未答复服务对象。{asks_zh}",
             f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and has none yet. {asks_en}",
-            due_at=clock.due_at, **_held(ticket, clock.due_at)))
-    elif clock.status == "missed":
+            due_at=clock.due_at, **_held(ticket, clock.due_at))
+    if clock.status == "missed":
         if first_contact is not None and clock.stopped_at == first_contact:
             zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，实际于 {ctx.fmt(first_contact)} 才首次答复。"
             en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due}; the first reply came at {ctx.fmt(first_contact)}."
         else:
             zh = f"{ch_zh}件 {created} 登记，首次答复期限 {due}，至 {ctx.fmt(clock.stopped_at)} 结束时仍未答复服务对象。"
             en = f"The {ticket.channel} ticket registered {created} was due a first reply by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
-        findings.append(FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
-                                                    **_held(ticket, clock.due_at)))
-    elif clock.status == "yellow":
-        findings.append(FIRST_REPLY_DUE_SOON.finding(
+        return FIRST_REPLY_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
+                                           **_held(ticket, clock.due_at))
+    if clock.status == "yellow":
+        return FIRST_REPLY_DUE_SOON.finding(
             ctx, f"{ch_zh}件 {created} 登记，首次答复期限 {due} 临近，尚未答复服务对象。{asks_zh}",
             f"The {ticket.channel} ticket registered {created} is due a first reply by {due} and has none yet. {asks_en}",
-            due_at=clock.due_at, duty="first_inquiry", department=ticket.department))
+            due_at=clock.due_at, duty="first_inquiry", department=ticket.department)
+    return None
 
 
-def _transfer_finding(ticket, ctx, clock, first_move, findings):
+def _transfer_finding(ticket, ctx, clock, first_move):
+    """``fr.transfer_overdue`` of a late ``transfer`` clock."""
     due = ctx.fmt(clock.due_at)
     asks_zh = "首问（办）负责制度要求及时将事项移交承办窗口或承办工作人员。"
     asks_en = "The rules require handing the item over to the responsible window or officer in time."
@@ -486,8 +502,130 @@ def _transfer_finding(ticket, ctx, clock, first_move, findings):
     else:
         zh = f"事项应于 {due} 前移交承办部门，至 {ctx.fmt(clock.stopped_at)} 结束时仍未移交。"
         en = f"The item was due to be handed over by {due} and was closed at {ctx.fmt(clock.stopped_at)} without one."
-    findings.append(TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
-                                             **_held(ticket, clock.due_at)))
+    return TRANSFER_OVERDUE.finding(ctx, zh + asks_zh, en + " " + asks_en, due_at=clock.due_at,
+                                    **_held(ticket, clock.due_at))
+
+
+_FIRST_REPLY_FINDS = frozenset({"red", "missed", "yellow"})
+
+
+def _first_reply(v):
+    """The ``first_reply`` clock: ``fr.first_reply_overdue`` when late, ``fr.first_reply_due_soon`` when yellow."""
+    ticket, ctx = v.ticket, v.ctx
+    if ticket.channel not in v.st.channels:
+        return ()
+    clock = ctx.clock("first_reply", RULE, ticket.created_at, working_days=v.st.reply_days,
+                      stopped_at=v.first_contact or v.closed_at)
+    v.clocks.append(clock)
+    if clock.status not in _FIRST_REPLY_FINDS:
+        return ()
+    finding = _first_reply_finding(ticket, ctx, clock, v.first_contact)
+    return (finding,) if finding is not None else ()
+
+
+def _transfer(v):
+    """The ``transfer`` clock of a moved ticket or one without a department: ``fr.transfer_overdue`` when late."""
+    ticket, ctx = v.ticket, v.ctx
+    if v.first_move is None and ticket.department:
+        return ()
+    clock = ctx.clock("transfer", RULE, ticket.created_at, working_days=v.st.transfer_days,
+                      stopped_at=v.first_move or v.closed_at)
+    v.clocks.append(clock)
+    if not clock.late:
+        return ()
+    return (_transfer_finding(ticket, ctx, clock, v.first_move),)
+
+
+def _shirking(v):
+    """``fr.shirking``: ``shirking_moves`` moves between departments, or a return to one the ticket had left."""
+    moves, limit, returned_to = v.moves, v.st.moves, v.returned_to
+    if moves < limit and returned_to is None:
+        return ()
+    route = "→".join(v.path)
+    move, origin = v.last_move
+    if returned_to is not None:
+        zh = f"事项在部门间移交 {moves} 次（{route}），又被移回已移出的部门“{returned_to}”。"
+        en = f"The item moved between departments {moves} times ({route}) and came back to {returned_to}, which had passed it on."
+    else:
+        zh = f"事项在部门间移交 {moves} 次（{route}），达到 {limit} 次的推诿认定标准。"
+        en = f"The item moved between departments {moves} times ({route}), at or above the limit of {limit}."
+    return (SHIRKING.finding(
+        v.ctx, zh + "首问（办）负责制度禁止对服务对象的申请推脱责任。",
+        en + " The rules forbid passing the applicant's request on to avoid responsibility.",
+        staff=staff_id(move.actor), department=origin or (move.actor.department if move.actor else None)),)
+
+
+def _not_notified(v):
+    """``fr.not_notified``: a closed ticket with no reply, notice or notice of refusal to the applicant."""
+    ticket = v.ticket
+    if v.notified or ticket.is_open:
+        return ()
+    state = ticket.status if ticket.status in CLOSED_ZH else "resolved"
+    when = v.ctx.fmt(v.closed_at)
+    closer = v.closer
+    return (NOT_NOTIFIED.finding(
+        v.ctx,
+        f"事项已{CLOSED_ZH[state]}（{when}），但没有向服务对象答复、告知或出具不予受理（登记）通知书的记录。"
+        "首问（办）负责制度要求将有关事项告知服务对象。",
+        f"The ticket was {state} ({when}) with no public reply, notice or notice of refusal to the applicant. "
+        "The rules require the applicant to be told.",
+        staff=staff_id(closer.actor) if closer is not None else None, duty="first_handler",
+        department=ticket.department,
+    ),)
+
+
+def _lead_department_undetermined(v):
+    """``fr.lead_department_undetermined``: a joint item without a lead department."""
+    ticket = v.ticket
+    if not ticket.co_departments or ticket.lead_department:
+        return ()
+    co_zh = "、".join(ticket.co_departments)
+    co_en = ", ".join(ticket.co_departments)
+    return (LEAD_DEPARTMENT_UNDETERMINED.finding(
+        v.ctx,
+        f"联办事项（协办部门：{co_zh}）未确定牵头（首办责任）部门。首问（办）负责制度要求由共同办理的部门协商确定，"
+        "难以确定或有争议的报政务服务中心解决。",
+        f"The joint item (co-departments: {co_en}) has no lead department. The departments must agree on one; "
+        "if they cannot, the center decides."),)  # the center's own decision: names nobody
+
+
+def _co_department_not_urged(v):
+    """``fr.co_department_not_urged``: a late joint item (the core's ``completion`` clock) with no ``urge``."""
+    ticket, ctx = v.ticket, v.ctx
+    if not ticket.co_departments or v.urged:
+        return ()
+    completion = completion_clock(ticket, ctx)
+    if completion is None or not completion.late:
+        return ()
+    co_zh = "、".join(ticket.co_departments)
+    co_en = ", ".join(ticket.co_departments)
+    due = ctx.fmt(completion.due_at)
+    lead = ticket.lead_department or ticket.department or "牵头部门"
+    lead_en = ticket.lead_department or ticket.department or "the lead department"
+    return (CO_DEPARTMENT_NOT_URGED.finding(
+        ctx,
+        f"联办事项的办结期限 {due} 已过，{lead} 没有督促协办部门（{co_zh}）的记录。首问（办）负责制度要求首办责任部门"
+        "告知并督促协办部门按时办理，并自行证明已履行督促责任。",
+        f"The joint item was due {due} and is late, and {lead_en} has no record of urging the co-departments "
+        f"({co_en}). The lead department must urge them to act in time and be able to prove it did.",
+        clock="completion", due_at=completion.due_at, duty="first_handler",
+        department=ticket.lead_department or ticket.department_at(completion.due_at)),)
+
+
+CLAUSES = (_event_codes, _first_reply, _transfer, _shirking, _not_notified, _lead_department_undetermined,
+           _co_department_not_urged)
+
+
+@hookimpl
+def govhall_evaluate_ticket(ticket, ctx):
+    """The ``first_reply`` and ``transfer`` clocks and every 首问（办）负责 finding of one ticket."""
+    v = _View(ticket, ctx)
+    findings = []
+    for clause in CLAUSES:
+        found = clause(v)
+        if found:
+            findings += found
+    return RuleResult(v.clocks, findings)
 
 
 @hookimpl
@@ -507,7 +645,7 @@ def govhall_responsibility(ticket, ctx):
     handler = None        # (at, -rank, id) of the first handling event so far
     for e in ticket.events:  # in time order: stop once neither answer can change
         at = e.at
-        if limit is not None and at > limit and (not application or (handler is not None and at > handler[0])):
+        if limit is not None and at > limit and _handler_settled(application, handler, at):
             break
         actor = e.actor
         if actor is None or actor.role != "staff":
@@ -517,11 +655,29 @@ def govhall_responsibility(ticket, ctx):
             if limit is None:
                 limit = at + window
             if at <= limit:
-                key = (-actor.rank, at, actor.id)
-                if best is None or key < best:
-                    best = key
-        if application and t in HANDLING_TYPES and (t != "notice" or e.missing):
-            key = (at, -actor.rank, actor.id)
-            if handler is None or key < handler:
-                handler = key
-    return {"first_inquiry": best[2] if best else None, "first_handler": handler[2] if handler else None}
+                best = _least(best, (-actor.rank, at, actor.id))
+        if application:
+            handler = _first_handling(handler, e, t, actor)
+    return {"first_inquiry": _actor_id(best), "first_handler": _actor_id(handler)}
+
+
+def _handler_settled(application, handler, at):
+    """Whether the first handler can no longer change at ``at`` (there is none to find but for applications)."""
+    return not application or (handler is not None and at > handler[0])
+
+
+def _least(key, other):
+    """The smaller of two sort keys, ``key`` being None when there is none yet."""
+    return other if key is None or other < key else key
+
+
+def _first_handling(handler, e, t, actor):
+    """The key of the first handling event so far, with this staff event considered."""
+    if t in HANDLING_TYPES and (t != "notice" or e.missing):
+        return _least(handler, (e.at, -actor.rank, actor.id))
+    return handler
+
+
+def _actor_id(key):
+    """The actor id at the end of a sort key, or None."""
+    return key[2] if key else None
