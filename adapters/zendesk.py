@@ -7,15 +7,20 @@ Pull: the cursor-based incremental ticket export
 (``GET /api/v2/tickets/{id}/comments.json?include=users``, cursor paged) are its
 timeline. The sync cursor is the ``after_cursor`` of the last fully processed
 export page, which Zendesk documents as the start of the next export;
-``govhall run --since 2025-01-01`` starts an export at that instant instead.
+``govhall run --since 2025-01-01`` starts an export at that instant instead. The
+export may list a ticket again; a repeat of the version already pulled in the run
+is left out before its comments are read.
 
 Write: ``PUT /api/v2/tickets/update_many.json`` with up to 100 tickets per
-request (``additional_tags`` / ``remove_tags``, ``custom_fields`` and one
-private ``comment`` carrying every note), then ``GET /api/v2/job_statuses/{id}``
-until the job is ``completed``; a ticket the job reports as failed is sent once
-more, then reported with Zendesk's error. A batch that carries a comment is
-sent as not idempotent: after an answer that may mean it was applied (5xx, a
-timeout) it is not repeated; a 429 (refused unprocessed) is.
+request, each ticket once (``additional_tags`` / ``remove_tags``, ``custom_fields``,
+one private ``comment`` carrying every note, and ``safe_update: true`` with
+``updated_stamp``, the ``updated_at`` of the version read), then
+``GET /api/v2/job_statuses/{id}`` until the job is ``completed``. A ticket the job
+reports as failed is sent once more, then reported with Zendesk's error, except an
+``UpdateConflict``: the ticket changed after it was read, so the patch is stale and
+is not resent; the ticket is evaluated again on its newer version. A batch that
+carries a comment is sent as not idempotent: after an answer that may mean it was
+applied (5xx, a timeout) it is not repeated; a 429 (refused unprocessed) is.
 
 Auth: basic auth as ``{email}/token`` with an API token (``api_token`` or
 ``api_token_env``); the incremental export needs an admin's token. Pacing on
@@ -66,6 +71,7 @@ class ZendeskAdapter(MappedAdapter):
     max_per_page = 1000  # the incremental export's per_page limit
     tickets_path = "/api/v2/incremental/tickets/cursor.json"
     records_path = "tickets"
+    empty_pages_move_cursor = True  # a page of repeats only still moves the export's cursor on
     channels, statuses, fields = ZENDESK_CHANNELS, ZENDESK_STATUSES, ZENDESK_FIELDS
     settings_schema = {
         "url": None, "email": None, "api_token": None,
@@ -79,6 +85,7 @@ class ZendeskAdapter(MappedAdapter):
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
         self._sideloads: tuple[int, dict[str, Any], dict[str, Any]] = (0, {}, {})
+        self._pulled: dict[str, tuple[Any, Any]] = {}  # ticket id -> the version pulled in this run
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,6 +122,17 @@ class ZendeskAdapter(MappedAdapter):
 
     def page_cursor(self, paginator: Any, response: Any) -> str | None:
         return response.body.get("after_cursor")
+
+    def take(self, paginator: Any, records: list[Any]) -> list[Any]:
+        """The export's tickets less exact repeats: a ticket whose version (``updated_at``, ``generated_timestamp``)
+        this adapter already pulled in the run is left out, before any of its comments are read."""
+        fresh = []
+        for ticket in records:
+            tid, version = self.ticket_id(ticket), (ticket.get("updated_at"), ticket.get("generated_timestamp"))
+            if self._pulled.get(tid) != version:
+                self._pulled[tid] = version
+                fresh.append(ticket)
+        return fresh
 
     def _since(self, cursor: str) -> datetime | None:
         """The instant of a ``--since`` cursor (``2025-01-01``, an ISO instant), or None for an ``after_cursor``."""
@@ -223,17 +241,21 @@ class ZendeskAdapter(MappedAdapter):
             item["comment"] = {"body": "\n\n".join(n.body for n in patch.notes), "public": False}
         if patch.assign:
             item.update(assignee(self.settings, patch.assign))
+        if ticket.extra.get("updated_at"):  # "safe update": refused if the ticket changed since this version was read
+            item.update(safe_update=True, updated_stamp=ticket.extra["updated_at"])
         return item
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
-        """``update_many`` in batches of ``batch_size``; a ticket the job failed is sent once more, then reported."""
+        """``update_many`` in batches of ``batch_size``, each ticket once (its last patch); a ticket the job
+        failed is sent once more, then reported, except a safe-update conflict (see :meth:`_run_batch`)."""
         outcomes: dict[str, WriteOutcome] = {}
-        pending: list[dict[str, Any]] = []
+        items: dict[str, dict[str, Any]] = {}
         for ticket, patch in writes:
             try:
-                pending.append(self._item(ticket, patch))
+                items[ticket.id] = self._item(ticket, patch)
             except ValueError as exc:
                 outcomes[ticket.id] = WriteOutcome(ticket.id, False, str(exc))
+        pending = list(items.values())
         for _ in range(2):
             again: list[dict[str, Any]] = []
             size = self.settings["batch_size"]
@@ -255,6 +277,10 @@ class ZendeskAdapter(MappedAdapter):
         applied. A request that failed, or a job that failed, was killed or did not
         finish in time, may have applied part of the batch; it is reported, and the
         next run re-evaluates those tickets (note markers keep a note from doubling).
+        An ``UpdateConflict`` (the ticket changed after the version the patch was
+        computed from) is never resent: the patch is stale. It is that ticket's
+        failure; the sync loop evaluates the newer version when the export brings
+        it again in this run, and reads it afresh next run otherwise.
         """
         with_comment = any("comment" in item for item in batch)
         try:
@@ -277,7 +303,11 @@ class ZendeskAdapter(MappedAdapter):
             if r is not None and r.get("success") is True and not r.get("error"):
                 out.append((None, False))
             elif r is not None:
-                out.append((f"{r.get('error') or r.get('status') or 'failed'}: {r.get('details') or ''}".rstrip(": "), True))
+                error = f"{r.get('error') or r.get('status') or 'failed'}: {r.get('details') or ''}".rstrip(": ")
+                if r.get("error") == "UpdateConflict":
+                    out.append((f"{error} (changed since it was read: evaluated again, not resent)", False))
+                else:
+                    out.append((error, True))
             elif job.get("status") != "completed":
                 out.append((f"job {job.get('id')} {job.get('status') or 'unfinished'}: {job.get('message') or 'no result'}",
                             False))

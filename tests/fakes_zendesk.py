@@ -5,7 +5,13 @@ ticket export with ``users``/``metric_sets`` sideloads, ticket comments (cursor
 pagination, ``include=users``), ``tickets/show_many``, ``tickets/update_many``
 (batch form: ``{"tickets": [{"id": ..}]}``, at most 100) and ``job_statuses``,
 whose results are ``{"id", "action", "success", "status"}`` or, for a failed
-ticket, ``{"id", "index", "error", "details"}``.
+ticket, ``{"id", "index", "error", "details"}``. A ticket object with
+``safe_update: true`` is applied only if its ``updated_stamp`` is the ticket's
+``updated_at``; otherwise its result is the ``UpdateConflict`` error of a stale
+update, with the details Zendesk gives a 409 ("Protecting against ticket update
+collisions", developer.zendesk.com/documentation/ticketing/managing-tickets/creating-and-updating-tickets/;
+"Update Many Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-many-tickets).
+``before_jobs`` are called when a job starts applying (a person's change between govhall's read and its write).
 
 Also here: :class:`IdMappedAdapter`, which lets the conformance suite (which
 compares ids with the seeded interchange ids) run against a helpdesk that
@@ -34,6 +40,9 @@ BASE = "https://govhall-test.zendesk.com"
 EMAIL = "govhall-bot@zwfw.example.gov.cn"
 TOKEN = "zdTOKEN-7f3c9a51e2b84d06"
 UTC = timezone.utc
+#: What Zendesk says of a safe update whose ``updated_stamp`` is older than the ticket.
+CONFLICT = ("Safe Update prevented the update due to outdated ticket data. "
+            "Please fetch the latest ticket data and try again.")
 
 FIELD_IDS = {
     "事项类型": 360001001, "承诺时限": 360001002, "受理时间": 360001003, "所需材料": 360001004,
@@ -98,6 +107,7 @@ class FakeZendesk:
         self.fail_once: set[int] = set()
         self.fail_always: set[int] = set()
         self.remaining = 700
+        self.before_jobs: list[Callable[[], Any]] = []
         self.calls: list[tuple[str, str, Any]] = []
         self.bot = self.add_user(9999, "govhall bot", "admin", email=EMAIL)
         routes = [
@@ -296,6 +306,8 @@ class FakeZendesk:
             if job["polls"] == 1:
                 job["status"] = "working"
             else:
+                while self.before_jobs:
+                    self.before_jobs.pop(0)()
                 job["results"] = [self._apply(i, item) for i, item in enumerate(job["tickets"])]
                 job["status"] = "completed"
         return 200, {"job_status": self._job_json(job_id)}
@@ -309,6 +321,8 @@ class FakeZendesk:
             return {"id": tid, "index": index, "error": "TicketUpdateFailed",
                     "details": "Ticket could not be updated: a concurrent update collided"}
         ticket = self.tickets[tid]
+        if item.get("safe_update") and item.get("updated_stamp") != ticket["updated_at"]:
+            return {"id": tid, "index": index, "error": "UpdateConflict", "details": CONFLICT}
         known = {f["id"] for f in ticket["custom_fields"]}
         for f in item.get("custom_fields", []):
             if f["id"] not in known:

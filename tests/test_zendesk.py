@@ -432,3 +432,74 @@ def test_an_unreadable_note_value_is_a_warning_naming_the_comment(helpdesk_drive
     (answer,) = item.ticket.events_of("notice")
     assert answer.elements == ("basis", "conditions", "materials", "procedure", "time_limit")
     assert answer.extra["body"] == "您好，请带身份证。"
+
+
+# ---------------------------------------------------------------- safe updates and repeats of the export
+
+def test_update_many_is_a_safe_update_of_the_version_read(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 2)
+    read = {int(t.id): t.extra["updated_at"] for t, _ in pending}
+    assert all(o.ok for o in adapter.apply(pending))
+    (put,) = [body for method, _, body in helpdesk_driver.fake.calls if method == "PUT"]
+    assert [(t["id"], t["safe_update"], t["updated_stamp"]) for t in put["tickets"]] == [
+        (tid, True, stamp) for tid, stamp in read.items()]
+
+
+def test_a_conflict_is_not_resent_and_the_next_run_writes_the_newer_version(helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(3))
+    fake = helpdesk_driver.fake
+    changed = int(helpdesk_driver.ids["C-0001"])
+    fake.before_jobs.append(lambda: fake.add_comment(changed, 9001, "已电话联系申请人"))  # between read and write
+    first = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert list(first.failed) == ["C-0001"] and first.written == 2
+    assert first.failed["C-0001"].startswith("UpdateConflict: Safe Update prevented the update due to outdated "
+                                             "ticket data.") and "not resent" in first.failed["C-0001"]
+    assert fake.requests("PUT", r"update_many") == 1, "the stale item was not sent again"
+    assert helpdesk_driver.read("C-0001")["notes"] == []
+    second = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert second.ok and second.written == 1
+    (note,) = helpdesk_driver.read("C-0001")["notes"]
+    assert "[govhall:tl.overdue:completion]" in note
+    assert [c["body"] for c in fake.comments[changed] if c["public"]][-1] == "已电话联系申请人"
+
+
+def test_a_conflict_is_evaluated_again_when_the_export_brings_the_newer_version_in_the_same_run(
+        helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(4))
+    fake = helpdesk_driver.fake
+    changed = int(helpdesk_driver.ids["C-0000"])
+    fake.before_jobs.append(lambda: fake.add_comment(changed, 9001, "补充材料已收到"))
+    summary = sync(helpdesk_driver, config, govhall_pm, page_size=2).run(NOW)
+    assert summary.ok and summary.written == 4 and summary.evaluated == 5  # C-0000 twice: stale, then newer
+    assert all(len(helpdesk_driver.read(t)["notes"]) == 1 for t in helpdesk_driver.ids)
+    stamps = [t["updated_stamp"] for _, _, body in fake.calls if body and "tickets" in body
+              for t in body["tickets"] if t["id"] == changed]
+    assert len(stamps) == 2 and stamps[0] != stamps[1]
+
+
+def test_an_export_that_repeats_a_ticket_yields_it_once(rsps, config):
+    ticket = DOC_EXPORT["tickets"][0]
+    first = {**DOC_EXPORT, "after_cursor": "MTU3NjYxMzUzOS4wfHw0Njd8", "end_of_stream": False}
+    again = {**DOC_EXPORT, "after_cursor": "MTU3NjYxMzU0MC4wfHw0Njh8", "end_of_stream": True}
+    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=first)
+    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=again)  # the same ticket, same version
+    comments = rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+    adapter = ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN}, config)
+    pages = list(adapter.pull(None))
+    assert [[i.id for i in p.items] for p in pages] == [["35436"], []]
+    assert [p.cursor for p in pages] == [first["after_cursor"], again["after_cursor"]]  # the repeat's page moves on
+    assert comments.call_count == 1
+    newer = {**again, "tickets": [{**ticket, "updated_at": "2011-05-05T11:00:00Z", "generated_timestamp": 1304593200}]}
+    rsps.replace(responses.GET, f"{BASE}/api/v2/incremental/tickets/cursor.json", json=newer)
+    assert [i.id for p in adapter.pull(again["after_cursor"]) for i in p.items] == ["35436"]  # a newer version is news
+
+
+def test_a_ticket_named_twice_in_one_write_is_sent_once(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 1)
+    ticket, patch = pending[0]
+    later = Patch(["govhall_sla_yellow"], [], {}, [])
+    outcomes = adapter.apply([(ticket, patch), (ticket, later)])
+    assert [o.ok for o in outcomes] == [True, True]
+    (put,) = [body for method, _, body in helpdesk_driver.fake.calls if method == "PUT"]
+    assert put["tickets"] == [{"id": int(ticket.id), "additional_tags": ["govhall_sla_yellow"], "safe_update": True,
+                               "updated_stamp": ticket.extra["updated_at"]}]

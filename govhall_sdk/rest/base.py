@@ -64,6 +64,8 @@ class RESTAdapter(Adapter):
     #: The record keys of a ticket's id and version (what changes on every update).
     id_key: ClassVar[str] = "id"
     version_key: ClassVar[str] = "updated_at"
+    #: Whether a page whose records were all taken before still yields (empty) to store its cursor.
+    empty_pages_move_cursor: ClassVar[bool] = False
     #: Who the credentials belong to (``/users/me``), read once by :meth:`api_user`.
     api_user_path: ClassVar[str | None] = None
 
@@ -245,7 +247,7 @@ class RESTAdapter(Adapter):
                                                self.list_params(cursor, page_size), self.tickets_method,
                                                self.list_body(cursor, page_size)):
             fresh = self.take(paginator, records)
-            if fresh:
+            if fresh or (records and self.empty_pages_move_cursor):
                 items, skipped = self.page_items(fresh, response.body)
                 yield Page(items, self.page_cursor(paginator, response), skipped)
 
