@@ -6,13 +6,20 @@ assignee, ``{"id": target, "role": "staff"}``). On first use the file is created
 from a seed file (``examples/tickets.json`` by default). Every change bumps a
 global ``version``, which is the sync cursor; changes written by govhall are
 marked ``last_writer = 'govhall'`` and are not pulled again (they are govhall's
-own echo). Internal notes are stored as non-public ``reply`` events by the
-``govhall`` system actor, so their markers are visible to the next evaluation.
+own echo) unless the sync loop asks for every ticket (``skip_echoes`` false).
+Internal notes are stored as non-public ``reply`` events by the ``govhall``
+system actor, so their markers are visible to the next evaluation.
+
+Writes are based on the version read: a ticket that a person changed between
+govhall's read and its write is not written (the write fails, naming the
+reason; the next run reads the new version). Every multi-row write is one
+SQLite transaction.
 
 ``govhall local show ID`` and ``govhall local list`` let a person look inside.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from datetime import datetime, timezone
@@ -39,8 +46,9 @@ class LocalHelpdesk:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
 
     @property
@@ -51,6 +59,17 @@ class LocalHelpdesk:
     def _next_version(self) -> int:
         return (self.db.execute("SELECT coalesce(max(version), 0) FROM tickets").fetchone()[0]) + 1
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def seed(self, path: str | Path) -> int:
         """Load tickets from an interchange file (as a human would have entered them)."""
         with open(path, encoding="utf-8") as fh:
@@ -59,7 +78,7 @@ class LocalHelpdesk:
     def put_many(self, tickets: Any, writer: str = "human") -> int:
         """Insert or replace raw interchange tickets in one transaction."""
         count = 0
-        with self.db:
+        with self.transaction():
             version = self._next_version()
             for raw in tickets:
                 self.db.execute(
@@ -119,48 +138,77 @@ class LocalAdapter(Adapter):
     def __init__(self, settings: Mapping[str, Any], config: Any):
         super().__init__(settings, config)
         self.now: datetime | None = None
+        self._read: dict[str, int] = {}  # ticket id -> the version read, for writes based on it
         self.helpdesk = LocalHelpdesk(config.resolve(self.settings["path"]))
         if self.helpdesk.empty:
             seed = config.resolve(self.settings["seed"])
             if seed.exists():
                 self.helpdesk.seed(seed)
 
-    def _parse(self, ticket_id: str, data: str) -> Parsed:
+    def _parse(self, ticket_id: str, version: int, data: str) -> Parsed:
+        self._read[ticket_id] = version
         return parse_item(ticket_id, data, self.config.adapter_timezone, ticket_id)
 
+    @staticmethod
+    def _version(cursor: str | None) -> int:
+        """The version a cursor names; a cursor that is not one is a usage error."""
+        if cursor in (None, ""):
+            return 0
+        try:
+            return int(cursor)
+        except ValueError:
+            raise ValueError(f"the local adapter's cursor is a version number, got {cursor!r}") from None
+
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
-        """Tickets changed by anyone but govhall after version ``cursor``, in version order."""
-        version = int(cursor or 0)
+        """Tickets changed after version ``cursor``, in version order (without govhall's echoes when ``skip_echoes``)."""
+        version = self._version(cursor)
+        # when every ticket is wanted govhall's own writes up to the pass's horizon are read too; its
+        # later writes are the pass's own echo
+        ceiling = 0 if self.skip_echoes else int(self.echo_horizon or self.current_echo_horizon())
         while True:
             rows = self.helpdesk.db.execute(
-                "SELECT id, version, data FROM tickets WHERE version > ? AND last_writer != ? ORDER BY version LIMIT ?",
-                (version, GOVHALL, page_size),
+                "SELECT id, version, data FROM tickets WHERE version > ? AND (last_writer != ? OR version <= ?) "
+                "ORDER BY version LIMIT ?",
+                (version, GOVHALL, ceiling, page_size),
             ).fetchall()
             if not rows:
                 return
             version = rows[-1][1]
-            yield Page([self._parse(tid, data) for tid, _, data in rows], str(version))
+            yield Page([self._parse(tid, v, data) for tid, v, data in rows], str(version))
+
+    def current_echo_horizon(self) -> str:
+        """The latest version: govhall's writes up to it are read in a pass over every ticket."""
+        return str(self.helpdesk._next_version() - 1)
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
         """The stored tickets with these ids; an unknown id is an error."""
         marks = ",".join("?" * len(ids))
-        found = dict(self.helpdesk.db.execute(f"SELECT id, data FROM tickets WHERE id IN ({marks})", list(ids)))
+        found = {tid: (v, data) for tid, v, data in self.helpdesk.db.execute(
+            f"SELECT id, version, data FROM tickets WHERE id IN ({marks})", list(ids))}
         for tid in ids:
-            yield self._parse(tid, found[tid]) if tid in found else Parsed(None, TicketError(tid, ["no such ticket"]), tid)
+            if tid in found:
+                yield self._parse(tid, *found[tid])
+            else:
+                yield Parsed(None, TicketError(tid, ["no such ticket"]), tid)
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
         """Apply every patch of a page in one transaction (the local bulk update)."""
         at = self.now or datetime.now(timezone.utc)
         db = self.helpdesk.db
         outcomes = []
-        with db:
+        with self.helpdesk.transaction():
             version = self.helpdesk._next_version()
             for ticket, patch in writes:
-                row = db.execute("SELECT data FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+                row = db.execute("SELECT version, data FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
                 if row is None:
                     outcomes.append(WriteOutcome(ticket.id, False, "no such ticket"))
                     continue
-                data = json.dumps(apply_patch(json.loads(row[0]), patch, at), ensure_ascii=False)
+                read = self._read.get(ticket.id)
+                if read is not None and row[0] != read:
+                    outcomes.append(WriteOutcome(ticket.id, False, f"changed since it was read (version {read}, now "
+                                                                   f"{row[0]}): not written; the next run reads it again"))
+                    continue
+                data = json.dumps(apply_patch(json.loads(row[1]), patch, at), ensure_ascii=False)
                 db.execute("UPDATE tickets SET version = ?, last_writer = ?, data = ? WHERE id = ?",
                            (version, GOVHALL, data, ticket.id))
                 version += 1

@@ -74,6 +74,16 @@ class Adapter:
     """
 
     name: ClassVar[str] = "base"
+    skip_echoes: bool = True
+    """Whether :meth:`pull` may leave out tickets whose last change is govhall's own write.
+
+    The sync loop sets it to False when every ticket must be read again (no state
+    yet, the rules changed, ``--since``, ``--full``).
+    """
+    echo_horizon: str | None = None
+    """With ``skip_echoes`` False: govhall's own writes up to this horizon (from
+    :meth:`current_echo_horizon` when the pass began) are read, later ones are
+    the pass's own echo. None: every own write is read."""
     settings_schema: ClassVar[Mapping[str, Any]] = {}
     settings_types: ClassVar[Mapping[str, Any]] = {}
     secret_settings: ClassVar[tuple[str, ...]] = ()
@@ -143,6 +153,10 @@ class Adapter:
             else:
                 outcomes.append(WriteOutcome(ticket.id, True))
         return outcomes
+
+    def current_echo_horizon(self) -> str | None:
+        """An opaque mark of "now" in the helpdesk's change history, for :attr:`echo_horizon`; None by default."""
+        return None
 
     def close(self) -> None:
         """Release connections and files."""

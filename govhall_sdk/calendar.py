@@ -19,6 +19,7 @@ clock that its span reaches into one. Local adjustments from configuration
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import warnings
 from collections.abc import Iterable, Mapping
@@ -302,6 +303,12 @@ class WorkCalendar:
         if self._safe_lo <= a.toordinal() and b.toordinal() <= self._safe_hi:
             return False
         return any(y not in self.published_years for y in range(a.year, b.year + 1))
+
+    def fingerprint(self) -> str:
+        """A digest of every day's working/off flag and the published years (changes with any data)."""
+        digest = hashlib.sha256(self._flags)
+        digest.update(",".join(map(str, sorted(self.published_years))).encode())
+        return digest.hexdigest()
 
     def is_working_day(self, d: date) -> bool:
         """Whether ``d`` is a working day."""

@@ -287,8 +287,14 @@ def _adapter_table(raw: Any, path: str, default_type: str) -> dict[str, Any]:
     return table
 
 
-def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[str, Any]], base_dir: Path = Path(".")) -> Config:
-    """Validate a parsed TOML document against the known keys and the plugins' policies."""
+def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[str, Any]], base_dir: Path = Path("."),
+                 unavailable: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document against the known keys and the plugins' policies.
+
+    ``unavailable`` maps the names of plugins that are installed but not loaded
+    to why ("failed to load: ...", "is disabled ..."): a ``[policy.<name>]``
+    section of theirs is refused with that reason instead of "unknown key".
+    """
     _unknown(raw, _TOP, "")
     lang = check_value(raw.get("lang", "zh"), str, "lang")
     if lang not in LANGS:
@@ -319,6 +325,10 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         extra_working_days = sorted(own_working | (file_working - own_holidays))
 
     policy_raw = _table(raw.get("policy"), "policy")
+    for section in policy_raw:
+        if section not in policy_defaults and section in (unavailable or {}):
+            raise ConfigError(f"{key_path('policy', section)}: declared by plugin {section!r}, which "
+                              f"{unavailable[section]}")
     _unknown(policy_raw, {"warn_ratio", *policy_defaults}, "policy")
     warn_ratio = check_value(policy_raw.get("warn_ratio", 0.8), float, "policy.warn_ratio")
     if not 0 < warn_ratio <= 1:
@@ -373,6 +383,13 @@ def _policy_defaults(pm: Any) -> dict[str, dict[str, Any]]:
     return {section: defaults for section, (_, defaults) in pm.policies.items()}
 
 
+def _unavailable(pm: Any) -> dict[str, str]:
+    """Installed plugins that are not loaded, and why."""
+    out = {name: f"failed to load ({error})" for name, error in getattr(pm, "load_failures", {}).items()}
+    out.update({name: "is disabled (GOVHALL_DISABLE_PLUGINS)" for name in getattr(pm, "disabled", ())})
+    return out
+
+
 def load_config(path: str | Path, pm: Any) -> Config:
     """Read and validate a TOML file; raise :class:`ConfigError` naming the key path."""
     path = Path(path)
@@ -383,7 +400,7 @@ def load_config(path: str | Path, pm: Any) -> Config:
         raise ConfigError(f"{path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return build_config(raw, _policy_defaults(pm), path.resolve().parent)
+    return build_config(raw, _policy_defaults(pm), path.resolve().parent, _unavailable(pm))
 
 
 def default_config(pm: Any) -> Config:

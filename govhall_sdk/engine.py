@@ -8,11 +8,14 @@ are kept.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from . import __version__
 from .calendar import DaySource, WorkCalendar
 from .clocks import compute_clock, suspension_spans
 from .config import Config
@@ -159,6 +162,26 @@ class Engine:
         self.config = config
         self.calendar = build_calendar(config, self.pm)
         self._adjusters = self.pm.has_patch_adjusters()
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides results besides the tickets and ``now``.
+
+        The language, time zone, warn ratio and every policy value; the escalation
+        targets and how escalations are written; the calendar's every day; each
+        loaded plugin's name, distribution, version and hooks, and the govhall
+        version. ``govhall run`` re-reads every ticket when it changes.
+        """
+        c = self.config
+        parts = {
+            "govhall": __version__, "lang": c.lang, "timezone": str(c.timezone), "warn_ratio": c.warn_ratio,
+            "policies": c.policies, "calendar": self.calendar.fingerprint(),
+            "escalation": [attrs.asdict(c.escalation_default),
+                           {k: attrs.asdict(v) for k, v in sorted(c.escalation_departments.items())},
+                           dict(c.escalation_write)],
+            "plugins": [attrs.astuple(i) for i in self.pm.plugin_infos()],
+        }
+        text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def context(self, now: datetime) -> Context:
         """A context for evaluating at ``now``."""

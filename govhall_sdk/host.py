@@ -141,6 +141,7 @@ class GovhallPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.distributions: dict[str, tuple[str | None, str | None]] = {}
         self.load_failures: dict[str, str] = {}
+        self.disabled: set[str] = set()  # installed entry points left out by GOVHALL_DISABLE_PLUGINS
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
@@ -171,7 +172,10 @@ class GovhallPluginManager(pluggy.PluginManager):
         strict = os.environ.get("GOVHALL_STRICT_PLUGINS", "") not in ("", "0")
         disabled = _switch("GOVHALL_DISABLE_PLUGINS")
         for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-            if ep.name in disabled or self.has_plugin(ep.name):
+            if ep.name in disabled:
+                self.disabled.add(ep.name)
+                continue
+            if self.has_plugin(ep.name):
                 continue
             try:
                 self.register(ep.load(), name=ep.name)

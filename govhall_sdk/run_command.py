@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from datetime import datetime
 from typing import Any
 
 from .privacy import mask_text
+from .state import state_error
 
 
 def _progress(stream: Any) -> Any:
@@ -29,6 +31,8 @@ def print_summary(summary: Any, out: Any) -> None:
     s = summary
     mode = " (dry run: nothing written)" if s.dry_run else ""
     print(f"govhall run: adapter {s.adapter}, now {s.now.isoformat()}{mode}", file=out)
+    if s.full_reason:
+        print(f"  reading every ticket: {s.full_reason}", file=out)
     print(f"  pulled {s.pulled}, due by time {s.due}, evaluated {s.evaluated}, "
           f"written {s.written} (notes {s.notes}, escalations {s.escalations}) in {s.seconds:.2f} s", file=out)
     if s.provisional:
@@ -57,26 +61,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .cli.options import EXIT_INCOMPLETE, EXIT_OK, UsageError
     from .cli.options import config_from_args as _config, engine_from_config as _engine
     from .config import ConfigError
-    from .state import StateStore
+    from .state import StateError, StateStore
     from .sync import Sync, make_adapter
 
     config = _config(args)
     engine = _engine(config)
+    failures = engine.pm.load_failures
+    if failures and not args.dry_run:
+        name, error = sorted(failures.items())[0]
+        raise UsageError(f"plugin {name!r} failed to load ({error}): govhall run writes nothing without it, "
+                         f"since its tags and notes would be taken for cleared; fix it, or leave it out on purpose "
+                         f"with GOVHALL_DISABLE_PLUGINS={name}")
     if args.adapter:
         named = config.adapters.get(args.adapter)
         if named is None:
             raise UsageError(f"--adapter {args.adapter}: no [adapters.{args.adapter}] section in the config")
         config = config.with_adapter(named)
     try:
+        state = StateStore(config.state_path)
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        state.lock(args.wait)  # one run at a time, taken before the adapter seeds or pulls anything
         adapter = make_adapter(config, engine.pm)
-    except ConfigError as exc:
-        raise UsageError(f"config: {exc}") from None
-    state = StateStore(config.state_path)
+    except (StateError, ConfigError) as exc:
+        state.close()
+        raise UsageError(f"config: {exc}" if isinstance(exc, ConfigError) else str(exc)) from None
     now = args.now or datetime.now(config.timezone)
     tick = None if args.json else _progress(sys.stderr)
     try:
         summary = Sync(engine, adapter, state).run(now, dry_run=args.dry_run, limit=args.limit,
-                                                   since=args.since, progress=tick)
+                                                   since=args.since, progress=tick, full=args.full)
+    except sqlite3.Error as exc:  # the state store or the local helpdesk failed mid-run: its transaction rolled back
+        raise UsageError(str(state_error(config.state_path, exc))) from None
     finally:
         adapter.close()
         state.close()
@@ -102,4 +119,8 @@ def add_run_command(sub: Any) -> None:
     run.add_argument("--adapter", help="use the [adapters.NAME] section of the config")
     run.add_argument("--now", type=_instant, help="evaluate as of this instant (default: now)")
     run.add_argument("--lang", choices=("zh", "en"))
+    run.add_argument("--full", action="store_true",
+                     help="read and evaluate every ticket, as when the rules change (govhall's own last writes too)")
+    run.add_argument("--wait", type=float, metavar="SECONDS",
+                     help="when another run holds the state store, wait up to SECONDS for it (default: exit 2 at once)")
     run.set_defaults(func=cmd_run)

@@ -1,18 +1,32 @@
-"""The sync state store: one SQLite file (standard library only).
+"""The sync state store: one SQLite file.
 
 - ``cursors``: per adapter, the opaque cursor after the last fully written page;
 - ``schedule``: per ticket, the next instant its result can change by time alone
   (``''`` = as soon as possible: a page in flight, or a write to retry);
 - ``audit``: every write attempted (ticket, changes, codes, when, outcome);
-- ``escalations``: each escalation level reached per ticket, so none is sent twice.
+- ``escalations``: each escalation level reached per ticket, so none is sent twice;
+- ``meta``: per adapter, the fingerprint of the rules the last complete run used,
+  and who holds the run lock.
+
+Every write that belongs together is one SQLite transaction (``BEGIN IMMEDIATE``
+... ``COMMIT``, rolled back on any error). One ``govhall run`` at a time: the run
+lock (:meth:`StateStore.lock`) is an exclusive ``flock`` on ``<state>.lock``
+through the ``filelock`` library, which the operating system releases when the
+process ends in any way, SIGKILL included, so nobody has to clean it up.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+import filelock
 
 from .privacy import mask_text
 
@@ -28,8 +42,37 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS escalations (
     adapter TEXT NOT NULL, ticket_id TEXT NOT NULL, level INTEGER NOT NULL, target TEXT, at TEXT NOT NULL,
     PRIMARY KEY (adapter, ticket_id, level));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 ASAP = ""
+
+
+class StateError(RuntimeError):
+    """The state store cannot be used; the message names the file and what to do."""
+
+
+class StateLocked(StateError):
+    """Another ``govhall run`` holds the state store's run lock."""
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong with the state file, for people."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+        return "it is not a govhall state store (corrupt, or another file)"
+    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return "it cannot be written (read-only file or folder, or no permission)"
+    if "locked" in text or "busy" in text:
+        return "it is locked by another process"
+    return text or type(exc).__name__
+
+
+def state_error(path: Path, exc: BaseException) -> StateError:
+    """One line naming the state file, the problem and what to do."""
+    return StateError(f"state store {path}: {_reason(exc)}; fix it, or move it away to start afresh "
+                      "(every open ticket is then evaluated again; nothing is written twice)")
 
 
 def utc_key(instant: datetime) -> str:
@@ -42,14 +85,102 @@ class StateStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        if self.path.is_dir():
+            raise StateError(f"state store {self.path}: it is a folder, not a file; set [state] path to a file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with self.transaction():
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    self.db.execute(statement)
+        except (sqlite3.Error, OSError) as exc:
+            raise state_error(self.path, exc) from None
+        self._lock: filelock.BaseFileLock | None = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction: committed at the end, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- one run at a time
+    def lock(self, wait: float | None = None) -> "StateStore":
+        """Take the run lock (waiting up to ``wait`` seconds; None: not at all) and record the holder.
+
+        :raises StateLocked: another run holds it; the message names it (pid, host, since when).
+        """
+        lock = filelock.FileLock(str(self.path) + ".lock", thread_local=False)
+        try:
+            lock.acquire(timeout=wait if wait is not None else 0)
+        except filelock.Timeout:
+            raise StateLocked(f"state store {self.path} is in use by another govhall run ({self.holder()}); "
+                              "wait for it to finish, or give --wait SECONDS") from None
+        self._lock = lock
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self.set_meta("holder", json.dumps(holder))
+        return self
+
+    def holder(self) -> str:
+        """Who holds (or last held) the run lock, for the refusal message."""
+        raw = self.meta("holder")
+        if not raw:
+            return "holder unknown"
+        info = json.loads(raw)
+        return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')}"
+
+    def unlock(self) -> None:
+        """Release the run lock (also released by the system when the process ends)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "StateStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.unlock()
+
+    def meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the ``meta`` table."""
+        with self.transaction():
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def fingerprint(self, adapter: str) -> str | None:
+        """The rules fingerprint of the adapter's last complete run."""
+        return self.meta(f"fingerprint:{adapter}")
+
+    def begin_full_pass(self, adapter: str, fingerprint: str, horizon: str | None) -> None:
+        """Remember that a pass over every ticket began (with the adapter's echo horizon); the cursor starts over."""
+        with self.transaction():
+            self.db.execute("DELETE FROM cursors WHERE adapter = ?", (adapter,))
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                            "excluded.value", (f"full_pass:{adapter}",
+                                               json.dumps({"fingerprint": fingerprint, "horizon": horizon})))
+
+    def finish_full_pass(self, adapter: str, fingerprint: str) -> None:
+        """The pass over every ticket is complete: its fingerprint is the one in force."""
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", (f"full_pass:{adapter}",))
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                            "excluded.value", (f"fingerprint:{adapter}", fingerprint))
 
     def close(self) -> None:
-        """Close the database."""
+        """Release the run lock and close the database."""
+        self.unlock()
         self.db.close()
 
     def cursor(self, adapter: str) -> str | None:
@@ -65,7 +196,7 @@ class StateStore:
 
     def mark_in_flight(self, adapter: str, ticket_ids: Iterable[str]) -> None:
         """Schedule tickets for re-evaluation ASAP until their page is finished."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "INSERT INTO schedule (adapter, ticket_id, next_at) VALUES (?, ?, '') "
                 "ON CONFLICT (adapter, ticket_id) DO UPDATE SET next_at = ''",
@@ -77,7 +208,7 @@ class StateStore:
         """In one transaction: each ticket's next instant (None = drop, ASAP = retry) and the cursor."""
         drop = [(adapter, t) for t, when in schedule if when is None]
         keep = [(adapter, t, when if isinstance(when, str) else utc_key(when)) for t, when in schedule if when is not None]
-        with self.db:
+        with self.transaction():
             self.db.executemany("DELETE FROM schedule WHERE adapter = ? AND ticket_id = ?", drop)
             self.db.executemany(
                 "INSERT INTO schedule (adapter, ticket_id, next_at) VALUES (?, ?, ?) "
@@ -93,7 +224,7 @@ class StateStore:
 
     def audit(self, adapter: str, at: datetime, rows: Iterable[tuple[str, dict[str, Any], list[str], bool, str | None]]) -> None:
         """Record writes: (ticket id, changes, finding codes, ok, error)."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "INSERT INTO audit (at, adapter, ticket_id, changes, codes, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(utc_key(at), adapter, t, mask_text(json.dumps(ch, ensure_ascii=False, sort_keys=True)), ",".join(codes),
@@ -115,7 +246,7 @@ class StateStore:
 
     def record_escalations(self, adapter: str, at: datetime, rows: Iterable[tuple[str, int, str | None]]) -> None:
         """Remember escalations that were written: (ticket id, level, target)."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO escalations (adapter, ticket_id, level, target, at) VALUES (?, ?, ?, ?, ?)",
                 [(adapter, t, level, target, utc_key(at)) for t, level, target in rows],

@@ -10,9 +10,23 @@ One run:
 2. fetches the tickets whose scheduled instant has come (a clock turning yellow
    or red by time alone, a failed write to retry, a page cut short by a crash);
 3. escalates through the ``govhall_escalate`` hook when a ticket's level rises.
+
+What it never does:
+
+- write a ticket whose evaluation had a plugin error (the result would lack that
+  plugin's part and remove its tags): the ticket is reported, rescheduled at
+  once and written only once it evaluates clean;
+- process a ticket twice in one run, however often the helpdesk's pages repeat it
+  (a repeat is read again only when the earlier write failed, on its newer version);
+- trust its own echo-skipping when the rules changed: the state keeps a
+  fingerprint of everything that decides results (:meth:`Engine.fingerprint`);
+  when it differs, when there is no state yet, with ``--since`` or ``--full``,
+  the run reads every ticket from the beginning, govhall's own last writes
+  included, and says why in its summary.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from datetime import datetime
@@ -45,6 +59,7 @@ class Summary:
     notes: int = 0
     escalations: int = 0
     provisional: int = 0
+    full_reason: str | None = None
     findings: Counter = attrs.Factory(Counter)
     lights: Counter = attrs.Factory(Counter)
     failed: dict[str, str] = attrs.Factory(dict)
@@ -64,6 +79,7 @@ class Summary:
             "pulled": self.pulled, "skipped_own_writes": self.skipped, "due": self.due,
             "evaluated": self.evaluated, "written": self.written, "notes": self.notes,
             "escalations": self.escalations, "provisional_clocks": self.provisional,
+            "full_reason": self.full_reason,
             "findings": dict(sorted(self.findings.items())),
             "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
             "errors": dict(sorted(self.errors.items())), "seconds": round(self.seconds, 3),
@@ -71,6 +87,15 @@ class Summary:
         if self.dry_run:
             out["patches"] = {tid: patch_dict(p) for tid, p in self.patches}
         return out
+
+
+def _last_of_each(items: Sequence[Parsed]) -> list[Parsed]:
+    """The items of a page with each ticket once, its last occurrence (the newest) in its place."""
+    ids = [item.id for item in items]
+    if len(set(ids)) == len(ids):
+        return list(items)
+    last = {tid: i for i, tid in enumerate(ids) if tid is not None}
+    return [item for i, item in enumerate(items) if item.id is None or last[item.id] == i]
 
 
 def make_adapter(config: Config, pm: GovhallPluginManager) -> Adapter:
@@ -96,15 +121,19 @@ class Sync:
         self.page_size = page_size
 
     def run(self, now: datetime, *, dry_run: bool = False, limit: int | None = None, since: str | None = None,
-            progress: Callable[[int], None] | None = None) -> Summary:
-        """Pull changed tickets, then due ones; evaluate; write; return the summary."""
+            progress: Callable[[int], None] | None = None, full: bool = False) -> Summary:
+        """Pull changed tickets, then due ones; evaluate; write; return the summary.
+
+        ``full`` reads every ticket from the beginning (as when the rules changed).
+        """
         started = time.perf_counter()
         name = self.adapter.name
         summary = Summary(name, now, dry_run)
         ctx = self.engine.context(now)
         self.adapter.now = now
         seen: set[str] = set()
-        cursor = since if since is not None else self.state.cursor(name)
+        fingerprint = self.engine.fingerprint()
+        cursor = self._start(summary, fingerprint, since, full, dry_run)
         budget = limit
         for page in self._guarded(self.adapter.pull(cursor, self.page_size), summary, "pull"):
             items = page.items if budget is None else page.items[:budget]
@@ -130,8 +159,43 @@ class Sync:
             self._process(fetched, ctx, summary, seen, None, dry_run, asked=chunk)
             if progress:
                 progress(len(chunk))
+        pulled_all = "(pull)" not in summary.errors and (budget is None or budget > 0)
+        if pulled_all and not dry_run and self.state.meta(f"full_pass:{name}") is not None:
+            self.state.finish_full_pass(name, fingerprint)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _start(self, summary: Summary, fingerprint: str, since: str | None, full: bool, dry_run: bool) -> str | None:
+        """The cursor to pull from, and whether this run reads every ticket (``summary.full_reason``).
+
+        A pass over every ticket is remembered in the state with the adapter's
+        echo horizon (its own writes up to then are read, later ones are this
+        pass's echo), so a pass cut short by a crash or ``--limit`` continues
+        from its cursor instead of starting over.
+        """
+        name, adapter, state = self.adapter.name, self.adapter, self.state
+        adapter.skip_echoes = since is None
+        if since is not None:
+            return since
+        cursor = state.cursor(name)
+        pass_raw = state.meta(f"full_pass:{name}")
+        in_pass = json.loads(pass_raw) if pass_raw else None
+        if full:
+            summary.full_reason = "--full"
+        elif in_pass and in_pass["fingerprint"] == fingerprint and cursor is not None:
+            summary.full_reason = "continuing the pass over every ticket that an earlier run began"
+            adapter.skip_echoes, adapter.echo_horizon = False, in_pass["horizon"]
+            return cursor
+        elif cursor is None:
+            summary.full_reason = "no state yet for this adapter"
+        elif state.fingerprint(name) != fingerprint:
+            summary.full_reason = "the rules, the config, the plugins or the calendar changed since the last complete run"
+        else:
+            return cursor
+        adapter.skip_echoes, adapter.echo_horizon = False, adapter.current_echo_horizon()
+        if not dry_run:
+            state.begin_full_pass(name, fingerprint, adapter.echo_horizon)
+        return None
 
     @staticmethod
     def _guarded(items: Iterable[Any], summary: Summary, what: str) -> Iterable[Any]:
@@ -150,7 +214,7 @@ class Sync:
         name = self.adapter.name
         schedule: dict[str, datetime | str | None] = {t: None for t in asked}
         writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
-        for item in items:
+        for item in _last_of_each(items):
             if item.ticket is None:
                 key = item.id or item.where
                 summary.errors[key] = str(item.error)
@@ -158,17 +222,23 @@ class Sync:
                     schedule[item.id] = ASAP
                 continue
             ticket = item.ticket
+            if ticket.id in seen and ticket.id not in summary.failed:
+                # a later page repeats it: evaluated once per run (only a failed write is tried again
+                # on the newer version); the next run reads it again
+                schedule[ticket.id] = ASAP
+                continue
             seen.add(ticket.id)
             result = self.engine.evaluate(ticket, ctx)
             summary.evaluated += 1
             summary.findings.update(f.code for f in result.findings)
             summary.lights[result.light or "none"] += 1
             summary.provisional += sum(c.provisional for c in result.clocks)
-            for message in result.errors:
-                summary.errors[ticket.id] = message
             warnings = getattr(item, "warnings", ())  # values the adapter dropped: asked again until fixed
-            if warnings:
-                summary.errors[ticket.id] = "; ".join([*warnings, *result.errors[-1:]])
+            if warnings or result.errors:
+                summary.errors[ticket.id] = "; ".join([*warnings, *result.errors])
+            if result.errors:  # nothing partial: a result without a plugin's part is not written
+                schedule[ticket.id] = ASAP
+                continue
             patch = result.patch
             raised = self._escalate(ticket, result, patch, ctx)
             schedule[ticket.id] = ASAP if warnings else result.next_change
