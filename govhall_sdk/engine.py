@@ -39,11 +39,15 @@ class Result:
     findings: list[Finding]
     patch: Patch
     errors: list[str] = attrs.Factory(list)
+    rules_next_change: datetime | None = None
 
     @property
     def next_change(self) -> datetime | None:
-        """The next instant at which this result can change by time alone."""
-        return min((c.next_change for c in self.clocks if c.next_change), default=None)
+        """The next instant at which this result can change by time alone (its clocks, and what the rules said)."""
+        clock = min((c.next_change for c in self.clocks if c.next_change), default=None)
+        if self.rules_next_change is None:
+            return clock
+        return self.rules_next_change if clock is None else min(clock, self.rules_next_change)
 
 
 class Context:
@@ -196,9 +200,12 @@ class Engine:
         findings: list[Finding] = []
         if len(outs) > 1:  # plugins answer in registration order; the output is in rule order
             outs.sort(key=_rule_of)
+        later = None
         for out in outs:
             clocks.extend(out.clocks)
             findings.extend(out.findings)
+            if out.next_change is not None and (later is None or out.next_change < later):
+                later = out.next_change
         named, failed = pm.responsibility(ticket, ctx)
         responsible: dict[str, str | None] = dict.fromkeys(RESPONSIBLE_KEYS)
         responsible.update(named)
@@ -218,7 +225,7 @@ class Engine:
         if level < 1 and (violation or light == "red"):
             level = 1
         patch = build_patch(ticket, ctx, light, level, responsible, clocks, findings)
-        result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors)
+        result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors, later)
         if self._adjusters:
             errors.extend(pm.adjust_patch(ticket, result, patch, ctx))
         return result

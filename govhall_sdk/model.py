@@ -369,10 +369,17 @@ class Finding:
 
 @attrs.frozen
 class RuleResult:
-    """What one rule plugin's ``govhall_evaluate_ticket`` returns for one ticket."""
+    """What one rule plugin's ``govhall_evaluate_ticket`` returns for one ticket.
+
+    ``next_change`` is the next instant at which the plugin's findings can change
+    by time alone other than through its clocks (whose ``next_change`` counts
+    anyway): a ticket turning stale, an applicant turning 60. ``govhall run``
+    evaluates the ticket again then.
+    """
 
     clocks: tuple[Clock, ...] | list[Clock] = ()
     findings: tuple[Finding, ...] | list[Finding] = ()
+    next_change: datetime | None = None
 
 
 @attrs.frozen

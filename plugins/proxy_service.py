@@ -59,6 +59,7 @@ Interpretations where ``rules.md`` is silent:
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime, time
 
 from govhall_sdk import RuleInfo, RuleResult, actor_department, hookimpl, staff_id
 
@@ -230,7 +231,7 @@ class _View:
 
     __slots__ = (
         "ticket", "ctx", "policy", "clocks", "proxied", "special", "proxy_request", "agent", "fees",
-        "handovers", "accepts", "completion", "evaluations", "visits", "last_active", "resolved",
+        "handovers", "accepts", "completion", "evaluations", "visits", "last_active", "resolved", "next_change",
     )
 
     def __init__(self, ticket, ctx, proxied):
@@ -238,6 +239,7 @@ class _View:
         self.ctx = ctx
         self.policy = ctx.policy(RULE)
         self.clocks = []
+        self.next_change = _turns_special(ticket.applicant, ctx, self.policy["special_age"])
         self.proxied = proxied
         self.special = _special(ticket.applicant, ctx, self.policy["special_age"])
         if proxied:
@@ -264,6 +266,19 @@ class _View:
             if track and e.at <= now and is_activity(e):
                 self.last_active = e.at
         self.resolved = ticket.resolved_at or self.completion
+
+
+def _turns_special(applicant, ctx, special_age):
+    """The start of the day the applicant reaches ``special_age``, when that is still to come."""
+    birth = applicant.birth_date
+    if birth is None or age_on(birth, ctx.now_date) >= special_age:
+        return None
+    year = birth.year + special_age
+    try:
+        day = date(year, birth.month, birth.day)
+    except ValueError:  # born on 29 February: a year older on 1 March
+        day = date(year, 3, 1)
+    return datetime.combine(day, time(0), ctx.tz)
 
 
 def _special(applicant, ctx, special_age):
@@ -302,14 +317,34 @@ def _on_completion(v, e):
         v.completion = e.at
 
 
+def _on_handover(v, e):
+    """A ``handover`` of materials."""
+    v.handovers.append(e.at)
+
+
+def _on_acceptance(v, e):
+    """An ``acceptance`` (besides ``accepted_at``)."""
+    v.accepts.append(e.at)
+
+
+def _on_evaluation(v, e):
+    """An ``evaluation`` by the applicant."""
+    v.evaluations.append(e)
+
+
+def _on_return_visit(v, e):
+    """A ``return_visit``."""
+    v.visits.append(e.at)
+
+
 _STEPS = {
     "proxy_request": _on_request,
     "fee": _on_fee,
-    "handover": lambda v, e: v.handovers.append(e.at),
-    "acceptance": lambda v, e: v.accepts.append(e.at),
+    "handover": _on_handover,
+    "acceptance": _on_acceptance,
     "completion": _on_completion,
-    "evaluation": lambda v, e: v.evaluations.append(e),
-    "return_visit": lambda v, e: v.visits.append(e.at),
+    "evaluation": _on_evaluation,
+    "return_visit": _on_return_visit,
 }
 
 
@@ -476,8 +511,11 @@ def _stale(v):
     last_at = ticket.created_at
     if v.last_active is not None and v.last_active > last_at:
         last_at = v.last_active
-    idle = ctx.calendar.count_working_days(last_at.astimezone(ctx.tz).date(), ctx.now_date)
-    if idle <= n:
+    last_date = last_at.astimezone(ctx.tz).date()
+    idle = ctx.calendar.count_working_days(last_date, ctx.now_date)
+    if idle <= n:  # it turns stale on the (n+1)-th working day after the last activity, if nothing happens
+        stale_at = datetime.combine(ctx.calendar.add_working_days(last_date, n + 1), time(0), ctx.tz)
+        v.next_change = stale_at if v.next_change is None else min(v.next_change, stale_at)
         return ()
     last = ctx.fmt(last_at)
     return (STALE.finding(
@@ -506,5 +544,5 @@ def govhall_evaluate_ticket(ticket, ctx):
         if found:
             findings += found
     if not proxied:
-        return RuleResult((), findings) if findings else None
-    return RuleResult(v.clocks, findings)
+        return RuleResult((), findings, v.next_change) if findings or v.next_change else None
+    return RuleResult(v.clocks, findings, v.next_change)

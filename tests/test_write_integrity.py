@@ -327,3 +327,32 @@ def test_a_state_store_failing_mid_run_is_one_line_and_rolled_back(demo, monkeyp
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err and str(state_of(demo)) in err
     assert StateStore(state_of(demo)).cursor("local") is None  # nothing half-stored
+
+
+# --- a complete schedule: findings that appear by time alone, without a clock ---------------------------
+
+def test_findings_that_appear_by_time_alone_schedule_the_ticket(tmp_path, govhall_pm):
+    from datetime import datetime
+    engine = build_engine(govhall_pm)
+    driver = LocalDriver(tmp_path / "h.sqlite")
+    agent = {"id": "agent-1", "role": "staff", "department": "帮办代办窗口"}
+    driver.seed([
+        {"id": "P-1", "kind": "application", "status": "open", "subject": "代办", "created_at": "2025-03-03T09:00:00+08:00",
+         "department": "帮办代办窗口",
+         "applicant": {"name": "张三", "phone": "13800138000"},
+         "events": [{"type": "proxy_request", "at": "2025-03-03T09:10:00+08:00", "mode": "help", "agent": agent,
+                     "actor": agent}]},
+        {"id": "A-1", "kind": "consultation", "status": "open", "created_at": "2025-03-03T09:00:00+08:00",
+         "department": "综合窗口",
+         "applicant": {"name": "李四", "birth_date": "1965-03-06"}},
+    ])
+    state = StateStore(tmp_path / "state.sqlite")
+    monday = datetime.fromisoformat("2025-03-03T10:00:00+08:00")
+    Sync(engine, driver.make_adapter(engine.config), state).run(monday)
+    assert state.due("local", datetime.fromisoformat("2025-03-05T23:00:00+08:00")) == []
+    # 李四 turns 60 on Thursday 03-06; P-1 turns stale on Friday 03-07 (the 4th working day after Monday)
+    assert state.due("local", datetime.fromisoformat("2025-03-06T00:00:00+08:00")) == ["A-1"]
+    assert state.due("local", datetime.fromisoformat("2025-03-07T00:00:00+08:00")) == ["A-1", "P-1"]
+    friday = Sync(engine, driver.make_adapter(engine.config), state).run(datetime.fromisoformat("2025-03-07T09:00:00+08:00"))
+    assert friday.due == 2 and friday.findings["ps.stale"] == 1 and friday.findings["ps.special_group"] == 1
+    assert "govhall_ps_stale" in driver.helpdesk.get("P-1")["tags"]
