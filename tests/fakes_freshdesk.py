@@ -10,23 +10,21 @@ documented validation error, per_page capped at 100, and without
 opaque to the adapter, so the conformance suite's string ids (``C-0000``) are
 used as they are.
 
-Failures can be injected (``fail(...)``) to play rate limits and outages.
+Failures can be injected (``fail(...)``) to play rate limits and outages. Built on the
+testing kit's :class:`~govhall_sdk.testing.FakeHelpdesk`.
 """
 from __future__ import annotations
 
 import base64
-import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
-
-import responses
+from urllib.parse import urlencode
 
 from govhall_adapters.freshdesk import FreshdeskAdapter
 from govhall_sdk.mapping import html_text
-from govhall_sdk.http import RetryPolicy
-from govhall_sdk.testing import HelpdeskDriver
+from govhall_sdk.rest import RetryPolicy
+from govhall_sdk.testing import FakeHelpdesk, HelpdeskDriver
 
 BASE = "https://govhall-test.freshdesk.com"
 API_KEY = "fd-test-key-7Qx"
@@ -44,11 +42,14 @@ def fmt(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FreshdeskFake:
+class FreshdeskFake(FakeHelpdesk):
     """The helpdesk: tickets, conversations, a clock, a request log and injected failures."""
+
+    unauthorized = {"code": "invalid_credentials", "message": "You have to be logged in to perform this action."}
 
     def __init__(self, api_key: str = API_KEY, *, rate_total: int = 700, page_cap: int = 300,
                  start: str = "2025-01-06T01:00:00Z", custom_fields: tuple[str, ...] = GOVHALL_FIELDS):
+        super().__init__(BASE)
         self.api_key = api_key
         self.tickets: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, list[dict[str, Any]]] = {}
@@ -56,9 +57,9 @@ class FreshdeskFake:
         self.rate_total, self.rate_left = rate_total, rate_total
         self.page_cap = page_cap
         self.custom_fields = custom_fields
-        self.log: list[tuple[str, str, dict[str, list[str]]]] = []
-        self.failures: list[dict[str, Any]] = []
         self.next_conversation = 1
+        for method in ("GET", "PUT", "POST", "DELETE"):
+            self.route(method, r"/api/v2/.*", self._handle, expected=False)
 
     # ------------------------------------------------------------ state
     def tick(self) -> str:
@@ -97,62 +98,51 @@ class FreshdeskFake:
 
     def fail(self, method: str, path: str, status: int = 429, times: int = 1, headers: dict[str, str] | None = None,
              body: Any = None) -> None:
-        """The next ``times`` requests matching ``method`` and the regex ``path`` get this answer."""
-        self.failures.append({"method": method, "path": re.compile(path), "status": status, "times": times,
-                              "headers": headers or ({"Retry-After": "7"} if status == 429 else {}),
-                              "body": body if body is not None else {"code": "rate_limited"}})
+        """The next ``times`` requests matching ``method`` and the regex ``path`` (whole) get this answer."""
+        super().fail(method, f"^(?:{path})$", status, body if body is not None else {"code": "rate_limited"},
+                     times=times, headers=headers or ({"Retry-After": "7"} if status == 429 else {}))
 
     def requests_to(self, method: str, path: str) -> list[dict[str, list[str]]]:
-        return [q for m, p, q in self.log if m == method and re.fullmatch(path, p)]
+        return [c.query for c in self.sent(method, path)]
+
+    @property
+    def log(self) -> list[tuple[str, str, dict[str, list[str]]]]:
+        return [(c.method, c.path, c.query) for c in self.received]
+
+    def expected_auth(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.api_key}:X".encode()).decode()
 
     # ------------------------------------------------------------ HTTP
-    def install(self, rsps: responses.RequestsMock) -> None:
-        route = re.compile(re.escape(BASE) + r"/api/v2/.*")
-        for method in ("GET", "PUT", "POST", "DELETE"):
-            rsps.add_callback(method, route, callback=self._handle)
-
-    def _headers(self) -> dict[str, str]:
+    def served_headers(self, call: Any, served: bool) -> dict[str, str]:
         self.rate_left = max(self.rate_left - 1, 0)
         return {"Content-Type": "application/json", "X-RateLimit-Total": str(self.rate_total),
                 "X-RateLimit-Remaining": str(self.rate_left), "X-RateLimit-Used-CurrentRequest": "1"}
 
-    def _handle(self, request):
-        url = urlsplit(request.url)
-        query = parse_qs(url.query)
-        self.log.append((request.method, url.path, query))
-        for failure in self.failures:
-            if failure["times"] and failure["method"] == request.method and failure["path"].fullmatch(url.path):
-                failure["times"] -= 1
-                return failure["status"], {**self._headers(), **failure["headers"]}, json.dumps(failure["body"])
-        expected = "Basic " + base64.b64encode(f"{self.api_key}:X".encode()).decode()
-        if request.headers.get("Authorization") != expected:
-            return 401, self._headers(), json.dumps({"code": "invalid_credentials",
-                                                     "message": "You have to be logged in to perform this action."})
-        body = json.loads(request.body) if request.body else None
-        path = url.path[len("/api/v2"):]
-        if request.method == "GET" and path == "/tickets":
-            return self._list(query, request.url)
+    def _handle(self, call):
+        query, body = call.query, call.body
+        path = call.path[len("/api/v2"):]
+        if call.method == "GET" and path == "/tickets":
+            return self._list(query)
         m = re.fullmatch(r"/tickets/([^/]+)(/conversations|/notes)?", path)
         if not m or m.group(1) not in self.tickets:
-            return 404, self._headers(), ""
+            return 404, ""
         tid, tail = m.group(1), m.group(2)
-        if request.method == "GET" and tail is None:
-            return 200, self._headers(), json.dumps(self._view(self.tickets[tid], query))
-        if request.method == "GET" and tail == "/conversations":
-            return self._conversation_page(tid, query, request.url)
-        if request.method == "POST" and tail == "/notes":
+        if call.method == "GET" and tail is None:
+            return 200, self._view(self.tickets[tid], query)
+        if call.method == "GET" and tail == "/conversations":
+            return self._conversation_page(tid, query)
+        if call.method == "POST" and tail == "/notes":
             note = self.add_conversation(tid, {"body": body["body"], "private": body.get("private", True),
                                                "source": 2, "user_id": 1999})
-            return 201, self._headers(), json.dumps({k: v for k, v in note.items() if k != "source"})
-        if request.method == "PUT" and tail is None:
+            return 201, {k: v for k, v in note.items() if k != "source"}
+        if call.method == "PUT" and tail is None:
             return self._update(tid, body)
-        return 405, self._headers(), ""
+        return 405, ""
 
     def _invalid(self, field: str, message: str, code: str = "invalid_value"):
-        return 400, self._headers(), json.dumps({"description": "Validation failed",
-                                                 "errors": [{"field": field, "message": message, "code": code}]})
+        return 400, {"description": "Validation failed", "errors": [{"field": field, "message": message, "code": code}]}
 
-    def _list(self, query, url):
+    def _list(self, query):
         per_page = int(query.get("per_page", ["30"])[0])
         page = int(query.get("page", ["1"])[0])
         if per_page > 100:
@@ -169,11 +159,11 @@ class FreshdeskFake:
         field = query.get("order_by", ["created_at"])[0]
         tickets.sort(key=lambda t: (t[field], t["id"]), reverse=query.get("order_type", ["desc"])[0] == "desc")
         chunk = tickets[(page - 1) * per_page: page * per_page]
-        headers = self._headers()
+        headers = {}
         if len(chunk) == per_page:
             nxt = {k: v[0] for k, v in query.items()} | {"page": page + 1}
             headers["Link"] = f'<{BASE}/api/v2/tickets?{urlencode(nxt)}>; rel="next"'
-        return 200, headers, json.dumps([self._view(t, query) for t in chunk])
+        return 200, [self._view(t, query) for t in chunk], headers
 
     def _view(self, ticket, query):
         out = {k: v for k, v in ticket.items() if k not in ("description", "description_text", "requester", "stats")}
@@ -191,15 +181,15 @@ class FreshdeskFake:
                             "resolved_at": resolved, "closed_at": None, "pending_since": None}
         return out
 
-    def _conversation_page(self, tid, query, url):
+    def _conversation_page(self, tid, query):
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
         page = int(query.get("page", ["1"])[0])
         items = self.conversations[tid]
         chunk = items[(page - 1) * per_page: page * per_page]
-        headers = self._headers()
+        headers = {}
         if len(items) > page * per_page:
             headers["Link"] = f'<{BASE}/api/v2/tickets/{tid}/conversations?per_page={per_page}&page={page + 1}>; rel="next"'
-        return 200, headers, json.dumps(chunk)
+        return 200, chunk, headers
 
     def _update(self, tid, body):
         ticket = self.tickets[tid]
@@ -217,7 +207,7 @@ class FreshdeskFake:
             else:
                 ticket[key] = value
         ticket["updated_at"] = self.tick()
-        return 200, self._headers(), json.dumps(self._view(ticket, {}))
+        return 200, self._view(ticket, {})
 
     # ------------------------------------------------------------ interchange seeding
     def seed_interchange(self, raw: dict[str, Any]) -> None:

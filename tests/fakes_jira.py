@@ -14,23 +14,21 @@
   body is rendered as wiki markup into the ADF the platform API returns: a
   ``[link]`` loses its brackets, a ``{noformat}`` block is kept verbatim.
 - ``POST /rest/api/3/issue/{key}/comment`` with an ADF body and properties.
-Timestamps are Jira's ``2025-01-06T09:30:00.000+0800``.
+Timestamps are Jira's ``2025-01-06T09:30:00.000+0800``. Built on the testing kit's
+:class:`~govhall_sdk.testing.FakeHelpdesk`.
 """
 from __future__ import annotations
 
 import base64
 import itertools
-import json
 import re
 from datetime import datetime, timedelta
-from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fakes_zendesk import IdMappedAdapter
 from govhall_adapters.jira import JiraAdapter
-from govhall_sdk.http import RetryPolicy
-from govhall_sdk.testing import HelpdeskDriver
+from govhall_sdk.rest import RetryPolicy
+from govhall_sdk.testing import FakeHelpdesk, HelpdeskDriver, IdMappedAdapter
 
 BASE = "https://zwfw-test.atlassian.net"
 EMAIL = "govhall-bot@zwfw.example.gov.cn"
@@ -100,10 +98,13 @@ def text_of(adf: dict[str, Any]) -> str:
     return "\n".join("".join(n.get("text", "") for n in block.get("content", [])) for block in adf["content"])
 
 
-class FakeJira:
+class FakeJira(FakeHelpdesk):
     """The helpdesk's state and the HTTP callbacks that read and change it."""
 
+    unauthorized = {"errorMessages": ["Client must be authenticated to access this resource."]}
+
     def __init__(self, rsps: Any):
+        super().__init__(BASE, rsps, auth="Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode())
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
@@ -113,10 +114,7 @@ class FakeJira:
         self.clock = datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI)
         self.user_tz = SHANGHAI
         self.comment_page = 5
-        self.throttles: list[list[Any]] = []
-        self.failures: list[list[Any]] = []
         self.remaining = 100
-        self.calls: list[tuple[str, str, Any]] = []
         self.bot = self.add_user("5b10a2844c20165700ede000", "govhall bot", "atlassian")
         self.add_user("5b10ac8d82e05b22cc7d4ef5", "王主任", "atlassian")
         routes = [
@@ -130,53 +128,30 @@ class FakeJira:
             ("POST", r"/rest/servicedeskapi/request/([A-Z]+-\d+)/comment", self._add_request_comment),
         ]
         for method, pattern, handler in routes:
-            rsps.add_callback(method, re.compile(re.escape(BASE) + pattern + r"(\?.*)?$"),
-                              callback=self._wrap(method, pattern, handler))
+            self.route(method, pattern, lambda call, *groups, h=handler: h(call.params, call.body, *groups),
+                       expected=False)
 
     # -- plumbing
 
-    def _wrap(self, method: str, pattern: str, handler: Callable[..., Any]) -> Callable[[Any], Any]:
-        regex = re.compile(pattern + "$")
+    @property
+    def calls(self) -> list[tuple[str, str, Any]]:
+        """``(method, path, JSON body)`` of every request received."""
+        return [(c.method, c.path, c.body) for c in self.received]
 
-        def callback(request: Any) -> tuple[int, dict[str, str], str]:
-            url = urlsplit(request.url)
-            body = json.loads(request.body) if request.body else None
-            self.calls.append((method, url.path, body))
-            expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
-            if request.headers.get("Authorization") != expected:
-                return 401, {}, json.dumps({"errorMessages": ["Client must be authenticated to access this resource."]})
-            for failure in self.failures:
-                if failure[0] == method and re.search(failure[1], url.path) and failure[2] > 0:
-                    failure[2] -= 1
-                    text = failure[4](request) if callable(failure[4]) else failure[4]
-                    return failure[3], {"Content-Type": "application/json"}, text
-            for throttle in self.throttles:
-                if throttle[0] == method and re.search(throttle[1], url.path) and throttle[2] > 0:
-                    throttle[2] -= 1
-                    return 429, {"Retry-After": str(throttle[3]), "RateLimit-Reason": "jira-burst-based"}, ""
-            self.remaining = max(0, self.remaining - 1)
-            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            status, payload = handler(params, body, *regex.search(url.path).groups())
-            headers = {"Content-Type": "application/json", "X-RateLimit-Limit": "100",
-                       "X-RateLimit-Remaining": str(self.remaining)}
-            return status, headers, "" if payload is None else json.dumps(payload, ensure_ascii=False)
+    def served_headers(self, call: Any, served: bool) -> dict[str, str]:
+        if not served:
+            return {}
+        self.remaining = max(0, self.remaining - 1)
+        return {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": str(self.remaining)}
 
-        return callback
-
-    def fail(self, method: str, path_regex: str, status: int, body: Any, times: int = 1) -> None:
-        """The next ``times`` matching requests get ``status``; ``body`` may be a function of the request."""
-        self.failures.append([method, path_regex, times, status, body])
-
-    def throttle(self, method: str, path_regex: str, times: int, retry_after: int) -> None:
-        """The next ``times`` matching requests get 429 with ``Retry-After``."""
-        self.throttles.append([method, path_regex, times, retry_after])
+    def throttle(self, method: str, path: str, times: int, retry_after: int, body: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        """The next ``times`` matching requests get 429 with ``Retry-After`` and Jira's ``RateLimit-Reason``."""
+        super().throttle(method, path, times, retry_after, body, {"RateLimit-Reason": "jira-burst-based", **(headers or {})})
 
     def tick(self) -> datetime:
         self.clock += timedelta(seconds=7)
         return self.clock
-
-    def requests(self, method: str, path_regex: str) -> int:
-        return sum(1 for m, p, _ in self.calls if m == method and re.search(path_regex, p))
 
     def user_json(self, account_id: str) -> dict[str, Any]:
         u = self.users[account_id]

@@ -14,20 +14,17 @@ staff's by agent 3. The search ``query`` understands the
 ``updated_at:>=`` range (with ``\\:`` escapes) the adapter sends; like a real
 index it can lag (ids in ``unindexed`` are not found by a search yet).
 Ticket ids are opaque to the adapter, so the conformance ids are used as they are.
+Built on the testing kit's :class:`~govhall_sdk.testing.FakeHelpdesk`.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import responses
 
 from govhall_adapters.zammad import ZammadAdapter
-from govhall_sdk.http import RetryPolicy
-from govhall_sdk.testing import HelpdeskDriver
+from govhall_sdk.rest import RetryPolicy
+from govhall_sdk.testing import FakeHelpdesk, HelpdeskDriver
 
 BASE = "https://zammad.center.example"
 TOKEN = "zm-test-token-9Kd"
@@ -46,21 +43,35 @@ def fmt(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-class ZammadFake:
+class ZammadFake(FakeHelpdesk):
     """The helpdesk: tickets (expanded form), articles, tags, a clock, a request log, failures."""
+
+    unauthorized = {"error": "Authentication required"}
 
     def __init__(self, token: str = TOKEN, *, start: str = "2025-01-06T01:00:00.000Z",
                  attributes: tuple[str, ...] = GOVHALL_ATTRIBUTES):
+        super().__init__(BASE)
         self.token = token
         self.tickets: dict[str, dict[str, Any]] = {}
         self.articles: dict[str, list[dict[str, Any]]] = {}
         self.tags: dict[str, list[str]] = {}
         self.clock = datetime.fromisoformat(start)
         self.attributes = attributes
-        self.log: list[tuple[str, str, dict[str, list[str]], Any]] = []
-        self.failures: list[dict[str, Any]] = []
         self.unindexed: set[str] = set()
         self.next_article = 1
+        routes = [
+            ("GET", r"/api/v1/users/me", self._me),
+            ("GET", r"/api/v1/tickets/search", lambda call: (200, self._search(call.query))),
+            ("POST", r"/api/v1/tags/add", lambda call: self._tag(call.body, add=True)),
+            ("DELETE", r"/api/v1/tags/remove", lambda call: self._tag(call.body, add=False)),
+            ("GET", r"/api/v1/tags", self._tags),
+            ("POST", r"/api/v1/ticket_articles", self._new_article),
+            ("GET", r"/api/v1/ticket_articles/by_ticket/([^/]+)", self._articles),
+            ("GET", r"/api/v1/tickets/([^/]+)", self._ticket),
+            ("PUT", r"/api/v1/tickets/([^/]+)", self._ticket),
+        ]
+        for method, path, handler in routes:
+            self.route(method, path, handler, expected=False)
 
     def tick(self) -> str:
         self.clock += timedelta(seconds=1)
@@ -109,75 +120,54 @@ class ZammadFake:
 
     def fail(self, method: str, path: str, status: int = 429, times: int = 1, headers: dict[str, str] | None = None,
              body: Any = None) -> None:
-        self.failures.append({"method": method, "path": re.compile(path), "status": status, "times": times,
-                              "headers": headers or ({"Retry-After": "5"} if status == 429 else {}),
-                              "body": body if body is not None else {"error": "Too Many Requests"}})
+        super().fail(method, f"^(?:{path})$", status, body if body is not None else {"error": "Too Many Requests"},
+                     times=times, headers=headers or ({"Retry-After": "5"} if status == 429 else {}))
 
     def requests_to(self, method: str, path: str) -> list[tuple[dict[str, list[str]], Any]]:
-        return [(q, b) for m, p, q, b in self.log if m == method and re.fullmatch(path, p)]
+        return [(c.query, c.body) for c in self.sent(method, path)]
+
+    def expected_auth(self) -> str:
+        return f"Token token={self.token}"
 
     # ------------------------------------------------------------ HTTP
-    def install(self, rsps: responses.RequestsMock) -> None:
-        route = re.compile(re.escape(BASE) + r"/api/v1/.*")
-        for method in ("GET", "PUT", "POST", "DELETE"):
-            rsps.add_callback(method, route, callback=self._handle)
+    def _me(self, call):  # docs.zammad.org/en/latest/api/user.html
+        return 200, {"id": GOVHALL_USER, "login": "govhall@center.example", "firstname": "govhall", "lastname": "",
+                     "email": "govhall@center.example", "active": True, "role_ids": [2], "group_ids": {"1": ["full"]}}
 
-    def _handle(self, request):
-        url = urlsplit(request.url)
-        query = parse_qs(url.query)
-        body = json.loads(request.body) if request.body else None
-        self.log.append((request.method, url.path, query, body))
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        for failure in self.failures:
-            if failure["times"] and failure["method"] == request.method and failure["path"].fullmatch(url.path):
-                failure["times"] -= 1
-                return failure["status"], {**headers, **failure["headers"]}, json.dumps(failure["body"])
-        if request.headers.get("Authorization") != f"Token token={self.token}":
-            return 401, headers, json.dumps({"error": "Authentication required"})
-        path = url.path[len("/api/v1"):]
-        if request.method == "GET" and path == "/users/me":  # docs.zammad.org/en/latest/api/user.html
-            return 200, headers, json.dumps({"id": GOVHALL_USER, "login": "govhall@center.example",
-                                             "firstname": "govhall", "lastname": "", "email": "govhall@center.example",
-                                             "active": True, "role_ids": [2], "group_ids": {"1": ["full"]}})
-        if request.method == "GET" and path == "/tickets/search":
-            return 200, headers, json.dumps(self._search(query))
-        if path == "/tags/add" and request.method == "POST":
-            return self._tag(body, add=True)
-        if path == "/tags/remove" and request.method == "DELETE":
-            return self._tag(body, add=False)
-        if request.method == "GET" and path == "/tags":
-            tid = query.get("o_id", [""])[0]
-            if query.get("object") != ["Ticket"] or tid not in self.tickets:
-                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
-            return 200, headers, json.dumps({"tags": self.tags[tid]})
-        if request.method == "POST" and path == "/ticket_articles":
-            tid = str(body.get("ticket_id"))
-            if tid not in self.tickets:
-                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
-            article = self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
-                                             "type": body.get("type", "note"), "internal": body.get("internal", False),
-                                             "subject": body.get("subject"), "created_by": "govhall@center.example",
-                                             "created_by_id": GOVHALL_USER, "updated_by_id": GOVHALL_USER})
-            return 201, headers, json.dumps(article)
-        m = re.fullmatch(r"/ticket_articles/by_ticket/([^/]+)", path)
-        if m and request.method == "GET":
-            if m.group(1) not in self.tickets:
-                return 404, headers, json.dumps({"error": "Couldn't find Ticket"})
-            return 200, headers, json.dumps(self.articles[m.group(1)])
-        m = re.fullmatch(r"/tickets/([^/]+)", path)
-        if m and m.group(1) in self.tickets:
-            ticket = self.tickets[m.group(1)]
-            if request.method == "GET":
-                return 200, headers, json.dumps(ticket if query.get("expand") == ["true"] else self._ids_only(ticket))
-            if request.method == "PUT":
-                for key in body:
-                    if key not in ticket or key in ("id", "number", "created_at", "updated_at"):
-                        return 422, headers, json.dumps({"error": f"unknown attribute '{key}' for Ticket.",
-                                                         "error_human": f"unknown attribute '{key}' for Ticket."})
-                ticket.update(body)
-                ticket["updated_at"] = self.tick()
-                return 200, headers, json.dumps(self._ids_only(ticket))
-        return 404, headers, json.dumps({"error": "No route matches"})
+    def _tags(self, call):
+        tid = call.query.get("o_id", [""])[0]
+        if call.query.get("object") != ["Ticket"] or tid not in self.tickets:
+            return 404, {"error": "Couldn't find Ticket"}
+        return 200, {"tags": self.tags[tid]}
+
+    def _new_article(self, call):
+        body = call.body
+        tid = str(body.get("ticket_id"))
+        if tid not in self.tickets:
+            return 404, {"error": "Couldn't find Ticket"}
+        return 201, self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
+                                           "type": body.get("type", "note"), "internal": body.get("internal", False),
+                                           "subject": body.get("subject"), "created_by": "govhall@center.example",
+                                           "created_by_id": GOVHALL_USER, "updated_by_id": GOVHALL_USER})
+
+    def _articles(self, call, tid):
+        if tid not in self.tickets:
+            return 404, {"error": "Couldn't find Ticket"}
+        return 200, self.articles[tid]
+
+    def _ticket(self, call, tid):
+        if tid not in self.tickets:
+            return 404, {"error": "No route matches"}
+        ticket = self.tickets[tid]
+        if call.method == "GET":
+            return 200, ticket if call.query.get("expand") == ["true"] else self._ids_only(ticket)
+        for key in call.body:
+            if key not in ticket or key in ("id", "number", "created_at", "updated_at"):
+                return 422, {"error": f"unknown attribute '{key}' for Ticket.",
+                             "error_human": f"unknown attribute '{key}' for Ticket."}
+        ticket.update(call.body)
+        ticket["updated_at"] = self.tick()
+        return 200, self._ids_only(ticket)
 
     def _ids_only(self, ticket):
         names = {"group", "organization", "ticket_time_accounting", "state", "priority", "owner", "customer",
@@ -187,7 +177,7 @@ class ZammadFake:
     def _tag(self, body, add):
         tid = str(body.get("o_id"))
         if body.get("object") != "Ticket" or tid not in self.tickets or not body.get("item"):
-            return 422, {"Content-Type": "application/json"}, json.dumps({"error": "Need object, o_id and item"})
+            return 422, {"error": "Need object, o_id and item"}
         tags = self.tags[tid]
         if add and body["item"] not in tags:
             tags.append(body["item"])
@@ -195,7 +185,7 @@ class ZammadFake:
         elif not add and body["item"] in tags:
             tags.remove(body["item"])
             self.tickets[tid]["updated_at"] = self.tick()
-        return 201, {"Content-Type": "application/json"}, "true"
+        return 201, "true"
 
     def _search(self, query):
         per_page = min(int(query.get("per_page", ["50"])[0]), 200)

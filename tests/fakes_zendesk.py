@@ -13,28 +13,22 @@ collisions", developer.zendesk.com/documentation/ticketing/managing-tickets/crea
 "Update Many Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-many-tickets).
 ``before_jobs`` are called when a job starts applying (a person's change between govhall's read and its write).
 
-Also here: :class:`IdMappedAdapter`, which lets the conformance suite (which
-compares ids with the seeded interchange ids) run against a helpdesk that
-assigns its own ids, and :class:`ZendeskDriver`.
+Built on the testing kit's :class:`~govhall_sdk.testing.FakeHelpdesk` (routes,
+request log, injected failures and 429s); :class:`ZendeskDriver` runs the
+conformance suite through :class:`~govhall_sdk.testing.IdMappedAdapter`, since
+Zendesk numbers its tickets itself.
 """
 from __future__ import annotations
 
 import base64
 import itertools
-import json
-import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
-
-import attrs
 
 from govhall_adapters.zendesk import ZendeskAdapter
-from govhall_sdk.adapter import Page, WriteOutcome
-from govhall_sdk.http import RetryPolicy
-from govhall_sdk.parse import Parsed
-from govhall_sdk.testing import HelpdeskDriver
+from govhall_sdk.rest import RetryPolicy
+from govhall_sdk.testing import FakeHelpdesk, HelpdeskDriver, IdMappedAdapter
 
 BASE = "https://govhall-test.zendesk.com"
 EMAIL = "govhall-bot@zwfw.example.gov.cn"
@@ -88,10 +82,14 @@ def _position(cursor: str) -> int:
     return int(base64.b64decode(cursor.encode()).decode().split("||")[1].rstrip("|"))
 
 
-class FakeZendesk:
+class FakeZendesk(FakeHelpdesk):
     """The helpdesk's state and the HTTP callbacks that read and change it."""
 
+    unauthorized = {"error": "Couldn't authenticate you"}
+    throttled = {"error": "APIRateLimitExceeded"}
+
     def __init__(self, rsps: Any):
+        super().__init__(BASE, rsps, auth="Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode())
         self.tickets: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.users: dict[int, dict[str, Any]] = {}
@@ -102,13 +100,10 @@ class FakeZendesk:
         self.ids = itertools.count(35436)
         self.comment_ids = itertools.count(900001)
         self.clock = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
-        self.throttles: list[list[Any]] = []
-        self.failures: list[list[Any]] = []
         self.fail_once: set[int] = set()
         self.fail_always: set[int] = set()
         self.remaining = 700
         self.before_jobs: list[Callable[[], Any]] = []
-        self.calls: list[tuple[str, str, Any]] = []
         self.bot = self.add_user(9999, "govhall bot", "admin", email=EMAIL)
         routes = [
             ("GET", r"/api/v2/incremental/tickets/cursor\.json", self._export),
@@ -118,46 +113,21 @@ class FakeZendesk:
             ("GET", r"/api/v2/job_statuses/(\w+)\.json", self._job),
         ]
         for method, pattern, handler in routes:
-            rsps.add_callback(method, re.compile(re.escape(BASE) + pattern + r"(\?.*)?$"),
-                              callback=self._wrap(method, pattern, handler))
+            self.route(method, pattern, lambda call, *groups, h=handler: h(call.params, call.body, *groups),
+                       expected=False)
 
     # -- plumbing
 
-    def _wrap(self, method: str, pattern: str, handler: Callable[..., Any]) -> Callable[[Any], Any]:
-        regex = re.compile(pattern)
+    @property
+    def calls(self) -> list[tuple[str, str, Any]]:
+        """``(method, path, JSON body)`` of every request received."""
+        return [(c.method, c.path, c.body) for c in self.received]
 
-        def callback(request: Any) -> tuple[int, dict[str, str], str]:
-            url = urlsplit(request.url)
-            body = json.loads(request.body) if request.body else None
-            self.calls.append((method, url.path, body))
-            expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
-            if request.headers.get("Authorization") != expected:
-                return 401, {}, json.dumps({"error": "Couldn't authenticate you"})
-            for failure in self.failures:
-                if failure[0] == method and re.search(failure[1], url.path) and failure[2] > 0:
-                    failure[2] -= 1
-                    text = failure[4](request) if callable(failure[4]) else failure[4]
-                    return failure[3], {"Content-Type": "application/json"}, text
-            for throttle in self.throttles:
-                if throttle[0] == method and re.search(throttle[1], url.path) and throttle[2] > 0:
-                    throttle[2] -= 1
-                    return 429, {"Retry-After": str(throttle[3])}, json.dumps({"error": "APIRateLimitExceeded"})
-            self.remaining = max(0, self.remaining - 1)
-            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            status, payload = handler(params, body, *regex.search(url.path).groups())
-            headers = {"Content-Type": "application/json", "X-Rate-Limit": "700",
-                       "X-Rate-Limit-Remaining": str(self.remaining)}
-            return status, headers, json.dumps(payload, ensure_ascii=False)
-
-        return callback
-
-    def fail(self, method: str, path_regex: str, status: int, body: Any, times: int = 1) -> None:
-        """The next ``times`` matching requests get ``status``; ``body`` may be a function of the request."""
-        self.failures.append([method, path_regex, times, status, body])
-
-    def throttle(self, method: str, path_regex: str, times: int, retry_after: int) -> None:
-        """The next ``times`` matching requests get 429 with ``Retry-After``."""
-        self.throttles.append([method, path_regex, times, retry_after])
+    def served_headers(self, call: Any, served: bool) -> dict[str, str]:
+        if not served:
+            return {}
+        self.remaining = max(0, self.remaining - 1)
+        return {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": str(self.remaining)}
 
     def tick(self) -> datetime:
         """Advance the helpdesk clock one minute and return it."""
@@ -170,10 +140,6 @@ class FakeZendesk:
         now = self.tick()
         self.tickets[tid]["updated_at"] = zulu(now)
         self.tickets[tid]["generated_timestamp"] = int(now.timestamp())
-
-    def requests(self, method: str, path_regex: str) -> int:
-        """How many requests matched (429s included)."""
-        return sum(1 for m, p, _ in self.calls if m == method and re.search(path_regex, p))
 
     # -- state changes a person makes
 
@@ -339,54 +305,6 @@ class FakeZendesk:
             self.add_comment(tid, self.bot["id"], item["comment"]["body"], item["comment"].get("public", True), bump=False)
         self.changed(tid)
         return {"id": tid, "action": "update", "success": True, "status": "Updated"}
-
-
-class IdMappedAdapter:
-    """An adapter seen through the seeded ids: the helpdesk's ids out, the seeded ids in.
-
-    The conformance suite compares the ids an adapter reports with the ids of the
-    interchange tickets it seeded; a real helpdesk assigns its own ids (Zendesk
-    numbers, Jira keys). This wrapper translates both ways and leaves everything
-    else (HTTP, paging, mapping, writing) to the wrapped adapter.
-    """
-
-    #: What the sync loop sets on an adapter: passed through to the wrapped one.
-    FORWARDED = frozenset({"now", "skip_echoes", "echo_horizon"})
-
-    def __init__(self, inner: Any, ids: dict[str, str]):
-        object.__setattr__(self, "inner", inner)
-        object.__setattr__(self, "ids", ids)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self.FORWARDED:
-            setattr(self.inner, name, value)
-        else:
-            object.__setattr__(self, name, value)
-
-    def _out(self, item: Parsed) -> Parsed:
-        back = {v: k for k, v in self.ids.items()}
-        if item.ticket is not None:
-            return attrs.evolve(item, ticket=attrs.evolve(item.ticket, id=back.get(item.ticket.id, item.ticket.id)))
-        item.error.ticket_id = back.get(item.error.ticket_id, item.error.ticket_id)
-        return item
-
-    def pull(self, cursor: Any, page_size: int = 100) -> Any:
-        for page in self.inner.pull(cursor, page_size):
-            yield Page([self._out(i) for i in page.items], page.cursor, page.skipped)
-
-    def fetch(self, ids: Any) -> Any:
-        return [self._out(i) for i in self.inner.fetch([self.ids.get(i, i) for i in ids])]
-
-    def apply(self, writes: Any) -> list[WriteOutcome]:
-        back = {v: k for k, v in self.ids.items()}
-        inner = [(attrs.evolve(t, id=self.ids.get(t.id, t.id)), p) for t, p in writes]
-        return [WriteOutcome(back.get(o.ticket_id, o.ticket_id), o.ok, o.error) for o in self.inner.apply(inner)]
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class ZendeskDriver(HelpdeskDriver):

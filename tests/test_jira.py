@@ -6,39 +6,34 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-import responses
 
 from fakes_jira import BASE, EMAIL, FIELDS, REQUEST_TYPE_FIELD, TOKEN, JiraDriver, text_of
 from govhall_adapters.jira import JiraAdapter, adf_doc, adf_text, wiki_safe
-from govhall_sdk.config import ConfigError, build_config
-from govhall_sdk.engine import Engine
+from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
-from govhall_sdk.state import StateStore
-from govhall_sdk.sync import Sync
-from govhall_sdk.testing import AdapterConformance, conformance_tickets
+from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+def helpdesk_driver(govhall_http):
+    return JiraDriver(govhall_http)
 
 
 @pytest.fixture
-def helpdesk_driver(rsps):
-    return JiraDriver(rsps)
+def config(govhall_config):
+    return govhall_config()
 
 
 @pytest.fixture
-def config(tmp_path, govhall_pm):
-    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
-    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+def jira(fake_helpdesk):
+    """A Jira answering only what a test mocks; an unused mock fails the test."""
+    return fake_helpdesk(BASE, auth="Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode())
 
 
 def sync(driver, config, pm, page_size=100):
-    return Sync(Engine(config, pm), driver.make_adapter(config), StateStore(config.state_path), page_size=page_size)
+    return build_sync(config, driver.make_adapter(config), pm, page_size)
 
 
 class TestJiraConformance(AdapterConformance):
@@ -91,8 +86,8 @@ DOC_ISSUE = {
 }
 
 
-def test_maps_a_doc_shaped_issue(rsps, config):
-    rsps.post(f"{BASE}/rest/api/3/search/jql", json={"issues": [DOC_ISSUE], "isLast": True})
+def test_maps_a_doc_shaped_issue(jira, config):
+    jira.route("POST", r"/rest/api/3/search/jql", json={"issues": [DOC_ISSUE], "isLast": True})
     adapter = JiraAdapter({
         "url": BASE, "email": EMAIL, "api_token": TOKEN, "jql": "project = ED", "jql_timezone": "Asia/Shanghai",
         "custom_fields": {"事项类型": "customfield_10050", "承诺时限": "customfield_10052", "govhall_light": "customfield_10060"},
@@ -119,12 +114,11 @@ def test_maps_a_doc_shaped_issue(rsps, config):
     assert t.events[0].body == LOREM and t.events[0].actor.rank == 2 and t.events[2].notice_issued
     assert t.events[-1].body == "谢谢\n已收到"
     assert json.loads(page.cursor) == {"since": "2025-02-05T10:00:00+08:00", "seen": {"ED-1": "2025-02-05T10:00:00.000+0800"}}
-    body = json.loads(rsps.calls[0].request.body)
+    body = jira.received[0].body
     assert body["jql"] == ("(project = ED) AND updated >= '2000/01/01 08:00' AND updated <= '2025/03/01 07:58' "
                            "ORDER BY updated ASC, key ASC")
     assert body["expand"] == "changelog" and body["maxResults"] == 100 and "nextPageToken" not in body
     assert {"comment", "labels", "status", "customfield_10050", REQUEST_TYPE_FIELD} <= set(body["fields"])
-    assert rsps.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
 
 
 def test_reads_every_comment_and_history_beyond_the_first_page(helpdesk_driver, config):
@@ -216,8 +210,8 @@ def test_jql_dates_are_in_the_users_time_zone(helpdesk_driver, config):
     assert f"updated >= '{expected}'" in jql and fake.requests("GET", r"/myself") == 1
 
 
-def test_with_no_zone_known_the_bounds_widen_safely(rsps, config):
-    rsps.get(f"{BASE}/rest/api/3/myself", json={"accountId": "x", "displayName": "bot"})
+def test_with_no_zone_known_the_bounds_widen_safely(jira, config):
+    jira.route("GET", r"/rest/api/3/myself", json={"accountId": "x", "displayName": "bot"})  # no timeZone
     adapter = JiraAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN, "jql": "project = GOV"}, config)
     since = datetime(2025, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
     assert adapter.jql(since, since + timedelta(hours=1)) == (

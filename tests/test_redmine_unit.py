@@ -21,7 +21,7 @@ import responses
 from govhall_adapters import redmine_setup
 from govhall_adapters.redmine import IssueWalk, RedmineAdapter
 from govhall_sdk import cli
-from govhall_sdk.config import ConfigError, build_config
+from govhall_sdk.config import ConfigError
 from govhall_sdk.engine import Engine
 from govhall_sdk.http import HTTPError, RetryPolicy
 from govhall_sdk.model import Note, Patch
@@ -55,9 +55,8 @@ def settings(**over):
 
 
 @pytest.fixture
-def config(tmp_path, govhall_pm):
-    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
-    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+def config(govhall_config):
+    return govhall_config()
 
 
 def make(config, **over):

@@ -2,26 +2,20 @@
 from datetime import datetime, timedelta
 
 import pytest
-import responses
-
 from fakes_zammad import BASE, TOKEN, ZammadDriver, ZammadFake
 from govhall_adapters.zammad import ZammadAdapter
-from govhall_sdk.config import ConfigError, build_config
-from govhall_sdk.engine import Engine
+from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
-from govhall_sdk.state import StateStore
-from govhall_sdk.sync import Sync
-from govhall_sdk.testing import AdapterConformance, conformance_tickets
+from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
 
 
 @pytest.fixture
-def fake():
+def fake(govhall_http):
     helpdesk = ZammadFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        helpdesk.install(rsps)
-        yield helpdesk
+    helpdesk.install(govhall_http)
+    return helpdesk
 
 
 @pytest.fixture
@@ -30,14 +24,13 @@ def helpdesk_driver(fake):
 
 
 @pytest.fixture
-def config(tmp_path, govhall_pm):
-    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
-    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+def config(govhall_config):
+    return govhall_config()
 
 
 def run(driver, config, pm, now=NOW, page_size=10, **extra):
     adapter = driver.make_adapter(config, **extra)
-    return Sync(Engine(config, pm), adapter, StateStore(config.state_path), page_size=page_size).run(now), adapter
+    return build_sync(config, adapter, pm, page_size).run(now), adapter
 
 
 class TestZammadConformance(AdapterConformance):

@@ -5,39 +5,35 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-import responses
 
 from fakes_zendesk import BASE, EMAIL, FIELD_IDS, GROUPS, TOKEN, ZendeskDriver
 from govhall_adapters.zendesk import ZendeskAdapter
-from govhall_sdk.config import ConfigError, build_config
-from govhall_sdk.engine import Engine
+from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
-from govhall_sdk.state import StateStore
-from govhall_sdk.sync import Sync
-from govhall_sdk.testing import AdapterConformance, conformance_tickets
+from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
+EXPORT, COMMENTS = r"/api/v2/incremental/tickets/cursor\.json", r"/api/v2/tickets/(\d+)/comments\.json"
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+def helpdesk_driver(govhall_http):
+    return ZendeskDriver(govhall_http)
 
 
 @pytest.fixture
-def helpdesk_driver(rsps):
-    return ZendeskDriver(rsps)
+def config(govhall_config):
+    return govhall_config()
 
 
 @pytest.fixture
-def config(tmp_path, govhall_pm):
-    defaults = {section: d for section, (_, d) in govhall_pm.policies.items()}
-    return build_config({"state": {"path": str(tmp_path / "state.sqlite")}}, defaults, tmp_path)
+def zendesk(fake_helpdesk):
+    """A Zendesk answering only what a test mocks (with the docs' payloads); an unused mock fails the test."""
+    return fake_helpdesk(BASE, auth="Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode())
 
 
 def sync(driver, config, pm, page_size=100):
-    return Sync(Engine(config, pm), driver.make_adapter(config), StateStore(config.state_path), page_size=page_size)
+    return build_sync(config, driver.make_adapter(config), pm, page_size)
 
 
 class TestZendeskConformance(AdapterConformance):
@@ -81,9 +77,9 @@ DOC_COMMENTS = {  # "List Comments" response example, with the users sideload
 }
 
 
-def test_maps_the_docs_example_ticket(rsps, config):
-    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=DOC_EXPORT)
-    rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+def test_maps_the_docs_example_ticket(zendesk, config):
+    zendesk.route("GET", EXPORT, json=DOC_EXPORT)
+    zendesk.route("GET", COMMENTS, json=DOC_COMMENTS)
     adapter = ZendeskAdapter({
         "url": BASE, "email": EMAIL, "api_token": TOKEN,
         "custom_fields": {"承诺时限": 27642, "事项类型": 27648},
@@ -105,16 +101,15 @@ def test_maps_the_docs_example_ticket(rsps, config):
     assert (staff.type, staff.public, staff.body) == ("reply", True, "Thanks for your help!")
     assert (staff.actor.id, staff.actor.role, staff.actor.rank, staff.actor.department) == ("123123", "staff", 2, "不动产登记")
     assert applicant.actor.role == "applicant"
-    first = rsps.calls[0].request
-    assert "start_time=946684800" in first.url and "per_page=100" in first.url and "include=users%2Cmetric_sets" in first.url
-    assert first.headers["Authorization"] == "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+    first = zendesk.received[0]
+    assert (first.params["start_time"], first.params["per_page"], first.params["include"]) == (
+        "946684800", "100", "users,metric_sets")
 
 
-def test_a_ticket_of_an_undocumented_shape_is_its_own_error_and_the_export_goes_on(rsps, config):
+def test_a_ticket_of_an_undocumented_shape_is_its_own_error_and_the_export_goes_on(zendesk, config):
     odd = {**DOC_EXPORT["tickets"][0], "id": 35437, "via": "web"}  # a string where the docs show a via object
-    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json={**DOC_EXPORT, "tickets": [odd, *DOC_EXPORT["tickets"]]})
-    rsps.get(f"{BASE}/api/v2/tickets/35437/comments.json", json=DOC_COMMENTS)
-    rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+    zendesk.route("GET", EXPORT, json={**DOC_EXPORT, "tickets": [odd, *DOC_EXPORT["tickets"]]})
+    zendesk.route("GET", COMMENTS, json=DOC_COMMENTS)
     adapter = ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN}, config)
     (page,) = adapter.pull(None)
     broken, fine = page.items
@@ -178,12 +173,12 @@ def test_export_walks_by_cursor_and_comments_by_page(helpdesk_driver, config):
     assert fake.requests("GET", rf"/tickets/{tid}/comments") == 2  # 100 + 31, cursor paged
 
 
-def test_export_second_page_sends_the_cursor_not_the_start_time(rsps, helpdesk_driver, config):
+def test_export_second_page_sends_the_cursor_not_the_start_time(helpdesk_driver, config):
     helpdesk_driver.seed(conformance_tickets(4))
     list(helpdesk_driver.adapter(config).pull(None, page_size=2))
-    exports = [c.request.url for c in rsps.calls if "incremental" in c.request.url]
-    assert "start_time=946684800" in exports[0] and "cursor=" not in exports[0]
-    assert "cursor=" in exports[1] and "start_time" not in exports[1]
+    first, second, *_ = [c.params for c in helpdesk_driver.fake.sent("GET", EXPORT)]
+    assert first["start_time"] == "946684800" and "cursor" not in first
+    assert "cursor" in second and "start_time" not in second
 
 
 # ---------------------------------------------------------------- writing back
@@ -341,11 +336,11 @@ def test_registered_under_its_entry_point(govhall_pm):
     assert govhall_pm.adapters["zendesk"][1] is ZendeskAdapter
 
 
-def test_a_since_date_starts_an_export_there(helpdesk_driver, config, rsps):
+def test_a_since_date_starts_an_export_there(helpdesk_driver, config):
     helpdesk_driver.seed(conformance_tickets(1))
     list(helpdesk_driver.adapter(config).pull("2025-01-01"))
-    first = next(c.request.url for c in rsps.calls if "incremental" in c.request.url)
-    assert "start_time=1735660800" in first and "cursor=" not in first  # 2025-01-01 00:00 in the policy zone
+    first = helpdesk_driver.fake.sent("GET", EXPORT)[0].params
+    assert first["start_time"] == "1735660800" and "cursor" not in first  # 2025-01-01 00:00 in the policy zone
 
 
 def test_the_example_config_builds_an_adapter(monkeypatch, govhall_pm):
@@ -477,20 +472,19 @@ def test_a_conflict_is_evaluated_again_when_the_export_brings_the_newer_version_
     assert len(stamps) == 2 and stamps[0] != stamps[1]
 
 
-def test_an_export_that_repeats_a_ticket_yields_it_once(rsps, config):
+def test_an_export_that_repeats_a_ticket_yields_it_once(zendesk, config):
     ticket = DOC_EXPORT["tickets"][0]
     first = {**DOC_EXPORT, "after_cursor": "MTU3NjYxMzUzOS4wfHw0Njd8", "end_of_stream": False}
     again = {**DOC_EXPORT, "after_cursor": "MTU3NjYxMzU0MC4wfHw0Njh8", "end_of_stream": True}
-    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=first)
-    rsps.get(f"{BASE}/api/v2/incremental/tickets/cursor.json", json=again)  # the same ticket, same version
-    comments = rsps.get(f"{BASE}/api/v2/tickets/35436/comments.json", json=DOC_COMMENTS)
+    newer = {**again, "tickets": [{**ticket, "updated_at": "2011-05-05T11:00:00Z", "generated_timestamp": 1304593200}]}
+    pages_served = iter([first, again, newer])  # page 2 repeats the same version of the ticket; then a newer one
+    zendesk.route("GET", EXPORT, lambda call: (200, next(pages_served)))
+    comments = zendesk.route("GET", COMMENTS, json=DOC_COMMENTS)
     adapter = ZendeskAdapter({"url": BASE, "email": EMAIL, "api_token": TOKEN}, config)
     pages = list(adapter.pull(None))
     assert [[i.id for i in p.items] for p in pages] == [["35436"], []]
     assert [p.cursor for p in pages] == [first["after_cursor"], again["after_cursor"]]  # the repeat's page moves on
-    assert comments.call_count == 1
-    newer = {**again, "tickets": [{**ticket, "updated_at": "2011-05-05T11:00:00Z", "generated_timestamp": 1304593200}]}
-    rsps.replace(responses.GET, f"{BASE}/api/v2/incremental/tickets/cursor.json", json=newer)
+    assert comments.calls == 1
     assert [i.id for p in adapter.pull(again["after_cursor"]) for i in p.items] == ["35436"]  # a newer version is news
 
 
