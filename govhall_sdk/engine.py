@@ -7,9 +7,11 @@ are kept.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
+import operator
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +150,22 @@ def _assign_duties(findings: list[Finding], responsible: dict[str, str | None], 
     return out
 
 
+_AT = operator.attrgetter("at")
+
+
+def _first_instant_after(ticket: Ticket, now: datetime) -> datetime | None:
+    """The first recorded instant after ``now`` (an event, acceptance or resolution dated later):
+    the result changes when it comes, with nobody touching the ticket (a replay with ``--now``)."""
+    events = ticket.events
+    found = None
+    if events and events[-1].at > now:
+        found = events[bisect.bisect_right(events, now, key=_AT)].at
+    for instant in (ticket.accepted_at, ticket.resolved_at):
+        if instant is not None and instant > now and (found is None or instant < found):
+            found = instant
+    return found
+
+
 def _rule_of(out: RuleResult) -> str:
     """The rule a plugin's result belongs to, for a call order that does not depend on registration."""
     first = out.findings[0] if out.findings else out.clocks[0] if out.clocks else None
@@ -225,6 +243,9 @@ class Engine:
         if level < 1 and (violation or light == "red"):
             level = 1
         patch = build_patch(ticket, ctx, light, level, responsible, clocks, findings)
+        future = _first_instant_after(ticket, ctx.now)
+        if future is not None and (later is None or future < later):
+            later = future
         result = Result(ticket.id, light, level, responsible, clocks, findings, patch, errors, later)
         if self._adjusters:
             errors.extend(pm.adjust_patch(ticket, result, patch, ctx))
