@@ -32,8 +32,9 @@ for a full configuration. In short:
   pulled item (:class:`govhall_sdk.adapter.Pulled`) into the run summary's
   errors for that ticket, every run until fixed (exit status 1).
 
-``govhall redmine setup`` (``adapters/redmine_setup.py``, registered with this
-adapter) creates the custom fields, trackers, statuses and workflows on a
+``govhall redmine setup`` (``adapters/redmine_setup.py``, a command-line plugin
+of its own, entry point ``redmine_setup``, so that the adapter never imports the
+CLI) creates the custom fields, trackers, statuses and workflows on a
 Redmine the integrator administers.
 """
 from __future__ import annotations
@@ -689,7 +690,11 @@ class RedmineAdapter(UpdatedSinceWalk):
         for record in records:
             if (record.get("tracker") or {}).get("name") not in self.trackers:
                 continue  # another tracker in the same project: not a govhall ticket
-            issue = self._get_issue(record["id"])
+            try:
+                issue = self._get_issue(record["id"])
+            except HTTPError as exc:  # this issue's error, not the page's: the others are still written
+                items.append(missing(str(record["id"]), f"ticket: cannot be read: {exc}"))
+                continue
             if issue is None:
                 continue
             echo = self.is_echo(issue, self._echo_since, self._journal_marks.get(issue["id"]))
@@ -810,5 +815,3 @@ def govhall_register_adapters(register):
     """Redmine (REST API)."""
     register("redmine", RedmineAdapter)
 
-
-from .redmine_setup import govhall_add_commands  # noqa: E402,F401  (``govhall redmine setup`` comes with the adapter)
