@@ -679,8 +679,9 @@ class RedmineAdapter(UpdatedSinceWalk):
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
         """Issues updated since ``cursor``, oldest first; govhall's own echoes counted in ``skipped``."""
         self._ensure_meta()
-        # a first pull never takes anything for an echo
-        self._echo_since = SyncCursor.parse(cursor, self.start(), self.tz).since if cursor else None
+        # a first pull, or a pass over every ticket (skip_echoes false), never takes an earlier run's write for
+        # an echo; this run's own writes are still recognised by their journal ids
+        self._echo_since = SyncCursor.parse(cursor, self.start(), self.tz).since if cursor and self.skip_echoes else None
         yield from super().pull(cursor, page_size)
 
     def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Parsed], int]:
