@@ -13,8 +13,8 @@ ROOT = Path(__file__).parent.parent
 def first_command() -> list[str]:
     block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S).group(1)
     line = next(l for l in block.splitlines() if l and not l.startswith("#"))
-    install, run = line.split(" && ")
-    assert install == "pip install -e ."
+    *install, run = line.split(" && ")
+    assert install == ["python3 -m venv .venv", ". .venv/bin/activate", "pip install -e ."]
     return shlex.split(run)
 
 
