@@ -76,6 +76,7 @@ class FakeRedmine:
         self.issues: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.puts: list[dict] = []
+        self.broken: set[int] = set()  # issues whose GET answers 500
         rsps.add_callback(responses.GET, re.compile(re.escape(URL) + r"/issues\.json.*"), callback=self._list)
         rsps.add_callback(responses.GET, re.compile(re.escape(URL) + r"/issues/\d+\.json.*"), callback=self._get)
         rsps.add_callback(responses.PUT, re.compile(re.escape(URL) + r"/issues/\d+\.json"), callback=self._put)
@@ -151,6 +152,8 @@ class FakeRedmine:
         self.calls.append(("get", str(iid)))
         if iid not in self.issues:
             return 404, {}, ""
+        if iid in self.broken:
+            return 500, {}, '{"status":500}'
         assert "include=journals" in request.url
         return 200, {}, json.dumps({"issue": self.as_json(iid, journals=True)})
 
@@ -628,6 +631,15 @@ def test_echo_in_the_same_pull_is_judged_by_journal_ids(config, fake):
         fake.tick(1.2)
         adapter.apply([(i.ticket, Patch(["govhall_sla_red"], [], {}, [])) for i in page.items])
     assert seen == [str(iid)] and skipped == 1
+
+
+def test_an_issue_that_cannot_be_read_is_its_own_error_and_the_others_are_pulled(config, fake):
+    ok, broken, also = fake.add(), fake.add(), fake.add()
+    fake.broken.add(broken)
+    (page,) = make(config).pull(None)
+    assert [i.id for i in page.items] == [str(ok), str(broken), str(also)]
+    assert page.items[1].ticket is None and "ticket: cannot be read: GET" in str(page.items[1].error)
+    assert page.items[0].ticket and page.items[2].ticket
 
 
 def test_first_pull_never_skips(config, fake):
