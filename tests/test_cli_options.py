@@ -229,10 +229,11 @@ def test_the_console_script_target_resolves():
     assert govhall_sdk.cli.main is app_main
 
 
-def test_the_cli_package_is_in_the_wheel():
+def test_every_sub_package_is_in_the_wheel():
     """setuptools' packages list is explicit: a sub-package missing from it is missing from the wheel."""
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
-    assert "govhall_sdk.cli" in packages
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "govhall_sdk").rglob("__init__.py")}
+    assert found <= set(packages) and "govhall_sdk.cli" in found and "govhall_sdk.rest" in found
 
 
 def test_config_from_args():
