@@ -6,8 +6,8 @@ Redmine root: it creates the custom fields, trackers, statuses and workflows
 the adapter maps, with the tag list built from the loaded rule plugins, and
 prints the JSON of ids (and, for tests, API keys) that :func:`config_snippet`
 turns into the ``[adapter]`` section. Idempotent: run it again after installing
-a plugin. The command is registered with the adapter (``adapters/redmine.py``
-re-exports :func:`govhall_add_commands`); the adapter itself never runs it.
+a plugin. The command is a plugin of its own (entry point ``redmine_setup``), so the
+adapter never imports the command line.
 """
 from __future__ import annotations
 
