@@ -1,8 +1,9 @@
 """The adapter interface: how the sync loop talks to a helpdesk.
 
 An adapter pulls pages of tickets changed since a cursor, fetches tickets by id
-and applies patches. :class:`govhall_sdk.http.RESTAdapter` implements the HTTP
-plumbing (auth, paging, retries); a helpdesk adapter is then mostly mapping code.
+and applies patches. The adapter kit, :mod:`govhall_sdk.rest`, implements
+it for REST helpdesks (auth, paging, retries, per-ticket isolation); a helpdesk
+adapter is then mostly mapping code.
 """
 from __future__ import annotations
 

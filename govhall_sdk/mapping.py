@@ -6,6 +6,8 @@ turns a helpdesk's ticket view into the parts of an interchange ticket; a note
 that starts with a configured prefix (``[受理]``, ``[补正告知] 缺件: 申请表``)
 becomes the event it records. Adapters then validate the result with
 :func:`govhall_sdk.parse.parse_item`, which gives per-ticket errors with paths.
+:class:`govhall_sdk.rest.MappedAdapter` validates the tables (:func:`check_mapping`)
+and builds the mapping for an adapter.
 
 Notes (:func:`read_note`, shared with the Redmine adapter):
 
