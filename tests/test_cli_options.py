@@ -1,6 +1,6 @@
 """The command line's shared options: --config and --lang before or after any command (the one after wins),
 help text on every option and positional, no RST markup in --help, the public helpers of plugin commands,
-and no import cycle among govhall_sdk.cli.* and govhall_sdk.run_command."""
+and no import cycle among govhall_sdk.cli.* and govhall_sdk.cli.run."""
 import argparse
 import ast
 import json
@@ -332,7 +332,7 @@ def test_a_plugin_command_gets_the_global_options(mine_plugin, tmp_path, capsys)
 
 # ---------------------------------------------------------------- no import cycle
 
-MODULES = sorted(["govhall_sdk.run_command", "govhall_sdk.cli",
+MODULES = sorted(["govhall_sdk.cli.run", "govhall_sdk.cli",
                   *(f"govhall_sdk.cli.{p.stem}" for p in CLI_DIR.glob("*.py") if p.stem not in ("__init__", "__main__"))])
 
 
@@ -363,7 +363,7 @@ def _imports(module):
 
 def test_the_import_graph_has_no_cycle():
     graph = {m: _imports(m) for m in MODULES}
-    assert "govhall_sdk.cli.options" in graph["govhall_sdk.run_command"]
+    assert "govhall_sdk.cli.options" in graph["govhall_sdk.cli.run"]
     assert not graph["govhall_sdk.cli.options"] - {"govhall_sdk.cli.errors"}
     assert not graph["govhall_sdk.cli.errors"]
     done, stack = set(), []
@@ -386,7 +386,7 @@ def test_the_import_graph_has_no_cycle():
 @pytest.mark.parametrize("module", MODULES)
 def test_each_module_imports_first_in_a_fresh_process(module):
     code = (f"import importlib, argparse; m = importlib.import_module({module!r}); "
-            "import govhall_sdk.run_command as rc; rc.add_run_command(argparse.ArgumentParser().add_subparsers()); "
+            "import govhall_sdk.cli.run as rc; rc.add_run_command(argparse.ArgumentParser().add_subparsers()); "
             "from govhall_sdk.cli import build_parser; build_parser()")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

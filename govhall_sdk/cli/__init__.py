@@ -4,7 +4,7 @@ Exit status: 0 when the command ran (findings are not errors), 1 when a run
 could not write everything, 2 on bad usage, a bad config or an unreadable file.
 
 One module per command (:mod:`.check`, :mod:`.plugins`, :mod:`.rules`,
-:mod:`.calendar`; ``govhall run`` is :mod:`govhall_sdk.run_command`), the shared
+:mod:`.calendar`; ``govhall run`` is :mod:`govhall_sdk.cli.run`), the shared
 options and helpers in :mod:`.options`, the exit statuses in :mod:`.errors`, the
 parser and :func:`main` in :mod:`.app`. Plugin commands (the
 ``govhall_add_commands`` hook) use the helpers exported here::

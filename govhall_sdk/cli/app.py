@@ -28,7 +28,7 @@ EPILOG = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command, plugin commands included."""
-    from ..run_command import add_run_command  # here, not at import time: run_command imports .options
+    from .run import add_run_command
 
     parser = argparse.ArgumentParser(prog="govhall", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"govhall {__version__}")

@@ -5,8 +5,8 @@ global (accepted before or after the sub-command; a value given after it
 wins), ``--json``, ``--now`` and ``--format`` are added to the sub-commands
 they mean something to with :func:`add_options`.
 
-This module imports no command module, nor :mod:`govhall_sdk.run_command`: the
-command modules and ``run_command`` import it, never the other way round.
+This module imports no command module, nor :mod:`govhall_sdk.cli.run`: the
+command modules and ``run`` import it, never the other way round.
 Everything public here is importable from :mod:`govhall_sdk.cli`.
 """
 from __future__ import annotations

@@ -8,8 +8,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from .privacy import mask_text
-from .state import state_error
+from ..privacy import mask_text
+from ..state import state_error
 
 
 def _progress(stream: Any) -> Any:
@@ -46,7 +46,7 @@ def print_summary(summary: Any, out: Any) -> None:
         for code, n in sorted(s.findings.items()):
             print(f"    {code:<36} {n}", file=out)
     if s.dry_run:
-        from .report import patch_dict
+        from ..report import patch_dict
 
         for tid, patch in s.patches:
             print(f"  patch {tid}: {json.dumps(patch_dict(patch), ensure_ascii=False)}", file=out)
@@ -58,11 +58,11 @@ def print_summary(summary: Any, out: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Pull, evaluate and write back; exit 1 when something could not be read or written."""
-    from .cli.options import EXIT_INCOMPLETE, EXIT_OK, UsageError
-    from .cli.options import config_from_args as _config, engine_from_config as _engine
-    from .config import ConfigError
-    from .state import StateError, StateStore
-    from .sync import Sync, make_adapter
+    from ..config import ConfigError
+    from ..state import StateError, StateStore
+    from ..sync import Sync, make_adapter
+    from .options import EXIT_INCOMPLETE, EXIT_OK, UsageError
+    from .options import config_from_args as _config, engine_from_config as _engine
 
     config = _config(args)
     engine = _engine(config)
@@ -108,17 +108,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def add_run_command(sub: Any) -> None:
     """Register ``govhall run``."""
-    from .cli.options import parse_instant as _instant
+    from .options import add_options
 
     run = sub.add_parser("run", help="pull tickets, evaluate them and write back what changed")
-    run.add_argument("--config", help="a govhall.toml (default: built-in defaults, local adapter)")
+    add_options(run, "config", help={"config": "a govhall.toml (default: built-in defaults, local adapter)"})
     run.add_argument("--dry-run", action="store_true", help="print the patches, write nothing")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_options(run, "json", help={"json": "print the summary as JSON"})
     run.add_argument("--since", help="start from this adapter cursor instead of the stored one")
     run.add_argument("--limit", type=int, help="process at most this many tickets")
     run.add_argument("--adapter", help="use the [adapters.NAME] section of the config")
-    run.add_argument("--now", type=_instant, help="evaluate as of this instant (default: now)")
-    run.add_argument("--lang", choices=("zh", "en"))
+    add_options(run, "now", "lang")
     run.add_argument("--full", action="store_true",
                      help="read and evaluate every ticket, as when the rules change (govhall's own last writes too)")
     run.add_argument("--wait", type=float, metavar="SECONDS",

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from govhall_sdk.privacy import mask_text
-from govhall_sdk.run_command import print_summary
+from govhall_sdk.cli.run import print_summary
 from govhall_sdk.state import StateStore
 
 from .fake_helpdesk import FakeHelpdesk, Fault

@@ -19,7 +19,7 @@ import pytest
 from govhall_adapters.freshdesk import FreshdeskAdapter
 from govhall_sdk.config import ConfigError
 from govhall_sdk.http import HTTPError, RetryPolicy
-from govhall_sdk.run_command import print_summary
+from govhall_sdk.cli.run import print_summary
 from govhall_sdk.state import StateStore
 
 from .fake_helpdesk import Fault
