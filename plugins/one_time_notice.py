@@ -214,7 +214,12 @@ class _View:
         self.marked = []
         steps = _STEPS
         for e in ticket.events:
-            step = steps.get(e.type)
+            t = e.type
+            if t == "reply":  # the most common event: inline, it only ends open deferrals
+                if self.open_deferrals and e.public and (e.actor is None or e.actor.role != "applicant"):
+                    _answered(self, e)
+                continue
+            step = steps.get(t)
             if step is not None:
                 step(self, e)
 
@@ -261,14 +266,8 @@ def _on_supplement(v, e):
     v.marked.append((e, new))
 
 
-def _on_reply(v, e):
-    """A reply: a public one not by the applicant ends the open deferrals."""
-    if v.open_deferrals and e.public and (e.actor is None or e.actor.role != "applicant"):
-        _answered(v, e)
-
-
 def _answered(v, e):
-    """The open deferrals stop at this answer."""
+    """The open deferrals stop at this answer (a notice, or a public reply, not by the applicant)."""
     for d in v.deferrals[-v.open_deferrals:]:
         d[1] = e.at
     v.open_deferrals = 0
@@ -289,8 +288,9 @@ def _on_closing(v, e):
         v.marked.append((e, None))
 
 
-_STEPS = {"submission": _on_submission, "notice": _on_notice, "reply": _on_reply, "deferral": _on_deferral,
+_STEPS = {"submission": _on_submission, "notice": _on_notice, "deferral": _on_deferral,
           "acceptance": _on_closing, "rejection": _on_closing}
+_OWN = frozenset({"notice", "deferral", "rejection"})  # without them and the clock, nothing to find
 
 
 def _notice_incomplete(v, e, new):
@@ -487,8 +487,8 @@ CLAUSES = (_event_codes, _supplement_notice, _written_notice_missing, _deferred_
 @hookimpl
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``supplement_notice`` and ``deferred_reply`` clocks and every 一次性告知 finding of one ticket."""
-    if not ticket.events and not ticket.required_materials:
-        return None
+    if ticket.event_types.isdisjoint(_OWN) and not (ticket.kind == "application" and ticket.required_materials):
+        return None  # no notice, deferral or rejection, and no supplement_notice clock
     v = _View(ticket, ctx)
     findings = []
     for clause in CLAUSES:
