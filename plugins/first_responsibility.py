@@ -197,7 +197,7 @@ def govhall_register_policies(register):
 class _Settings:
     """The policy of one configuration, turned once into what the rules use."""
 
-    __slots__ = ("window", "reply_days", "channels", "transfer_days", "moves", "phrases")
+    __slots__ = ("window", "reply_days", "channels", "transfer_days", "moves", "phrases", "find_phrases")
 
     def __init__(self, policy):
         merged = {**POLICY_DEFAULTS, **policy}
@@ -207,6 +207,12 @@ class _Settings:
         self.transfer_days = merged["transfer_working_days"]
         self.moves = merged["shirking_moves"]
         self.phrases = phrase_pattern(tuple(merged["forbidden_phrases"]))
+        self.find_phrases = self.phrases.findall if self.phrases is not None else _no_phrases
+
+
+def _no_phrases(text):
+    """The forbidden phrases found when there are none to find."""
+    return ()
 
 
 _SETTINGS: dict[int, tuple[object, _Settings]] = {}
@@ -245,23 +251,25 @@ def _who_en(actor) -> str:
 
 
 class _View:
-    """One ticket as the clauses read it, from one pass over its events (the ``_on_*`` steps).
+    """One ticket as the clauses read it, from one pass over its events (``_scan`` and the ``_on_*`` steps).
 
-    ``marked`` are the events with a code of their own (staff public replies,
-    referrals, acceptances), in event order. ``closed_at`` is the instant a closed
-    ticket stopped its clocks. ``clocks`` are left by the clauses that compute them.
+    ``marked`` holds ``(event, words)`` for the events with a code of their own,
+    in event order: staff public replies that used forbidden phrases (``words``,
+    as found), referrals and acceptances (``words`` None). ``route`` is the path
+    between departments once there is an assignment. ``closed_at`` is the instant
+    a closed ticket stopped its clocks. ``clocks`` are left by the clauses that
+    compute them.
     """
 
     __slots__ = (
         "ticket", "ctx", "st", "clocks", "marked", "first_contact", "first_move", "first_completion",
-        "first_rejection", "closer", "notified", "urged", "moves", "started", "here", "left", "path",
-        "returned_to", "last_move", "closed_at",
+        "first_rejection", "closer", "notified", "urged", "route", "closed_at",
     )
 
     def __init__(self, ticket, ctx):
         self.ticket = ticket
         self.ctx = ctx
-        self.st = _settings(ctx)
+        st = self.st = _settings(ctx)
         self.clocks = []
         self.marked = []
         self.first_contact = None     # first public contact not by the applicant or a system (stops first_reply)
@@ -271,46 +279,64 @@ class _View:
         self.closer = None            # the first completion or rejection event
         self.notified = False
         self.urged = False
-        self.moves = 0
-        self.started = False
-        self.here = None              # the department the ticket is in, as far as the assignments tell
-        self.left = set()
-        self.path = []
-        self.returned_to = None
-        self.last_move = None         # (the assignment, the department it left)
+        self.route = None
         events = ticket.events
-        steps = _STEPS
-        for e in events:
-            t = e.type
-            if t in CONTACT_TYPES:
-                _on_contact(self, e, t)
-            else:
-                step = steps.get(t)
-                if step is not None:
-                    step(self, e)
+        _scan(self, events, st.find_phrases)
         self.closed_at = None
         if not ticket.is_open:
             self.closed_at = (ticket.resolved_at or self.first_completion or self.first_rejection
                               or (events[-1].at if events else ticket.created_at))
 
 
+class _Route:
+    """The path of a ticket between departments, from its assignments (see the module docstring)."""
+
+    __slots__ = ("here", "left", "path", "moves", "returned_to", "last_move")
+
+    def __init__(self, origin):
+        self.here = origin            # the department the ticket is in, as far as the assignments tell
+        self.left = set()
+        self.path = [origin] if origin is not None else []
+        self.moves = 0
+        self.returned_to = None
+        self.last_move = None         # (the assignment, the department it left)
+
+
+def _scan(v, events, find_phrases):
+    """The one pass over the events: replies (the most common) inline, other types by their step."""
+    steps = _STEPS
+    for e in events:
+        t = e.type
+        if t == "reply":
+            actor = e.actor
+            role = actor.role if actor is not None else None
+            if not e.public or role == "applicant":
+                continue
+            v.notified = True
+            if v.first_contact is None and role != "system":
+                v.first_contact = e.at
+            if role == "staff" and e.body:
+                words = find_phrases(e.body)
+                if words:
+                    v.marked.append((e, words))
+        elif t in CONTACT_TYPES:
+            _on_contact(v, e, t)
+        else:
+            step = steps.get(t)
+            if step is not None:
+                step(v, e)
+
+
 def _on_contact(v, e, t):
-    """A contact type: who was notified, the first contact by staff, and the replies and referrals to check."""
-    actor = e.actor
-    role = actor.role if actor is not None else None
-    if t == "reply":
-        if not e.public or role == "applicant":
-            return
-        v.notified = True
-        if role == "staff" and e.body:
-            v.marked.append(e)
-    elif t == "notice":
+    """A contact other than a reply: who was notified, the first contact by staff, the referrals to check."""
+    if t == "notice":
         v.notified = True
     elif t == "rejection":
         _on_rejection(v, e)
     elif t == "referral":
         _on_referral(v, e)
-    if v.first_contact is None and role not in _NOT_STAFF:
+    actor = e.actor
+    if v.first_contact is None and (actor is None or actor.role not in _NOT_STAFF):
         v.first_contact = e.at
 
 
@@ -327,30 +353,28 @@ def _on_referral(v, e):
     """A referral: it may be the first move, and it is checked for what it told."""
     if v.first_move is None:
         v.first_move = e.at
-    v.marked.append(e)
+    v.marked.append((e, None))
 
 
 def _on_assignment(v, e):
     """An assignment: the first move, and the path between departments (see the module docstring)."""
     if v.first_move is None:
         v.first_move = e.at
-    if not v.started:
-        v.started = True
-        v.here = e.from_department or None
-        if v.here is not None:
-            v.path.append(v.here)
+    route = v.route
+    if route is None:
+        route = v.route = _Route(e.from_department or None)
     to = e.to_department
-    here = v.here
+    here = route.here
     if not to or to == here:
         return
     if here is not None:
-        v.left.add(here)
-    v.moves += 1
-    v.last_move = (e, here)
-    if v.returned_to is None and to in v.left:
-        v.returned_to = to
-    v.path.append(to)
-    v.here = to
+        route.left.add(here)
+    route.moves += 1
+    route.last_move = (e, here)
+    if route.returned_to is None and to in route.left:
+        route.returned_to = to
+    route.path.append(to)
+    route.here = to
 
 
 def _on_urge(v, e):
@@ -365,18 +389,16 @@ def _on_completion(v, e):
         v.closer = v.closer or e
 
 
-_STEPS = {"assignment": _on_assignment, "acceptance": lambda v, e: v.marked.append(e), "urge": _on_urge,
-          "completion": _on_completion}
+def _on_acceptance(v, e):
+    """An acceptance: checked for its acceptance notice."""
+    v.marked.append((e, None))
 
 
-def _forbidden_phrase(v, e):
-    """``fr.forbidden_phrase``: a staff public reply using a forbidden phrase."""
-    pattern = v.st.phrases
-    if pattern is None:
-        return None
-    found = pattern.findall(e.body)
-    if not found:
-        return None
+_STEPS = {"assignment": _on_assignment, "acceptance": _on_acceptance, "urge": _on_urge, "completion": _on_completion}
+
+
+def _forbidden_phrase(v, e, found):
+    """``fr.forbidden_phrase``: a staff public reply using forbidden phrases (``found`` by the pass)."""
     ctx, actor = v.ctx, e.actor
     words = list(dict.fromkeys(found))
     zh_words = "、".join(f"“{w}”" for w in words)
@@ -391,7 +413,7 @@ def _forbidden_phrase(v, e):
         key=e.at.isoformat(), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
 
 
-def _acceptance_notice_missing(v, e):
+def _acceptance_notice_missing(v, e, words):
     """``fr.acceptance_notice_missing``: an acceptance without its acceptance notice."""
     if e.notice_issued:
         return None
@@ -405,7 +427,7 @@ def _acceptance_notice_missing(v, e):
         key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(v.ticket, e.actor, e.at))
 
 
-def _referral_incomplete(v, e):
+def _referral_incomplete(v, e, words):
     """``fr.referral_incomplete``: a referral lacking the department, or the officer's location and phone."""
     missing_zh, missing_en = [], []
     if not e.to_department:
@@ -431,21 +453,16 @@ def _referral_incomplete(v, e):
         key=e.at.isoformat(), staff=staff_id(e.actor), department=actor_department(v.ticket, e.actor, e.at))
 
 
-EVENT_CLAUSES = {
-    "reply": (_forbidden_phrase,),
-    "referral": (_referral_incomplete,),
-    "acceptance": (_acceptance_notice_missing,),
-}
+EVENT_CLAUSES = {"reply": _forbidden_phrase, "referral": _referral_incomplete, "acceptance": _acceptance_notice_missing}
 
 
 def _event_codes(v):
     """The codes of single replies, referrals and acceptances, in event order."""
     found = []
-    for e in v.marked:
-        for clause in EVENT_CLAUSES[e.type]:
-            finding = clause(v, e)
-            if finding is not None:
-                found.append(finding)
+    for e, words in v.marked:
+        finding = EVENT_CLAUSES[e.type](v, e, words)
+        if finding is not None:
+            found.append(finding)
     return found
 
 
@@ -538,11 +555,14 @@ def _transfer(v):
 
 def _shirking(v):
     """``fr.shirking``: ``shirking_moves`` moves between departments, or a return to one the ticket had left."""
-    moves, limit, returned_to = v.moves, v.st.moves, v.returned_to
+    path = v.route
+    if path is None:
+        return ()
+    moves, limit, returned_to = path.moves, v.st.moves, path.returned_to
     if moves < limit and returned_to is None:
         return ()
-    route = "→".join(v.path)
-    move, origin = v.last_move
+    route = "→".join(path.path)
+    move, origin = path.last_move
     if returned_to is not None:
         zh = f"事项在部门间移交 {moves} 次（{route}），又被移回已移出的部门“{returned_to}”。"
         en = f"The item moved between departments {moves} times ({route}) and came back to {returned_to}, which had passed it on."
