@@ -220,58 +220,63 @@ def _blank(value):
 
 
 class _View:
-    """One ticket as the clauses read it; for a proxy ticket, from one pass over its events (the ``_on_*`` steps).
+    """One ticket as the clauses read it; for a proxy ticket, from one pass over its events (``_scan``).
 
     ``special`` describes a special-group applicant (Chinese, English), else None.
     ``agent`` is the ``agent`` of the first ``proxy_request`` naming one; ``fees``
-    the fees that count; ``last_active`` the instant of the last activity at or
-    before ``now`` (open tickets only); ``resolved`` the resolved instant.
-    ``clocks`` are left by the clauses that compute them.
+    the fees that count; ``resolved`` the resolved instant. ``clocks`` and
+    ``next_change`` are left by the clauses that compute them.
     """
 
     __slots__ = (
         "ticket", "ctx", "policy", "clocks", "proxied", "special", "proxy_request", "agent", "fees",
-        "handovers", "accepts", "completion", "evaluations", "visits", "last_active", "resolved", "next_change",
+        "handovers", "accepts", "completion", "evaluations", "visits", "resolved", "next_change",
     )
 
     def __init__(self, ticket, ctx, proxied):
         self.ticket = ticket
         self.ctx = ctx
-        self.policy = ctx.policy(RULE)
-        self.clocks = []
-        self.next_change = _turns_special(ticket.applicant, ctx, self.policy["special_age"])
+        policy = self.policy = ctx.policy(RULE)
+        applicant = ticket.applicant
+        birth = applicant.birth_date
+        age = age_on(birth, ctx.now_date) if birth is not None else None
+        special_age = policy["special_age"]
+        self.next_change = _turns_special(birth, age, special_age, ctx)
+        self.special = _special(applicant.groups, age, special_age)
         self.proxied = proxied
-        self.special = _special(ticket.applicant, ctx, self.policy["special_age"])
         if proxied:
             self._scan(ticket, ctx)
 
     def _scan(self, ticket, ctx):
         """The one pass over the events of a proxy ticket."""
+        self.clocks = []
         self.proxy_request = None
         self.agent = None
         self.fees = []
-        self.handovers = []
-        self.accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
-        self.completion = None
-        self.evaluations = []
-        self.visits = []
-        self.last_active = None
-        track = ticket.is_open
-        now = ctx.now
-        steps = _STEPS
+        handovers, evaluations, visits = self.handovers, self.evaluations, self.visits = [], [], []
+        accepts = self.accepts = [ticket.accepted_at] if ticket.accepted_at is not None else []
+        completion = None
         for e in ticket.events:
-            step = steps.get(e.type)
-            if step is not None:
-                step(self, e)
-            if track and e.at <= now and is_activity(e):
-                self.last_active = e.at
-        self.resolved = ticket.resolved_at or self.completion
+            t = e.type
+            if t in _STEPS:  # proxy_request, fee
+                _STEPS[t](self, e)
+            elif t == "handover":
+                handovers.append(e.at)
+            elif t == "acceptance":
+                accepts.append(e.at)
+            elif t == "completion":
+                completion = completion or e.at
+            elif t == "evaluation":
+                evaluations.append(e)
+            elif t == "return_visit":
+                visits.append(e.at)
+        self.completion = completion
+        self.resolved = ticket.resolved_at or completion
 
 
-def _turns_special(applicant, ctx, special_age):
-    """The start of the day the applicant reaches ``special_age``, when that is still to come."""
-    birth = applicant.birth_date
-    if birth is None or age_on(birth, ctx.now_date) >= special_age:
+def _turns_special(birth, age, special_age, ctx):
+    """The start of the day the applicant (``age`` now) reaches ``special_age``, when that is still to come."""
+    if birth is None or age >= special_age:
         return None
     year = birth.year + special_age
     try:
@@ -281,11 +286,8 @@ def _turns_special(applicant, ctx, special_age):
     return datetime.combine(day, time(0), ctx.tz)
 
 
-def _special(applicant, ctx, special_age):
+def _special(groups, age, special_age):
     """Who the special-group applicant is (Chinese, English), or None when they are not one."""
-    groups = applicant.groups
-    birth = applicant.birth_date
-    age = age_on(birth, ctx.now_date) if birth is not None else None
     aged = age is not None and age >= special_age
     if not (groups or aged):
         return None
@@ -311,41 +313,7 @@ def _on_fee(v, e):
         v.fees.append(e)
 
 
-def _on_completion(v, e):
-    """A ``completion``: the first one is the resolved instant when ``resolved_at`` is not set."""
-    if v.completion is None:
-        v.completion = e.at
-
-
-def _on_handover(v, e):
-    """A ``handover`` of materials."""
-    v.handovers.append(e.at)
-
-
-def _on_acceptance(v, e):
-    """An ``acceptance`` (besides ``accepted_at``)."""
-    v.accepts.append(e.at)
-
-
-def _on_evaluation(v, e):
-    """An ``evaluation`` by the applicant."""
-    v.evaluations.append(e)
-
-
-def _on_return_visit(v, e):
-    """A ``return_visit``."""
-    v.visits.append(e.at)
-
-
-_STEPS = {
-    "proxy_request": _on_request,
-    "fee": _on_fee,
-    "handover": _on_handover,
-    "acceptance": _on_acceptance,
-    "completion": _on_completion,
-    "evaluation": _on_evaluation,
-    "return_visit": _on_return_visit,
-}
+_STEPS = {"proxy_request": _on_request, "fee": _on_fee}
 
 
 def _by_agent(v, at=None):
@@ -420,14 +388,19 @@ def _ledger_incomplete(v):
     applicant = ticket.applicant
     status = ticket.status
     done = status in _DONE or ticket.resolved_at is not None
-    lacking = [row for row, missing in (
-        (_LEDGER[0], _blank(ticket.subject)),
-        (_LEDGER[1], ticket.kind == "application" and (status in _ACCEPTED or done) and not v.accepts),
-        (_LEDGER[2], done and v.resolved is None),
-        (_LEDGER[3], v.agent is None),
-        (_LEDGER[4], _blank(applicant.name)),
-        (_LEDGER[5], _blank(applicant.phone)),
-    ) if missing]
+    lacking = []
+    if _blank(ticket.subject):
+        lacking.append(_LEDGER[0])
+    if ticket.kind == "application" and (status in _ACCEPTED or done) and not v.accepts:
+        lacking.append(_LEDGER[1])
+    if done and v.resolved is None:
+        lacking.append(_LEDGER[2])
+    if v.agent is None:
+        lacking.append(_LEDGER[3])
+    if _blank(applicant.name):
+        lacking.append(_LEDGER[4])
+    if _blank(applicant.phone):
+        lacking.append(_LEDGER[5])
     if not lacking:
         return ()
     return (LEDGER_INCOMPLETE.finding(
@@ -509,8 +482,12 @@ def _stale(v):
         return ()
     n = v.policy["stale_working_days"]
     last_at = ticket.created_at
-    if v.last_active is not None and v.last_active > last_at:
-        last_at = v.last_active
+    now = ctx.now
+    for e in reversed(ticket.events):  # from the end: the last activity at or before now, usually the last event
+        if e.at <= now and is_activity(e):
+            if e.at > last_at:
+                last_at = e.at
+            break
     last_date = last_at.astimezone(ctx.tz).date()
     idle = ctx.calendar.count_working_days(last_date, ctx.now_date)
     if idle <= n:  # it turns stale on the (n+1)-th working day after the last activity, if nothing happens
@@ -538,6 +515,8 @@ def govhall_evaluate_ticket(ticket, ctx):
     if not (proxied or applicant.groups or applicant.birth_date is not None):
         return None  # the common case: nothing for this plugin
     v = _View(ticket, ctx, proxied)
+    if not proxied and v.special is None:  # no clause applies; there may be an age still to reach
+        return RuleResult((), [], v.next_change) if v.next_change else None
     findings = []
     for clause in CLAUSES if proxied else GROUP_CLAUSES:
         found = clause(v)
