@@ -175,12 +175,12 @@ def _en(items):
 class _View:
     """One ticket as the clauses read it, from one pass over its events (the ``_on_*`` steps).
 
-    ``marked`` holds ``(event, new)`` for the events with a code of their own, in
-    event order: supplement notices (``new``: for a later one, the items no earlier
-    one named), a consultation's answers with ``elements``, deferrals and
-    rejections. ``unsubmitted`` are the required items not submitted at the first
-    supplement notice. ``clocks`` and ``policy`` are left by the clauses that
-    compute them.
+    ``marked`` holds ``(clause, event, new)`` for the events with a code of their
+    own, in event order: the first supplement notice (``_notice_incomplete``),
+    later ones (``_repeated_notice``; ``new``: the items no earlier one named), a
+    consultation's answers with ``elements``, deferrals and rejections.
+    ``unsubmitted`` are the required items not submitted at the first supplement
+    notice. ``clocks`` and ``policy`` are left by the clauses that compute them.
     """
 
     __slots__ = (
@@ -241,8 +241,8 @@ def _on_notice(v, e):
     """A notice: a supplement notice, a consultation's answer, and the end of open deferrals."""
     if e.missing:
         _on_supplement(v, e)
-    elif v.consultation and e.elements is not None:
-        v.marked.append((e, None))
+    if v.consultation and e.elements is not None:
+        v.marked.append((_answer_incomplete, e, None))
     if v.open_deferrals and (e.actor is None or e.actor.role != "applicant"):
         _answered(v, e)
 
@@ -251,19 +251,18 @@ def _on_supplement(v, e):
     """A supplement notice: it stops the clock; what it names, first or new, oral or written."""
     missing = e.missing
     v.stop_times.append(e.at)
-    new = None
     if v.first_notice is None:
         v.first_notice = e
         v.unsubmitted = [r for r in v.required if r not in v.submitted]
+        v.marked.append((_notice_incomplete, e, None))
     else:
         listed = v.listed
-        new = [m for m in missing if m not in listed]
+        v.marked.append((_repeated_notice, e, [m for m in missing if m not in listed]))
     v.listed.update(missing)
     if e.form == "oral":
         v.oral.append(e)
     elif e.form == "written":
         v.written.update(missing)
-    v.marked.append((e, new))
 
 
 def _answered(v, e):
@@ -277,7 +276,7 @@ def _on_deferral(v, e):
     """A deferral: one more open ``deferred_reply`` clock."""
     v.deferrals.append([e, None])
     v.open_deferrals += 1
-    v.marked.append((e, None))
+    v.marked.append((_deferral_contact_missing, e, None))
 
 
 def _on_closing(v, e):
@@ -285,7 +284,7 @@ def _on_closing(v, e):
     v.stop_times.append(e.at)
     v.closings.append(e.at)
     if e.type == "rejection":
-        v.marked.append((e, None))
+        v.marked.append((_rejection_basis_missing, e, None))
 
 
 _STEPS = {"submission": _on_submission, "notice": _on_notice, "deferral": _on_deferral,
@@ -295,8 +294,6 @@ _OWN = frozenset({"notice", "deferral", "rejection"})  # without them and the cl
 
 def _notice_incomplete(v, e, new):
     """``otn.notice_incomplete``: the first supplement notice leaves out items not yet submitted."""
-    if e is not v.first_notice:
-        return None
     missing = e.missing
     left_out = [r for r in v.unsubmitted if r not in missing]
     if not left_out:
@@ -323,8 +320,6 @@ def _repeated_notice(v, e, new):
 
 def _answer_incomplete(v, e, new):
     """``otn.answer_incomplete``: a consultation's answer lacks some of the five elements."""
-    if not v.consultation or e.elements is None:
-        return None
     lacking = [x for x in ELEMENTS if x not in e.elements]
     if not lacking:
         return None
@@ -358,21 +353,13 @@ def _rejection_basis_missing(v, e, new):
         key=e.at.isoformat(), **_by(v.ticket, e))
 
 
-EVENT_CLAUSES = {
-    "notice": (_notice_incomplete, _repeated_notice, _answer_incomplete),
-    "deferral": (_deferral_contact_missing,),
-    "rejection": (_rejection_basis_missing,),
-}
-
-
 def _event_codes(v):
     """The codes of single notices, deferrals and rejections, in event order."""
     found = []
-    for e, new in v.marked:
-        for clause in EVENT_CLAUSES[e.type]:
-            finding = clause(v, e, new)
-            if finding is not None:
-                found.append(finding)
+    for clause, e, new in v.marked:
+        finding = clause(v, e, new)
+        if finding is not None:
+            found.append(finding)
     return found
 
 
