@@ -216,19 +216,23 @@ def _no_phrases(text):
 
 
 _SETTINGS: dict[int, tuple[object, _Settings]] = {}
+_LAST: tuple[object, _Settings | None] = (None, None)  # the last configuration asked for: nearly always the one
 
 
 def _settings(ctx) -> _Settings:
     """The settings of the context's configuration, computed once per configuration object."""
+    global _LAST
     config = ctx.config
+    last = _LAST
+    if last[0] is config:
+        return last[1]
     hit = _SETTINGS.get(id(config))
-    if hit is not None and hit[0] is config:
-        return hit[1]
-    if len(_SETTINGS) > 32:
-        _SETTINGS.clear()
-    settings = _Settings(ctx.policy(RULE))
-    _SETTINGS[id(config)] = (config, settings)
-    return settings
+    if hit is None or hit[0] is not config:
+        if len(_SETTINGS) > 32:
+            _SETTINGS.clear()
+        hit = _SETTINGS[id(config)] = (config, _Settings(ctx.policy(RULE)))
+    _LAST = hit
+    return hit[1]
 
 
 @functools.lru_cache(maxsize=16)
