@@ -32,6 +32,7 @@ from govhall_sdk import hookimpl
 from govhall_sdk.adapter import Adapter, Page, WriteOutcome
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.parse import Parsed, TicketError, iter_raw, parse_item
+from govhall_sdk.storage import transaction
 
 GOVHALL = "govhall"
 SCHEMA = """
@@ -61,16 +62,9 @@ class LocalHelpdesk:
     def _next_version(self) -> int:
         return (self.db.execute("SELECT coalesce(max(version), 0) FROM tickets").fetchone()[0]) + 1
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One SQLite transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any error."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return transaction(self.db)
 
     def seed(self, path: str | Path) -> int:
         """Load tickets from an interchange file (as a human would have entered them)."""

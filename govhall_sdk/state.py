@@ -24,11 +24,12 @@ import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import filelock
 
 from .privacy import mask_text
+from .storage import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (adapter TEXT PRIMARY KEY, value TEXT NOT NULL, at TEXT NOT NULL);
@@ -99,16 +100,9 @@ class StateStore:
             raise state_error(self.path, exc) from None
         self._lock: filelock.BaseFileLock | None = None
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One SQLite transaction: committed at the end, rolled back on any error."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return transaction(self.db)
 
     # -- one run at a time
     def lock(self, wait: float | None = None) -> "StateStore":
@@ -141,12 +135,6 @@ class StateStore:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-
-    def __enter__(self) -> "StateStore":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.unlock()
 
     def meta(self, key: str) -> str | None:
         """A value of the ``meta`` table."""
