@@ -8,6 +8,7 @@ adapter is then mostly mapping code.
 from __future__ import annotations
 
 import os
+import unicodedata
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import attrs
@@ -66,6 +67,21 @@ class WriteOutcome:
     error: str | None = None
 
 
+def secret_value(value: Any, path: str) -> str:
+    """A token as given, stripped of the whitespace around it (a pasted newline); ConfigError, never
+    echoing the value, when it is not a string or holds a control character."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: expected a string, got a {type(value).__name__} (the value is not shown)")
+    value = value.strip()
+    bad = next((i for i, c in enumerate(value) if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ConfigError(f"{path}: holds a control character at position {bad + 1} (the value is not shown); "
+                          "copy the token again")
+    if not value:
+        raise ConfigError(f"{path}: is empty")
+    return value
+
+
 class Adapter:
     """Base class of helpdesk adapters.
 
@@ -107,7 +123,9 @@ class Adapter:
                 variable = check_value(raw.pop(env_key), str, f"adapter.{env_key}")
                 if variable not in os.environ:
                     raise ConfigError(f"adapter.{env_key}: the environment variable {variable} is not set")
-                raw[key] = os.environ[variable]
+                raw[key] = secret_value(os.environ[variable], f"adapter.{env_key} (${variable})")
+            elif key in raw:
+                raw[key] = secret_value(raw[key], f"adapter.{key}")
         known = {"type", "timezone", *cls.settings_schema}
         for key in raw:
             if key not in known:

@@ -24,13 +24,23 @@ import base64
 import logging
 import time
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import requests
 
 from ..adapter import Adapter, AdapterError, Page, with_warnings
+from ..config import check_value
 from ..parse import Parsed, TicketError, parse_item
+from ..redaction import redact, register_secret
 from .paginators import Paginator
 from .retry import IDEMPOTENT_METHODS, HTTPError, RetryPolicy, parse_retry_after
+from .transport import MAX_REDIRECTS, READ_METHODS, check_base_url, cross_origin, origin_of
+
+#: The settings of every REST adapter, whatever its platform: how its connection is secured.
+TRANSPORT_SETTINGS = {"verify_tls": True, "allow_http": False}
+#: The failures of requests (and urllib3, which it wraps) that are the network's, retried like a 5xx.
+TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+             requests.exceptions.ContentDecodingError)
 
 log = logging.getLogger("govhall")
 
@@ -79,11 +89,29 @@ class RESTAdapter(Adapter):
         self.requests_made = 0
         self._echo: dict[str, str] = {}
         self._api_user: Mapping[str, Any] | None = None
-        verify = self.settings.get("verify_tls", True)
-        self.session.verify = verify
-        if verify is False:
+        self.origin = origin_of(self.base_url)
+        self.session.verify = self.settings["verify_tls"]
+        if not self.session.verify:
             log.warning("TLS verification is OFF for adapter %r (adapter.verify_tls = false)", self.name)
+        if self.settings["allow_http"] and self.origin.scheme == "http":
+            log.warning("adapter %r sends its credentials over plain http:// to %s (adapter.allow_http = true)",
+                        self.name, self.origin.host)
+        for key in self.secret_settings:
+            register_secret(self.settings.get(key))
+        register_secret(self._basic())
         self.session.headers.update(self.auth_headers())
+
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, then the transport: ``url`` (see :mod:`govhall_sdk.rest.transport`),
+        ``verify_tls`` and ``allow_http``, which every REST adapter takes."""
+        raw = dict(raw)
+        transport = {key: check_value(raw.pop(key, default), bool, f"adapter.{key}")
+                     for key, default in TRANSPORT_SETTINGS.items()}
+        out = super().validate_settings(raw)
+        out.update(transport)
+        out["url"] = check_base_url(str(out["url"]), transport["allow_http"])
+        return out
 
     # ------------------------------------------------------------------ auth and secrets
     @property
@@ -105,13 +133,8 @@ class RESTAdapter(Adapter):
         return {"Authorization": f"Basic {basic}", "Accept": "application/json"} if basic else {}
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret setting's value, and the encoded basic credentials, replaced by ``***``."""
-        for key in self.secret_settings:
-            secret = self.settings.get(key)
-            if secret:
-                text = text.replace(str(secret), "***")
-        basic = self._basic()
-        return text.replace(basic, "***") if basic else text
+        """``text`` with every secret (this adapter's and any other registered), in every spelling, as ``***``."""
+        return redact(text)
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -127,24 +150,56 @@ class RESTAdapter(Adapter):
             self.sleep(self.pace_seconds)
 
     def _send(self, method: str, url: str, want_json: bool = False, **kwargs: Any) -> requests.Response:
-        self.requests_made += 1
-        try:
-            # verify= on each request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
-            response = self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:  # a body cut short is a network error too
-            raise HTTPError(self.redact(f"{method} {url}: {type(exc).__name__}: {exc}")) from None
+        response, hops = self._exchange(method, url, **kwargs), 0
+        while response.is_redirect:
+            if hops == MAX_REDIRECTS:
+                raise HTTPError(self.redact(f"{method} {url}: more than {MAX_REDIRECTS} redirects"),
+                                response.status_code, transient=False)
+            url, hops = self._redirect_target(method, url, response), hops + 1
+            kwargs.pop("params", None)  # the Location carries the whole query
+            response = self._exchange(method, url, **kwargs)
         self.pace(response)
         if response.status_code >= 400:
             detail = self.redact(response.text)[:300].replace("\n", " ")  # redact, then cut: no half secret
             raise HTTPError(self.redact(f"{method} {url}: HTTP {response.status_code}: {detail}"),
                             response.status_code, parse_retry_after(response.headers.get("Retry-After")))
+        if response.status_code >= 300:  # a 3xx that is not a redirect (304, 300): nothing was done
+            raise HTTPError(self.redact(f"{method} {url}: HTTP {response.status_code}"), response.status_code,
+                            transient=False)
         if want_json:  # a truncated or malformed body is retried like a network error
             try:
                 response.body = response.json()
             except ValueError as exc:
                 raise HTTPError(self.redact(f"{method} {url}: malformed JSON: {exc}")) from None
         return response
+
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request to the configured origin, redirects not followed; any failure a redacted HTTPError."""
+        refused = cross_origin(url, self.origin)
+        if refused:
+            raise HTTPError(self.redact(f"{method} {url}: refused: {refused}"), transient=False)
+        self.requests_made += 1
+        try:
+            # verify= on each request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
+            return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify,
+                                        allow_redirects=False, **kwargs)
+        except (requests.RequestException, ValueError) as exc:  # ValueError: a header value http.client refuses
+            raise HTTPError(self.redact(f"{method} {url}: {type(exc).__name__}: {exc}"),
+                            transient=isinstance(exc, TRANSIENT)) from None
+
+    def _redirect_target(self, method: str, url: str, response: requests.Response) -> str:
+        """Where a redirect of a read leads, within the origin; a redirected write is a failed write."""
+        target = requests.compat.urljoin(url, response.headers.get("Location", ""))
+        status = response.status_code
+        if method not in READ_METHODS:
+            raise HTTPError(self.redact(f"{method} {url}: HTTP {status} redirect to {target}: a write never "
+                                        "follows a redirect, so nothing was written (check adapter.url)"),
+                            status, transient=False)
+        refused = cross_origin(target, self.origin)
+        if refused:
+            raise HTTPError(self.redact(f"{method} {url}: HTTP {status} redirect refused: {refused}"), status,
+                            transient=False)
+        return target
 
     def request(self, method: str, path: str, *, idempotent: bool | None = None, want_json: bool = False,
                 **kwargs: Any) -> requests.Response:
@@ -159,7 +214,7 @@ class RESTAdapter(Adapter):
         :raises HTTPError: after the last attempt, or at once when not retryable.
         """
         method = method.upper()
-        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        url = path if urlsplit(path).scheme else f"{self.base_url}{path}"
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         return self.retry.retrying(safe, self.sleep)(self._send, method, url, want_json, **kwargs)
 

@@ -24,17 +24,21 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class HTTPError(AdapterError):
-    """A request that failed for good; the message is redacted. ``status`` is None for network errors."""
+    """A request that failed for good; the message is redacted. ``status`` is None when no answer came;
+    ``transient`` is False for a failure that the same request would meet again."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None, *,
+                 transient: bool = True):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.transient = transient
 
     @property
     def retryable(self) -> bool:
-        """True for the statuses and network errors the retry policy retries."""
-        return self.status is None or self.status in RETRY_STATUSES
+        """True for the statuses and network errors the retry policy retries (not a refused redirect,
+        a request sent nowhere or a header the HTTP library refused)."""
+        return self.transient and (self.status is None or self.status in RETRY_STATUSES)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:

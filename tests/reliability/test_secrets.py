@@ -54,7 +54,7 @@ def state_bytes(tmp_path):
 def scenarios():
     """The failures forced: every request refused, writes failing with the key echoed, nobody listening."""
     return ["401 for a wrong key", "5xx echoing the key and its header", "connection refused",
-            "connection refused, the key in the URL's query"]
+            "connection refused, the key in the URL's path"]
 
 
 def setup(name, tmp_path):
@@ -69,7 +69,7 @@ def setup(name, tmp_path):
         return fake, fake.url
     if name == "connection refused":
         return None, f"http://127.0.0.1:{closed_port()}"
-    return None, f"http://127.0.0.1:{closed_port()}/?api_key={TOKEN}&"
+    return None, f"http://127.0.0.1:{closed_port()}/{TOKEN}"
 
 
 @pytest.mark.parametrize("name", scenarios())
@@ -117,8 +117,22 @@ def test_the_key_never_leaks_in_process(name, tmp_path, caplog, capsys):
 
 
 def test_the_repr_hides_the_key_wherever_it_appears(tmp_path):
-    config = config_for(tmp_path, f"https://center.example/?api_key={TOKEN}", api_key=TOKEN)
+    config = config_for(tmp_path, f"https://center.example/{TOKEN}/", api_key=TOKEN)
     assert not leaks(repr(FreshdeskAdapter(dict(config.adapter), config)))
+
+
+def test_a_url_with_a_query_is_refused_without_echoing_it(tmp_path):
+    """A base URL cannot carry a query (the paths are appended to it): the key put there is a config error
+    that names the setting and never shows the value."""
+    config = config_for(tmp_path, f"https://center.example/?api_key={TOKEN}", api_key=TOKEN)
+    with pytest.raises(ConfigError) as raised:
+        FreshdeskAdapter(dict(config.adapter), config)
+    assert "adapter.url" in str(raised.value) and not leaks(str(raised.value))
+    config = write_config(tmp_path, f"https://center.example/?api_key={TOKEN}", api_key=TOKEN)
+    done = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", NOW.isoformat()], capture_output=True,
+                          text=True, env=cli_env(), timeout=120)
+    assert done.returncode == 2 and "adapter.url" in done.stderr
+    assert not leaks(done.stdout + done.stderr)
 
 
 CLI_CASES = [(name, False) for name in scenarios() if "refused" not in name] + [(name, True) for name in scenarios()]
