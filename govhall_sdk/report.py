@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from .engine import Result
 from .model import Clock, Finding, Note, Patch
+from .terminal import shown
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,18 +88,20 @@ def table_line(result: Result, colour: bool, tz: Any) -> str:
 
     A provisional deadline (its span reaches a year with no published holiday
     arrangement) is marked ``~`` after the date, as in ``2027-01-11 23:59~``.
+    The id and the codes (a plugin's) are :func:`~govhall_sdk.terminal.shown`:
+    no control character of theirs reaches the terminal.
     """
     light = result.light or "-"
-    shown = f"{light:<6}"
+    light_text = f"{shown(light):<6}"
     if colour and light in _COLOURS:
-        shown = f"{_COLOURS[light]}{shown}{_RESET}"
+        light_text = f"{_COLOURS[light]}{light_text}{_RESET}"
     running = [c for c in result.clocks if c.status in _COLOURS]
     earliest = min(running, key=lambda c: c.due_at, default=None)
     due_text = "-"
     if earliest is not None:
         due_text = earliest.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") + ("~" if earliest.provisional else "")
-    codes = ", ".join(f.code for f in result.findings) or "-"
-    return f"{result.ticket_id:<14} {shown} {due_text:<19} E{result.escalation_level}   {codes}"
+    codes = shown(", ".join(f.code for f in result.findings) or "-")
+    return f"{shown(result.ticket_id):<14} {light_text} {due_text:<19} E{result.escalation_level}   {codes}"
 
 
 def table_header() -> str:

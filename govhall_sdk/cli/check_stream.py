@@ -4,6 +4,10 @@ Memory stays flat: tickets are read, evaluated and written a chunk at a time.
 With ``jobs`` > 1, chunks are parsed, evaluated and rendered in forked worker
 processes (which inherit the loaded plugins and calendar) while the output keeps
 the input's order; at most ``2 x jobs`` chunks are in flight.
+
+Nothing of a ticket reaches the terminal raw: the table and the error lines
+are :func:`~govhall_sdk.terminal.shown`, the JSON :func:`~govhall_sdk.terminal.printable_json`
+(the same data, its C1 controls, bidi and other invisible characters spelled ``\\uNNNN``).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from ..engine import Context, Engine
 from ..parse import iter_raw, parse_item
 from ..privacy import mask_text
 from ..report import result_dict, table_header, table_line, use_colour
+from ..terminal import printable_json, shown
 
 CHUNK = 256
 Rendered = tuple[str | None, list[dict]]  # the ticket's output, its error entries
@@ -45,7 +50,7 @@ class _Renderer:
         result = self.engine.evaluate(item.ticket, self.ctx)
         errors = [_error_entry(result.ticket_id, where, m) for m in result.errors]
         if self.fmt == "json":
-            return json.dumps(result_dict(result), ensure_ascii=False), errors
+            return printable_json(json.dumps(result_dict(result), ensure_ascii=False)), errors
         return table_line(result, self.colour, self.engine.config.timezone), errors
 
 
@@ -101,9 +106,9 @@ def run_check(stream: IO[str], name: str, engine: Engine, now: datetime, fmt: st
         fatal = str(exc)
         errors.append(_error_entry(None, "", fatal))
     if fmt == "json":
-        body = ",\n    ".join(json.dumps(e, ensure_ascii=False) for e in errors)
+        body = ",\n    ".join(printable_json(json.dumps(e, ensure_ascii=False)) for e in errors)
         out.write("\n  ],\n  \"errors\": [%s]\n}\n" % (f"\n    {body}\n  " if errors else ""))
     else:
         for e in errors:
-            out.write(f"ERROR {e['id'] or e.get('where', '')}: {e['error']}\n")
+            out.write(shown(f"ERROR {e['id'] or e.get('where', '')}: {e['error']}") + "\n")
     return fatal

@@ -8,8 +8,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from ..privacy import mask_text
 from ..state import state_error
+from ..terminal import printable, printable_json, shown, shown_json
 
 
 def _progress(stream: Any) -> Any:
@@ -27,33 +27,36 @@ def _progress(stream: Any) -> Any:
 
 
 def print_summary(summary: Any, out: Any) -> None:
-    """The human-readable summary of a run."""
+    """The human-readable summary of a run; every line :func:`~govhall_sdk.terminal.shown` (ticket data escaped)."""
+    def say(line: str) -> None:
+        print(shown(line), file=out)
+
     s = summary
     mode = " (dry run: nothing written)" if s.dry_run else ""
-    print(f"govhall run: adapter {s.adapter}, now {s.now.isoformat()}{mode}", file=out)
+    say(f"govhall run: adapter {s.adapter}, now {s.now.isoformat()}{mode}")
     if s.full_reason:
-        print(f"  reading every ticket: {s.full_reason}", file=out)
-    print(f"  pulled {s.pulled}, due by time {s.due}, evaluated {s.evaluated}, "
-          f"written {s.written} (notes {s.notes}, escalations {s.escalations}) in {s.seconds:.2f} s", file=out)
+        say(f"  reading every ticket: {s.full_reason}")
+    say(f"  pulled {s.pulled}, due by time {s.due}, evaluated {s.evaluated}, "
+        f"written {s.written} (notes {s.notes}, escalations {s.escalations}) in {s.seconds:.2f} s")
     if s.provisional:
-        print(f"  warning: {s.provisional} clocks are provisional: their deadlines reach into a year whose holiday "
-              "arrangement is not published (statutory holidays only); import the State Council notice with "
-              "`govhall calendar import NOTICE`", file=out)
+        say(f"  warning: {s.provisional} clocks are provisional: their deadlines reach into a year whose holiday "
+            "arrangement is not published (statutory holidays only); import the State Council notice with "
+            "`govhall calendar import NOTICE`")
     if s.lights:
-        print("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())), file=out)
+        say("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())))
     if s.findings:
-        print("  findings by code:", file=out)
+        say("  findings by code:")
         for code, n in sorted(s.findings.items()):
-            print(f"    {code:<36} {n}", file=out)
+            say(f"    {printable(code):<36} {n}")
     if s.dry_run:
         from ..report import patch_dict
 
         for tid, patch in s.patches:
-            print(f"  patch {tid}: {json.dumps(patch_dict(patch), ensure_ascii=False)}", file=out)
+            say(f"  patch {tid}: {printable_json(json.dumps(patch_dict(patch), ensure_ascii=False))}")
     for tid, reason in sorted(s.failed.items()):
-        print(mask_text(f"  NOT WRITTEN {tid}: {reason}"), file=out)
+        say(f"  NOT WRITTEN {tid}: {reason}")
     for tid, reason in sorted(s.errors.items()):
-        print(mask_text(f"  ERROR {tid}: {reason}"), file=out)
+        say(f"  ERROR {tid}: {reason}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -100,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tick:
         sys.stderr.write("\n")
     if args.json:
-        print(mask_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)))
+        print(shown_json(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)))
     else:
         print_summary(summary, sys.stdout)
     return EXIT_OK if summary.ok else EXIT_INCOMPLETE
