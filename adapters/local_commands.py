@@ -10,13 +10,17 @@ import json
 
 from govhall_sdk import hookimpl
 from govhall_sdk.cli import EXIT_OK, UsageError, add_options, config_from_args
-from govhall_sdk.privacy import mask_text
+from govhall_sdk.terminal import printable_json, shown, shown_json
 
 from .local import LocalAdapter, LocalHelpdesk
 
 
 def _show(args):
-    """Print one ticket of the local helpdesk as JSON (phones and ID numbers masked)."""
+    """Print one ticket of the local helpdesk as JSON (phones and ID numbers masked), or list them all.
+
+    Control and invisible characters are escaped even ``--unmasked``
+    (:mod:`govhall_sdk.terminal`): the JSON still reads back to the same ticket.
+    """
     config = config_from_args(args)
     settings = LocalAdapter.validate_settings({k: v for k, v in config.adapter.items() if k != "type"})
     helpdesk = LocalHelpdesk(config.resolve(settings["path"]))
@@ -24,13 +28,14 @@ def _show(args):
         if args.local_command == "list":
             for raw in helpdesk.all():
                 tags = " ".join(t for t in raw.get("tags", []) if t.startswith("govhall_"))
-                print(f"{raw.get('id'):<12} {raw.get('kind', ''):<13} {raw.get('status') or '':<9} {tags}")
+                line = f"{raw.get('id'):<12} {raw.get('kind', ''):<13} {raw.get('status') or '':<9} {tags}"
+                print(shown(line))
             return EXIT_OK
         raw = helpdesk.get(args.id)
         if raw is None:
             raise UsageError(f"no ticket {args.id!r} in {helpdesk.path}")
         text = json.dumps(raw, ensure_ascii=False, indent=2)
-        print(text if args.unmasked else mask_text(text))
+        print(printable_json(text) if args.unmasked else shown_json(text))
         return EXIT_OK
     finally:
         helpdesk.close()

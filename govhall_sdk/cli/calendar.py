@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..config import ConfigError
+from ..terminal import printable_json
 from .errors import EXIT_OK, UsageError
 from .options import add_options, config_from_args, engine_from_config, parse_date
 
@@ -22,7 +23,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         if args.calendar_command == "add":
             print(cal.add_working_days(args.date, args.n).isoformat())
         else:
-            print(json.dumps(cal.info(args.date), ensure_ascii=False))
+            print(printable_json(json.dumps(cal.info(args.date), ensure_ascii=False)))  # names from calendar files
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..host import get_plugin_manager
+from ..terminal import shown, shown_json
 from .errors import EXIT_OK
 from .options import add_options
 
@@ -20,15 +21,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             for i in infos
         ]
         failed = [{"name": n, "error": e} for n, e in sorted(pm.load_failures.items())]
-        print(json.dumps({"plugins": rows, "failed": failed}, ensure_ascii=False, indent=2))
+        print(shown_json(json.dumps({"plugins": rows, "failed": failed}, ensure_ascii=False, indent=2)))
         return EXIT_OK
-    for i in infos:
+    for i in infos:  # names, versions and errors are a plugin's own text: shown, like ticket data
         origin = f"{i.distribution} {i.version}" if i.distribution else "(registered in process)"
-        print(f"{i.name}  [{origin}]")
+        print(shown(f"{i.name}  [{origin}]"))
         for hook in i.hooks:
-            print(f"    {hook}")
+            print(shown(f"    {hook}"))
     for name, error in sorted(pm.load_failures.items()):
-        print(f"{name}  [FAILED TO LOAD: {error}]")
+        print(shown(f"{name}  [FAILED TO LOAD: {error}]"))
     return EXIT_OK
 
 

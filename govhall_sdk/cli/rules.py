@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..host import get_plugin_manager
+from ..terminal import printable, printable_json, printable_lines
 from .errors import EXIT_OK, UsageError
 from .options import add_options, config_from_args
 
@@ -29,16 +30,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if fmt == "markdown":
         names = {plugin for plugin, _ in pm.rules.values()}
         docs = {name: getattr(pm.get_plugin(name), "__doc__", None) for name in names}
-        sys.stdout.write(render_markdown(pm.rules, config, docs))
+        sys.stdout.write(printable_lines(render_markdown(pm.rules, config, docs)))
         return EXIT_OK
     rows = catalog_rows(pm.rules, config)
     if fmt == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        print(printable_json(json.dumps(rows, ensure_ascii=False, indent=2, default=str)))
         return EXIT_OK
-    for r in rows:
+    for r in rows:  # a plugin's catalog text: its controls escaped (it is no ticket data: nothing to scrub)
         esc = f" escalation {r['escalation']}" if r["escalation"] else ""
         limits = " ".join(f"{k}={v}" for k, v in r["thresholds"].items())
-        print(f"{r['code']:<36} {r['severity']:<9} {r['clause']}{esc}  {limits}".rstrip())
+        print(printable(f"{r['code']:<36} {r['severity']:<9} {r['clause']}{esc}  {limits}".rstrip()))
     return EXIT_OK
 
 
@@ -50,13 +51,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     plugin, info = pm.rules[args.code]
     lang = args.lang or (config_from_args(args).lang if getattr(args, "config", None) else "zh")
     en = lang == "en"
-    print(f"{info.code}  ({info.severity}, {plugin})")
-    print(f"{'Clause' if en else '条款'}: {info.clause}")
+    # a plugin's catalog text: its controls escaped, its line breaks kept
+    print(printable(f"{info.code}  ({info.severity}, {plugin})"))
+    print(printable_lines(f"{'Clause' if en else '条款'}: {info.clause}"))
     if info.text:
-        print(info.text)
+        print(printable_lines(info.text))
     action = info.action_en if en else info.action
     if action:
-        print(f"{'What to do' if en else '应当'}: {action}")
+        print(printable_lines(f"{'What to do' if en else '应当'}: {action}"))
     return EXIT_OK
 
 
