@@ -50,7 +50,7 @@ from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, MappedAdapter, OffsetPaginator, SyncCursor,
     parse_instant,
 )
-from govhall_sdk.rest.signatures import verify_hub_signature
+from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
 
 #: Where the normalized fields come from by default (paths in the issue's ``fields``).
 JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "reporter.accountId",
@@ -144,10 +144,10 @@ class JiraAdapter(MappedAdapter):
         "url": None, "email": None, "api_token": None, "jql": None,
         **{k: v for k, v in MappedAdapter.settings_schema.items() if k != "url"}, "settle_seconds": 120.0,
         "jql_timezone": "", "channel_field": "", "form_field": "customfield_10010.requestType.name|issuetype.name",
-        "custom_fields": {}, "forms": {}, "status_events": {}, "note_api": "servicedesk",
+        "custom_fields": {}, "forms": {}, "status_events": {}, "note_api": "servicedesk", "webhook_secret": "",
     }
     settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "jql": str}
-    secret_settings = ("api_token",)
+    secret_settings = ("api_token", "webhook_secret")
     api_user_path = "/rest/api/3/myself"
     custom_field_hint = "create the custom field on Jira and map it"
 
@@ -158,6 +158,11 @@ class JiraAdapter(MappedAdapter):
         self.department_field = department.split("|")[0].split(".")[0].strip() or None
         zone = self.settings["jql_timezone"]
         self._zone: Any = ZoneInfo(zone) if zone else None
+
+    def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
+        """A verifier of this site's webhook calls, with the ``webhook_secret`` setting (see the
+        module's :func:`webhook_verifier`); ConfigError when that setting is empty."""
+        return verifier_for(self, webhook_verifier, **kw)
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -385,10 +390,33 @@ def _offset() -> OffsetPaginator:
     return OffsetPaginator(limit=100, offset_param="startAt", limit_param="maxResults", total_key="total")
 
 
-def verify_webhook(body: bytes, header: str, secret: str | bytes) -> bool:
-    """True when a Jira Cloud admin webhook saved with ``secret`` signed ``body``:
-    ``X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>`` (WebSub). Malformed input is False."""
-    return verify_hub_signature(body, header, secret, "sha256")
+#: How a Jira Cloud admin webhook saved with a secret signs its call
+#: (developer.atlassian.com/cloud/jira/platform/webhooks/, "Secure admin webhooks"):
+#: ``X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>`` (WebSub). The body's ``timestamp`` (the event's
+#: time, ms since the epoch) is signed with it; ``X-Atlassian-Webhook-Identifier`` names the delivery and
+#: stays the same across its retries.
+JIRA_WEBHOOKS = WebhookFormat("jira", "X-Hub-Signature", "sha256", "hub", body_timestamp_key="timestamp",
+                              delivery_id_header="X-Atlassian-Webhook-Identifier")
+#: Jira retries a failed delivery (408, 409, 425, 429, 5xx, timeouts) up to 30 minutes later with the same
+#: body, so the event time may be that old (community.developer.atlassian.com/t/30554).
+JIRA_WEBHOOK_TOLERANCE = 1800.0
+
+
+def webhook_verifier(secret: str | bytes, **kw: Any) -> WebhookVerifier:
+    """The recommended check of Jira webhook calls: a :class:`~govhall_sdk.rest.webhooks.WebhookVerifier`
+    (body cap, signature, the body's ``timestamp`` within ``tolerance``, default 1800 s, replay cache keyed
+    by ``X-Atlassian-Webhook-Identifier`` and the signed body); keep one per endpoint. ``kw`` are the
+    verifier's options. An unusable secret raises ConfigError."""
+    kw.setdefault("tolerance", JIRA_WEBHOOK_TOLERANCE)
+    return WebhookVerifier(secret, JIRA_WEBHOOKS, **kw)
+
+
+def verify_webhook(body: bytes, header: str, secret: str | bytes, *, received_at: datetime | None = None,
+                   tolerance: float = JIRA_WEBHOOK_TOLERANCE) -> bool:
+    """True when a Jira Cloud admin webhook saved with ``secret`` signed ``body`` (see :data:`JIRA_WEBHOOKS`)
+    and the body's ``timestamp``, where it has one, lies within ``tolerance`` seconds of ``received_at``
+    (default: now). Malformed input is False. No replay cache: an endpoint uses :func:`webhook_verifier`."""
+    return check_once(secret, JIRA_WEBHOOKS, body, header, received_at=received_at, tolerance=tolerance)
 
 
 @hookimpl

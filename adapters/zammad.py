@@ -22,7 +22,7 @@ from govhall_sdk import hookimpl
 from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.rest import GOVHALL_ACTOR, MappedAdapter, UpdatedSinceWalk, iso_utc
-from govhall_sdk.rest.signatures import verify_hub_signature
+from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
 ZAMMAD_STATUSES = {"new": "new", "open": "open", "pending reminder": "pending", "pending close": "pending",
@@ -60,13 +60,19 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     tickets_path = "/api/v1/tickets/search"
     ticket_path = "/api/v1/tickets/{id}"
     channels, statuses, fields = ZAMMAD_CHANNELS, ZAMMAD_STATUSES, ZAMMAD_FIELDS
-    settings_schema = {"url": None, "token": None, "query": "", **MappedAdapter.settings_schema, "settle_seconds": 60.0}
+    settings_schema = {"url": None, "token": None, "query": "", **MappedAdapter.settings_schema, "settle_seconds": 60.0,
+                       "webhook_secret": ""}
     settings_types = {**MappedAdapter.settings_types, "token": str}
-    secret_settings = ("token",)
+    secret_settings = ("token", "webhook_secret")
     api_user_path = "/api/v1/users/me"  # docs.zammad.org/en/latest/api/user.html, "Me - Current User"
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Token token={self.settings['token']}"}
+
+    def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
+        """A verifier of this instance's webhook calls, with the ``webhook_secret`` setting (see the
+        module's :func:`webhook_verifier`); ConfigError when that setting is empty."""
+        return verifier_for(self, webhook_verifier, **kw)
 
     def search_query(self, since: Any) -> str:
         """``updated_at:>=`` the instant, colons escaped for the query-string parser, plus ``query``."""
@@ -166,10 +172,29 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
                                                        want_json=True).body)
 
 
+#: How a Zammad webhook with an "HMAC SHA1 Signature Token" signs its call
+#: (admin-docs.zammad.org/en/latest/manage/webhook/payload.html): ``X-Hub-Signature: sha1=<hex
+#: HMAC-SHA1(secret, body)>``; ``X-Zammad-Delivery`` is a unique random id of the delivery (the job's id,
+#: which its retries keep). Zammad signs no time.
+ZAMMAD_WEBHOOKS = WebhookFormat("zammad", "X-Hub-Signature", "sha1", "hub", delivery_id_header="X-Zammad-Delivery")
+#: With no signed time, the replay cache is the only defence: deliveries are remembered a day by default.
+ZAMMAD_REPLAY_WINDOW = 86_400.0
+
+
+def webhook_verifier(secret: str | bytes, **kw: Any) -> WebhookVerifier:
+    """The recommended check of Zammad webhook calls: a :class:`~govhall_sdk.rest.webhooks.WebhookVerifier`
+    (body cap, signature, replay cache keyed by ``X-Zammad-Delivery`` and the signed body, remembered
+    ``replay_window`` seconds, default a day); keep one per endpoint. ``kw`` are the verifier's options.
+    An unusable secret raises ConfigError."""
+    kw.setdefault("replay_window", ZAMMAD_REPLAY_WINDOW)
+    return WebhookVerifier(secret, ZAMMAD_WEBHOOKS, **kw)
+
+
 def verify_webhook(body: bytes, header: str, secret: str | bytes) -> bool:
-    """True when a Zammad webhook with an "HMAC SHA1 Signature Token" signed ``body``:
-    ``X-Hub-Signature: sha1=<hex HMAC-SHA1(secret, body)>``. Malformed input is False."""
-    return verify_hub_signature(body, header, secret, "sha1")
+    """True when a Zammad webhook with an "HMAC SHA1 Signature Token" signed ``body``
+    (see :data:`ZAMMAD_WEBHOOKS`). Malformed input is False. No replay cache: an endpoint uses
+    :func:`webhook_verifier`."""
+    return check_once(secret, ZAMMAD_WEBHOOKS, body, header)
 
 
 @hookimpl

@@ -41,7 +41,7 @@ from govhall_sdk.parse import Parsed
 from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, missing, parse_instant, records_at,
 )
-from govhall_sdk.rest.signatures import verify_base64_hmac
+from govhall_sdk.rest.webhooks import DEFAULT_TOLERANCE, WebhookFormat, WebhookVerifier, check_once, verifier_for
 
 #: ``via.channel`` of a ticket (Zendesk's "Via types"), and the normalized channel.
 ZENDESK_CHANNELS = {"email": "mail", "voice": "phone", "sms": "phone", "web": "web", "web_form": "web",
@@ -77,15 +77,21 @@ class ZendeskAdapter(MappedAdapter):
         "url": None, "email": None, "api_token": None,
         **{k: v for k, v in MappedAdapter.settings_schema.items() if k not in ("url", "settle_seconds")},
         "custom_fields": {}, "forms": {}, "batch_size": 100, "job_poll_seconds": 1.0, "job_poll_attempts": 120,
+        "webhook_secret": "",
     }
     settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "job_poll_seconds": float}
-    secret_settings = ("api_token",)
+    secret_settings = ("api_token", "webhook_secret")
     custom_field_hint = "create the ticket field on Zendesk and map it"
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
         self._sideloads: tuple[int, dict[str, Any], dict[str, Any]] = (0, {}, {})
         self._pulled: dict[str, tuple[Any, Any]] = {}  # ticket id -> the version pulled in this run
+
+    def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
+        """A verifier of this account's webhook calls, with the ``webhook_secret`` setting (see the
+        module's :func:`webhook_verifier`); ConfigError when that setting is empty."""
+        return verifier_for(self, webhook_verifier, **kw)
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,14 +331,31 @@ class ZendeskAdapter(MappedAdapter):
         return job
 
 
-def verify_webhook(body: bytes, timestamp: str, signature: str, secret: str | bytes) -> bool:
-    """True when a Zendesk webhook call is signed with ``secret``: ``X-Zendesk-Webhook-Signature`` is
-    ``base64(HMAC-SHA256(secret, timestamp + body))``, the timestamp that of
-    ``X-Zendesk-Webhook-Signature-Timestamp`` (developer.zendesk.com/documentation/webhooks/verifying/).
+#: How Zendesk signs a webhook call (developer.zendesk.com/documentation/webhooks/verifying/):
+#: ``X-Zendesk-Webhook-Signature`` is ``base64(HMAC-SHA256(secret, timestamp + body))``, the timestamp that of
+#: ``X-Zendesk-Webhook-Signature-Timestamp``, e.g. ``2021-03-25T05:09:27Z``
+#: (developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request/).
+ZENDESK_WEBHOOKS = WebhookFormat("zendesk", "X-Zendesk-Webhook-Signature", "sha256", "base64",
+                                 timestamp_header="X-Zendesk-Webhook-Signature-Timestamp")
 
-    ``body`` is the raw request body; malformed input is False, never an exception.
+
+def webhook_verifier(secret: str | bytes, **kw: Any) -> WebhookVerifier:
+    """The recommended check of Zendesk webhook calls: a :class:`~govhall_sdk.rest.webhooks.WebhookVerifier`
+    (body cap, signature, signed timestamp within ``tolerance`` of receipt, replay cache); keep one per
+    endpoint. ``kw`` are the verifier's options. An unusable secret raises ConfigError."""
+    return WebhookVerifier(secret, ZENDESK_WEBHOOKS, **kw)
+
+
+def verify_webhook(body: bytes, timestamp: str, signature: str, secret: str | bytes, *,
+                   received_at: datetime | None = None, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+    """True when a Zendesk webhook call is signed with ``secret`` (see :data:`ZENDESK_WEBHOOKS`) and its
+    timestamp lies within ``tolerance`` seconds of ``received_at`` (default: now).
+
+    ``body`` is the raw request body; malformed input is False, never an exception. This check keeps
+    no replay cache: an endpoint uses :func:`webhook_verifier` instead.
     """
-    return verify_base64_hmac(timestamp, body, signature, secret, "sha256")
+    return check_once(secret, ZENDESK_WEBHOOKS, body, signature, timestamp=timestamp, received_at=received_at,
+                      tolerance=tolerance)
 
 
 @hookimpl
