@@ -422,13 +422,13 @@ def test_a_huge_body_costs_nothing():
 
 @pytest.mark.parametrize("length, reason", [("1025", Reason.BODY_TOO_LARGE), ("abc", Reason.MALFORMED),
                                             ("-1", Reason.MALFORMED), ("1_000", Reason.MALFORMED),
-                                            ("10" * 40, Reason.BODY_TOO_LARGE)])
+                                            ("10" * 40, Reason.BODY_TOO_LARGE), ("9" * 5000, Reason.BODY_TOO_LARGE)])
 def test_a_declared_length_over_the_cap_is_refused_before_reading(length, reason):
     verdict = zammad_verifier(SECRET, max_body=1024).check_length(length)
     assert verdict.reason is reason and verdict.status == reason.status
 
 
-@pytest.mark.parametrize("length", [None, "0", "1024", " 12 ", 12])
+@pytest.mark.parametrize("length", [None, "0", "1024", " 12 ", 12, "0" * 5000 + "12"])
 def test_a_declared_length_within_the_cap_may_be_read(length):
     assert zammad_verifier(SECRET, max_body=1024).check_length(length) is None
 
