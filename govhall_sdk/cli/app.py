@@ -10,16 +10,18 @@ from typing import Sequence
 from .. import __version__
 from ..calendar import UnpublishedYearWarning
 from ..host import PluginError, get_plugin_manager
+from ..terminal import shown
 from .calendar import add_calendar_command
 from .check import add_check_command
 from .errors import EXIT_USAGE, UsageError
+from .logs import configure_logging
 from .options import add_global_options, share_global_options
 from .plugins import add_plugins_command
 from .rules import add_rules_commands
 
 DESCRIPTION = "The govhall command line: check, run, plugins, rules, explain, calendar."
 EPILOG = (
-    "--config and --lang may be given before or after the command (govhall --config F rules, "
+    "--config, --lang, -v, -q and --log-level may be given before or after the command (govhall --config F rules, "
     "govhall rules --config F); a value given after it wins. "
     "Exit status: 0 when the command ran (findings are not errors), 1 when a run could not write everything, "
     "2 on bad usage, a bad config or an unreadable file."
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line for people, ``govhall: warning: ...``, without a source line."""
-    print(f"govhall: warning: {message}", file=file or sys.stderr)
+    print(f"govhall: warning: {shown(message)}", file=file or sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
     try:
+        configure_logging(args)
         if getattr(args, "plugin_error", None):
             raise args.plugin_error
         return args.func(args)
     except (UsageError, PluginError) as exc:
-        print(f"govhall: error: {exc}", file=sys.stderr)
+        print(f"govhall: error: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 from ..config import Config, ConfigError, default_config, load_config
 from ..host import get_plugin_manager
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, UsageError
+from .logs import ENV_LEVEL, LEVELS
 
 __all__ = [
     "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "GLOBAL_OPTIONS", "SHARED_OPTIONS", "UsageError",
@@ -45,7 +46,7 @@ def parse_date(text: str) -> date:
 
 
 #: The options accepted by every command, before or after its name (and at every level of it).
-GLOBAL_OPTIONS = ("config", "lang")
+GLOBAL_OPTIONS = ("config", "lang", "verbose", "quiet", "log_level")
 
 #: name -> (option string, keyword arguments of ``add_argument``); ``format`` is built by :func:`add_options`.
 SHARED_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -56,6 +57,17 @@ SHARED_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "lang": ("--lang", {
         "choices": ("zh", "en"),
         "help": "the language of findings and messages: zh or en (default: the config's lang, else zh)",
+    }),
+    "verbose": (("-v", "--verbose"), {
+        "action": "count",
+        "help": "log more: -v what govhall does (INFO), -vv every HTTP request too (DEBUG); secrets and "
+                "phone/ID numbers are scrubbed from every line",
+    }),
+    "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "log errors only"}),
+    "log_level": ("--log-level", {
+        "choices": LEVELS, "type": str.upper, "metavar": "LEVEL",
+        "help": f"the log level, one of {', '.join(LEVELS)} (default: ${ENV_LEVEL}, else WARNING); "
+                "wins over -v and -q",
     }),
     "json": ("--json", {"action": "store_true", "help": "print JSON"}),
     "now": ("--now", {
@@ -106,15 +118,19 @@ def add_options(parser: argparse.ArgumentParser, *names: str, formats: Mapping[s
             spec["help"] = help[name]
         if name in GLOBAL_OPTIONS:
             spec["default"] = argparse.SUPPRESS
-        parser.add_argument(flag, **spec)
+        parser.add_argument(*_flags(flag), **spec)
     return parser
+
+
+def _flags(flag: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (flag,) if isinstance(flag, str) else flag
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     """The global options on the top-level parser (not given: None)."""
     for name in GLOBAL_OPTIONS:
         flag, spec = SHARED_OPTIONS[name]
-        parser.add_argument(flag, default=None, **spec)
+        parser.add_argument(*_flags(flag), default=None, **spec)
 
 
 def _sub_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -135,14 +151,15 @@ def share_global_options(parser: argparse.ArgumentParser) -> None:
     """
     for child in _sub_parsers(parser):
         for name in GLOBAL_OPTIONS:
-            flag, spec = SHARED_OPTIONS[name]
-            action = child._option_string_actions.get(flag)
+            flags, spec = _flags(SHARED_OPTIONS[name][0]), SHARED_OPTIONS[name][1]
+            action = child._option_string_actions.get(flags[-1])
             if action is None:
-                child.add_argument(flag, **{**spec, "default": argparse.SUPPRESS})
+                child.add_argument(*(f for f in flags if f not in child._option_string_actions),
+                                   **{**spec, "default": argparse.SUPPRESS})
             elif action.default is None:
                 action.default = argparse.SUPPRESS
         for flag, spec in SHARED_OPTIONS.values():
-            action = child._option_string_actions.get(flag)
+            action = child._option_string_actions.get(_flags(flag)[-1])
             if action is not None and action.help is None:
                 action.help = spec["help"]
 
