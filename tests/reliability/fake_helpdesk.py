@@ -53,6 +53,7 @@ KINDS: dict[str, frozenset[str]] = {
     "truncated": READS | WRITES,    # 200, Content-Length of the whole body, half of it sent, then closed
     "malformed": READS | {"update"},  # 200 with a body that is not JSON (the length matches it)
     "409": frozenset({"update"}),   # conflict on PUT
+    "redirect": READS | WRITES,     # a 3xx; payload {"status": 301, "location": URL} (None: the same URL)
 }
 #: Kinds that can strike after a write was applied (the answer is lost, the write is not).
 AFTER_KINDS = frozenset({"500", "502", "503", "timeout", "reset", "truncated", "malformed"})
@@ -157,6 +158,8 @@ class FakeHelpdesk:
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.scheme = "http"
+        #: Where the ``Link`` headers of pages point (None: this server); another host tests link refusal.
+        self.link_base: str | None = None
 
     # ------------------------------------------------------------ state
     def tick(self) -> str:
@@ -219,14 +222,14 @@ class FakeHelpdesk:
         return sum(1 for _, endpoint, _ in self.log if endpoint in WRITES)
 
     # ------------------------------------------------------------ server
-    def start(self, tls: tuple[str, str] | None = None) -> "FakeHelpdesk":
-        """Serve on 127.0.0.1 (a free port); ``tls`` = (certificate file, key file) serves HTTPS."""
+    def start(self, tls: tuple[str, str] | None = None, host: str = "127.0.0.1") -> "FakeHelpdesk":
+        """Serve on ``host`` (a free port); ``tls`` = (certificate file, key file) serves HTTPS."""
         fake = self
 
         class Handler(_Handler):
             helpdesk = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.scheme = "http"
         if tls is not None:
@@ -325,7 +328,7 @@ class FakeHelpdesk:
         headers = {}
         if len(chunk) == per_page:
             nxt = {k: v[0] for k, v in query.items()} | {"page": page + 1}
-            headers["Link"] = f'<{self.url}/api/v2/tickets?{urlencode(nxt)}>; rel="next"'
+            headers["Link"] = f'<{self.link_base or self.url}/api/v2/tickets?{urlencode(nxt)}>; rel="next"'
         return 200, headers, [self._view(t, query) for t in chunk]
 
     def _view(self, ticket, query):
@@ -347,7 +350,7 @@ class FakeHelpdesk:
         items = self.conversations[tid]
         headers = {}
         if len(items) > page * per_page:
-            headers["Link"] = f'<{self.url}/api/v2/tickets/{tid}/conversations?per_page={per_page}&page={page + 1}>; rel="next"'
+            headers["Link"] = f'<{self.link_base or self.url}/api/v2/tickets/{tid}/conversations?per_page={per_page}&page={page + 1}>; rel="next"'
         return 200, headers, items[(page - 1) * per_page: page * per_page]
 
     def _update(self, tid, body):
@@ -425,7 +428,11 @@ class _Handler(BaseHTTPRequestHandler):
             hd.injected.append((kind, endpoint, ticket, after and endpoint in WRITES))
         status, headers, payload = (hd.answer(self.command, endpoint, ticket, query, body, self.headers)
                                     if after else (200, {}, None))
-        if kind == "429":
+        if kind == "redirect":
+            spec = error_body or {}
+            self._send(int(spec.get("status", 301)), {"Location": spec.get("location") or f"{hd.url}{self.path}"},
+                       None)
+        elif kind == "429":
             self._send(429, {"Retry-After": hd.retry_after},
                        error_body or {"code": "rate_limited", "message": "Too many requests"})
         elif kind in ("500", "502", "503"):
@@ -480,3 +487,89 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+class Stranger:
+    """Another host (127.0.0.2 by default): it records every request it gets, whole, and answers 200 ``[]``.
+
+    Whatever an adapter sends here has left the configured helpdesk: the tests
+    assert it received nothing, and search what it did receive for credentials.
+    """
+
+    def __init__(self, host: str = "127.0.0.2"):
+        self.received: list[dict[str, Any]] = []
+        stranger = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                stranger.received.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                          "body": self.rfile.read(length) if length else b""})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"[]")
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def text(self) -> str:
+        """Everything received, as one text (for searching credentials in it)."""
+        return json.dumps([{**r, "body": r["body"].decode("utf-8", "replace")} for r in self.received])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Redirector:
+    """A helpdesk that answers every request with ``status`` and ``Location: target + path``."""
+
+    def __init__(self, target: str, status: int = 301, host: str = "127.0.0.1"):
+        self.seen: list[str] = []
+        redirector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                redirector.seen.append(f"{self.command} {self.path}")
+                self.send_response(status)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
