@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import filelock
 
-from .privacy import mask_text
+from .redaction import scrub
 from .storage import transaction
 
 SCHEMA = """
@@ -215,8 +215,8 @@ class StateStore:
         with self.transaction():
             self.db.executemany(
                 "INSERT INTO audit (at, adapter, ticket_id, changes, codes, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(utc_key(at), adapter, t, mask_text(json.dumps(ch, ensure_ascii=False, sort_keys=True)), ",".join(codes),
-                  int(ok), mask_text(err) if err else err)
+                [(utc_key(at), adapter, t, scrub(json.dumps(ch, ensure_ascii=False, sort_keys=True)), ",".join(codes),
+                  int(ok), scrub(err) if err else err)
                  for t, ch, codes, ok, err in rows],
             )
 

@@ -40,6 +40,7 @@ from .engine import Context, Engine, Result
 from .host import GovhallPluginManager
 from .model import Patch, Ticket
 from .parse import Parsed
+from .redaction import scrub
 from .report import patch_dict
 from .state import ASAP, StateStore
 
@@ -206,7 +207,7 @@ class Sync:
         try:
             yield from items
         except (AdapterError, ValueError) as exc:
-            summary.errors[f"({what})"] = f"{type(exc).__name__}: {exc}"
+            summary.errors[f"({what})"] = scrub(f"{type(exc).__name__}: {exc}")
 
     def _process(self, items: Sequence[Parsed], ctx: Context, summary: Summary, seen: set[str],
                  cursor: str | None, dry_run: bool, asked: Iterable[str] = ()) -> None:
@@ -217,7 +218,7 @@ class Sync:
         for item in _last_of_each(items):
             if item.ticket is None:
                 key = item.id or item.where
-                summary.errors[key] = str(item.error)
+                summary.errors[key] = scrub(str(item.error))
                 if item.id:  # asked again every run until someone fixes it
                     schedule[item.id] = ASAP
                 continue
@@ -235,7 +236,7 @@ class Sync:
             summary.provisional += sum(c.provisional for c in result.clocks)
             warnings = getattr(item, "warnings", ())  # values the adapter dropped: asked again until fixed
             if warnings or result.errors:
-                summary.errors[ticket.id] = "; ".join([*warnings, *result.errors])
+                summary.errors[ticket.id] = scrub("; ".join([*warnings, *result.errors]))
             if result.errors:  # nothing partial: a result without a plugin's part is not written
                 schedule[ticket.id] = ASAP
                 continue
@@ -262,7 +263,7 @@ class Sync:
                     summary.escalations += len(raised)
                     escalated.extend((ticket.id, level, target) for level, target in raised)
                 else:
-                    summary.failed[ticket.id] = outcome.error or "write failed"
+                    summary.failed[ticket.id] = scrub(outcome.error or "write failed")
                     schedule[ticket.id] = ASAP
             self.state.audit(name, ctx.now, audit)
             self.state.record_escalations(name, ctx.now, escalated)
