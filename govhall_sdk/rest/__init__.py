@@ -11,7 +11,11 @@
 - :mod:`.retry`: the one retry policy (:class:`RetryPolicy`) and :class:`HTTPError`;
 - :mod:`.mapped`: :class:`MappedAdapter`, the base of adapters mapped by the
   shared ``[adapter]`` tables (:mod:`govhall_sdk.mapping`);
-- :mod:`.signatures`: HMAC checks for the adapters whose helpdesk signs webhooks.
+- :mod:`.transport`: where credentials may go (the configured origin, TLS unless
+  loopback or ``allow_http``; no redirect followed by a write);
+- :mod:`.signatures` and :mod:`.webhooks`: HMAC primitives, and
+  :class:`WebhookVerifier` (signature, timestamp tolerance, replay cache, body
+  cap) for the adapters whose helpdesk signs webhooks.
 
 A minimal adapter::
 
@@ -43,10 +47,12 @@ from .paginators import (
 )
 from .retry import HTTPError, RetryPolicy, parse_retry_after
 from .signatures import verify_base64_hmac, verify_hub_signature
+from .webhooks import MemoryReplayCache, Reason, ReplayCache, Verification, WebhookFormat, WebhookVerifier
 
 __all__ = [
     "RESTAdapter", "MappedAdapter", "UpdatedSinceWalk", "UpdatedSincePaginator", "SyncCursor", "Paginator",
     "OffsetPaginator", "PageNumberPaginator", "CursorTokenPaginator", "LinkHeaderPaginator", "PaginationLoop",
     "PAGINATORS", "HTTPError", "RetryPolicy", "parse_retry_after", "iso_utc", "parse_instant", "records_at",
     "missing", "GOVHALL_ACTOR", "DEFAULT_START", "verify_base64_hmac", "verify_hub_signature",
+    "WebhookVerifier", "WebhookFormat", "Verification", "Reason", "ReplayCache", "MemoryReplayCache",
 ]
