@@ -191,7 +191,6 @@ MAPPING_SCHEMA: dict[str, Any] = {
     "start": "2000-01-01T00:00:00Z",
     "per_page": 100,
     "settle_seconds": 0.0,
-    "verify_tls": True,
     "default_kind": "consultation",
     "kinds": {},
     "channels": {},
