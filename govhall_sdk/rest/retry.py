@@ -6,10 +6,16 @@ an HTTP date) comes first; otherwise exponential backoff with jitter. Attempts
 are bounded. A request that is not idempotent (POST, PATCH) is retried only on
 429, which the platform sends before processing it, or when its caller declares
 it safe.
+
+Each retry is announced as it happens, at WARNING on the ``govhall`` logger:
+``429 from zendesk, waiting 12 s, attempt 2/6`` (the adapter, the status or the
+kind of network error, the wait, and the attempt about to be made), never with
+the URL, so that a person watching ``govhall run`` knows why it is waiting.
 """
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from datetime import timezone
@@ -21,6 +27,7 @@ from ..adapter import AdapterError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+log = logging.getLogger("govhall")
 
 
 class HTTPError(AdapterError):
@@ -57,6 +64,21 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     return max(0.0, when.timestamp() - now())
 
 
+def failure_kind(exc: BaseException | None) -> str:
+    """What failed, in a few words and without the URL: ``429``, ``timeout``, ``connection error``..."""
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return str(status)
+    text = str(exc)
+    if "malformed JSON" in text:
+        return "a malformed or cut-short answer"
+    if "Timeout" in text:
+        return "timeout"
+    if "Connection" in text or "ChunkedEncoding" in text:
+        return "connection error"
+    return "network error"
+
+
 class RetryPolicy:
     """Bounded retries with exponential backoff and jitter, ``Retry-After`` first.
 
@@ -76,13 +98,30 @@ class RetryPolicy:
         backoff = self.base * (2 ** (state.attempt_number - 1))
         return min(self.max_wait, backoff * (0.5 + random.random() / 2))
 
-    def retrying(self, safe: bool, sleep: Callable[[float], None]) -> tenacity.Retrying:
-        """The tenacity loop for one request: retryable failures, and for an unsafe request only a 429."""
+    def announce(self, state: tenacity.RetryCallState, adapter: str | None = None) -> None:
+        """Log the retry about to be waited for: ``429 from zendesk, waiting 12 s, attempt 2/6``.
+
+        ``adapter`` is the adapter's name; by default the ``name`` of the object whose
+        method is retried (the REST adapter's ``_send``).
+        """
+        exc = state.outcome.exception() if state.outcome else None
+        name = adapter or getattr(getattr(state.fn, "__self__", None), "name", None) or "the helpdesk"
+        wait = state.next_action.sleep if state.next_action else 0.0
+        shown = f"{wait:.0f}" if wait >= 10 else f"{wait:.1f}".removesuffix(".0")
+        log.warning("%s from %s, waiting %s s, attempt %d/%d",
+                    failure_kind(exc), name, shown, state.attempt_number + 1, self.attempts)
+
+    def retrying(self, safe: bool, sleep: Callable[[float], None], adapter: str | None = None) -> tenacity.Retrying:
+        """The tenacity loop for one request: retryable failures, and for an unsafe request only a 429.
+
+        Every retry is logged first (:meth:`announce`), naming ``adapter``.
+        """
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(
                 lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)),
             stop=tenacity.stop_after_attempt(self.attempts),
             wait=self.wait,
             sleep=sleep,
+            before_sleep=lambda state: self.announce(state, adapter),
             reraise=True,
         )
