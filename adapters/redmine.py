@@ -54,6 +54,7 @@ from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, read_note
 from govhall_sdk.model import CHANNELS, GROUPS, KINDS, ROLES, STATUSES, Patch, Ticket
 from govhall_sdk.parse import Parsed, TicketError
 from govhall_sdk.patch import written_markers
+from govhall_sdk.privacy import mask_text
 from govhall_sdk.rest import (
     GOVHALL_ACTOR, HTTPError, OffsetPaginator, SyncCursor, UpdatedSincePaginator, UpdatedSinceWalk, iso_utc, missing,
     parse_instant,
@@ -575,7 +576,7 @@ class RedmineAdapter(UpdatedSinceWalk):
                 return None
             value = reader(raw)
             if value is None:
-                shown = f"{str(raw)[:40]!r} " if quote else "the value "
+                shown = f"{mask_text(str(raw))[:40]!r} " if quote else "the value "  # masked, then cut
                 warnings.append(f"custom field {cf_names.get(fid) or name!r} (id {fid}): {shown}is not {expected}; "
                                 "ignored")
             return value

@@ -37,6 +37,7 @@ import attrs
 from .config import ConfigError, check_value
 from .model import CHANNELS, EVENT_CLASSES, GROUPS, KINDS, ROLES, STATUSES
 from .parse import ELEMENT_NAMES
+from .privacy import mask_text
 
 #: Words a helpdesk uses for a ticket's type, and the normalized kind.
 DEFAULT_KINDS = {
@@ -512,7 +513,7 @@ def _unreadable(prefix: str, etype: str, key: str, value: str) -> str:
             "amount": "a number", "notice_issued": "yes or no", "legally_required": "yes or no",
             "form": "口头, 书面 or 公开", "mode": "帮办, 代办, 上门办 or 协助办",
             "stage": "受理前 or 受理后"}.get(_KEY_ALIASES.get(key, key), "a readable value")
-    return f"{prefix} {key}: {value[:40]!r} is not {hint}; {what}"
+    return f"{prefix} {key}: {mask_text(value)[:40]!r} is not {hint}; {what}"  # masked, then cut
 
 
 def _pair_value(key: str, value: str, actor_for: Callable[[str], dict[str, Any]] | None) -> tuple[Any, str]:

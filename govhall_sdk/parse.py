@@ -26,6 +26,7 @@ from .model import (
     Event,
     Ticket,
 )
+from .privacy import mask_text
 
 
 _fromisoformat = datetime.fromisoformat
@@ -58,8 +59,12 @@ class Parsed:
 
 
 def _shown(value: str) -> str:
-    """A value quoted for an error message, cut short and on one line."""
-    text = value if len(value) <= 40 else value[:40] + "..."
+    """A value quoted for an error message, phone and ID numbers masked, then cut short, and on one line.
+
+    Masked before the cut: a cut value could end inside a number and leave too little of it to be recognised.
+    """
+    text = mask_text(value)
+    text = text if len(text) <= 40 else text[:40] + "..."
     return repr(text).replace(";", ",")
 
 

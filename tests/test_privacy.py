@@ -17,7 +17,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from govhall_sdk import privacy
+from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES, note_spec, read_note
+from govhall_sdk.parse import TicketError, ticket_from_dict
 from govhall_sdk.privacy import mask_text
+from govhall_sdk.rest.paginators import OffsetPaginator, PaginationLoop
 
 # ------------------------------------------------------------------------------------------- tables
 
@@ -386,3 +389,46 @@ def test_the_work_is_linear_in_the_length_of_the_text(monkeypatch):
 
     small, large = work(200), work(800)
     assert large < 4.5 * small
+
+
+# ------------------------------------------------------------------------------------------- masked, then cut
+
+PREFIX = "申请人自述：本人因工作调动需办理户籍变更登记，身份证号码为"
+LONG_ID = PREFIX + "61020219800101123X" + "，请核对后受理，电话 13912345678 联系"
+
+
+def test_a_parse_error_quotes_a_long_value_masked_before_it_is_cut():
+    """The quote is cut at 40 characters, inside the ID number's birth date: the number is masked whole first."""
+    assert len(PREFIX) + 6 < 40 < len(PREFIX) + 14, "cut first, the quote would end in the birth date"
+    with pytest.raises(TicketError) as caught:
+        ticket_from_dict({"id": "T-1", "kind": "application", "channel": "counter",
+                          "created_at": "2025-03-14T09:00:00+08:00", "accepted_at": LONG_ID})
+    message = str(caught.value)
+    assert "accepted_at" in message and "610202****" in message
+    assert "1980" not in normalized(message) and "0101" not in normalized(message)
+
+
+def test_a_cut_in_the_middle_of_an_id_number_leaves_no_birth_date():
+    """Cut first, ``61020219800`` would no longer be a number; masked first, the cut shows only stars."""
+    for cut in range(20, 45):
+        value = "x" * (cut - 10) + "61020219800101123X"
+        with pytest.raises(TicketError) as caught:
+            ticket_from_dict({"id": "T-1", "kind": "application", "channel": "counter",
+                              "created_at": "2025-03-14T09:00:00+08:00", "accepted_at": value})
+        assert "1980" not in normalized(str(caught.value)), cut
+
+
+def test_a_note_value_is_masked_before_it_is_cut():
+    problems = []
+    read_note("[延期]", note_spec(DEFAULT_NOTE_PREFIXES["[延期]"]), " 工作日: " + LONG_ID, problems)
+    (problem,) = problems
+    assert "610202****" in problem and "1980" not in problem
+
+
+def test_a_repeated_page_token_is_masked_before_it_is_cut():
+    paginator = OffsetPaginator()
+    token = "cursor-for-applicant-" + "61020219800101123X"
+    paginator._guard(token)
+    with pytest.raises(PaginationLoop) as caught:
+        paginator._guard(token)
+    assert "610202****" in str(caught.value) and "1980" not in str(caught.value)

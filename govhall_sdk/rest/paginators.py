@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..adapter import AdapterError
+from ..privacy import mask_text
 
 
 class PaginationLoop(AdapterError):
@@ -45,7 +46,7 @@ class Paginator:
             raise PaginationLoop(f"more than {self.max_pages} pages; stopping")
         if token is not None:
             if token in self._seen:
-                raise PaginationLoop(f"the endpoint sent the page token {str(token)[:40]!r} twice")
+                raise PaginationLoop(f"the endpoint sent the page token {mask_text(str(token))[:40]!r} twice")
             self._seen.add(token)
 
 
