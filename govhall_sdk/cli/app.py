@@ -1,11 +1,21 @@
-"""The ``govhall`` parser and entry point: every command's module adds its own sub-parser."""
+"""The ``govhall`` parser and entry point: every command's module adds its own sub-parser.
+
+:func:`main` is where the command line's conventions live, for every command
+(plugin commands included): warnings as one line, ``--now`` read in the
+config's time zone, Ctrl-C and SIGTERM ending any command with
+``govhall: interrupted`` and status 130, a closed output pipe ending it quietly
+with status 141, a usage error as one line with status 2; never a traceback
+for any of these.
+"""
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import signal
 import sys
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 from .. import __version__
 from ..calendar import UnpublishedYearWarning
@@ -13,34 +23,59 @@ from ..host import PluginError, get_plugin_manager
 from ..terminal import shown
 from .calendar import add_calendar_command
 from .check import add_check_command
-from .errors import EXIT_USAGE, UsageError
+from .completion import add_completion_command
+from .errors import EXIT_BROKEN_PIPE, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .logs import configure_logging
-from .options import add_global_options, share_global_options
+from .options import CONFIG_FILE, ENV_CONFIG, HelpFormatter, add_global_options, command_epilog, resolve_now
+from .options import share_global_options
 from .plugins import add_plugins_command
 from .rules import add_rules_commands
 
-DESCRIPTION = "The govhall command line: check, run, plugins, rules, explain, calendar."
-EPILOG = (
-    "--config, --lang, -v, -q and --log-level may be given before or after the command (govhall --config F rules, "
-    "govhall rules --config F); a value given after it wins. "
-    "Exit status: 0 when the command ran (findings are not errors), 1 when a run could not write everything, "
-    "2 on bad usage, a bad config or an unreadable file."
+DESCRIPTION = "The govhall command line: check, run, plugins, rules, explain, calendar, completion."
+EPILOG = command_epilog(
+    {
+        "govhall check examples/tickets.json --now 2025-03-14T16:00+08:00": "evaluate a ticket file",
+        "govhall run --config examples/govhall.toml --dry-run": "the main job, writing nothing",
+        "govhall explain tl.overdue --lang en": "what a finding code means",
+    },
+    {EXIT_OK: "the command ran (findings are not errors)",
+     EXIT_INCOMPLETE: "govhall run could not read or write everything",
+     EXIT_USAGE: "bad usage, a bad config or an unreadable file"},
+    notes="--config, --lang, -v, -q and --log-level may be given before or after the command (govhall --config F "
+          "rules, govhall rules --config F); a value given after it wins. The config is --config, else "
+          f"${ENV_CONFIG}, else ./{CONFIG_FILE} if it exists, else the built-in defaults. Colour: on a terminal "
+          "only; NO_COLOR (not empty) turns it off, FORCE_COLOR (not empty) on. govhall completion SHELL prints "
+          "a completion script.",
 )
+
+
+class GovhallParser(argparse.ArgumentParser):
+    """The parser of every ``govhall`` command: :class:`~govhall_sdk.cli.options.HelpFormatter`
+    unless a command asks for another one (sub-parsers are of the same class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        """As :class:`argparse.ArgumentParser`, with ``formatter_class`` defaulting to the help formatter."""
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command, plugin commands included."""
     from .run import add_run_command
 
-    parser = argparse.ArgumentParser(prog="govhall", description=DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--version", action="version", version=f"govhall {__version__}")
+    parser = GovhallParser(prog="govhall", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"govhall {__version__}",
+                        help="print the version and exit")
     add_global_options(parser)
-    sub = parser.add_subparsers(dest="command", required=True, help="the command (govhall COMMAND --help: its options)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="the command (govhall COMMAND --help: its options)")
     add_check_command(sub)
     add_plugins_command(sub)
     add_rules_commands(sub)
     add_calendar_command(sub)
     add_run_command(sub)
+    sub.choices["run"].set_defaults(config_required="govhall run")  # it keeps state: never in ./.govhall by default
+    add_completion_command(sub, parser)
     try:
         get_plugin_manager().add_commands(sub)
     except PluginError as exc:  # strict mode: report it when a command runs, keep --help working
@@ -51,13 +86,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line for people, ``govhall: warning: ...``, without a source line."""
-    print(f"govhall: warning: {shown(message)}", file=file or sys.stderr)
+    try:
+        print(_format_warning(message, category, filename, lineno), file=file or sys.stderr)
+    except OSError:  # stderr closed: nowhere to warn
+        pass
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``govhall`` script."""
-    warnings.showwarning = _show_warning
-    warnings.simplefilter("once", UnpublishedYearWarning)
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """One line, ``govhall: warning: ...`` (what ``logging.captureWarnings`` logs too), no source line."""
+    return f"govhall: warning: {shown(message)}"
+
+
+_MAIN_PID: int | None = None
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """SIGINT and SIGTERM in the command: KeyboardInterrupt, reported by :func:`main`. In a process
+    forked from it (``check --jobs``) the signal ends that worker quietly: the parent reports."""
+    if os.getpid() != _MAIN_PID:
+        os._exit(128 + signum)
+    raise KeyboardInterrupt
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """SIGINT and SIGTERM to :func:`_on_signal`; the previous handlers (none when not in the main thread)."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # not the main thread: the caller handles signals
+            pass
+    return previous
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe: what is still buffered goes nowhere, so the exit says nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's captured stdout)
+        pass
+
+
+def _say(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        pass
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
@@ -65,7 +146,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(args)
         if getattr(args, "plugin_error", None):
             raise args.plugin_error
-        return args.func(args)
+        resolve_now(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is found here, not when the interpreter exits
+        return code
     except (UsageError, PluginError) as exc:
-        print(f"govhall: error: {shown(exc)}", file=sys.stderr)
+        _say(f"govhall: error: {shown(exc)}")
         return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``govhall`` script: parse ``argv`` (default: ``sys.argv[1:]``), run the
+    command, return its exit status (:mod:`govhall_sdk.cli.errors`).
+
+    Bad usage found by the parser raises :class:`SystemExit` (2) after its
+    message, as argparse does; everything else returns the status: 2 with
+    ``govhall: error: ...``, 130 with ``govhall: interrupted`` on Ctrl-C or
+    SIGTERM, 141 when the output pipe was closed (nothing more is written).
+    """
+    warnings.showwarning = _show_warning
+    warnings.formatwarning = _format_warning
+    warnings.simplefilter("once", UnpublishedYearWarning)
+    previous = _install_signal_handlers()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        _say("govhall: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

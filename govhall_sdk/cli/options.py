@@ -12,29 +12,130 @@ Everything public here is importable from :mod:`govhall_sdk.cli`.
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+import math
+import os
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..config import Config, ConfigError, default_config, load_config
 from ..host import get_plugin_manager
-from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, UsageError
+from .errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MEANINGS, EXIT_OK, EXIT_USAGE, UsageError
 from .logs import ENV_LEVEL, LEVELS
 
 __all__ = [
-    "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "GLOBAL_OPTIONS", "SHARED_OPTIONS", "UsageError",
-    "add_options", "config_from_args", "engine_from_config", "parse_date", "parse_instant",
+    "CONFIG_FILE", "ENV_CONFIG", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "GLOBAL_OPTIONS", "SHARED_OPTIONS",
+    "HelpFormatter", "UsageError", "WallTime", "add_options", "command_epilog", "config_from_args", "config_path",
+    "engine_from_config",
+    "non_negative_float", "non_negative_int", "parse_date", "parse_instant", "parse_now", "positive_int",
+    "resolve_now",
 ]
+
+#: The environment variable naming the config file when ``--config`` is not given.
+ENV_CONFIG = "GOVHALL_CONFIG"
+#: The config file used when it exists in the working directory (and neither ``--config`` nor
+#: ``$GOVHALL_CONFIG`` names one).
+CONFIG_FILE = "govhall.toml"
+
+_EXAMPLE_INSTANT = "2025-03-14T16:00+08:00"
+_FORMS = (f"an instant with its UTC offset ({_EXAMPLE_INSTANT}), a local time (2025-03-14T16:00) "
+          "or a date (2025-03-14, its start)")
+_DATE_WITH_OFFSET = re.compile(r"(\d{4}-\d{2}-\d{2})([+-]\d{2}:?\d{2}|Z)")
+# An instant must stay a valid datetime in UTC and in every time zone (offsets up to a day).
+_FIRST, _LAST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
+
+
+def _hint(text: str) -> str:
+    """A value to try instead of ``text``: a correct one, built from what was given where possible."""
+    m = _DATE_WITH_OFFSET.fullmatch(text.strip())
+    if m:  # a date with an offset: 2025-03-14+08:00 -> 2025-03-14T00:00+08:00
+        return f"{m.group(1)}T00:00{m.group(2)}"
+    return _EXAMPLE_INSTANT
+
+
+def _in_range(value: datetime, text: str) -> datetime:
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not _FIRST <= utc <= _LAST:
+        raise argparse.ArgumentTypeError(
+            f"out of range: {text!r} is no instant between 0001-01-02 and 9999-12-30 in UTC; "
+            f"give one such as {_EXAMPLE_INSTANT}")
+    return value
+
+
+def _fromisoformat(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}; expected {_FORMS}, "
+                                         f"e.g. {_hint(text)}") from None
 
 
 def parse_instant(text: str) -> datetime:
-    """An ``argparse`` type: an ISO 8601 instant with a UTC offset."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    """An ``argparse`` type: an ISO 8601 instant with a UTC offset, e.g. ``2025-03-14T16:00+08:00``.
+
+    :raises argparse.ArgumentTypeError: not ISO 8601, no offset (the message
+        suggests a correct value), or out of range (an instant that is no
+        valid datetime in UTC, e.g. ``9999-12-31T23:59:59-12:00``).
+    """
+    value = _fromisoformat(text)
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. {text}+08:00")
-    return value
+        example = value.replace(tzinfo=timezone(timedelta(hours=8))).isoformat(timespec="minutes")
+        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. {example}")
+    return _in_range(value, text)
+
+
+class WallTime:
+    """A ``--now`` given without an offset: a local time, or a date (its start, 00:00), to be
+    read in the config's time zone by :meth:`at` once the config is known."""
+
+    def __init__(self, naive: datetime, text: str):
+        """``naive``: the wall-clock time; ``text``: as given, for messages."""
+        self.naive, self.text = naive, text
+
+    def at(self, tz: tzinfo) -> datetime:
+        """The instant this wall-clock time is in ``tz``.
+
+        :raises UsageError: the instant is out of range there.
+        """
+        try:
+            return _in_range(self.naive.replace(tzinfo=tz), self.text)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--now: {exc}") from None
+
+    def __repr__(self) -> str:
+        """``WallTime('2025-03-14T16:00')``."""
+        return f"WallTime({self.text!r})"
+
+
+def parse_now(text: str) -> datetime | WallTime:
+    """The ``argparse`` type of ``--now``: an ISO 8601 instant with an offset (a datetime), or a
+    local time or a date without one (a :class:`WallTime`, read in the config's time zone by
+    :func:`resolve_now`; a date is its start, 00:00).
+
+    :raises argparse.ArgumentTypeError: not one of these (the message suggests a correct value),
+        or out of range.
+    """
+    value = _fromisoformat(text)
+    if value.tzinfo is not None:
+        return _in_range(value, text)
+    return WallTime(value, text)
+
+
+def resolve_now(args: argparse.Namespace) -> None:
+    """Turn a :class:`WallTime` ``args.now`` into an instant in the config's time zone, in place.
+
+    :func:`~govhall_sdk.cli.main` calls it before every command, so a command
+    sees ``args.now`` as None or an aware datetime.
+
+    :raises UsageError: the config cannot be read, or the instant is out of range.
+    """
+    now = getattr(args, "now", None)
+    if isinstance(now, WallTime):
+        args.now = now.at(config_from_args(args).timezone)
 
 
 def parse_date(text: str) -> date:
@@ -45,6 +146,69 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _number(text: str, kind: type, least: float, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or (kind is float and not math.isfinite(value)) or value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 1 (``--limit``, ``--jobs``)."""
+    return _number(text, int, 1, "a whole number of at least 1")
+
+
+def non_negative_int(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 0."""
+    return _number(text, int, 0, "a whole number of at least 0")
+
+
+def non_negative_float(text: str) -> float:
+    """An ``argparse`` type: a finite number of at least 0, e.g. seconds (``--wait``)."""
+    return _number(text, float, 0, "a number of at least 0")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help for people at any width: a paragraph of the description or epilog is wrapped, unless one of
+    its lines is indented (examples, lists), which is kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for para in text.strip("\n").split("\n\n"):
+            lines = para.splitlines()
+            if any(line[:1].isspace() for line in lines):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(super()._fill_text(para, width, indent))
+        return "\n\n".join(out)
+
+
+def command_epilog(examples: Mapping[str, str] | list[str],
+                   exits: tuple[int, ...] | Mapping[int, str] = (EXIT_OK, EXIT_USAGE), notes: str = "") -> str:
+    """The end of a command's ``--help``: its examples, then what each exit status means.
+
+    :param examples: command lines (``govhall ...``), or ``{command line: what it does}``.
+    :param exits: the statuses the command uses besides the interrupt (130, always listed), or
+        ``{status: what it means for this command}``.
+    :param notes: a paragraph before the examples.
+
+    Use it with :class:`HelpFormatter` (every parser of ``govhall`` has it),
+    which keeps these indented lines as written.
+    """
+    items = examples.items() if isinstance(examples, Mapping) else ((e, "") for e in examples)
+    lines = ["examples:"]
+    for line, what in items:
+        lines += [f"  # {what}"] if what else []
+        lines.append(f"  {line}")
+    meanings = {**EXIT_MEANINGS, **(exits if isinstance(exits, Mapping) else {})}
+    statuses = [*dict.fromkeys((*exits, EXIT_INTERRUPTED))]
+    lines += ["", "exit status:"] + [f"  {code:<3}  {meanings[code]}" for code in statuses]
+    return (f"{notes}\n\n" if notes else "") + "\n".join(lines)
+
+
 #: The options accepted by every command, before or after its name (and at every level of it).
 GLOBAL_OPTIONS = ("config", "lang", "verbose", "quiet", "log_level")
 
@@ -52,7 +216,8 @@ GLOBAL_OPTIONS = ("config", "lang", "verbose", "quiet", "log_level")
 SHARED_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "config": ("--config", {
         "metavar": "FILE",
-        "help": "the govhall.toml to use (default: built-in defaults, local adapter)",
+        "help": f"the govhall.toml to use (default: ${ENV_CONFIG}, else ./{CONFIG_FILE} if it exists, "
+                "else the built-in defaults, which write nothing to disk)",
     }),
     "lang": ("--lang", {
         "choices": ("zh", "en"),
@@ -71,10 +236,11 @@ SHARED_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     }),
     "json": ("--json", {"action": "store_true", "help": "print JSON"}),
     "now": ("--now", {
-        "type": parse_instant,
-        "metavar": "INSTANT",
-        "help": "evaluate as of this instant, ISO 8601 with a UTC offset, e.g. 2025-03-14T16:00:00+08:00 "
-                "(default: now)",
+        "type": parse_now,
+        "metavar": "WHEN",
+        "help": "evaluate as of this moment (default: now): an ISO 8601 instant with its UTC offset "
+                "(2025-03-14T16:00+08:00), or a local time (2025-03-14T16:00) or a date (2025-03-14: "
+                "its start, 00:00) in the config's time zone",
     }),
 }
 _NAMES = (*SHARED_OPTIONS, "format")
@@ -164,18 +330,53 @@ def share_global_options(parser: argparse.ArgumentParser) -> None:
                 action.help = spec["help"]
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The config of a command: ``--config`` (else the built-in defaults), in ``--lang`` if given.
+def config_path(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The config file of a command and where its name came from.
 
-    :raises UsageError: the config cannot be read or is not valid.
+    ``--config``, else ``$GOVHALL_CONFIG`` (when set and not empty), else
+    ``./govhall.toml`` when it exists; ``(None, "")`` when none applies (the
+    built-in defaults). The second item is ``"--config"``, ``"$GOVHALL_CONFIG"``
+    or ``"./govhall.toml"``, for messages.
+    """
+    given = getattr(args, "config", None)
+    if given:
+        return Path(given), "--config"
+    env = os.environ.get(ENV_CONFIG, "")
+    if env.strip():
+        return Path(env), f"${ENV_CONFIG}"
+    if Path(CONFIG_FILE).is_file():
+        return Path(CONFIG_FILE), f"./{CONFIG_FILE}"
+    return None, ""
+
+
+def config_from_args(args: argparse.Namespace, required: str | bool = False) -> Config:
+    """The config of a command (:func:`config_path`: ``--config``, ``$GOVHALL_CONFIG``,
+    ``./govhall.toml``, else the built-in defaults), in ``--lang`` if given.
+
+    The built-in defaults name no place on disk a command may write to: a
+    command that keeps state (``govhall run``) passes ``required`` (its name,
+    or True), or its parser sets the default ``config_required``, and gets a
+    usage error saying how to give a config instead.
+
+    :raises UsageError: no config file although one is required, or the config
+        cannot be read or is not valid.
     """
     pm = get_plugin_manager()
+    path, source = config_path(args)
+    required = required or getattr(args, "config_required", False)
+    if path is None and required:
+        who = required if isinstance(required, str) else "this command"
+        raise UsageError(
+            f"{who} needs a config file, since it keeps state where the config says: give --config FILE, "
+            f"set ${ENV_CONFIG}, or create ./{CONFIG_FILE} (examples/govhall.toml is a commented one to start "
+            "from; an empty file is a valid config, its state in .govhall/ beside it)")
     try:
-        config = load_config(args.config, pm) if getattr(args, "config", None) else default_config(pm)
+        config = load_config(path, pm) if path is not None else default_config(pm)
         if getattr(args, "lang", None):
             config = config.with_lang(args.lang)
     except ConfigError as exc:
-        raise UsageError(f"config: {exc}") from None
+        where = f" ({source})" if source not in ("", "--config") else ""
+        raise UsageError(f"config{where}: {exc}") from None
     return config
 
 
