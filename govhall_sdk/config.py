@@ -2,16 +2,21 @@
 
 Unknown keys and values of the wrong type are rejected with the full key path
 and the expected type (``policy.time_limit.complaint_working_days: expected an
-integer, got 'x'``). Policy sections come from the plugins that are loaded.
+integer, got 'x'``). Policy sections come from the plugins that are loaded, each
+numeric key with the :class:`Range` its plugin declares (``policy.time_limit.
+complaint_working_days: expected an integer from 1 to 365, got -15``). Names of
+calendars and adapters are checked against the registered ones when the file is
+loaded, so a configuration that loads is one that evaluates.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -47,6 +52,73 @@ def check_value(value: Any, expected: Any, path: str) -> Any:
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
         raise ConfigError(f"{path}: expected {_TYPE_NAMES.get(expected, expected.__name__)}, got {value!r}")
     return value
+
+
+@attrs.frozen
+class Range:
+    """The values a numeric policy key accepts: ``min <= value <= max``, both bounds included.
+
+    ``None`` leaves that side open. A plugin declares one per numeric key next to
+    the defaults: ``register("my_rule", {"days": 5}, ranges={"days": Range(1, 365)})``.
+    """
+
+    min: int | float | None = None
+    max: int | float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for bound in (self.min, self.max):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+                raise TypeError(f"Range bounds must be numbers or None, got {bound!r}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"Range({self.min!r}, {self.max!r}): min is above max")
+
+    def __contains__(self, value: Any) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def describe(self, integer: bool) -> str:
+        """What the range accepts, for a message: ``an integer from 1 to 365``."""
+        what = "an integer" if integer else "a number"
+        if self.min is not None and self.max is not None:
+            return f"{what} from {self.min} to {self.max}"
+        if self.min is not None:
+            return f"{what} of at least {self.min}"
+        if self.max is not None:
+            return f"{what} of at most {self.max}"
+        return what
+
+
+class PolicyDefaults(dict):
+    """One policy section as registered: ``{key: default}``, with the declared ``ranges`` (``{key: Range}``).
+
+    It is a plain dict of the defaults (what ``[policy.<section>]`` starts from);
+    a section registered without ranges checks only the types of its values.
+    """
+
+    def __init__(self, defaults: Mapping[str, Any] = (), ranges: Mapping[str, Range] | None = None):
+        super().__init__(defaults)
+        self.ranges: dict[str, Range] = dict(ranges or {})
+
+
+def policy_ranges(section: str, defaults: Mapping[str, Any], ranges: Mapping[str, Any] | None) -> dict[str, Range]:
+    """A plugin's ``ranges`` checked against its defaults: every key a numeric key of the section,
+    every default inside its range; a ``(min, max)`` pair is read as a :class:`Range`.
+
+    :raises ValueError: naming the section and the key.
+    """
+    out: dict[str, Range] = {}
+    for key, spec in (ranges or {}).items():
+        where = f"policy section {section!r}, key {key!r}"
+        if key not in defaults:
+            raise ValueError(f"{where}: a range for a key without a default")
+        default = defaults[key]
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            raise ValueError(f"{where}: a range for a key that is not a number")
+        spec = spec if isinstance(spec, Range) else Range(*spec)
+        if default not in spec:
+            raise ValueError(f"{where}: the default {default!r} is outside the range "
+                             f"({spec.describe(isinstance(default, int))})")
+        out[key] = spec
+    return out
 
 
 def _type_of_default(default: Any) -> Any:
@@ -88,6 +160,9 @@ class Config:
     """A validated configuration. Build it with :func:`load_config` or :func:`default_config`."""
 
     lang: str = "zh"
+    strict: bool = False
+    """``strict = true``: what reading a ticket only warns about (an unknown field or event type, an
+    unknown answer element) makes the ticket an error instead (see ``docs/tickets.md``)."""
     timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
     warn_ratio: float = 0.8
     calendar: str = "cn"
@@ -138,7 +213,7 @@ class Config:
         return p if p.is_absolute() else self.base_dir / p
 
 
-_TOP = {"lang", "timezone", "calendar", "policy", "escalation", "adapter", "adapters", "state"}
+_TOP = {"lang", "strict", "timezone", "calendar", "policy", "escalation", "adapter", "adapters", "state"}
 
 
 def _targets(raw: Any, path: str) -> EscalationTargets:
@@ -275,10 +350,30 @@ def render_calendar_file(years: Mapping[int, CalendarYear]) -> str:
     return "".join(parts)
 
 
-def _adapter_table(raw: Any, path: str, default_type: str) -> dict[str, Any]:
-    """An adapter section: ``type`` and ``timezone`` checked here, the rest by the adapter."""
+def check_name(value: str, known: Collection[str] | None, path: str, what: str,
+               unavailable: Mapping[str, str] | None = None) -> str:
+    """A registered name (a calendar, an adapter): ConfigError naming ``path``, the known names and
+    the closest one, and the plugins that are installed but not loaded (which may be the ones that
+    offer it). With ``known`` None only an empty or blank name is refused."""
+    known_list = ", ".join(sorted(known)) if known else "none"
+    not_loaded = "".join(f"; plugin {name!r} {why}" for name, why in sorted((unavailable or {}).items()))
+    if not value.strip():
+        shown = f" (known: {known_list}{not_loaded})" if known is not None else ""
+        raise ConfigError(f"{path}: expected the name of {what}, got an empty name{shown}")
+    if known is not None and value not in known:
+        close = difflib.get_close_matches(value, list(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"{path}: unknown {what.split(' ', 1)[-1]} {value!r} ({hint}known: {known_list}{not_loaded})")
+    return value
+
+
+def _adapter_table(raw: Any, path: str, default_type: str, adapters: Collection[str] | None = None,
+                   unavailable: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An adapter section: ``type`` (a registered adapter, when the section is given) and ``timezone``
+    checked here, the rest by the adapter."""
     table = dict(_table(raw, path))
     check_value(table.setdefault("type", default_type), str, f"{path}.type")
+    check_name(table["type"], adapters if raw is not None else None, f"{path}.type", "an adapter", unavailable)
     if "timezone" in table:
         try:
             ZoneInfo(check_value(table["timezone"], str, f"{path}.timezone"))
@@ -288,14 +383,21 @@ def _adapter_table(raw: Any, path: str, default_type: str) -> dict[str, Any]:
 
 
 def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[str, Any]], base_dir: Path = Path("."),
-                 unavailable: Mapping[str, str] | None = None) -> Config:
+                 unavailable: Mapping[str, str] | None = None, *, calendars: Collection[str] | None = None,
+                 adapters: Collection[str] | None = None) -> Config:
     """Validate a parsed TOML document against the known keys and the plugins' policies.
 
     ``unavailable`` maps the names of plugins that are installed but not loaded
     to why ("failed to load: ...", "is disabled ..."): a ``[policy.<name>]``
     section of theirs is refused with that reason instead of "unknown key".
+    A section's numeric keys are checked against the ranges of its
+    :class:`PolicyDefaults`. ``calendars`` and ``adapters`` are the registered
+    names (:func:`load_config` passes the plugin manager's): ``[calendar] name``
+    and the ``type`` of an adapter section the file gives must be one of them;
+    without them only an empty name is refused.
     """
     _unknown(raw, _TOP, "")
+    strict = check_value(raw.get("strict", False), bool, "strict")
     lang = check_value(raw.get("lang", "zh"), str, "lang")
     if lang not in LANGS:
         raise ConfigError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
@@ -307,6 +409,8 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
 
     cal = _table(raw.get("calendar"), "calendar")
     _unknown(cal, {"name", "holidays", "working_days", "file"}, "calendar")
+    calendar = check_name(check_value(cal.get("name", "cn"), str, "calendar.name"),
+                          calendars if "name" in cal else None, "calendar.name", "a calendar", unavailable)
     extra_holidays = check_value(cal.get("holidays", []), [date], "calendar.holidays")
     extra_working_days = check_value(cal.get("working_days", []), [date], "calendar.working_days")
     calendar_file: Path | None = None
@@ -338,8 +442,13 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         given = _table(policy_raw.get(section), f"policy.{section}")
         _unknown(given, set(defaults), f"policy.{section}")
         merged = dict(defaults)
+        ranges = getattr(defaults, "ranges", {})
         for key, value in given.items():
-            merged[key] = check_value(value, _type_of_default(defaults[key]), f"policy.{section}.{key}")
+            path = key_path(f"policy.{section}", key)
+            merged[key] = check_value(value, _type_of_default(defaults[key]), path)
+            if key in ranges and merged[key] not in ranges[key]:
+                raise ConfigError(f"{path}: expected {ranges[key].describe(isinstance(defaults[key], int))}, "
+                                  f"got {value!r}")
         policies[section] = merged
 
     esc = _table(raw.get("escalation"), "escalation")
@@ -350,9 +459,10 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
     }
     default = _targets({k: v for k, v in esc.items() if k in ("level1", "level2")}, "escalation")
 
-    adapter = _adapter_table(raw.get("adapter"), "adapter", "local")
-    adapters = {
-        name: _adapter_table(t, key_path("adapters", name), name)
+    adapter = _adapter_table(raw.get("adapter"), "adapter", "local", adapters, unavailable)
+    adapter_sections = {
+        name: _adapter_table(_table(t, key_path("adapters", name)), key_path("adapters", name), name, adapters,
+                             unavailable)
         for name, t in _table(raw.get("adapters"), "adapters").items()
     }
     state = _table(raw.get("state"), "state")
@@ -361,9 +471,10 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
 
     return Config(
         lang=lang,
+        strict=strict,
         timezone=tz,
         warn_ratio=warn_ratio,
-        calendar=check_value(cal.get("name", "cn"), str, "calendar.name"),
+        calendar=calendar,
         extra_holidays=tuple(extra_holidays),
         extra_working_days=tuple(extra_working_days),
         calendar_file=calendar_file,
@@ -373,7 +484,7 @@ def build_config(raw: Mapping[str, Any], policy_defaults: Mapping[str, Mapping[s
         escalation_departments=departments,
         escalation_write=_escalation_write(esc.get("write")),
         adapter=adapter,
-        adapters=adapters,
+        adapters=adapter_sections,
         state_path=state_path if state_path.is_absolute() else base_dir / state_path,
         base_dir=base_dir,
     )
@@ -400,9 +511,14 @@ def load_config(path: str | Path, pm: Any) -> Config:
         raise ConfigError(f"{path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return build_config(raw, _policy_defaults(pm), path.resolve().parent, _unavailable(pm))
+    return build_config(raw, _policy_defaults(pm), path.resolve().parent, _unavailable(pm), **_names(pm))
+
+
+def _names(pm: Any) -> dict[str, Collection[str] | None]:
+    """The registered calendars and adapters of ``pm`` (None for a manager without those registries)."""
+    return {"calendars": getattr(pm, "calendars", None), "adapters": getattr(pm, "adapters", None)}
 
 
 def default_config(pm: Any) -> Config:
     """The configuration with every default of the loaded plugins."""
-    return build_config({}, _policy_defaults(pm))
+    return build_config({}, _policy_defaults(pm), **_names(pm))

@@ -30,12 +30,19 @@ def govhall_register_rules(register: Callable[["RuleInfo"], None]) -> None:
 
 
 @hookspec
-def govhall_register_policies(register: Callable[[str, dict[str, Any]], None]) -> None:
-    """Declare a rule plugin's policy keys and their defaults.
+def govhall_register_policies(register: Callable[..., None]) -> None:
+    """Declare a rule plugin's policy keys, their defaults and the ranges of the numeric ones.
 
-    :param register: call ``register(section, {key: default})``; the keys become
+    :param register: call ``register(section, {key: default}, ranges={key: Range(min, max)})``
+        (:class:`govhall_sdk.config.Range`, both bounds included, None for an open
+        side; a ``(min, max)`` pair is read as one); the keys become
         ``[policy.<section>]`` in the config file. The type of each default is the
-        type the config must give; unknown keys in a declared section are rejected.
+        type the config must give; unknown keys in a declared section are rejected;
+        a value outside its key's range is rejected with the key path
+        (``policy.time_limit.complaint_working_days: expected an integer from 1 to
+        365, got -15``). ``ranges`` is optional: a key without one is checked for
+        its type only. A range for a key without a default, for a key that is not a
+        number, or one its default falls outside of, is an error naming the plugin.
     """
 
 

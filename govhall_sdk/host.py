@@ -32,6 +32,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from .config import PolicyDefaults, policy_ranges
 from .model import Clock, Finding, RuleResult
 
 GROUP = "govhall"
@@ -122,6 +123,34 @@ class PluginInfo:
     distribution: str | None
     version: str | None
     hooks: tuple[str, ...]
+
+
+def _policy_registry(impls: list[Any]) -> dict[str, Registration]:
+    """Call each ``govhall_register_policies`` implementation with ``register(section, defaults, ranges=None)``.
+
+    A section registered twice by one plugin merges (later keys and ranges win);
+    by two plugins it is a :class:`PluginError`, as is a range that does not fit
+    its default (a key without a default, a key that is not a number, a default
+    outside its range), naming the plugin.
+    """
+    found: dict[str, Registration] = {}
+    for impl in impls:
+
+        def register(section: str, defaults: Mapping[str, Any], ranges: Mapping[str, Any] | None = None,
+                     _plugin: str = impl.plugin_name) -> None:
+            if section in found and found[section].plugin != _plugin:
+                raise PluginError(f"policy section {section!r} is registered by both {found[section].plugin!r} "
+                                  f"and {_plugin!r}")
+            earlier = found[section].obj if section in found else PolicyDefaults()
+            merged = {**earlier, **defaults}
+            try:
+                checked = policy_ranges(section, merged, {**earlier.ranges, **(ranges or {})})
+            except (TypeError, ValueError) as exc:
+                raise PluginError(f"plugin {_plugin!r}: {exc}") from None
+            found[section] = Registration(_plugin, PolicyDefaults(merged, checked))
+
+        impl.function(register=register)
+    return found
 
 
 def _switch(name: str) -> set[str]:
@@ -225,8 +254,12 @@ class GovhallPluginManager(pluggy.PluginManager):
 
     @property
     def policies(self) -> dict[str, Registration]:
-        """Policy section -> :class:`Registration` of its ``{key: default}``."""
-        return self._registry("govhall_register_policies", "policy section")
+        """Policy section -> :class:`Registration` of its :class:`~govhall_sdk.config.PolicyDefaults`
+        (``{key: default}`` with the declared ``ranges``)."""
+        hook_name = "govhall_register_policies"
+        if hook_name not in self._registries:
+            self._registries[hook_name] = _policy_registry(getattr(self.hook, hook_name).get_hookimpls())
+        return self._registries[hook_name]
 
     @property
     def calendars(self) -> dict[str, Registration]:

@@ -82,6 +82,15 @@ POLICY_DEFAULTS = {
     "shirking_moves": 3,
     "forbidden_phrases": list(FORBIDDEN_PHRASES),
 }
+#: The values each numeric key accepts, both bounds included: a window of up to a day (0: only
+#: simultaneous contacts), limits of 1 to 365 working days, and 2 to 100 moves (one move is a transfer,
+#: not shirking; two are the least that can come back, A->B->A).
+POLICY_RANGES = {
+    "first_inquiry_window_minutes": (0, 1440),
+    "first_reply_working_days": (1, 365),
+    "transfer_working_days": (1, 365),
+    "shirking_moves": (2, 100),
+}
 
 _T6_1 = "未及时与服务对象联系或在规定时限内应解决而未解决问题的；"
 _OTN_3 = "“一次性告知”适用中心所有政务服务事项情景，包括接听答复电话咨询、解答咨询、网站留言咨询等。"
@@ -191,7 +200,8 @@ def govhall_register_rules(register):
 @hookimpl
 def govhall_register_policies(register):
     """The window of 第一条, the first-reply and transfer limits, the move limit and the forbidden phrases."""
-    register(RULE, {k: (list(v) if isinstance(v, list) else v) for k, v in POLICY_DEFAULTS.items()})
+    register(RULE, {k: (list(v) if isinstance(v, list) else v) for k, v in POLICY_DEFAULTS.items()},
+             ranges=POLICY_RANGES)
 
 
 class _Settings:

@@ -151,8 +151,10 @@ def govhall_register_rules(register):
 
 @hookimpl
 def govhall_register_policies(register):
-    """``supplement_notice_working_days`` (第五条(二), 5) and ``deferred_reply_working_days`` (第五条(三), 1)."""
-    register(RULE, {"supplement_notice_working_days": 5, "deferred_reply_working_days": 1})
+    """``supplement_notice_working_days`` (第五条(二), 5) and ``deferred_reply_working_days`` (第五条(三), 1),
+    each 1 to 365 working days."""
+    register(RULE, {"supplement_notice_working_days": 5, "deferred_reply_working_days": 1},
+             ranges={"supplement_notice_working_days": (1, 365), "deferred_reply_working_days": (1, 365)})
 
 
 def _by(ticket, event):

@@ -180,7 +180,9 @@ def govhall_register_rules(register):
 
 @hookimpl
 def govhall_register_policies(register):
-    """The thresholds of 帮办代办制度 (see the module docstring)."""
+    """The thresholds of 帮办代办制度 (see the module docstring), each with the values it accepts:
+    an age of 1 to 150 years, limits of 1 to 365 working days, a poor rating of 1 to 4 (5 would make
+    every review poor) and a spot-check ratio from 0 (none drawn) to 1 (all)."""
     register(RULE, {
         "special_age": 60,
         "evaluation_working_days": 5,
@@ -188,6 +190,13 @@ def govhall_register_policies(register):
         "return_visit_working_days": 15,
         "stale_working_days": 3,
         "spot_check_ratio": 0.1,
+    }, ranges={
+        "special_age": (1, 150),
+        "evaluation_working_days": (1, 365),
+        "poor_rating": (1, 4),
+        "return_visit_working_days": (1, 365),
+        "stale_working_days": (1, 365),
+        "spot_check_ratio": (0, 1),
     })
 
 

@@ -109,8 +109,8 @@ def govhall_register_rules(register):
 
 @hookimpl
 def govhall_register_policies(register):
-    """``complaint_working_days``: the limit of 第七条 for complaints without a deadline."""
-    register(RULE, {"complaint_working_days": 15})
+    """``complaint_working_days``: the limit of 第七条 for complaints without a deadline (1 to 365 working days)."""
+    register(RULE, {"complaint_working_days": 15}, ranges={"complaint_working_days": (1, 365)})
 
 
 class _View:
