@@ -2,9 +2,11 @@
 
 Tickets are stored in the interchange format (their ``assignee`` is the
 interchange's actor; an escalation with ``assign = true`` makes the target the
-assignee, ``{"id": target, "role": "staff"}``). On first use the file is created
-from a seed file (``examples/tickets.json`` by default). Every change bumps a
-global ``version``, which is the sync cursor; changes written by govhall are
+assignee, ``{"id": target, "role": "staff"}``). On first use (the first pull,
+not when the adapter is made, so that a caller can set :attr:`LocalAdapter.progress`
+to show it) an empty file is filled from a seed file (``examples/tickets.json``
+by default). Every change bumps a global ``version``, which is the sync cursor;
+changes written by govhall are
 marked ``last_writer = 'govhall'`` and are not pulled again (they are govhall's
 own echo) unless the sync loop asks for every ticket (``skip_echoes`` false).
 Internal notes are stored as non-public ``reply`` events by the ``govhall``
@@ -15,8 +17,9 @@ govhall's read and its write is not written (the write fails, naming the
 reason; the next run reads the new version). Every multi-row write is one
 SQLite transaction.
 
-``govhall local show ID`` and ``govhall local list`` let a person look inside
-(:mod:`govhall_adapters.local_commands`, a command-line plugin of its own so
+``govhall local show ID`` and ``govhall local list`` let a person look inside,
+``govhall local import FILE`` adds or updates tickets, ``govhall local reset``
+starts the demo over (:mod:`govhall_adapters.local_commands`, a command-line plugin of its own so
 that the adapter never imports the CLI).
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import Adapter, Page, WriteOutcome
@@ -41,6 +44,27 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE INDEX IF NOT EXISTS tickets_version ON tickets (version);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class Bar(Protocol):
+    """A progress bar as :data:`Progress` gives it (a ``tqdm`` bar has these)."""
+
+    def update(self, n: int = 1) -> Any: ...
+
+    def close(self) -> Any: ...
+
+
+#: ``progress(what, total, unit)`` -> a :class:`Bar`: how a caller (the command line) shows long work.
+Progress = Callable[[str, "int | None", str], Bar]
+
+
+class LoadRefused(ValueError):
+    """An interchange file with tickets that cannot be stored: nothing of it was stored."""
+
+    def __init__(self, path: Path, problems: Sequence[str]):
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        super().__init__(f"{path}: {len(problems)} ticket(s) refused, nothing imported: {shown}")
+        self.problems = list(problems)
 
 
 class LocalHelpdesk:
@@ -66,25 +90,76 @@ class LocalHelpdesk:
         """One SQLite transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any error."""
         return transaction(self.db)
 
-    def seed(self, path: str | Path) -> int:
-        """Load tickets from an interchange file (as a human would have entered them)."""
+    def seed(self, path: str | Path, progress: Progress | None = None) -> int:
+        """Load tickets from an interchange file (as a human would have entered them); how many."""
+        return sum(self.load(path, progress=progress, what="seeding demo helpdesk"))
+
+    def load(self, path: str | Path, *, check: Callable[[str, Any], str | None] | None = None,
+             progress: Progress | None = None, what: str | None = None) -> tuple[int, int]:
+        """Add or update the tickets of an interchange file (``{"tickets": [...]}`` or JSON Lines) in one
+        transaction, as a human would have entered them; ``(added, updated)``.
+
+        ``check(where, raw)`` returns what is wrong with a raw ticket, or None; with it,
+        a line that is not JSON is reported too, and when anything is wrong nothing is
+        stored (:class:`LoadRefused` names every problem). ``progress(what, bytes, "B")``
+        gives a bar that follows the file as it is read.
+        """
+        path = Path(path)
+        problems: list[str] = []
         with open(path, encoding="utf-8") as fh:
-            return self.put_many(json.loads(raw) if isinstance(raw, str) else raw for _, raw in iter_raw(fh, str(path)))
+            bar = progress(what or "loading tickets", path.stat().st_size, "B") if progress else None
+
+            def items() -> Iterator[dict[str, Any]]:
+                read = 0
+                for where, raw in iter_raw(fh, str(path)):
+                    if bar is not None:
+                        bar.update(fh.buffer.tell() - read)
+                        read = fh.buffer.tell()
+                    if isinstance(raw, str):
+                        try:
+                            raw = json.loads(raw)
+                        except json.JSONDecodeError as exc:
+                            if check is None:
+                                raise
+                            problems.append(f"{where}: malformed JSON: {exc.msg}")
+                            continue
+                    problem = check(where, raw) if check else None
+                    if problem:
+                        problems.append(problem)
+                    else:
+                        yield raw
+                if problems:  # raised inside the transaction: it is rolled back, nothing stored
+                    raise LoadRefused(path, problems)
+
+            try:
+                return self._upsert(items(), "human")
+            finally:
+                if bar is not None:
+                    bar.close()
 
     def put_many(self, tickets: Any, writer: str = "human") -> int:
         """Insert or replace raw interchange tickets in one transaction."""
-        count = 0
+        return sum(self._upsert(tickets, writer))
+
+    def _upsert(self, tickets: Iterable[Mapping[str, Any]], writer: str) -> tuple[int, int]:
+        """Insert or replace raw tickets in one transaction; ``(added, updated)``."""
+        added = updated = 0
         with self.transaction():
             version = self._next_version()
             for raw in tickets:
+                ticket_id = str(raw.get("id"))
+                known = self.db.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
                 self.db.execute(
                     "INSERT INTO tickets (id, version, last_writer, data) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
                     "last_writer = excluded.last_writer, data = excluded.data",
-                    (str(raw.get("id")), version + count, writer, json.dumps(raw, ensure_ascii=False)),
+                    (ticket_id, version + added + updated, writer, json.dumps(raw, ensure_ascii=False)),
                 )
-                count += 1
-        return count
+                if known:
+                    updated += 1
+                else:
+                    added += 1
+        return added, updated
 
     def put(self, raw: Mapping[str, Any], writer: str = "human") -> None:
         """Insert or replace one raw ticket."""
@@ -130,16 +205,30 @@ class LocalAdapter(Adapter):
 
     name = "local"
     settings_schema = {"path": ".govhall/helpdesk.sqlite", "seed": "tickets.json"}
+    #: Set by the caller to show the seeding of a new helpdesk (the command line sets a terminal bar).
+    progress: Progress | None = None
+    #: How many tickets :meth:`ready` seeded the helpdesk with (0: it was not empty, or there is no seed).
+    seeded: int = 0
 
     def __init__(self, settings: Mapping[str, Any], config: Any):
         super().__init__(settings, config)
         self.now: datetime | None = None
         self._read: dict[str, int] = {}  # ticket id -> the version read, for writes based on it
         self.helpdesk = LocalHelpdesk(config.resolve(self.settings["path"]))
-        if self.helpdesk.empty:
-            seed = config.resolve(self.settings["seed"])
-            if seed.exists():
-                self.helpdesk.seed(seed)
+        self._seeded = False
+
+    def ready(self) -> LocalHelpdesk:
+        """The helpdesk, seeded first when it is empty (on first use, so that :attr:`progress` can show it).
+
+        Every method that reads or writes tickets calls it; :attr:`seeded` says how many came from the seed.
+        """
+        if not self._seeded:
+            self._seeded = True
+            if self.helpdesk.empty:
+                seed = self.config.resolve(self.settings["seed"])
+                if seed.is_file():
+                    self.seeded = self.helpdesk.seed(seed, progress=self.progress)
+        return self.helpdesk
 
     def _parse(self, ticket_id: str, version: int, data: str) -> Parsed:
         self._read[ticket_id] = version
@@ -158,13 +247,10 @@ class LocalAdapter(Adapter):
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
         """Tickets changed after version ``cursor``, in version order (without govhall's echoes when ``skip_echoes``)."""
         version = self._version(cursor)
-        # when every ticket is wanted govhall's own writes up to the pass's horizon are read too; its
-        # later writes are the pass's own echo
-        ceiling = 0 if self.skip_echoes else int(self.echo_horizon or self.current_echo_horizon())
+        ceiling = self._ceiling()
         while True:
-            rows = self.helpdesk.db.execute(
-                "SELECT id, version, data FROM tickets WHERE version > ? AND (last_writer != ? OR version <= ?) "
-                "ORDER BY version LIMIT ?",
+            rows = self.ready().db.execute(
+                f"SELECT id, version, data FROM tickets WHERE {self.CHANGED} ORDER BY version LIMIT ?",
                 (version, GOVHALL, ceiling, page_size),
             ).fetchall()
             if not rows:
@@ -172,14 +258,27 @@ class LocalAdapter(Adapter):
             version = rows[-1][1]
             yield Page([self._parse(tid, v, data) for tid, v, data in rows], str(version))
 
+    #: The tickets :meth:`pull` reads: changed after a version, not govhall's echo (above the ceiling).
+    CHANGED = "version > ? AND (last_writer != ? OR version <= ?)"
+
+    def _ceiling(self) -> int:
+        """When every ticket is wanted govhall's own writes up to the pass's horizon are read too; its
+        later writes are the pass's own echo."""
+        return 0 if self.skip_echoes else int(self.echo_horizon or self.current_echo_horizon())
+
+    def pending(self, cursor: str | None) -> int:
+        """How many tickets :meth:`pull` will read from ``cursor`` (the total of a progress bar)."""
+        return self.ready().db.execute(f"SELECT count(*) FROM tickets WHERE {self.CHANGED}",
+                                       (self._version(cursor), GOVHALL, self._ceiling())).fetchone()[0]
+
     def current_echo_horizon(self) -> str:
         """The latest version: govhall's writes up to it are read in a pass over every ticket."""
-        return str(self.helpdesk._next_version() - 1)
+        return str(self.ready()._next_version() - 1)
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
         """The stored tickets with these ids; an unknown id is an error."""
         marks = ",".join("?" * len(ids))
-        found = {tid: (v, data) for tid, v, data in self.helpdesk.db.execute(
+        found = {tid: (v, data) for tid, v, data in self.ready().db.execute(
             f"SELECT id, version, data FROM tickets WHERE id IN ({marks})", list(ids))}
         for tid in ids:
             if tid in found:
@@ -190,7 +289,7 @@ class LocalAdapter(Adapter):
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
         """Apply every patch of a page in one transaction (the local bulk update)."""
         at = self.now or datetime.now(timezone.utc)
-        db = self.helpdesk.db
+        db = self.ready().db
         outcomes = []
         with self.helpdesk.transaction():
             version = self.helpdesk._next_version()

@@ -122,10 +122,15 @@ class Sync:
         self.page_size = page_size
 
     def run(self, now: datetime, *, dry_run: bool = False, limit: int | None = None, since: str | None = None,
-            progress: Callable[[int], None] | None = None, full: bool = False) -> Summary:
+            progress: Callable[[int], None] | None = None, full: bool = False,
+            stage: Callable[[str, int | None], None] | None = None) -> Summary:
         """Pull changed tickets, then due ones; evaluate; write; return the summary.
 
         ``full`` reads every ticket from the beginning (as when the rules changed).
+        ``progress(n)`` is called after each page with its number of tickets;
+        ``stage(what, total)`` before the changed tickets (``"changed"``, the total
+        when the adapter's ``pending(cursor)`` tells it, else None) and before the
+        tickets due by time (``"due"``).
         """
         started = time.perf_counter()
         name = self.adapter.name
@@ -136,6 +141,10 @@ class Sync:
         fingerprint = self.engine.fingerprint()
         cursor = self._start(summary, fingerprint, since, full, dry_run)
         budget = limit
+        if stage:
+            pending = getattr(self.adapter, "pending", None)
+            total = pending(cursor) if pending else None
+            stage("changed", total if total is None or limit is None else min(total, limit))
         for page in self._guarded(self.adapter.pull(cursor, self.page_size), summary, "pull"):
             items = page.items if budget is None else page.items[:budget]
             summary.pulled += len(items)
@@ -152,6 +161,8 @@ class Sync:
         if budget is not None:
             due_ids = due_ids[:max(budget, 0)]
         summary.due = len(due_ids)
+        if stage:
+            stage("due", len(due_ids))
         for start in range(0, len(due_ids), self.page_size):
             chunk = due_ids[start:start + self.page_size]
             fetched = list(self._guarded(self.adapter.fetch(chunk), summary, "fetch"))

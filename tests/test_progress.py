@@ -7,12 +7,26 @@
 """
 from __future__ import annotations
 
+import fcntl
+import io
+import json
 import logging
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from fakes_zendesk import TOKEN, ZendeskDriver
+from govhall_sdk.cli.progress import Progress, wanted
 from govhall_sdk.rest.retry import HTTPError, failure_kind
 from govhall_sdk.testing import build_sync, conformance_tickets
 
@@ -56,3 +70,137 @@ def test_a_5xx_and_a_short_wait_read_as_such(govhall_http, govhall_config, govha
 ])
 def test_a_failure_without_a_status_is_named_by_its_kind(message, kind):
     assert failure_kind(HTTPError(message)) == kind
+
+
+# ---------------------------------------------------------------- progress bars on a terminal only
+
+GOVHALL = str(Path(sys.executable).with_name("govhall"))
+RUN_NOW = "2025-03-03T09:00:00+08:00"
+
+
+def demo(folder: Path, tickets: int) -> Path:
+    """A config whose local helpdesk is seeded on first use from ``tickets`` overdue complaints (JSON Lines)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "seed.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n"
+                                               for t in conformance_tickets(tickets)), encoding="utf-8")
+    config = folder / "govhall.toml"
+    config.write_text('[adapter]\ntype = "local"\npath = ".govhall/helpdesk.sqlite"\nseed = "seed.jsonl"\n'
+                      '[state]\npath = ".govhall/state.sqlite"\n', encoding="utf-8")
+    return config
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "TERM": "xterm", "PYTHONUNBUFFERED": "1", **extra}
+
+
+class Terminal:
+    """``govhall ARGS`` with stderr on a pty of 100 columns (stdout on a pipe); what it drew is ``screen``."""
+
+    def __init__(self, *args: str, extra_env: dict[str, str] | None = None):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        self.proc = subprocess.Popen([GOVHALL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=slave, env=env(**(extra_env or {})))
+        os.close(slave)
+        self.master, self.chunks, self.lock = master, [], threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # EIO: the other side is closed
+                return
+            if not data:
+                return
+            with self.lock:
+                self.chunks.append(data)
+
+    @property
+    def screen(self) -> str:
+        with self.lock:
+            return b"".join(self.chunks).decode("utf-8", "replace")
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.screen)
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        pytest.fail(f"never drawn: {pattern!r}; the terminal showed {self.screen[-2000:]!r}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.reader.join(10)
+        os.close(self.master)
+        return self.proc.returncode, out.decode("utf-8"), self.screen
+
+
+BAR = re.compile(r"(\d+)/(\d+) \[\d\d:\d\d<(\d\d:\d\d), ([\d.]+) tickets/s\]")
+
+
+def test_a_run_on_a_terminal_shows_total_rate_and_time_left(tmp_path):
+    config = demo(tmp_path, 3000)
+    code, out, screen = Terminal("run", "--config", str(config), "--now", RUN_NOW).finish()
+    assert code == 0, screen
+    assert "seeding demo helpdesk" in screen and re.search(r"/\d+(\.\d+)?[kM]?B? \[", screen), screen
+    bars = [m for m in BAR.finditer(screen) if "govhall run: pulling" in screen[max(0, m.start() - 200):m.start()]]
+    assert bars, screen
+    assert {m.group(2) for m in bars} == {"3000"}  # the total, as the local adapter counts it
+    assert any(float(m.group(4)) > 0 for m in bars)  # the rate, and the time left in group 3
+    assert "Traceback" not in screen and "pulled 3000" in out
+    assert screen.rstrip().endswith("\r") or "\r" in screen  # drawn in place, then cleared (leave=False)
+
+
+@pytest.mark.parametrize("how", ["-q", "TERM=dumb", "--log-level=ERROR"])
+def test_no_bar_with_q_or_a_dumb_terminal(tmp_path, how):
+    config = demo(tmp_path, 300)
+    args = ["run", "--config", str(config), "--now", RUN_NOW]
+    extra = {}
+    if how == "TERM=dumb":
+        extra["TERM"] = "dumb"
+    else:
+        args.append(how)
+    code, out, screen = Terminal(*args, extra_env=extra).finish()
+    assert code == 0, screen
+    assert "tickets/s" not in screen and "seeding" not in screen and "\r" not in screen.replace("\r\n", ""), screen
+    assert "pulled 300" in out
+
+
+def test_no_bar_on_a_pipe(tmp_path):
+    config = demo(tmp_path, 300)
+    done = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", RUN_NOW], capture_output=True,
+                          text=True, env=env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "pulled 300" in done.stdout
+
+
+def test_bars_count_without_drawing_off_a_terminal():
+    bars = Progress(show=False)
+    with bars:
+        bar = bars("x", 10)
+        bar.update(4)
+    assert bar.n == 4 and bars.bars == []
+    assert not wanted(None, io.StringIO())
+
+
+def test_a_log_line_clears_the_bar_and_it_is_drawn_again_below(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    with Progress(show=True, stream=tty) as bars:
+        bar = bars("work", 10)
+        bar.update(5)
+        print("govhall: warning: 429 from zendesk, waiting 30 s, attempt 2/6", file=sys.stderr)
+        bar.update(5)
+    assert sys.stderr is tty
+    text = tty.getvalue()
+    before, after = text.split("govhall: warning: 429 from zendesk, waiting 30 s, attempt 2/6\n")
+    assert "work:" in before and "work:  50%" in after  # drawn again below the line

@@ -1,29 +1,88 @@
-"""``govhall run``: the main job, for cron, systemd timers and CronJobs."""
+"""``govhall run``: the main job, for cron, systemd timers and CronJobs.
+
+On a terminal it draws progress bars (:mod:`.progress`): seeding the demo
+helpdesk, the changed tickets (with their total when the adapter can count
+them), the tickets due by time. Ctrl-C or SIGTERM ends it with ``govhall run:
+interrupted after N tickets; the next run resumes`` and exit status 130: the
+cursor and the schedules are stored per page in one transaction, so the next
+run reads again from the first page not fully written and writes nothing twice.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sqlite3
 import sys
+import threading
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from ..state import state_error
 from ..terminal import printable, printable_json, shown, shown_json
+from .progress import Progress, wanted
+
+EXIT_INTERRUPTED = 130
+#: The label of each stage's bar (short: an 80-column terminal keeps the count, the rate and the time left).
+STAGES = {"changed": "govhall run: pulling", "due": "govhall run: due by time"}
+EPILOG = """\
+examples:
+  govhall run --config govhall.toml --dry-run --limit 20    see what would be written, write nothing
+  govhall run --config govhall.toml                         the job of a cron entry or a systemd timer
+
+exit status:
+  0    every ticket was read and every change written
+  1    something could not be read or written: named in the summary, tried again by the next run
+  2    bad usage, a bad config, an unusable state store, or another run holds it
+  130  interrupted (Ctrl-C, SIGTERM): the next run resumes where this one stopped
+"""
 
 
-def _progress(stream: Any) -> Any:
-    """A one-line progress counter on a terminal; nothing otherwise."""
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        return None
-    done = [0]
+class _RunProgress:
+    """The bars of one run, and how many tickets it has done (counted even when nothing is drawn)."""
 
-    def tick(n: int) -> None:
-        done[0] += n
-        stream.write(f"\rgovhall run: {done[0]} tickets processed")
-        stream.flush()
+    def __init__(self, bars: Progress):
+        self.bars, self.bar, self.done = bars, None, 0
 
-    return tick
+    def stage(self, what: str, total: int | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = self.bars(STAGES.get(what, f"govhall run: {what}"), total) if total != 0 else None
+
+    def tick(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the run lasts, SIGTERM ends it as Ctrl-C does (KeyboardInterrupt); the previous handler is
+    restored after. Only the main thread can install one: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def print_summary(summary: Any, out: Any) -> None:
@@ -60,7 +119,17 @@ def print_summary(summary: Any, out: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Pull, evaluate and write back; exit 1 when something could not be read or written."""
+    """Pull, evaluate and write back; exit 1 when something could not be read or written, 130 when interrupted."""
+    progress = _RunProgress(Progress(wanted(args)))
+    try:
+        with _sigterm_interrupts():
+            return _run(args, progress)
+    except KeyboardInterrupt:
+        print(f"govhall run: interrupted after {progress.done} tickets; the next run resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace, progress: _RunProgress) -> int:
     from ..config import ConfigError
     from ..state import StateError, StateStore
     from ..sync import Sync, make_adapter
@@ -91,17 +160,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         state.close()
         raise UsageError(f"config: {exc}" if isinstance(exc, ConfigError) else str(exc)) from None
     now = args.now or datetime.now(config.timezone)
-    tick = None if args.json else _progress(sys.stderr)
+    if hasattr(adapter, "progress"):  # an adapter that shows long work of its own (the local one's seeding)
+        adapter.progress = progress.bars
     try:
-        summary = Sync(engine, adapter, state).run(now, dry_run=args.dry_run, limit=args.limit,
-                                                   since=args.since, progress=tick, full=args.full)
+        with progress.bars:
+            summary = Sync(engine, adapter, state).run(now, dry_run=args.dry_run, limit=args.limit,
+                                                       since=args.since, progress=progress.tick, full=args.full,
+                                                       stage=progress.stage)
     except sqlite3.Error as exc:  # the state store or the local helpdesk failed mid-run: its transaction rolled back
         raise UsageError(str(state_error(config.state_path, exc))) from None
     finally:
         adapter.close()
         state.close()
-    if tick:
-        sys.stderr.write("\n")
     if args.json:
         print(shown_json(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)))
     else:
@@ -113,13 +183,23 @@ def add_run_command(sub: Any) -> None:
     """Register ``govhall run``."""
     from .options import add_options
 
-    run = sub.add_parser("run", help="pull tickets, evaluate them and write back what changed")
+    run = sub.add_parser(
+        "run", help="pull tickets, evaluate them and write back what changed",
+        description="Pull the tickets changed since the last run and those due by time, evaluate them and "
+                    "write back what changed (tags, fields, internal notes, escalations). Resumable: a run "
+                    "stopped anywhere is taken up by the next one, and nothing is written twice. On a terminal "
+                    "it shows progress bars (not with -q, on a pipe or with TERM=dumb).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(run, "config", help={"config": "a govhall.toml (default: built-in defaults, local adapter)"})
     run.add_argument("--dry-run", action="store_true", help="print the patches, write nothing")
     add_options(run, "json", help={"json": "print the summary as JSON"})
-    run.add_argument("--since", help="start from this adapter cursor instead of the stored one")
-    run.add_argument("--limit", type=int, help="process at most this many tickets")
-    run.add_argument("--adapter", help="use the [adapters.NAME] section of the config")
+    run.add_argument("--since", metavar="CURSOR",
+                     help="start from this adapter cursor instead of the stored one (the local adapter's is a "
+                          "version number, e.g. 0 for the beginning)")
+    run.add_argument("--limit", type=positive_int, metavar="N",
+                     help="process at most N tickets (a whole number of at least 1), e.g. --limit 20; the next "
+                          "run goes on from there")
+    run.add_argument("--adapter", metavar="NAME", help="use the [adapters.NAME] section of the config")
     add_options(run, "now", "lang")
     run.add_argument("--full", action="store_true",
                      help="read and evaluate every ticket, as when the rules change (govhall's own last writes too)")
