@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import pty
+import signal
 import re
 import struct
 import subprocess
@@ -204,3 +205,79 @@ def test_a_log_line_clears_the_bar_and_it_is_drawn_again_below(monkeypatch):
     text = tty.getvalue()
     before, after = text.split("govhall: warning: 429 from zendesk, waiting 30 s, attempt 2/6\n")
     assert "work:" in before and "work:  50%" in after  # drawn again below the line
+
+
+# ---------------------------------------------------------------- Ctrl-C and SIGTERM in govhall run
+
+def helpdesk_of(config: Path) -> dict[str, dict]:
+    from govhall_adapters.local import LocalHelpdesk
+
+    helpdesk = LocalHelpdesk(config.parent / ".govhall" / "helpdesk.sqlite")
+    try:
+        return {t["id"]: t for t in helpdesk.all()}
+    finally:
+        helpdesk.close()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The helpdesk after one uninterrupted run over 5,000 tickets."""
+    config = demo(tmp_path_factory.mktemp("reference"), 5000)
+    done = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", RUN_NOW], capture_output=True,
+                          text=True, env=env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    return helpdesk_of(config)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_says_so_and_the_next_one_resumes(tmp_path, reference, sig):
+    config = demo(tmp_path, 5000)
+    term = Terminal("run", "--config", str(config), "--now", RUN_NOW)
+    term.wait_for(r"govhall run: pulling:.*?\b([1-9]\d{2,3})/5000")  # some pages written, most not
+    term.proc.send_signal(sig)
+    code, out, screen = term.finish()
+    assert code == 130, screen
+    message = re.search(r"govhall run: interrupted after (\d+) tickets; the next run resumes\r?\n", screen)
+    assert message, screen
+    assert 0 < int(message.group(1)) < 5000
+    assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
+    assert out == ""  # no summary of a run cut short
+    done = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", RUN_NOW], capture_output=True,
+                          text=True, env=env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = helpdesk_of(config)
+    assert after == reference  # the same tags, fields and notes, none twice
+    again = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", RUN_NOW, "--json"],
+                           capture_output=True, text=True, env=env(), timeout=300)
+    assert again.returncode == 0 and json.loads(again.stdout)["written"] == 0
+
+
+def test_sigterm_is_handled_only_during_the_run(tmp_path):
+    """cmd_run restores the SIGTERM handler it found."""
+    from govhall_sdk.cli.run import _sigterm_interrupts
+
+    before = signal.getsignal(signal.SIGTERM)
+    with _sigterm_interrupts():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "x", "1.5"])
+def test_limit_is_a_whole_number_of_at_least_one(value, capsys):
+    from govhall_sdk.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--limit", value])
+    assert exc.value.code == 2
+    assert "--limit" in capsys.readouterr().err
+
+
+def test_run_help_has_an_example_and_the_exit_statuses(capsys):
+    from govhall_sdk.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    assert "govhall run --config govhall.toml --dry-run --limit 20" in text
+    for code in ("0 ", "1 ", "2 ", "130 "):
+        assert f"  {code}" in text, text
