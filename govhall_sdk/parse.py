@@ -4,10 +4,22 @@
 file and yields :class:`Parsed` items: a ticket, or the ticket's id with every
 problem found, each with its path (``events[3].at: naive timestamp``). One bad
 ticket never stops the others.
+
+Errors and warnings (``docs/tickets.md``): what breaks the format (a missing or
+mistyped required field, a value outside a closed list such as ``kind``) is an
+error and the ticket is not evaluated. What the format allows but is most likely
+a mistake is a warning naming the path, and the ticket is evaluated: an unknown
+event type (``events[3].type: unknown event type 'suspention_start' (did you mean
+'suspension_start'?), ignored by the built-in rules``), an unknown field of the
+ticket, an event, the applicant, the materials or an actor (``applicant.birthdate:
+unknown field (did you mean 'birth_date'?), ignored``), an answer element that is
+none of the five. ``strict=True`` makes every warning an error.
 """
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from datetime import date, datetime, tzinfo
 from typing import IO, Any, Callable, Iterator, Mapping
 
@@ -46,11 +58,14 @@ class Parsed:
     """One item of a ticket stream: ``ticket`` or, when it is malformed, ``error``.
 
     ``where`` locates the item in its file (``line 7`` or ``tickets[6]``).
+    ``warnings`` are the ``path: reason`` messages about a ticket that was read
+    (an unknown field or event type): it is evaluated, the warnings reported beside it.
     """
 
     ticket: Ticket | None
     error: TicketError | None = None
     where: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def id(self) -> str | None:
@@ -68,17 +83,48 @@ def _shown(value: str) -> str:
     return repr(text).replace(";", ",")
 
 
+_BARE = re.compile(r"[A-Za-z0-9_]+")
+_SPELLING = re.compile(r"[\s_\-]+")
+
+
+def _suggest(name: str, known: Any) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name`` (the same but for case,
+    spaces, ``-`` and ``_`` first, then :func:`difflib.get_close_matches`), or ``""``."""
+    folded = _SPELLING.sub("", name).lower()
+    same = [k for k in known if _SPELLING.sub("", k).lower() == folded]
+    close = same or difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class _Problems:
-    """Collects ``path: reason`` messages while one ticket is converted."""
+    """Collects ``path: reason`` messages while one ticket is converted: ``items`` (errors) and
+    ``warnings``; ``fields`` says whether unknown field names are warned about."""
 
-    __slots__ = ("items", "default_tz")
+    __slots__ = ("items", "default_tz", "warnings", "fields")
 
-    def __init__(self, default_tz: tzinfo | None):
+    def __init__(self, default_tz: tzinfo | None, fields: bool = True):
         self.items: list[str] = []
+        self.warnings: list[str] = []
         self.default_tz = default_tz
+        self.fields = fields
 
     def add(self, path: str, reason: str) -> None:
         self.items.append(f"{path}: {reason}")
+
+    def warn(self, path: str, reason: str) -> None:
+        self.warnings.append(f"{path}: {reason}")
+
+    def unknown_fields(self, raw: Mapping, known: frozenset[str], path: str, what: str) -> None:
+        """A warning per key of ``raw`` that is not in ``known``, with the closest known name;
+        ``what`` says what became of it (``ignored``, ``kept, ignored by the built-in rules``)."""
+        if not self.fields:
+            return
+        for key in raw:
+            if key in known:
+                continue
+            key = str(key)
+            where = f"{path}.{key}" if _BARE.fullmatch(key) else f"{path}[{_shown(key)}]"
+            self.warn(where.lstrip("."), f"unknown field{_suggest(key, known)}, {what}")
 
     def instant(self, value: Any, path: str) -> datetime | None:
         if value is None:
@@ -162,6 +208,8 @@ class _Problems:
         if value is None:
             return None
         if type(value) is dict:  # the same people act again and again: reuse validated actors
+            if not _ACTOR_KEYS.issuperset(value):
+                self.unknown_fields(value, _ACTOR_KEYS, path, "ignored")
             key = (value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role"))
             try:
                 cached = _ACTORS.get(key)
@@ -199,6 +247,9 @@ class _Problems:
 
 _ACTORS: dict[tuple, Actor] = {}
 _ACTOR_CACHE_SIZE = 4096
+_ACTOR_KEYS = frozenset({"id", "name", "rank", "department", "role"})
+_APPLICANT_KEYS = frozenset({"id", "name", "phone", "birth_date", "groups"})
+_MATERIALS_KEYS = frozenset({"required"})
 
 
 def _opt_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
@@ -234,19 +285,37 @@ def _working_days(p: _Problems, v: Any, path: str) -> int:
 ELEMENT_NAMES = {
     "basis": "basis", "conditions": "conditions", "materials": "materials", "procedure": "procedure",
     "time_limit": "time_limit",
-    "依据": "basis", "政策依据": "basis", "法律依据": "basis", "条件": "conditions", "办理条件": "conditions",
-    "材料": "materials", "申请材料": "materials", "程序": "procedure", "流程": "procedure", "办事程序": "procedure",
-    "办理程序": "procedure", "办理流程": "procedure", "时限": "time_limit", "办理时限": "time_limit",
-    "办结时限": "time_limit",
+    "依据": "basis", "政策依据": "basis", "法律依据": "basis", "设定依据": "basis", "办理依据": "basis",
+    "条件": "conditions", "办理条件": "conditions", "受理条件": "conditions", "申请条件": "conditions",
+    "材料": "materials", "申请材料": "materials", "所需材料": "materials", "申报材料": "materials",
+    "程序": "procedure", "流程": "procedure", "办事程序": "procedure", "办理程序": "procedure", "办理流程": "procedure",
+    "办事流程": "procedure",
+    "时限": "time_limit", "办理时限": "time_limit", "办结时限": "time_limit", "期限": "time_limit",
+    "办理期限": "time_limit", "承诺时限": "time_limit", "法定时限": "time_limit",
 }
+_ELEMENTS = ("basis", "conditions", "materials", "procedure", "time_limit")
+
+
+def _element(name: str) -> str | None:
+    """The element ``name`` stands for (``依据``, ``Basis``, ``time limit``), or None."""
+    name = name.strip()
+    return ELEMENT_NAMES.get(name) or ELEMENT_NAMES.get(_SPELLING.sub("_", name).lower())
 
 
 def _elements(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
-    """``notice.elements``, Chinese names read as the English ones; unknown names are kept."""
+    """``notice.elements``, Chinese names read as the English ones; an unknown name is kept (a
+    plugin may read it) and warned about: it counts as none of the five elements."""
     items = p.strings(v, path)
     if not items:
         return items
-    return tuple(ELEMENT_NAMES.get(x.strip(), x) for x in items)
+    out = []
+    for i, x in enumerate(items):
+        found = _element(x)
+        if found is None:
+            p.warn(f"{path}[{i}]", f"unknown element {_shown(x)}{_suggest(x.strip(), ELEMENT_NAMES)}, counted as "
+                                   f"none of {', '.join(_ELEMENTS)}")
+        out.append(found or x)
+    return tuple(out)
 
 
 def _choice(*allowed: str) -> Callable[[_Problems, Any, str], str | None]:
@@ -349,6 +418,8 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
     actor = None if actor_raw is None else p.actor(actor_raw, f"{path}.actor")
     spec = _EVENT_FIELDS.get(etype)
     if spec is None:  # unknown type: kept, ignored by the built-in rules
+        p.warn(f"{path}.type", f"unknown event type {_shown(etype)}{_suggest(etype, _EVENT_FIELDS)}, "
+                               "ignored by the built-in rules")
         extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON}
         return Event(type=etype, at=at, actor=actor, extra=extra) if at else None
     values = {}
@@ -362,16 +433,27 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
     if at is None:
         return None
     if not _EVENT_KNOWN[etype].issuperset(raw):
+        p.unknown_fields(raw, _EVENT_KNOWN[etype], path, "kept, ignored by the built-in rules")
         extra = {k: v for k, v in raw.items() if k not in _EVENT_KNOWN[etype]}
         return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
     return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, **values)
 
 
-def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
-    """Convert one interchange ticket; raise :class:`TicketError` listing every problem."""
+def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool = False,
+                     warnings: list[str] | None = None, unknown_fields: bool = True) -> Ticket:
+    """Convert one interchange ticket; raise :class:`TicketError` listing every problem.
+
+    :param default_tz: the zone of naive timestamps (the helpdesk's), or None to refuse them.
+    :param strict: make every warning an error (``strict = true`` in govhall.toml, ``--strict``).
+    :param warnings: a list the warnings are appended to (``path: reason``; see the module
+        docstring); without it, and without ``strict``, they are dropped.
+    :param unknown_fields: False leaves unknown field names alone, neither warned about nor, with
+        ``strict``, errors: for tickets an adapter built, which may carry fields of its own (a
+        helpdesk's ``updated_at``, a note's text); unknown event types and elements are still checked.
+    """
     if not isinstance(raw, dict):
         raise TicketError(None, ["ticket: expected an object"])
-    p = _Problems(default_tz)
+    p = _Problems(default_tz, unknown_fields)
     ticket_id = p.string(raw.get("id"), "id")
     if not ticket_id:
         p.add("id", "required")
@@ -388,6 +470,8 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
     if not isinstance(applicant_raw, dict):
         p.add("applicant", "expected an object")
     elif applicant_raw:
+        if not _APPLICANT_KEYS.issuperset(applicant_raw):
+            p.unknown_fields(applicant_raw, _APPLICANT_KEYS, "applicant", "ignored")
         groups = p.strings(applicant_raw.get("groups"), "applicant.groups") or ()
         for i, g in enumerate(groups):
             if g not in GROUPS:
@@ -404,6 +488,8 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
     if not isinstance(materials, dict):
         p.add("materials", "expected an object")
     else:
+        if not _MATERIALS_KEYS.issuperset(materials):
+            p.unknown_fields(materials, _MATERIALS_KEYS, "materials", "ignored")
         required = p.strings(materials.get("required"), "materials.required") or ()
     fields = raw.get("fields") or {}
     if not isinstance(fields, dict):
@@ -443,8 +529,14 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None) -> Ticket:
         events=tuple(sorted(events, key=_event_time)),
         extra=EMPTY if _TICKET_KEYS.issuperset(raw) else {k: v for k, v in raw.items() if k not in _TICKET_KEYS},
     )
+    if not _TICKET_KEYS.issuperset(raw):
+        p.unknown_fields(raw, _TICKET_KEYS, "", "kept, ignored by the built-in rules")
+    if strict:
+        p.items.extend(p.warnings)
     if p.items:
         raise TicketError(ticket_id, p.items)
+    if warnings is not None:
+        warnings.extend(p.warnings)
     return Ticket(**ticket)
 
 
