@@ -11,9 +11,12 @@ error and the ticket is not evaluated. What the format allows but is most likely
 a mistake is a warning naming the path, and the ticket is evaluated: an unknown
 event type (``events[3].type: unknown event type 'suspention_start' (did you mean
 'suspension_start'?), ignored by the built-in rules``), an unknown field of the
-ticket, an event, the applicant, the materials or an actor (``applicant.birthdate:
-unknown field (did you mean 'birth_date'?), ignored``), an answer element that is
-none of the five. ``strict=True`` makes every warning an error.
+applicant, the materials or an actor, which is dropped (``applicant.birthdate:
+unknown field (did you mean 'birth_date'?), ignored``), an unknown field of the
+ticket or an event that is a near miss of a known one (``resolvedAt``; other
+unknown fields there are the format's extension point, kept for plugins without a
+word), an answer element that is none of the five. ``strict=True`` makes every
+warning an error.
 """
 from __future__ import annotations
 
@@ -87,12 +90,18 @@ _BARE = re.compile(r"[A-Za-z0-9_]+")
 _SPELLING = re.compile(r"[\s_\-]+")
 
 
-def _suggest(name: str, known: Any) -> str:
+#: How close an unknown field of a ticket or an event must be to a known one to be taken for a
+#: misspelling of it: ``birthdate``/``birth_date`` 0.95, ``resolve_at``/``resolved_at`` 0.95, but
+#: ``updated_at``/``created_at`` 0.7, a helpdesk's own field, is not.
+NEAR_MISS = 0.75
+
+
+def _suggest(name: str, known: Any, cutoff: float = 0.6) -> str:
     """`` (did you mean 'x'?)`` for the known name closest to ``name`` (the same but for case,
     spaces, ``-`` and ``_`` first, then :func:`difflib.get_close_matches`), or ``""``."""
     folded = _SPELLING.sub("", name).lower()
     same = [k for k in known if _SPELLING.sub("", k).lower() == folded]
-    close = same or difflib.get_close_matches(name, list(known), n=1)
+    close = same or difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -114,17 +123,25 @@ class _Problems:
     def warn(self, path: str, reason: str) -> None:
         self.warnings.append(f"{path}: {reason}")
 
-    def unknown_fields(self, raw: Mapping, known: frozenset[str], path: str, what: str) -> None:
-        """A warning per key of ``raw`` that is not in ``known``, with the closest known name;
-        ``what`` says what became of it (``ignored``, ``kept, ignored by the built-in rules``)."""
+    def unknown_fields(self, raw: Mapping, known: frozenset[str], path: str, kept: bool = False) -> None:
+        """A warning per key of ``raw`` that is not in ``known``, with the closest known name.
+
+        ``kept``: the object keeps unknown fields for plugins (a ticket, an event: the format
+        allows them), so only a near miss of a known name (:data:`NEAR_MISS`) is warned about;
+        otherwise (the applicant, the materials, an actor) every unknown field is, being dropped.
+        """
         if not self.fields:
             return
         for key in raw:
             if key in known:
                 continue
             key = str(key)
+            hint = _suggest(key, known, NEAR_MISS if kept else 0.6)
+            if kept and not hint:
+                continue
             where = f"{path}.{key}" if _BARE.fullmatch(key) else f"{path}[{_shown(key)}]"
-            self.warn(where.lstrip("."), f"unknown field{_suggest(key, known)}, {what}")
+            what = "kept, ignored by the built-in rules" if kept else "ignored"
+            self.warn(where.lstrip("."), f"unknown field{hint}, {what}")
 
     def instant(self, value: Any, path: str) -> datetime | None:
         if value is None:
@@ -209,7 +226,7 @@ class _Problems:
             return None
         if type(value) is dict:  # the same people act again and again: reuse validated actors
             if not _ACTOR_KEYS.issuperset(value):
-                self.unknown_fields(value, _ACTOR_KEYS, path, "ignored")
+                self.unknown_fields(value, _ACTOR_KEYS, path)
             key = (value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role"))
             try:
                 cached = _ACTORS.get(key)
@@ -433,7 +450,7 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
     if at is None:
         return None
     if not _EVENT_KNOWN[etype].issuperset(raw):
-        p.unknown_fields(raw, _EVENT_KNOWN[etype], path, "kept, ignored by the built-in rules")
+        p.unknown_fields(raw, _EVENT_KNOWN[etype], path, kept=True)
         extra = {k: v for k, v in raw.items() if k not in _EVENT_KNOWN[etype]}
         return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
     return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, **values)
@@ -471,7 +488,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         p.add("applicant", "expected an object")
     elif applicant_raw:
         if not _APPLICANT_KEYS.issuperset(applicant_raw):
-            p.unknown_fields(applicant_raw, _APPLICANT_KEYS, "applicant", "ignored")
+            p.unknown_fields(applicant_raw, _APPLICANT_KEYS, "applicant")
         groups = p.strings(applicant_raw.get("groups"), "applicant.groups") or ()
         for i, g in enumerate(groups):
             if g not in GROUPS:
@@ -489,7 +506,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         p.add("materials", "expected an object")
     else:
         if not _MATERIALS_KEYS.issuperset(materials):
-            p.unknown_fields(materials, _MATERIALS_KEYS, "materials", "ignored")
+            p.unknown_fields(materials, _MATERIALS_KEYS, "materials")
         required = p.strings(materials.get("required"), "materials.required") or ()
     fields = raw.get("fields") or {}
     if not isinstance(fields, dict):
@@ -530,7 +547,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         extra=EMPTY if _TICKET_KEYS.issuperset(raw) else {k: v for k, v in raw.items() if k not in _TICKET_KEYS},
     )
     if not _TICKET_KEYS.issuperset(raw):
-        p.unknown_fields(raw, _TICKET_KEYS, "", "kept, ignored by the built-in rules")
+        p.unknown_fields(raw, _TICKET_KEYS, "", kept=True)
     if strict:
         p.items.extend(p.warnings)
     if p.items:
