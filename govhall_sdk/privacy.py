@@ -7,7 +7,8 @@ code and resident ID numbers (18 and 15 digits) however they are spelled:
   the ID's check letter as ``X``, ``x``, ``Ｘ`` or ``ｘ``;
 - **groupings**: the digits in any groups, split by up to three
   separators (every kind of space, invisible format characters, every
-  kind of hyphen and dash, dots, middle dots, slashes and brackets):
+  kind of hyphen and dash, dots, middle dots, slashes and brackets, and the
+  escapes ``\\n``, ``\\r``, ``\\t`` of a JSON text or a ``repr``):
   ``138 0013-8000``, ``1380 0138 000``, ``610202 19800101 123X``,
   ``(029)8888-1234``, ``（029）88881234``;
 - **country code** ``86``, ``0086`` or ``+86`` (glued or apart) before a mobile
@@ -60,6 +61,9 @@ _PIECE = re.compile(rf"\d+|[{_CHECK_LETTERS}]")  # a group's digits, or the chec
 _SPAN = re.compile(f"\\d[\\d\\s{_SEPARATORS}]{{10}}")
 _ELEVEN = re.compile(rf"\d(?:{_SEP}{{0,3}}+\d){{10}}")
 _MIN_DIGITS, _MAX_DIGITS = 11, 18
+# An escape of a JSON text or a repr(): a \uXXXX or \xXX code, or a backslash and one character (\n, \", \\).
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.S)
+_CONTROLS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
 _MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 _DATE_TAIL = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # MMDD
@@ -73,23 +77,67 @@ def mask_text(text: str) -> str:
     """``text`` with every phone and ID number masked, in whatever spelling (see the module's docstring).
 
     ``13812345678`` becomes ``138****5678``, ``61020219800101123X`` becomes
-    ``610202********123X``, ``029-88881234`` becomes ``029-****1234``.
+    ``610202********123X``, ``029-88881234`` becomes ``029-****1234``. In a JSON
+    text or a ``repr``, escaped digits and separators (``\\uff11``, ``\\u00a0``,
+    ``\\xa0``, ``\\n``) are read as the characters they stand for; an escaped
+    digit that is masked becomes one ``*``.
     """
     if not text:
         return text
-    first = _SPAN.search(text)
-    if first is None:
-        return text
-    masked: list[int] = []
-    for run in _RUN.finditer(text, first.start()):
-        if run.end() - run.start() >= _MIN_DIGITS and _ELEVEN.match(text, run.start(), run.end()):
-            masked.extend(run.start() + k for k in _masked_in(run.group()))
-    if not masked:
+    return _mask_escaped(text) if "\\" in text else _mask_plain(text)
+
+
+def _mask_plain(text: str) -> str:
+    """:func:`mask_text` of a text read as it is."""
+    hidden = _hidden(text)
+    if not hidden:
         return text
     chars = list(text)
-    for k in masked:
+    for k in hidden:
         chars[k] = "*"
     return "".join(chars)
+
+
+def _hidden(text: str) -> list[int]:
+    """The positions in ``text`` of the digits to mask."""
+    first = _SPAN.search(text)
+    if first is None:
+        return []
+    hidden: list[int] = []
+    for run in _RUN.finditer(text, first.start()):
+        if run.end() - run.start() >= _MIN_DIGITS and _ELEVEN.match(text, run.start(), run.end()):
+            hidden.extend(run.start() + k for k in _masked_in(run.group()))
+    return hidden
+
+
+def _mask_escaped(text: str) -> str:
+    """:func:`mask_text` of a text with backslash escapes: masked as if they were the characters they stand for."""
+    view: list[str] = []
+    starts: list[int] = []  # where each character of the view begins in text
+    last = 0
+    for escape in _ESCAPE.finditer(text):
+        code = escape.group(1) or escape.group(2)
+        char = chr(int(code, 16)) if code else _CONTROLS.get(escape.group(3), escape.group(3))
+        view.append(text[last:escape.start()])
+        starts.extend(range(last, escape.start()))
+        view.append(char)
+        starts.append(escape.start())
+        last = escape.end()
+    if not starts:
+        return _mask_plain(text)
+    view.append(text[last:])
+    starts.extend(range(last, len(text)))
+    starts.append(len(text))
+    hidden = _hidden("".join(view))
+    if not hidden:
+        return text
+    out, last = [], 0
+    for k in sorted(hidden):
+        out.append(text[last:starts[k]])
+        out.append("*")
+        last = starts[k + 1]
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _masked_in(run: str) -> list[int]:
