@@ -144,19 +144,39 @@ def _cmd_setup(args: Any) -> int:
     return EXIT_OK
 
 
+_SETUP_EPILOG = """examples:
+  # as a user that can write the Redmine database (here: www-data)
+  sudo -u www-data govhall redmine setup --url https://rm.example > rm.toml
+  # see what would run
+  govhall redmine setup --redmine-root /srv/redmine --print-command
+
+exit status:
+  0    set up (or the command printed), the config on standard output
+  1    the setup script failed (its output's last lines are shown)
+  2    bad usage, or no bin/rails in --redmine-root
+  130  interrupted (Ctrl-C or SIGTERM)"""
+
+
 @hookimpl
 def govhall_add_commands(subparsers):
     """``govhall redmine setup``."""
-    redmine = subparsers.add_parser("redmine", help="set up a Redmine for govhall")
-    sub = redmine.add_subparsers(dest="redmine_command", required=True, help="what to do")
+    redmine = subparsers.add_parser(
+        "redmine", help="set up a Redmine for govhall",
+        description="Prepare a Redmine you administer for the redmine adapter.",
+        epilog=_SETUP_EPILOG)
+    sub = redmine.add_subparsers(dest="redmine_command", required=True, metavar="ACTION", help="what to do")
     setup = sub.add_parser(
         "setup", help="create the custom fields, trackers, statuses and workflows (bin/rails runner), print the config",
         description="Runs redmine_setup.rb with \"RAILS_ENV=production bin/rails runner\" in the Redmine root "
-                    "(as a user that can write its database), with the tag list built from the loaded rule plugins. "
-                    "Idempotent: run it again after installing a plugin.")
-    setup.add_argument("--redmine-root", default="/usr/share/redmine", help="the Redmine installation (default: %(default)s)")
-    setup.add_argument("--url", help="the Redmine URL to put into the printed config")
-    setup.add_argument("--rails-env", default="production", help="the Rails environment, RAILS_ENV (default: %(default)s)")
-    setup.add_argument("--info", help="also write the full JSON (ids and API keys) to this file, mode 600")
+                    "(as a user that can write its database), with the tag list built from the loaded rule plugins, "
+                    "then prints the [adapter] section of govhall.toml. "
+                    "Idempotent: run it again after installing a plugin.",
+        epilog=_SETUP_EPILOG)
+    setup.add_argument("--redmine-root", default="/usr/share/redmine", metavar="DIR",
+                       help="the Redmine installation (default: %(default)s)")
+    setup.add_argument("--url", help="the Redmine URL to put into the printed config, e.g. https://redmine.example")
+    setup.add_argument("--rails-env", default="production", metavar="ENV",
+                       help="the Rails environment, RAILS_ENV (default: %(default)s)")
+    setup.add_argument("--info", metavar="FILE", help="also write the full JSON (ids and API keys) to FILE, mode 600")
     setup.add_argument("--print-command", action="store_true", help="print the command instead of running it")
     setup.set_defaults(func=_cmd_setup)

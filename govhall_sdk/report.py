@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, Mapping
 
 from .engine import Result
 from .model import Clock, Finding, Note, Patch
@@ -78,9 +78,25 @@ _COLOURS = {"green": "\033[32m", "yellow": "\033[33m", "red": "\033[31m"}
 _RESET = "\033[0m"
 
 
-def use_colour(stream: IO[str]) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set."""
-    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+def use_colour(stream: IO[str], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour what is written to ``stream``, as the conventions say.
+
+    ``NO_COLOR`` set to a value that is not empty turns colour off
+    (no-color.org); else ``FORCE_COLOR`` set to a value that is not empty turns
+    it on, on a pipe too (force-color.org); else colour is used on a terminal
+    whose ``TERM`` is not ``dumb``. An empty value is as if the variable were
+    not set. ``environ`` defaults to :data:`os.environ`.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR", ""):
+        return False
+    if env.get("FORCE_COLOR", ""):
+        return True
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+    return tty and env.get("TERM", "") != "dumb"
 
 
 def table_line(result: Result, colour: bool, tz: Any) -> str:

@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -41,17 +42,12 @@ CONFIG_FILE = "govhall.toml"
 _EXAMPLE_INSTANT = "2025-03-14T16:00+08:00"
 _FORMS = (f"an instant with its UTC offset ({_EXAMPLE_INSTANT}), a local time (2025-03-14T16:00) "
           "or a date (2025-03-14, its start)")
-_DATE_WITH_OFFSET = re.compile(r"(\d{4}-\d{2}-\d{2})([+-]\d{2}:?\d{2}|Z)")
+# A date with an offset is the start of that day there; datetime.fromisoformat would take the sign for
+# the date-time separator (2025-03-14+08:00 as 08:00 without an offset).
+_DATE_WITH_OFFSET = re.compile(r"(\d{4}-\d{2}-\d{2})([+-]\d{2}(?::?\d{2})?|Z)")
+_OTHER_SEPARATOR = re.compile(r"\d{4}-\d{2}-\d{2}[^Tt ]")
 # An instant must stay a valid datetime in UTC and in every time zone (offsets up to a day).
 _FIRST, _LAST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
-
-
-def _hint(text: str) -> str:
-    """A value to try instead of ``text``: a correct one, built from what was given where possible."""
-    m = _DATE_WITH_OFFSET.fullmatch(text.strip())
-    if m:  # a date with an offset: 2025-03-14+08:00 -> 2025-03-14T00:00+08:00
-        return f"{m.group(1)}T00:00{m.group(2)}"
-    return _EXAMPLE_INSTANT
 
 
 def _in_range(value: datetime, text: str) -> datetime:
@@ -67,11 +63,18 @@ def _in_range(value: datetime, text: str) -> datetime:
 
 
 def _fromisoformat(text: str) -> datetime:
+    """``text`` as ISO 8601; a date with an offset (2025-03-14+08:00) is the start of that day there."""
+    value = text.strip()
+    m = _DATE_WITH_OFFSET.fullmatch(value)
+    if m:
+        value = f"{m.group(1)}T00:00{m.group(2)}"
     try:
-        return datetime.fromisoformat(text.strip())
+        if _OTHER_SEPARATOR.match(value):
+            raise ValueError(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}; expected {_FORMS}, "
-                                         f"e.g. {_hint(text)}") from None
+                                         f"e.g. {_EXAMPLE_INSTANT}") from None
 
 
 def parse_instant(text: str) -> datetime:
@@ -171,9 +174,37 @@ def non_negative_float(text: str) -> float:
     return _number(text, float, 0, "a number of at least 0")
 
 
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _wrap_wide(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, counting a CJK character as two and breaking
+    between two of them where needed (Chinese has no spaces)."""
+    chunks: list[tuple[bool, str]] = []  # (a space before it, the text)
+    for word in text.split():
+        first = True
+        for run in re.findall(r"[\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|"
+                              r"[^\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]+",
+                              word):
+            chunks.append((first, run))
+            first = False
+    lines, line = [], ""
+    for space, chunk in chunks:
+        joined = f"{line} {chunk}" if line and space else line + chunk
+        if line and _columns(joined) > width:
+            lines.append(line)
+            line = chunk
+        else:
+            line = joined
+    return [*lines, line] if line else lines
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """Help for people at any width: a paragraph of the description or epilog is wrapped, unless one of
-    its lines is indented (examples, lists), which is kept as written."""
+    its lines is indented (examples, lists), which is kept as written; text with Chinese in it is
+    wrapped by the columns it takes on a terminal."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         out = []
@@ -181,9 +212,16 @@ class HelpFormatter(argparse.HelpFormatter):
             lines = para.splitlines()
             if any(line[:1].isspace() for line in lines):
                 out.append("\n".join(indent + line for line in lines))
+            elif _columns(para) != len(para):
+                out.append("\n".join(indent + line for line in _wrap_wide(para, width - len(indent))))
             else:
                 out.append(super()._fill_text(para, width, indent))
         return "\n\n".join(out)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if _columns(text) != len(text):
+            return _wrap_wide(text, width)
+        return super()._split_lines(text, width)
 
 
 def command_epilog(examples: Mapping[str, str] | list[str],

@@ -8,7 +8,7 @@ from typing import Any
 from ..host import get_plugin_manager
 from ..terminal import shown, shown_json
 from .errors import EXIT_OK
-from .options import add_options
+from .options import add_options, command_epilog
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -35,6 +35,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def add_plugins_command(sub: Any) -> None:
     """Register ``govhall plugins``."""
-    plugins = sub.add_parser("plugins", help="list the loaded plugins")
+    plugins = sub.add_parser(
+        "plugins", help="list the loaded plugins",
+        description="List the loaded plugins (rules, calendars, adapters, commands): each one's distribution, "
+                    "version and hooks, then the plugins that failed to load and why.",
+        epilog=command_epilog({"govhall plugins": "one plugin a line, its hooks below it",
+                               "govhall plugins --json": "the same as JSON, for programs"}, (EXIT_OK,)))
     add_options(plugins, "json", help={"json": "print the plugins and the load failures as JSON"})
     plugins.set_defaults(func=cmd_plugins)

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..host import get_plugin_manager
 from ..terminal import printable, printable_json, printable_lines
-from .errors import EXIT_OK, UsageError
-from .options import add_options, config_from_args
+from .errors import EXIT_OK, EXIT_USAGE, UsageError
+from .options import add_options, command_epilog, config_from_args
 
 FORMATS = {
     "text": "one line per code (default)",
@@ -47,9 +47,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print a code's clause text and what the staff should do."""
     pm = get_plugin_manager()
     if args.code not in pm.rules:
-        raise UsageError(f"unknown code {args.code!r}; `govhall rules` lists them")
+        raise UsageError(f"unknown code {args.code!r}; govhall rules lists them")
     plugin, info = pm.rules[args.code]
-    lang = args.lang or (config_from_args(args).lang if getattr(args, "config", None) else "zh")
+    lang = getattr(args, "lang", None) or config_from_args(args).lang
     en = lang == "en"
     # a plugin's catalog text: its controls escaped, its line breaks kept
     print(printable(f"{info.code}  ({info.severity}, {plugin})"))
@@ -64,12 +64,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def add_rules_commands(sub: Any) -> None:
     """Register ``govhall rules`` and ``govhall explain``."""
-    rules = sub.add_parser("rules", help="list every finding code")
+    rules = sub.add_parser(
+        "rules", help="list every finding code",
+        description="List every finding code of the loaded rule plugins: its severity, clause, escalation and "
+                    "thresholds (the config's policy values).",
+        epilog=command_epilog({"govhall rules": "one code a line",
+                               "govhall rules --json --config govhall.toml": "with this config's thresholds, as JSON",
+                               "govhall rules --format markdown > docs/rules.md": "the catalog page"}))
     add_options(rules, "config", "format", "json", "lang", formats=FORMATS,
                 help={"json": "the same as --format json"})
     rules.set_defaults(func=cmd_rules)
 
-    explain = sub.add_parser("explain", help="explain a finding code")
+    explain = sub.add_parser(
+        "explain", help="explain a finding code",
+        description="Print a finding code's clause, its text and what the staff should do.",
+        epilog=command_epilog({"govhall explain otn.notice_incomplete": "in Chinese (the default)",
+                               "govhall explain tl.overdue --lang en": "in English"},
+                              {EXIT_OK: "the code was explained", EXIT_USAGE: "an unknown code, or a bad config"}))
     explain.add_argument("code", help="a finding code, e.g. otn.notice_incomplete (govhall rules lists them)")
     add_options(explain, "lang", "config")
     explain.set_defaults(func=cmd_explain)
