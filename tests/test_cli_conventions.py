@@ -496,6 +496,19 @@ def test_an_interrupted_command_ends_quietly(signum):
     proc.stdout.close()
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_on_a_big_check(big_file, jobs):
+    """Ctrl-C on a terminal signals the whole process group, the workers of ``--jobs`` too."""
+    proc = subprocess.Popen([GOVHALL, "check", big_file, "--now", NOW, "--jobs", jobs], cwd=ROOT, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    assert proc.stdout.read(1) == b"{"  # it runs (and, its output unread, soon waits on the full pipe)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 130 and err == "govhall: interrupted\n"
+    proc.stdout.close()
+
+
 def test_an_interrupt_in_process_returns_130(capsys):
     from govhall_sdk.cli import main
     from govhall_sdk.host import get_plugin_manager
