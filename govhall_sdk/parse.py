@@ -21,6 +21,7 @@ warning an error.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from datetime import date, datetime, tzinfo
@@ -96,26 +97,30 @@ _SPELLING = re.compile(r"[\s_\-]+")
 NEAR_MISS = 0.75
 
 
-def _suggest(name: str, known: Any, cutoff: float = 0.6) -> str:
+@functools.lru_cache(maxsize=4096)  # the same extra fields come again and again: compare them once
+def _suggest(name: str, known: frozenset[str], cutoff: float = 0.6) -> str:
     """`` (did you mean 'x'?)`` for the known name closest to ``name`` (the same but for case,
     spaces, ``-`` and ``_`` first, then :func:`difflib.get_close_matches`), or ``""``."""
     folded = _SPELLING.sub("", name).lower()
-    same = [k for k in known if _SPELLING.sub("", k).lower() == folded]
-    close = same or difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    names = sorted(known)
+    same = [k for k in names if _SPELLING.sub("", k).lower() == folded]
+    close = same or difflib.get_close_matches(name, names, n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class _Problems:
     """Collects ``path: reason`` messages while one ticket is converted: ``items`` (errors) and
-    ``warnings``; ``fields`` says whether unknown field names are warned about."""
+    ``warnings``. ``checks`` says whether warnings are looked for at all (not when nobody would
+    see them), ``fields`` whether unknown field names are among them."""
 
-    __slots__ = ("items", "default_tz", "warnings", "fields")
+    __slots__ = ("items", "default_tz", "warnings", "checks", "fields")
 
-    def __init__(self, default_tz: tzinfo | None, fields: bool = True):
+    def __init__(self, default_tz: tzinfo | None, fields: bool = True, checks: bool = True):
         self.items: list[str] = []
         self.warnings: list[str] = []
         self.default_tz = default_tz
-        self.fields = fields
+        self.checks = checks
+        self.fields = fields and checks
 
     def add(self, path: str, reason: str) -> None:
         self.items.append(f"{path}: {reason}")
@@ -311,6 +316,7 @@ ELEMENT_NAMES = {
     "办理期限": "time_limit", "承诺时限": "time_limit", "法定时限": "time_limit",
 }
 _ELEMENTS = ("basis", "conditions", "materials", "procedure", "time_limit")
+_ELEMENT_WORDS = frozenset(ELEMENT_NAMES)
 
 
 def _element(name: str) -> str | None:
@@ -328,8 +334,8 @@ def _elements(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
     out = []
     for i, x in enumerate(items):
         found = _element(x)
-        if found is None:
-            p.warn(f"{path}[{i}]", f"unknown element {_shown(x)}{_suggest(x.strip(), ELEMENT_NAMES)}, counted as "
+        if found is None and p.checks:
+            p.warn(f"{path}[{i}]", f"unknown element {_shown(x)}{_suggest(x.strip(), _ELEMENT_WORDS)}, counted as "
                                    f"none of {', '.join(_ELEMENTS)}")
         out.append(found or x)
     return tuple(out)
@@ -397,8 +403,9 @@ _FAST: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
     _public: ((bool,), _same),
     _body: ((str,), _same),
 }
+_EVENT_TYPES = frozenset(_EVENT_FIELDS)
 _EVENT_COMMON = frozenset({"type", "at", "actor"})
-_EVENT_KNOWN = {etype: _EVENT_COMMON | spec.keys() for etype, spec in _EVENT_FIELDS.items()}
+_EVENT_KNOWN = {etype: frozenset(_EVENT_COMMON | spec.keys()) for etype, spec in _EVENT_FIELDS.items()}
 _TICKET_KEYS = frozenset(
     {
         "id", "kind", "channel", "subject", "status", "created_at", "accepted_at",
@@ -435,8 +442,9 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
     actor = None if actor_raw is None else p.actor(actor_raw, f"{path}.actor")
     spec = _EVENT_FIELDS.get(etype)
     if spec is None:  # unknown type: kept, ignored by the built-in rules
-        p.warn(f"{path}.type", f"unknown event type {_shown(etype)}{_suggest(etype, _EVENT_FIELDS)}, "
-                               "ignored by the built-in rules")
+        if p.checks:
+            p.warn(f"{path}.type", f"unknown event type {_shown(etype)}{_suggest(etype, _EVENT_TYPES)}, "
+                                   "ignored by the built-in rules")
         extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON}
         return Event(type=etype, at=at, actor=actor, extra=extra) if at else None
     values = {}
@@ -470,7 +478,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
     """
     if not isinstance(raw, dict):
         raise TicketError(None, ["ticket: expected an object"])
-    p = _Problems(default_tz, unknown_fields)
+    p = _Problems(default_tz, unknown_fields, checks=strict or warnings is not None)
     ticket_id = p.string(raw.get("id"), "id")
     if not ticket_id:
         p.add("id", "required")

@@ -9,7 +9,7 @@
 
 The ``govhall check`` cases run the venv's ``govhall`` as a subprocess. The ones
 that need ``--strict`` and ticket warnings in the command's output are skipped
-until the CLI passes them (see the wiring in ``docs/tickets.md``).
+until the CLI passes them (``docs/tickets.md``, "Unknown and broken input").
 """
 from __future__ import annotations
 
@@ -484,7 +484,7 @@ def _wired(command: str) -> bool:
 
 
 needs_wiring = pytest.mark.skipif(not _wired("check"), reason="govhall check does not pass --strict and ticket "
-                                  "warnings yet (the CLI wiring of docs/tickets.md, 'Errors and warnings')")
+                                  "warnings yet (the wiring of --strict: docs/tickets.md, 'Unknown and broken input')")
 
 
 @needs_wiring
