@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from govhall_sdk import hookimpl
-from govhall_sdk.cli import EXIT_OK, UsageError, add_options, config_from_args
+from govhall_sdk.cli import EXIT_OK, EXIT_USAGE, UsageError, add_options, command_epilog, config_from_args
 from govhall_sdk.cli.progress import Progress, wanted
 from govhall_sdk.parse import parse_item
 from govhall_sdk.terminal import printable_json, shown, shown_json
@@ -171,15 +171,26 @@ def _reset(args):
     return EXIT_OK
 
 
+CONFIG = "--config examples/govhall.toml"
+
+
 @hookimpl
 def govhall_add_commands(subparsers):
     """``govhall local show ID``, ``list``, ``import FILE`` and ``reset``."""
-    local = subparsers.add_parser("local", help="look inside the embedded local helpdesk, import tickets, start over")
+    local = subparsers.add_parser(
+        "local", help="look inside the embedded local helpdesk, import tickets, start over",
+        description="The embedded local helpdesk of the demo: look inside it, add tickets, start it over.",
+        epilog=command_epilog({f"govhall local list {CONFIG}": "every ticket with its govhall tags",
+                               f"govhall local reset --yes {CONFIG}": "start the demo over"}))
     sub = local.add_subparsers(dest="local_command", required=True, help="what to do")
-    show = sub.add_parser("show", help="one ticket with the tags, fields and notes written back")
+    show = sub.add_parser(
+        "show", help="one ticket with the tags, fields and notes written back",
+        epilog=command_epilog({f"govhall local show TC-2025-0314 {CONFIG}": "phone and ID numbers masked"},
+                              {EXIT_OK: "the ticket was shown", EXIT_USAGE: "no such ticket, or a bad config"}))
     show.add_argument("id", help="the ticket id, e.g. TC-2025-0314")
     show.add_argument("--unmasked", action="store_true", help="show phone and ID numbers in full")
-    listing = sub.add_parser("list", help="every ticket with its govhall tags")
+    listing = sub.add_parser("list", help="every ticket with its govhall tags",
+                             epilog=command_epilog([f"govhall local list {CONFIG}"]))
     for p in (show, listing):
         add_options(p, "config", help={"config": "the govhall.toml whose [adapter] is local"})
         p.set_defaults(func=_show)
@@ -187,9 +198,11 @@ def govhall_add_commands(subparsers):
         "import", help="add or update tickets from an interchange file (JSON or JSON Lines)",
         description="Add or update tickets, as a person would have entered them, from FILE: {\"tickets\": [...]} "
                     "or JSON Lines (.jsonl). A ticket with the id of a stored one replaces it. In one "
-                    "transaction: a file with a ticket that does not read is refused whole, nothing imported "
-                    "(exit 2). An empty helpdesk is seeded first. Example: govhall local import more.jsonl "
-                    "--config examples/govhall.toml")
+                    "transaction: a file with a ticket that does not read is refused whole. An empty helpdesk "
+                    "is seeded first, as govhall run would have seeded it.",
+        epilog=command_epilog({f"govhall local import more.jsonl {CONFIG}": "add or update its tickets"},
+                              {EXIT_OK: "every ticket of the file was stored",
+                               EXIT_USAGE: "nothing stored: a ticket did not read, or no such file"}))
     imports.add_argument("file", help="the interchange file, e.g. more-tickets.jsonl")
     add_options(imports, "config", help={"config": "the govhall.toml whose [adapter] is local"})
     imports.set_defaults(func=_import)
@@ -197,8 +210,11 @@ def govhall_add_commands(subparsers):
         "reset", help="start the demo over: delete the helpdesk and govhall's state, seed again",
         description="Delete the local helpdesk file and govhall's state store (its cursor points into the old "
                     "helpdesk), then seed the helpdesk again from the config's seed, so that the next govhall "
-                    "run starts from the beginning. Asks first unless --yes; refused while a run is going on. "
-                    "Example: govhall local reset --yes --config examples/govhall.toml")
+                    "run starts from the beginning. Asks first unless --yes; refused while a run is going on.",
+        epilog=command_epilog({f"govhall local reset {CONFIG}": "asks first",
+                               f"govhall local reset --yes {CONFIG}": "in a script"},
+                              {EXIT_OK: "reset, or nothing removed when the answer was no",
+                               EXIT_USAGE: "a run holds the state store, or no terminal to ask on"}))
     reset.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
     add_options(reset, "config", help={"config": "the govhall.toml whose [adapter] is local"})
     reset.set_defaults(func=_reset)

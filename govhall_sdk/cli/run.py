@@ -21,22 +21,11 @@ from typing import Any, Iterator
 
 from ..state import state_error
 from ..terminal import printable, printable_json, shown, shown_json
+from .errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .progress import Progress, wanted
 
-EXIT_INTERRUPTED = 130
 #: The label of each stage's bar (short: an 80-column terminal keeps the count, the rate and the time left).
 STAGES = {"changed": "govhall run: pulling", "due": "govhall run: due by time"}
-EPILOG = """\
-examples:
-  govhall run --config govhall.toml --dry-run --limit 20    see what would be written, write nothing
-  govhall run --config govhall.toml                         the job of a cron entry or a systemd timer
-
-exit status:
-  0    every ticket was read and every change written
-  1    something could not be read or written: named in the summary, tried again by the next run
-  2    bad usage, a bad config, an unusable state store, or another run holds it
-  130  interrupted (Ctrl-C, SIGTERM): the next run resumes where this one stopped
-"""
 
 
 class _RunProgress:
@@ -54,17 +43,6 @@ class _RunProgress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
-
-
-def positive_int(text: str) -> int:
-    """An ``argparse`` type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
-    return value
 
 
 @contextmanager
@@ -133,7 +111,7 @@ def _run(args: argparse.Namespace, progress: _RunProgress) -> int:
     from ..config import ConfigError
     from ..state import StateError, StateStore
     from ..sync import Sync, make_adapter
-    from .options import EXIT_INCOMPLETE, EXIT_OK, UsageError
+    from .options import UsageError
     from .options import config_from_args as _config, engine_from_config as _engine
 
     config = _config(args)
@@ -181,15 +159,22 @@ def _run(args: argparse.Namespace, progress: _RunProgress) -> int:
 
 def add_run_command(sub: Any) -> None:
     """Register ``govhall run``."""
-    from .options import add_options
+    from .options import add_options, command_epilog, non_negative_float, positive_int
 
+    epilog = command_epilog(
+        {"govhall run --config govhall.toml --dry-run --limit 20": "see what 20 tickets would get, write nothing",
+         "govhall run --config govhall.toml": "the job of a cron entry or a systemd timer"},
+        {EXIT_OK: "every ticket was read and every change written",
+         EXIT_INCOMPLETE: "something was not read or written (named; the next run tries again)",
+         EXIT_USAGE: "bad usage or config, a plugin not loaded, the state store in use",
+         EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): the next run resumes"})
     run = sub.add_parser(
         "run", help="pull tickets, evaluate them and write back what changed",
         description="Pull the tickets changed since the last run and those due by time, evaluate them and "
                     "write back what changed (tags, fields, internal notes, escalations). Resumable: a run "
                     "stopped anywhere is taken up by the next one, and nothing is written twice. On a terminal "
                     "it shows progress bars (not with -q, on a pipe or with TERM=dumb).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=epilog)
     add_options(run, "config", help={"config": "a govhall.toml (default: built-in defaults, local adapter)"})
     run.add_argument("--dry-run", action="store_true", help="print the patches, write nothing")
     add_options(run, "json", help={"json": "print the summary as JSON"})
@@ -203,6 +188,6 @@ def add_run_command(sub: Any) -> None:
     add_options(run, "now", "lang")
     run.add_argument("--full", action="store_true",
                      help="read and evaluate every ticket, as when the rules change (govhall's own last writes too)")
-    run.add_argument("--wait", type=float, metavar="SECONDS",
+    run.add_argument("--wait", type=non_negative_float, metavar="SECONDS",
                      help="when another run holds the state store, wait up to SECONDS for it (default: exit 2 at once)")
     run.set_defaults(func=cmd_run)
