@@ -578,3 +578,20 @@ def test_completion_script_syntax(scripts, shell, tmp_path):
     path.write_text(scripts[shell].stdout)
     out = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed")
+def test_fish_completion(scripts, tmp_path):
+    path = tmp_path / "govhall.fish"
+    path.write_text(scripts["fish"].stdout)
+
+    def complete(line):
+        out = subprocess.run(["fish", "-c", f"source {path}; complete -C {line!r}"], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        return sorted(row.split("\t")[0] for row in out.stdout.splitlines())
+
+    assert complete("govhall cal") == ["calendar"]
+    assert complete("govhall calendar ") == ["add", "import", "info"]
+    assert complete("govhall check x.json --format ") == ["json", "table"]
+    assert {"list", "show"} <= set(complete("govhall --config a.toml local "))

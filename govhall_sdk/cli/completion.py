@@ -197,7 +197,8 @@ def fish_script(parser: argparse.ArgumentParser) -> str:
             lines += [f"        case {_fish_quote(' '.join(n.path))}", f"            echo {' '.join(n.subs)} | string split ' '"]
     lines += ["    end", "end",
               "function __govhall_at --description 'is the command path on the line this one'",
-              "    test (__govhall_path) = \"$argv\"",
+              "    set -l path (__govhall_path)",
+              "    test \"$path\" = \"$argv\"",
               "end"]
     for n in nodes:
         cond = _fish_quote(f"__govhall_at {_fish_quote(' '.join(n.path))}" if n.path else "__govhall_at ''")

@@ -255,7 +255,7 @@ SHARED_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "config": ("--config", {
         "metavar": "FILE",
         "help": f"the govhall.toml to use (default: ${ENV_CONFIG}, else ./{CONFIG_FILE} if it exists, "
-                "else the built-in defaults, which write nothing to disk)",
+                "else the built-in defaults, which name no place to keep state: govhall run needs a file)",
     }),
     "lang": ("--lang", {
         "choices": ("zh", "en"),
