@@ -63,6 +63,28 @@ def test_a_5xx_and_a_short_wait_read_as_such(govhall_http, govhall_config, govha
     assert line.startswith("503 from zendesk, waiting ") and line.endswith(" s, attempt 2/6"), line
 
 
+@pytest.mark.parametrize("quiet", [False, True], ids=["default", "-q"])
+def test_govhall_run_says_each_retry_on_stderr_unless_quiet(tmp_path, quiet):
+    """Against the loopback fake Freshdesk of the reliability suite, its list endpoint answering 429 twice."""
+    from reliability.fake_helpdesk import Fault
+    from reliability.harness import new_fake, run_cli, write_config
+
+    fake = new_fake(retry_after="1")
+    try:
+        fake.faults.append(Fault("429", endpoint="list", times=2))
+        done = run_cli(write_config(tmp_path, fake.url), *(["-q"] if quiet else []))
+    finally:
+        fake.stop()
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "waiting" in line]
+    if quiet:
+        assert lines == []
+    else:
+        assert lines == ["govhall: warning: 429 from freshdesk, waiting 1 s, attempt 2/6",
+                         "govhall: warning: 429 from freshdesk, waiting 1 s, attempt 3/6"]
+        assert "http" not in done.stderr
+
+
 @pytest.mark.parametrize("message, kind", [
     ("GET https://x.example/a: ReadTimeout: read timed out", "timeout"),
     ("GET https://x.example/a: ConnectionError: refused", "connection error"),
