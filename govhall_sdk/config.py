@@ -197,6 +197,10 @@ class Config:
             raise ConfigError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
         return attrs.evolve(self, lang=lang)
 
+    def with_strict(self, strict: bool = True) -> "Config":
+        """A copy with ``strict`` set (``--strict`` on the command line): ticket warnings become errors."""
+        return attrs.evolve(self, strict=bool(strict))
+
     @property
     def adapter_timezone(self) -> ZoneInfo | None:
         """The helpdesk's time zone for naive timestamps (``[adapter] timezone``), if named."""

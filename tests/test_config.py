@@ -1,7 +1,7 @@
 """Config: defaults from rules.md, validation with key paths and expected types."""
 import pytest
 
-from govhall_sdk.config import ConfigError, build_config, load_config
+from govhall_sdk.config import ConfigError, build_config, default_config, load_config
 from govhall_sdk.host import get_plugin_manager
 
 DEFAULTS = {"time_limit": {"complaint_working_days": 15}, "x": {"phrases": ["a"], "ratio": 0.1}}
@@ -61,3 +61,19 @@ def test_calendar_adjustments_from_config(tmp_path):
     engine = Engine(load_config(path, get_plugin_manager()))
     assert not engine.calendar.is_working_day(__import__("datetime").date(2025, 1, 27))
     assert engine.calendar.is_working_day(__import__("datetime").date(2025, 2, 9))
+
+
+def test_strict_defaults_to_false_and_the_command_line_can_set_it(tmp_path):
+    path = tmp_path / "govhall.toml"
+    path.write_text("strict = true\n")
+    assert load_config(path, get_plugin_manager()).strict is True
+    config = default_config(get_plugin_manager())
+    assert config.strict is False and config.with_strict().strict is True and config.strict is False
+    assert config.with_strict(False).strict is False
+
+
+def test_the_example_config_loads_with_strict_false():
+    from pathlib import Path
+
+    config = load_config(Path(__file__).parents[1] / "examples" / "govhall.toml", get_plugin_manager())
+    assert config.strict is False and config.calendar == "cn"

@@ -111,3 +111,20 @@ def test_broken_wrapper_raises_value_error_after_the_good_tickets():
         for item in iter_tickets(_stream(text), "t.json"):
             seen.append(item.id)
     assert seen == ["T-1"]
+
+
+def test_adapters_read_every_element_name_the_parser_reads():
+    """A note's answer (``[答复] 依据、条件...``) and a ticket file know the same names."""
+    from govhall_sdk.mapping import ELEMENT_WORDS
+    from govhall_sdk.parse import ELEMENT_NAMES
+
+    assert ELEMENT_NAMES.items() <= ELEMENT_WORDS.items()
+    assert set(ELEMENT_NAMES.values()) == {"basis", "conditions", "materials", "procedure", "time_limit"}
+
+
+def test_warnings_are_collected_only_when_asked_and_never_change_the_ticket():
+    raw = {"id": "W-1", "kind": "consultation", "created_at": "2025-03-03T09:00:00+08:00",
+           "events": [{"type": "replay", "at": "2025-03-03T10:00:00+08:00", "body": "x"}]}
+    found: list[str] = []
+    assert ticket_from_dict(raw, warnings=found) == ticket_from_dict(raw)
+    assert found == ["events[0].type: unknown event type 'replay' (did you mean 'reply'?), ignored by the built-in rules"]
