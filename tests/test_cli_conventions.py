@@ -595,3 +595,29 @@ def test_fish_completion(scripts, tmp_path):
     assert complete("govhall calendar ") == ["add", "import", "info"]
     assert complete("govhall check x.json --format ") == ["json", "table"]
     assert {"list", "show"} <= set(complete("govhall --config a.toml local "))
+
+
+# ---------------------------------------------------------------- the help helpers of plugin commands
+
+def test_command_epilog_and_the_help_formatter(monkeypatch):
+    from govhall_sdk.cli import HelpFormatter, command_epilog
+
+    text = command_epilog({"govhall mine --json": "as JSON"}, {0: "done", 1: "partly done"}, notes="About it.")
+    assert text == ("About it.\n\nexamples:\n  # as JSON\n  govhall mine --json\n\n"
+                    "exit status:\n  0    done\n  1    partly done\n  130  interrupted (Ctrl-C or SIGTERM)")
+    monkeypatch.setenv("COLUMNS", "40")
+    p = argparse.ArgumentParser(prog="mine", formatter_class=HelpFormatter, epilog=text,
+                                description="word " * 20 + "\n\n" + "办理时限" * 20)
+    p.add_argument("--x", help="一次性告知" * 10)
+    help_text = p.format_help()
+    assert "  govhall mine --json\n" in help_text and "  0    done\n" in help_text  # kept as written
+    assert all(_columns(line) <= 40 for line in help_text.splitlines()), help_text
+    assert "".join(help_text.split()).count("办理时限") == 20  # wrapped, nothing lost
+
+
+def test_the_now_help_names_every_form(tree):
+    parsers = dict((" ".join(path), parser) for path, parser in tree)
+    for command in ("govhall check", "govhall run"):
+        text = " ".join(parsers[command].format_help().split())
+        assert "2025-03-14T16:00+08:00" in text and "a local time (2025-03-14T16:00)" in text, command
+        assert "in the config's time zone" in text and "+08:00+08:00" not in text
