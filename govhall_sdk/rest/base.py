@@ -31,7 +31,7 @@ import requests
 from ..adapter import Adapter, AdapterError, Page, with_warnings
 from ..config import check_value
 from ..parse import Parsed, TicketError, parse_item
-from ..redaction import redact, register_secret
+from ..redaction import redact, register_secret, scrub
 from .paginators import Paginator
 from .retry import IDEMPOTENT_METHODS, HTTPError, RetryPolicy, parse_retry_after
 from .transport import MAX_REDIRECTS, READ_METHODS, check_base_url, cross_origin, origin_of
@@ -160,7 +160,8 @@ class RESTAdapter(Adapter):
             response = self._exchange(method, url, **kwargs)
         self.pace(response)
         if response.status_code >= 400:
-            detail = self.redact(response.text)[:300].replace("\n", " ")  # redact, then cut: no half secret
+            # scrub (secrets, then phone and ID numbers), then cut: no half secret, no half number
+            detail = scrub(response.text[:2000])[:300].replace("\n", " ")
             raise HTTPError(self.redact(f"{method} {url}: HTTP {response.status_code}: {detail}"),
                             response.status_code, parse_retry_after(response.headers.get("Retry-After")))
         if response.status_code >= 300:  # a 3xx that is not a redirect (304, 300): nothing was done
