@@ -182,6 +182,7 @@ def govhall_add_commands(subparsers):
         description="The embedded local helpdesk of the demo: look inside it, add tickets, start it over.",
         epilog=command_epilog({f"govhall local list {CONFIG}": "every ticket with its govhall tags",
                                f"govhall local reset --yes {CONFIG}": "start the demo over"}))
+    local.set_defaults(config_required="govhall local")  # the built-in defaults would put a helpdesk in ./.govhall/
     sub = local.add_subparsers(dest="local_command", required=True, help="what to do")
     show = sub.add_parser(
         "show", help="one ticket with the tags, fields and notes written back",

@@ -175,7 +175,7 @@ def add_run_command(sub: Any) -> None:
                     "stopped anywhere is taken up by the next one, and nothing is written twice. On a terminal "
                     "it shows progress bars (not with -q, on a pipe or with TERM=dumb).",
         epilog=epilog)
-    add_options(run, "config", help={"config": "a govhall.toml (default: built-in defaults, local adapter)"})
+    add_options(run, "config", help={"config": "a govhall.toml (default: $GOVHALL_CONFIG, else ./govhall.toml); govhall run needs one"})
     run.add_argument("--dry-run", action="store_true", help="print the patches, write nothing")
     add_options(run, "json", help={"json": "print the summary as JSON"})
     run.add_argument("--since", metavar="CURSOR",
