@@ -98,11 +98,16 @@ def test_exit_2_with_a_one_line_reason(ticket_file, capsys, args, reason):
     assert code == 2 and reason in err and err.count("\n") == 1
 
 
-def test_naive_now_is_bad_usage(ticket_file, capsys):
+def test_a_naive_now_is_a_local_time_in_the_configs_zone(ticket_file, capsys):
+    code, out, _ = check(capsys, str(ticket_file), "--now", "2025-02-10T09:00:00")
+    assert code == 0 and json.loads(out)["now"] == "2025-02-10T09:00:00+08:00"
+
+
+def test_a_now_that_is_not_a_time_is_bad_usage(ticket_file, capsys):
     with pytest.raises(SystemExit) as info:
-        main(["check", str(ticket_file), "--now", "2025-02-10T09:00:00"])
+        main(["check", str(ticket_file), "--now", "2025-02-10x09:00"])
     assert info.value.code == 2
-    assert "needs a UTC offset" in capsys.readouterr().err
+    assert "not an ISO 8601" in capsys.readouterr().err
 
 
 def test_unreadable_document_exits_2_with_well_formed_output(tmp_path, capsys):
