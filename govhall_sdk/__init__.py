@@ -6,7 +6,7 @@ The public plugin API: everything a rule plugin needs is importable from here::
 
 plus the clock helpers (``compute_clock``, ``suspension_spans``,
 ``completion_clock``) and the helpers that name who answers for a finding
-(``staff_id``, ``actor_department``). The names are loaded on first use, so
+(``staff_id``, ``actor_department``, ``department_at``). The names are loaded on first use, so
 importing the package stays cheap and free of import cycles.
 """
 import importlib
@@ -22,7 +22,7 @@ hookimpl = pluggy.HookimplMarker("govhall")
 _PUBLIC = {
     "Actor": "model", "Clock": "model", "Event": "model", "Finding": "model", "Note": "model", "Patch": "model",
     "RuleResult": "model", "Ticket": "model",
-    "RuleInfo": "rules", "actor_department": "rules", "staff_id": "rules",
+    "RuleInfo": "rules", "actor_department": "rules", "department_at": "rules", "staff_id": "rules",
     "Context": "engine", "Result": "engine",
     "compute_clock": "clocks", "completion_clock": "clocks", "suspension_spans": "clocks",
     "WorkCalendar": "calendar", "DaySource": "calendar", "china_holidays_source": "calendar",

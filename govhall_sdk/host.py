@@ -172,6 +172,8 @@ class GovhallPluginManager(pluggy.PluginManager):
         self.load_failures: dict[str, str] = {}
         self.disabled: set[str] = set()  # installed entry points left out by GOVHALL_DISABLE_PLUGINS
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
+        self._plain_hookexec = self._inner_hookexec  # replaced while hook calls are monitored or traced
+        self._direct: dict[str, tuple[Callable[..., Any], ...] | None] = {}
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
         """Register a plugin; its rule implementations are guarded (see the module docstring).
@@ -180,6 +182,7 @@ class GovhallPluginManager(pluggy.PluginManager):
             is not a generator, unknown arguments), naming the plugin.
         """
         self._registries.clear()
+        self._direct.clear()
         try:
             registered = super().register(plugin, name)
         except pluggy.PluginValidationError as exc:
@@ -194,6 +197,7 @@ class GovhallPluginManager(pluggy.PluginManager):
 
     def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
         self._registries.clear()
+        self._direct.clear()
         return super().unregister(plugin, name)
 
     def load_entry_points(self) -> None:
@@ -272,6 +276,28 @@ class GovhallPluginManager(pluggy.PluginManager):
         return self._registry("govhall_register_adapters", "adapter")
 
     # -- the typed facade: one method per hook --------------------------------------------------
+    def _direct_calls(self, hook_name: str, args: tuple[str, ...]) -> tuple[Callable[..., Any], ...] | None:
+        """The implementations of a hook in pluggy's call order, to call with ``args`` positionally, or None.
+
+        None, and the call goes through pluggy, when a wrapper takes part, an
+        implementation does not take exactly ``args``, or hook calls are
+        monitored or traced. Otherwise calling the functions in turn and keeping
+        the non-None results is what pluggy's call does, without its per-call
+        machinery. Registering or unregistering a plugin starts again.
+        """
+        if self._inner_hookexec is not self._plain_hookexec:
+            return None
+        try:
+            return self._direct[hook_name]
+        except KeyError:
+            pass
+        impls = getattr(self.hook, hook_name).get_hookimpls()
+        direct: tuple[Callable[..., Any], ...] | None = tuple(i.function for i in reversed(impls))
+        if any(i.wrapper or i.hookwrapper or i.kwargnames or tuple(i.argnames) != args for i in impls):
+            direct = None
+        self._direct[hook_name] = direct
+        return direct
+
     def _wrapper_names(self, hook_name: str) -> str:
         names = [i.plugin_name for i in getattr(self.hook, hook_name).get_hookimpls() if i.wrapper or i.hookwrapper]
         return ", ".join(repr(n) for n in names) or "none"
@@ -283,8 +309,12 @@ class GovhallPluginManager(pluggy.PluginManager):
         leaves the other plugins' results; a wrapper that raises makes the whole
         evaluation an error naming the wrappers.
         """
+        direct = self._direct_calls("govhall_evaluate_ticket", ("ticket", "ctx"))
         try:
-            outs = self.hook.govhall_evaluate_ticket(ticket=ticket, ctx=ctx)
+            if direct is None:
+                outs = self.hook.govhall_evaluate_ticket(ticket=ticket, ctx=ctx)
+            else:
+                outs = [out for out in [function(ticket, ctx) for function in direct] if out is not None]
         except Exception as exc:  # only wrappers run unguarded
             return [], [f"a wrapper of govhall_evaluate_ticket ({self._wrapper_names('govhall_evaluate_ticket')}) "
                         f"failed: {type(exc).__name__}: {exc}"]
@@ -306,8 +336,12 @@ class GovhallPluginManager(pluggy.PluginManager):
 
     def responsibility(self, ticket: Any, ctx: Any) -> tuple[dict[str, str | None], list[str]]:
         """The responsible staff by role (first non-None value per key in call order), and failures."""
+        direct = self._direct_calls("govhall_responsibility", ("ticket", "ctx"))
         try:
-            outs = self.hook.govhall_responsibility(ticket=ticket, ctx=ctx)
+            if direct is None:
+                outs = self.hook.govhall_responsibility(ticket=ticket, ctx=ctx)
+            else:
+                outs = [out for out in [function(ticket, ctx) for function in direct] if out is not None]
         except Exception as exc:
             return {}, [f"a wrapper of govhall_responsibility ({self._wrapper_names('govhall_responsibility')}) "
                         f"failed: {type(exc).__name__}: {exc}"]

@@ -1,6 +1,7 @@
 """What a rule plugin declares about each finding code it can emit."""
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 from typing import Any
 
@@ -50,11 +51,9 @@ class RuleInfo:
         ``duty`` (``first_inquiry``, ``first_handler``, ``assignee``) lets the
         engine name the staff member when ``staff`` is None.
         """
-        return Finding(
-            code=self.code, rule=self.rule, severity=self.severity, clause=self.clause,
-            message=mask_text(en if ctx.lang == "en" else zh), clock=clock or self.clock,
-            due_at=due_at, escalation=self.escalation, key=key, staff=staff, department=department,
-            duty=duty,
+        return Finding(  # positional: Finding's field order (it runs once per finding)
+            self.code, self.rule, self.severity, self.clause, mask_text(en if ctx.lang == "en" else zh),
+            clock or self.clock, due_at, self.escalation, key, staff, department, duty,
         )
 
 
@@ -67,4 +66,48 @@ def actor_department(ticket: Any, actor: Any, instant: datetime) -> str | None:
     """The department an actor acted for: the actor's own, else the ticket's at that instant."""
     if actor is not None and actor.department:
         return actor.department
-    return ticket.department_at(instant)
+    return department_at(ticket, instant)
+
+
+#: The last ticket :func:`department_at` indexed, and its index (rules ask it many times per ticket).
+_route: tuple[Any, Any] = (None, None)
+
+
+def department_at(ticket: Any, instant: datetime) -> str | None:
+    """``ticket.department_at(instant)`` (:meth:`govhall_sdk.model.Ticket.department_at`), from an index.
+
+    The ticket's assignments are indexed once (the instants, and the department
+    holding the ticket before each), so that a rule asking for every event of a
+    long ticket stays linear in its events. A ticket whose assignments are not
+    in time order is asked directly.
+    """
+    global _route
+    if "assignment" not in ticket.event_types:
+        return ticket.department
+    cached, index = _route
+    if cached is not ticket:
+        index = _department_index(ticket)
+        _route = (ticket, index)
+    if index is None:
+        return ticket.department_at(instant)
+    instants, before, last = index
+    i = bisect.bisect_right(instants, instant)
+    return before[i] if i < len(instants) else ticket.department or last
+
+
+def _department_index(ticket: Any) -> tuple[list[datetime], list[str | None], str | None] | None:
+    """The instants of a ticket's assignments, the department before each and after the last; None when unordered."""
+    instants: list[datetime] = []
+    before: list[str | None] = []
+    here: str | None = None
+    for e in ticket.events:
+        if e.type != "assignment":
+            continue
+        if not instants:
+            here = e.from_department
+        elif e.at < instants[-1]:
+            return None
+        instants.append(e.at)
+        before.append(here)
+        here = e.to_department or here
+    return instants, before, here

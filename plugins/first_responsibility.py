@@ -64,7 +64,7 @@ import functools
 import re
 from datetime import timedelta
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, department_at, hookimpl, staff_id
 
 RULE = "first_responsibility"
 S = "首问（办）负责制度"
@@ -482,7 +482,7 @@ def _event_codes(v):
 
 def _held(ticket, due_at):
     """The duty holder of a first-inquiry clock that ran out, and the department holding the ticket then."""
-    return {"duty": "first_inquiry", "department": ticket.department_at(due_at)}
+    return {"duty": "first_inquiry", "department": department_at(ticket, due_at)}
 
 
 def _first_reply_finding(ticket, ctx, clock, first_contact):
@@ -643,7 +643,7 @@ def _co_department_not_urged(v):
         f"The joint item was due {due} and is late, and {lead_en} has no record of urging the co-departments "
         f"({co_en}). The lead department must urge them to act in time and be able to prove it did.",
         clock="completion", due_at=completion.due_at, duty="first_handler",
-        department=ticket.lead_department or ticket.department_at(completion.due_at)),)
+        department=ticket.lead_department or department_at(ticket, completion.due_at)),)
 
 
 CLAUSES = (_event_codes, _first_reply, _transfer, _shirking, _not_notified, _lead_department_undetermined,

@@ -49,7 +49,7 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, department_at, hookimpl, staff_id
 
 RULE = "one_time_notice"
 S = "一次性告知工作制度"
@@ -417,7 +417,7 @@ def _notice_overdue(v, clock):
         f"申请材料不齐全{what_zh}，应于 {due} 前一次性告知需要补齐补正的全部内容，{when_zh}告知。",
         f"The application's materials are incomplete{what_en}; the supplement notice was due by {due} "
         f"and the center {when_en} tell the applicant everything to add or correct.",
-        due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at))
+        due_at=clock.due_at, duty="first_handler", department=department_at(ticket, clock.due_at))
 
 
 def _notice_due_soon(v, clock):
@@ -466,7 +466,7 @@ def _deferred_reply(v):
                 f"A deferred question was to be answered completely by {due}; "
                 f"{'no reply yet' if clock.status == 'red' else 'the reply came late'}.",
                 due_at=clock.due_at, key=d.at.isoformat(), staff=staff_id(d.actor), duty="first_inquiry",
-                department=ticket.department_at(clock.due_at)))
+                department=department_at(ticket, clock.due_at)))
     return found
 
 

@@ -61,7 +61,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, time
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, department_at, hookimpl, staff_id
 
 RULE = "proxy_service"
 S = "帮办代办制度"
@@ -329,7 +329,7 @@ def _by_agent(v, at=None):
     """``staff``/``department`` of the agent (the assignee when none), at ``at`` or now."""
     agent = v.agent
     dept = agent.department if agent is not None and agent.department else (
-        v.ticket.department_at(at) if at is not None else v.ticket.department)
+        department_at(v.ticket, at) if at is not None else v.ticket.department)
     return {"staff": staff_id(agent), "duty": "assignee", "department": dept}
 
 

@@ -19,7 +19,7 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, department_at, hookimpl, staff_id
 
 RULE = "time_limit"
 S = "限时办结制度"
@@ -166,7 +166,7 @@ def _completion(v):
         return (info.finding(
             ctx, f"{KIND_ZH.get(ticket.kind, '事项')}未在办结时限 {due} 前办结。",
             f"The {ticket.kind} was not completed by its deadline {due}.",
-            due_at=clock.due_at, duty="first_handler", department=ticket.department_at(clock.due_at)),)
+            due_at=clock.due_at, duty="first_handler", department=department_at(ticket, clock.due_at)),)
     if clock.status == "yellow":
         due = ctx.fmt(clock.due_at)
         return (DUE_SOON.finding(
@@ -218,7 +218,7 @@ def _extension_late(v, e):
         ctx, f"延期 {e.working_days} 个工作日于 {when} 才批准，已在办结时限届满之后，不计入办结时限。",
         f"An extension of {e.working_days} working days was approved at {when}, after the deadline in force; "
         "it does not count.",
-        staff=staff_id(e.actor), duty="first_handler", key=e.at.isoformat(), department=v.ticket.department_at(e.at))
+        staff=staff_id(e.actor), duty="first_handler", key=e.at.isoformat(), department=department_at(v.ticket, e.at))
 
 
 EVENT_CLAUSES = {
