@@ -43,9 +43,7 @@ import logging
 import re
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
-
-import requests
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
 from govhall_sdk.config import ConfigError
@@ -59,6 +57,9 @@ from govhall_sdk.rest import (
     GOVHALL_ACTOR, HTTPError, OffsetPaginator, SyncCursor, UpdatedSincePaginator, UpdatedSinceWalk, iso_utc, missing,
     parse_instant,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: importing the adapter does not import requests itself
+    import requests
 
 log = logging.getLogger("govhall.redmine")
 

@@ -27,7 +27,6 @@ from datetime import date
 from types import MappingProxyType
 
 import attrs
-import holidays
 
 __all__ = [
     "DaySource",
@@ -40,6 +39,13 @@ __all__ = [
 ]
 
 _fromordinal = date.fromordinal
+
+
+def _library():
+    """The ``holidays`` package, imported when a source is first built (it is slow to import)."""
+    import holidays
+
+    return holidays
 
 
 class UnpublishedYearWarning(UserWarning):
@@ -101,6 +107,7 @@ def statutory_days(years: Iterable[int], *, language: str = "en_US") -> dict[dat
     days, which are its guesses at a year's swaps), so nothing of a year's
     notice is guessed. Years outside the library's range give nothing.
     """
+    holidays = _library()
     lo, hi = holidays.China.start_year, holidays.China.end_year
     wanted = [y for y in years if lo <= y <= hi]
     if not wanted:
@@ -117,6 +124,7 @@ def china_holidays_source(*, language: str = "en_US", last_published: int | None
     estimates the rest: swaps, bridging days, observed days). ``language``
     selects the holiday names (``"en_US"``, ``"zh_CN"``, ...).
     """
+    holidays = _library()
     years = range(holidays.China.start_year, holidays.China.end_year + 1)
     cn = holidays.China(years=years, language=language)
     published = frozenset(
@@ -143,7 +151,7 @@ def chinesecalendar_source() -> DaySource:
     import chinese_calendar
 
     first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
-    statutory = statutory_days(range(last + 1, holidays.China.end_year + 1))
+    statutory = statutory_days(range(last + 1, _library().China.end_year + 1))
     return DaySource(
         holidays=chinese_calendar.holidays.keys(),
         makeup_days=chinese_calendar.workdays.keys(),

@@ -168,7 +168,8 @@ class GovhallPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(GROUP)
         self.add_hookspecs(hookspecs)
-        self.distributions: dict[str, tuple[str | None, str | None]] = {}
+        self._distributions: dict[str, tuple[str | None, str | None]] = {}
+        self._unread: dict[str, Any] = {}  # entry point name -> its distribution, whose metadata is read when asked
         self.load_failures: dict[str, str] = {}
         self.disabled: set[str] = set()  # installed entry points left out by GOVHALL_DISABLE_PLUGINS
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
@@ -219,8 +220,25 @@ class GovhallPluginManager(pluggy.PluginManager):
                 self.load_failures[ep.name] = reason
                 warnings.warn(f"govhall plugin {ep.name!r} skipped: {reason}", PluginLoadWarning, stacklevel=2)
                 continue
-            dist = ep.dist
-            self.distributions[ep.name] = (dist.name, dist.version) if dist else (None, None)
+            self._unread[ep.name] = ep.dist
+
+    @property
+    def distributions(self) -> dict[str, tuple[str | None, str | None]]:
+        """Entry point name -> (distribution, version) of each plugin loaded from an entry point.
+
+        Read from the distributions' metadata on first use, once per
+        distribution (``govhall check`` never needs them; reading them costs
+        more than the check of a ticket).
+        """
+        if self._unread:
+            read: dict[Any, tuple[str | None, str | None]] = {}
+            for name, dist in self._unread.items():
+                key = getattr(dist, "_path", None) or id(dist)
+                if key not in read:
+                    read[key] = (dist.name, dist.version) if dist else (None, None)
+                self._distributions[name] = read[key]
+            self._unread.clear()
+        return self._distributions
 
     def plugin_infos(self) -> list[PluginInfo]:
         """Every registered plugin with its distribution, version and hooks, by name."""

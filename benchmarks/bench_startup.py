@@ -1,0 +1,86 @@
+"""Start-up of `govhall check` on one ticket, and what it imports.
+
+    python benchmarks/bench_startup.py [RUNS]      (default RUNS = 15)
+
+Runs `python -m govhall_sdk.cli check ONE.json --now ...` RUNS times as a fresh
+process (output to /dev/null) and prints the median and quartiles of the wall
+time, next to the same for a bare `python -c pass` in the same interpreter (the
+floor no change to govhall can go below). The two are interleaved, so a machine
+whose speed drifts affects both alike. Then it lists the heavy packages the
+check imported (``requests``, ``urllib3``, ``holidays`` and the adapters) and
+the ten slowest imports by ``-X importtime``.
+
+Byte-code caching is left on for the measured runs (``PYTHONDONTWRITEBYTECODE``
+is removed from their environment) and one untimed run warms it, as an
+installed package would be.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+NOW = "2025-03-14T16:00:00+08:00"
+TICKET = {
+    "id": "T-1", "kind": "consultation", "status": "open", "created_at": "2025-03-10T09:00:00+08:00",
+    "channel": "counter", "applicant": {"name": "x"},
+    "events": [
+        {"type": "reply", "at": "2025-03-10T09:00:00+08:00", "public": True,
+         "actor": {"id": "a", "role": "applicant"}, "body": "请问营业执照怎么办理？"},
+        {"type": "reply", "at": "2025-03-10T09:05:00+08:00", "public": True,
+         "actor": {"id": "s1", "role": "staff", "rank": 1, "department": "市场监管窗口"},
+         "body": "您好，请携带身份证和申请表到窗口办理。"},
+    ],
+}
+WATCHED = ("requests", "urllib3", "holidays", "holidays.countries", "tenacity", "sqlite3",
+           "govhall_adapters.freshdesk", "govhall_adapters.redmine", "govhall_sdk.rest")
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, check=True)
+    return time.perf_counter() - t0
+
+
+def _summary(values: list[float]) -> str:
+    q = statistics.quantiles(values, n=4)
+    return f"median {statistics.median(values):.3f} s (quartiles {q[0]:.3f}-{q[2]:.3f} s, {len(values)} runs)"
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "one.json")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(TICKET, fh, ensure_ascii=False)
+        check = [sys.executable, "-m", "govhall_sdk.cli", "check", path, "--now", NOW, "--format", "json"]
+        bare = [sys.executable, "-c", "pass"]
+        _timed(check, env)  # warm the byte-code cache
+        checks, bares = [], []
+        for _ in range(runs):
+            checks.append(_timed(check, env))
+            bares.append(_timed(bare, env))
+        print(f"govhall check, one ticket: {_summary(checks)}")
+        print(f"python -c pass:            {_summary(bares)}")
+        out = subprocess.run([sys.executable, "-X", "importtime", *check[1:]], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=env, check=True).stderr
+    imported: dict[str, int] = {}
+    for line in out.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line[len("import time:"):].split("|")
+            if cumulative.strip().isdigit():
+                imported[name.strip()] = int(cumulative)
+    heavy = [f"{n} ({imported[n] / 1000:.0f} ms)" for n in WATCHED if n in imported]
+    print(f"heavy imports: {', '.join(heavy) or 'none'}")
+    print("slowest imports (cumulative):")
+    for name, micro in sorted(imported.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {micro / 1000:7.1f} ms  {name}")
+
+
+if __name__ == "__main__":
+    main()
