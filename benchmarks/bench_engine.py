@@ -1,11 +1,19 @@
 """Tickets evaluated per second through all four rule plugins, and `govhall check` end to end.
 
     python benchmarks/bench_engine.py [N]      (default N = 100,000)
+    python benchmarks/bench_engine.py --events [E]      (default E = 100,000)
 
 Prints evaluation throughput on one core with peak memory (RSS), and the same for
 `govhall check` on a JSON Lines file of the tickets (run as a subprocess, output
 to /dev/null), with one process and with two (``--jobs 2``). Memory is also
 measured at N/10 to show it does not grow with N.
+
+With ``--events``: `govhall check` of one ticket of E ``reply`` events, an
+applicant's question and a staff reply with a forbidden phrase in turn (E/2
+findings and notes), and of the same with an assignment every 100 events and
+staff without a department (the department is the ticket's at each reply), at
+E/10 and E events, parse and evaluation timed apart in process: the time
+should grow by 10, not 100.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(__file__))
 from corpus import NOW, corpus  # noqa: E402
@@ -62,6 +71,11 @@ def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
         with open(path, "w", encoding="utf-8") as fh:
             for raw in corpus(n):
                 fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
+    return check_file(path, jobs)
+
+
+def check_file(path: str, jobs: int) -> tuple[float, float, int]:
+    """`govhall check` of a file in a subprocess: its seconds (after start-up), peak RSS in MiB, the file's size."""
     size = os.path.getsize(path)
     cmd = [sys.executable, "-c",
            "import resource,sys,time;from govhall_sdk.cli import main;t=time.perf_counter();"
@@ -74,7 +88,54 @@ def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
     return seconds, rss, size
 
 
+def long_ticket(n: int, assignments: bool) -> dict:
+    """One consultation (or complaint, with assignments) of ``n`` events; every staff reply has a forbidden phrase."""
+    start = NOW.replace(year=2025, month=3, day=3, hour=9, minute=0)
+    departments = ("医保窗口", "人社窗口", "热线办")
+    events = []
+    for i in range(n):
+        at = (start + timedelta(seconds=i)).isoformat()
+        if assignments and i % 100 == 50:
+            k = i // 100 % 3
+            events.append({"type": "assignment", "at": at, "actor": {"id": "s9", "role": "staff"},
+                           "from_department": departments[k], "to_department": departments[(k + 1) % 3]})
+        elif i % 2 == 0:
+            events.append({"type": "reply", "at": at, "public": True, "actor": {"id": "a", "role": "applicant"},
+                           "body": "请问"})
+        else:
+            staff = {"id": f"s{i % 5}", "role": "staff"} if assignments else \
+                {"id": "s1", "role": "staff", "rank": 1, "department": "窗口"}
+            events.append({"type": "reply", "at": at, "public": True, "actor": staff, "body": "这事不归我管"})
+    return {"id": "T1", "kind": "complaint" if assignments else "consultation", "status": "open",
+            "created_at": start.isoformat(), "channel": "counter", "applicant": {"name": "x"},
+            "department": "热线办", "events": events}
+
+
+def events_main(n: int) -> None:
+    pm = get_plugin_manager()
+    engine = Engine(default_config(pm), pm)
+    with tempfile.TemporaryDirectory() as folder:
+        for assignments in (False, True):
+            for size in (n // 10, n):
+                raw = long_ticket(size, assignments)
+                path = os.path.join(folder, f"long-{size}-{assignments}.jsonl")
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
+                t0 = time.perf_counter()
+                ticket = ticket_from_dict(raw)
+                t1 = time.perf_counter()
+                result = engine.evaluate(ticket, NOW)
+                t2 = time.perf_counter()
+                secs, _, _ = check_file(path, 1)
+                what = "with assignments" if assignments else "one staff member"
+                print(f"{size:,} events ({what}): parse {t1 - t0:.2f} s, evaluate {t2 - t1:.2f} s "
+                      f"({len(result.findings):,} findings); govhall check {secs:.2f} s")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--events":
+        events_main(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     seconds, rss, codes = evaluate(n)
     print(f"evaluation: {n:,} tickets in {seconds:.2f} s = {n / seconds:,.0f} tickets/s "

@@ -111,7 +111,10 @@ class Context:
         if shown is None:
             if len(self._shown) > 4096:  # deadlines repeat across tickets; keep the cache small
                 self._shown.clear()
-            shown = self._shown[instant] = instant.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+            local = instant.astimezone(self.tz)
+            # isoformat is the faster spelling of strftime("%Y-%m-%d %H:%M"), which does not pad years before 1000
+            shown = local.isoformat(" ", "minutes")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
+            self._shown[instant] = shown
         return shown
 
 

@@ -116,11 +116,19 @@ def build_patch(ticket: Ticket, ctx: Any, light: str | None, level: int, respons
     desired = {finding_tag(f.code) for f in findings}
     if light:
         desired.add(light_tag(light))
-    current = {t for t in ticket.tags if is_own_tag(t)}
-    due = min((c.due_at for c in clocks if c.status in LIGHT_ORDER), default=None)
+    current = {t for t in ticket.tags if t.startswith(TAG_PREFIX)} if ticket.tags else set()
+    due = None
+    for c in clocks:
+        if c.status in LIGHT_ORDER and (due is None or c.due_at < due):
+            due = c.due_at
     wanted = (light, due.isoformat() if due else None, responsible.get("first_inquiry"),
               responsible.get("first_handler"), level)
-    fields = {k: v for k, v in zip(FIELDS, wanted) if not same_value(ticket.fields.get(k), v)}
+    get = ticket.fields.get
+    fields = {}
+    for k, v in zip(FIELDS, wanted):
+        current_value = get(k)
+        if not (current_value is None and v is None) and not same_value(current_value, v):
+            fields[k] = v
     notes: list[Note] = []
     violations = [f for f in findings if f.severity == "violation"]
     if violations:

@@ -411,12 +411,17 @@ def _on_acceptance(v, e):
 _STEPS = {"assignment": _on_assignment, "acceptance": _on_acceptance, "urge": _on_urge, "completion": _on_completion}
 
 
+@functools.lru_cache(maxsize=256)
+def _quoted(found):
+    """The distinct phrases of a reply, quoted, in Chinese and in English (replies repeat the same phrases)."""
+    words = list(dict.fromkeys(found))
+    return "、".join(f"“{w}”" for w in words), ", ".join(f"“{w}”" for w in words)
+
+
 def _forbidden_phrase(v, e, found):
     """``fr.forbidden_phrase``: a staff public reply using forbidden phrases (``found`` by the pass)."""
     ctx, actor = v.ctx, e.actor
-    words = list(dict.fromkeys(found))
-    zh_words = "、".join(f"“{w}”" for w in words)
-    en_words = ", ".join(f"“{w}”" for w in words)
+    zh_words, en_words = _quoted(tuple(found))
     when = ctx.fmt(e.at)
     return FORBIDDEN_PHRASE.finding(
         ctx,
