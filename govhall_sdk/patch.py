@@ -113,7 +113,7 @@ def same_value(current: Any, desired: Any) -> bool:
 def build_patch(ticket: Ticket, ctx: Any, light: str | None, level: int, responsible: dict[str, str | None],
                 clocks: list[Clock], findings: list[Finding]) -> Patch:
     """The difference between what the result says and the ticket's current tags, fields and notes."""
-    desired = {finding_tag(f.code) for f in findings}
+    desired = {finding_tag(code) for code in {f.code for f in findings}}
     if light:
         desired.add(light_tag(light))
     current = {t for t in ticket.tags if t.startswith(TAG_PREFIX)} if ticket.tags else set()
