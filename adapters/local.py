@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import Adapter, Page, WriteOutcome
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.parse import Parsed, TicketError, iter_raw, parse_item
+from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.reader import decode, iter_raw
 from govhall_sdk.storage import transaction
 
 GOVHALL = "govhall"
@@ -111,18 +112,18 @@ class LocalHelpdesk:
 
             def items() -> Iterator[dict[str, Any]]:
                 read = 0
-                for where, raw in iter_raw(fh, str(path)):
+                for item in iter_raw(fh, str(path)):
+                    where = item.where
                     if bar is not None:
                         bar.update(fh.buffer.tell() - read)
                         read = fh.buffer.tell()
-                    if isinstance(raw, str):
-                        try:
-                            raw = json.loads(raw)
-                        except json.JSONDecodeError as exc:
-                            if check is None:
-                                raise
-                            problems.append(f"{where}: malformed JSON: {exc.msg}")
-                            continue
+                    try:
+                        raw = decode(item)  # ValueError naming the line: not JSON, too deep, invalid UTF-8
+                    except ValueError as exc:
+                        if check is None:
+                            raise
+                        problems.append(str(exc) if str(exc).startswith(f"{where}:") else f"{where}: {exc}")
+                        continue
                     problem = check(where, raw) if check else None
                     if problem:
                         problems.append(problem)

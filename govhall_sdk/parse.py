@@ -569,118 +569,6 @@ def _event_time(event: Event) -> datetime:
     return event.at
 
 
-# ---------------------------------------------------------------- streaming
-
-_CHUNK = 1 << 16
-_WS = " \t\r\n"
-
-
-class _Reader:
-    """Incremental JSON values from a text stream, one at a time (no full load)."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.decoder = json.JSONDecoder()
-
-    def _fill(self) -> bool:
-        if self.eof:
-            return False
-        chunk = self.stream.read(_CHUNK)
-        if not chunk:
-            self.eof = True
-            return False
-        self.buf = self.buf[self.pos:] + chunk
-        self.pos = 0
-        return True
-
-    def peek(self) -> str:
-        """The next non-blank character, or '' at the end."""
-        while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
-                self.pos += 1
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        found = self.peek()
-        if found != char:
-            raise ValueError(f"expected {char!r} but found {found or 'end of file'!r}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        self.peek()
-        while True:
-            try:
-                value, end = self.decoder.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as exc:
-                if self._fill():
-                    continue
-                raise ValueError(f"malformed JSON: {exc.msg}") from None
-            if end == len(self.buf) and not self.eof and self._fill():
-                continue  # a number may go on in the next chunk
-            self.pos = end
-            return value
-
-
-def _iter_wrapped(stream: IO[str]) -> Iterator[tuple[str, Any]]:
-    reader = _Reader(stream)
-    reader.expect("{")
-    found = False
-    while reader.peek() != "}":
-        key = reader.value()
-        reader.expect(":")
-        if key != "tickets":
-            reader.value()
-        else:
-            found = True
-            reader.expect("[")
-            index = 0
-            while reader.peek() != "]":
-                if index:
-                    reader.expect(",")
-                yield f"tickets[{index}]", reader.value()
-                index += 1
-            reader.expect("]")
-        if reader.peek() == ",":
-            reader.expect(",")
-    if not found:
-        raise ValueError('no "tickets" list in the file')
-
-
-def _iter_lines(stream: IO[str]) -> Iterator[tuple[str, str]]:
-    for number, line in enumerate(stream, 1):
-        if line.strip():
-            yield f"line {number}", line
-
-
-def _looks_wrapped(stream: IO[str]) -> bool:
-    first = stream.readline()
-    stream.seek(0)
-    try:
-        head = json.loads(first)
-    except json.JSONDecodeError:
-        return True  # a pretty-printed {"tickets": [...]} document
-    return isinstance(head, dict) and "tickets" in head
-
-
-def iter_raw(stream: IO[str], name: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(where, raw ticket)`` from either format, streamed.
-
-    A raw ticket is a dict, or for JSON Lines the line's text, decoded by
-    :func:`parse_item` (so that decoding can happen in another process). A broken
-    ``{"tickets": ...}`` document raises ``ValueError``.
-    """
-    jsonl = name.endswith((".jsonl", ".ndjson"))
-    if not jsonl and stream.seekable():
-        jsonl = not _looks_wrapped(stream)
-    return _iter_lines(stream) if jsonl else _iter_wrapped(stream)
-
-
 def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id: str | None = None) -> Parsed:
     """One raw ticket (a dict or a JSON text) as a :class:`Parsed`: the ticket, or its error.
 
@@ -701,7 +589,13 @@ def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id
         return Parsed(None, exc, where)
 
 
-def iter_tickets(stream: IO[str], name: str = "", default_tz: tzinfo | None = None) -> Iterator[Parsed]:
-    """Yield a :class:`Parsed` for every ticket of the stream, good or bad."""
-    for where, raw in iter_raw(stream, name):
-        yield parse_item(where, raw, default_tz)
+# ---------------------------------------------------------------- moved
+
+
+def __getattr__(name: str) -> Any:
+    """``iter_raw`` and ``iter_tickets`` now live in :mod:`govhall_sdk.reader`; the old names still work."""
+    if name in ("iter_raw", "iter_tickets"):
+        import importlib  # at first use: the reader imports this module
+
+        return getattr(importlib.import_module("govhall_sdk.reader"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,13 +6,18 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from .errors import EXIT_OK, UsageError
-from .options import add_options, config_from_args, engine_from_config
+from ..reader import INPUT_FORMATS
+from .errors import EXIT_OK, EXIT_USAGE, UsageError
+from .options import add_options, command_epilog, config_from_args, engine_from_config, positive_int
 
 FORMATS = {
     "json": "one JSON document: the results as they come, then the errors",
     "table": "one line per ticket, for people",
 }
+INPUT_FORMAT_HELP = (
+    "json: one {\"tickets\": [...]} document; jsonl: JSON Lines, one ticket per line; "
+    "auto (default): .jsonl/.ndjson and .json by the extension, otherwise the first value decides "
+    "(docs/tickets.md, Files)")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -23,11 +28,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     engine = engine_from_config(config)
     now = args.now or datetime.now(config.timezone)
     try:
-        stream = open(args.file, encoding="utf-8") if args.file != "-" else sys.stdin
+        stream = open(args.file, "rb") if args.file != "-" else sys.stdin.buffer
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     with stream:
-        fatal = run_check(stream, args.file, engine, now, args.format, sys.stdout, jobs=args.jobs)
+        fatal = run_check(stream, "" if args.file == "-" else args.file, engine, now, args.format, sys.stdout,
+                          jobs=args.jobs, input_format=args.input_format)
     if fatal:
         raise UsageError(f"{args.file}: {fatal}")
     return EXIT_OK
@@ -35,8 +41,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def add_check_command(sub: Any) -> None:
     """Register ``govhall check``."""
-    check = sub.add_parser("check", help="evaluate a ticket file (JSON or JSON Lines)")
-    check.add_argument("file", help="the ticket file, or - for standard input")
+    check = sub.add_parser(
+        "check", help="evaluate a ticket file (JSON or JSON Lines)",
+        description="Evaluate every ticket of FILE and print each result as it comes, then the errors: "
+                    "a ticket that cannot be read or validated is one error entry naming its line, "
+                    "and the others are still evaluated.",
+        epilog=command_epilog(
+            {"govhall check tickets.json --now 2025-03-14T16:00:00+08:00": "evaluate a file as of a given instant",
+             "govhall check - --input-format jsonl --format table --jobs 2 < tickets.jsonl":
+                 "JSON Lines from standard input, a table, two worker processes"},
+            {EXIT_OK: "the file was read to its end (findings and bad tickets are not errors)",
+             EXIT_USAGE: "bad usage, a bad config, or a file that cannot be opened or read to its end "
+                         "(the tickets before the problem are still printed)"}))
+    check.add_argument("file", metavar="FILE", help="the ticket file, or - for standard input")
     add_options(check, "now", "config", "format", "lang", formats=FORMATS, default_format="json")
-    check.add_argument("--jobs", type=int, default=1, help="worker processes (output order is kept)")
+    check.add_argument("--input-format", choices=INPUT_FORMATS, default="auto", help=INPUT_FORMAT_HELP)
+    check.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                       help="worker processes, at least 1 (default 1); the output keeps the file's order")
     check.set_defaults(func=cmd_check)

@@ -5,6 +5,11 @@ With ``jobs`` > 1, chunks are parsed, evaluated and rendered in forked worker
 processes (which inherit the loaded plugins and calendar) while the output keeps
 the input's order; at most ``2 x jobs`` chunks are in flight.
 
+The parent only splits the file (:func:`~govhall_sdk.reader.iter_raw`): workers get
+each ticket's raw bytes and decode, validate, evaluate and render it. Errors are
+written as they occur to a spool (a temporary file past 1 MiB), not kept in a list,
+and copied after the results, where the output format puts them.
+
 Nothing of a ticket reaches the terminal raw: the table and the error lines
 are :func:`~govhall_sdk.terminal.shown`, the JSON :func:`~govhall_sdk.terminal.printable_json`
 (the same data, its C1 controls, bidi and other invisible characters spelled ``\\uNNNN``).
@@ -12,15 +17,15 @@ are :func:`~govhall_sdk.terminal.shown`, the JSON :func:`~govhall_sdk.terminal.p
 from __future__ import annotations
 
 import collections
-import itertools
 import json
 import multiprocessing
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Iterable, Iterator
 
 from ..engine import Context, Engine
-from ..parse import iter_raw, parse_item
+from ..reader import RawTicket, iter_raw, parse_raw
 from ..privacy import mask_text
 from ..report import result_dict, table_header, table_line, use_colour
 from ..terminal import printable_json, shown
@@ -43,12 +48,12 @@ class _Renderer:
         self.engine, self.ctx, self.fmt, self.colour = engine, ctx, fmt, colour
         self.tz = engine.config.adapter_timezone
 
-    def __call__(self, where: str, raw: Any) -> Rendered:
-        item = parse_item(where, raw, self.tz)
+    def __call__(self, raw: RawTicket) -> Rendered:
+        item = parse_raw(raw, self.tz)
         if item.ticket is None:
             return None, [_error_entry(item.id, item.where, str(item.error))]
         result = self.engine.evaluate(item.ticket, self.ctx)
-        errors = [_error_entry(result.ticket_id, where, m) for m in result.errors]
+        errors = [_error_entry(result.ticket_id, raw.where, m) for m in result.errors]
         if self.fmt == "json":
             return printable_json(json.dumps(result_dict(result), ensure_ascii=False)), errors
         return table_line(result, self.colour, self.engine.config.timezone), errors
@@ -57,44 +62,100 @@ class _Renderer:
 _WORKER: _Renderer | None = None  # set in the parent before forking; workers inherit it
 
 
-def _render_chunk(chunk: list[tuple[str, Any]]) -> list[Rendered]:
-    return [_WORKER(where, raw) for where, raw in chunk]
+def _render_chunk(chunk: list[RawTicket]) -> list[Rendered]:
+    return [_WORKER(raw) for raw in chunk]
 
 
-def _parallel(items: Iterable[tuple[str, Any]], render: _Renderer, jobs: int) -> Iterator[Rendered]:
+def _chunks(items: Iterable[RawTicket]) -> Iterator[list[RawTicket]]:
+    """Lists of up to :data:`CHUNK` items; the items read before a file error are still given, then it is raised."""
+    chunk: list[RawTicket] = []
+    error = None
+    try:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+    except ValueError as exc:
+        error = exc
+    if chunk:
+        yield chunk
+    if error is not None:
+        raise error
+
+
+def _parallel(items: Iterable[RawTicket], render: _Renderer, jobs: int) -> Iterator[Rendered]:
     global _WORKER
     _WORKER = render
-    chunks = iter(lambda it=iter(items): list(itertools.islice(it, CHUNK)), [])
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_render_chunk, chunk))
-            if len(pending) >= 2 * jobs:
+        try:
+            for chunk in _chunks(items):
+                pending.append(pool.submit(_render_chunk, chunk))
+                if len(pending) >= 2 * jobs:
+                    yield from pending.popleft().result()
+        except ValueError:  # a file error: the tickets before it are still printed
+            while pending:
                 yield from pending.popleft().result()
+            raise
         while pending:
             yield from pending.popleft().result()
 
 
-def run_check(stream: IO[str], name: str, engine: Engine, now: datetime, fmt: str, out: IO[str],
-              jobs: int = 1) -> str | None:
+class _Errors:
+    """Error entries written as they come to a spool, then copied to the output in its format."""
+
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+        self.count = 0
+        self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
+
+    def add(self, entries: list[dict]) -> None:
+        """Write ``entries`` to the spool."""
+        for e in entries:
+            if self.fmt == "json":
+                self.spool.write(("" if not self.count else ",\n    ") + printable_json(json.dumps(e, ensure_ascii=False)))
+            else:
+                self.spool.write(shown(f"ERROR {e['id'] or e.get('where', '')}: {e['error']}") + "\n")
+            self.count += 1
+
+    def copy_to(self, out: IO[str]) -> None:
+        """Write the errors where the format wants them, and close the spool."""
+        self.spool.seek(0)
+        if self.fmt == "json":
+            out.write('\n  ],\n  "errors": [')
+            if self.count:
+                out.write("\n    ")
+        for block in iter(lambda: self.spool.read(1 << 16), ""):
+            out.write(block)
+        if self.fmt == "json":
+            out.write("\n  ]\n}\n" if self.count else "]\n}\n")
+        self.spool.close()
+
+
+def run_check(stream: IO, name: str, engine: Engine, now: datetime, fmt: str, out: IO[str],
+              jobs: int = 1, input_format: str = "auto") -> str | None:
     """Evaluate every ticket of ``stream`` and write ``fmt`` (json or table) to ``out``.
 
-    Returns None, or the reason the file could not be read to its end (the
-    output written so far is still well-formed).
+    ``stream`` is binary or text; ``input_format`` is ``auto``, ``json`` or
+    ``jsonl`` (:func:`~govhall_sdk.reader.iter_raw`). Returns None, or the reason
+    the file could not be read to its end: the tickets before that point were
+    evaluated and printed, the reason is the last error entry (``id`` null), and
+    the output written is still well-formed.
     """
     render = _Renderer(engine, engine.context(now), fmt, fmt == "table" and use_colour(out))
-    errors: list[dict] = []
+    errors = _Errors(fmt)
     fatal = None
     if fmt == "json":
         out.write('{\n  "now": %s,\n  "tickets": [' % json.dumps(now.isoformat()))
     else:
         out.write(table_header() + "\n")
     first = True
-    items = iter_raw(stream, name)
-    results = _parallel(items, render, jobs) if jobs > 1 else (render(w, r) for w, r in items)
     try:
+        items = iter_raw(stream, name, input_format)
+        results = _parallel(items, render, jobs) if jobs > 1 else map(render, items)
         for text, entries in results:
-            errors.extend(entries)
+            errors.add(entries)
             if text is None:
                 continue
             if fmt == "json":
@@ -104,11 +165,6 @@ def run_check(stream: IO[str], name: str, engine: Engine, now: datetime, fmt: st
                 out.write(text + "\n")
     except ValueError as exc:
         fatal = str(exc)
-        errors.append(_error_entry(None, "", fatal))
-    if fmt == "json":
-        body = ",\n    ".join(printable_json(json.dumps(e, ensure_ascii=False)) for e in errors)
-        out.write("\n  ],\n  \"errors\": [%s]\n}\n" % (f"\n    {body}\n  " if errors else ""))
-    else:
-        for e in errors:
-            out.write(shown(f"ERROR {e['id'] or e.get('where', '')}: {e['error']}") + "\n")
+        errors.add([_error_entry(None, "", fatal)])
+    errors.copy_to(out)
     return fatal
