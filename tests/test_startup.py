@@ -93,10 +93,11 @@ def test_the_cached_source_equals_the_library_s(tmp_path, monkeypatch):
     assert WorkCalendar(cached).fingerprint() == WorkCalendar(library).fingerprint()
 
 
-@pytest.mark.xfail(reason="govhall_sdk.rest imports requests at module level, and every REST adapter "
-                          "imports govhall_sdk.rest to define its class (issue 14: the kit should import "
-                          "requests when a session is made)", strict=False)
-def test_building_the_parser_for_check_does_not_import_requests(tmp_path):
-    code = ("import sys\nfrom govhall_sdk.cli.app import build_parser\nbuild_parser().parse_args("
-            "['check', 'x.json', '--now', '" + NOW + "'])\nprint('requests' in sys.modules)")
-    assert _python(code, cache=tmp_path).stdout.strip() == "False"
+def test_a_check_imports_no_http_retry_state_or_progress_library(tmp_path):
+    """Adapters are registered without importing requests or tenacity; the state store and the progress bars
+    are imported by the commands that use them."""
+    (tmp_path / "one.json").write_text('{"tickets": []}', encoding="utf-8")
+    code = ("import sys\nfrom govhall_sdk.cli import main\nmain(['check', " + repr(str(tmp_path / "one.json"))
+            + ", '--now', '" + NOW + "'])\nprint([m for m in ('requests', 'urllib3', 'tenacity', 'filelock', 'tqdm') "
+            "if m in sys.modules])")
+    assert _python(code, cache=tmp_path).stdout.strip().splitlines()[-1] == "[]"

@@ -23,8 +23,6 @@ import os
 import sys
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
 from .logs import log_level
 
 #: How each unit of work is counted: the unit's name after the rate, and whether it is scaled (k, M).
@@ -74,6 +72,8 @@ class _ClearingStream:
         self._pending += text
         lines, newline, self._pending = self._pending.rpartition("\n")
         if newline:
+            from tqdm import tqdm
+
             with tqdm.external_write_mode(file=self._stream):
                 self._stream.write(lines + newline)
                 self._stream.flush()
@@ -113,6 +113,8 @@ class Progress:
         """A new bar for ``what`` counting ``unit`` (``ticket`` or ``B``, bytes) up to ``total`` (None: unknown)."""
         if not self.show:
             return Counter(total)
+        from tqdm import tqdm  # imported when a bar is drawn: a command on a pipe never pays for it
+
         name, scale = UNITS.get(unit, (f" {unit}", False))
         sized = _columns(self.stream) > 0  # a terminal that tells no size (0 columns) gets 80
         bar = tqdm(total=total, desc=what, unit=name, unit_scale=scale, unit_divisor=1024 if scale else 1000,

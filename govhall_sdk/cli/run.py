@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
 
-from ..state import state_error
 from ..terminal import printable, printable_json, shown, shown_json
 from .errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .progress import Progress, wanted
@@ -146,6 +145,8 @@ def _run(args: argparse.Namespace, progress: _RunProgress) -> int:
                                                        since=args.since, progress=progress.tick, full=args.full,
                                                        stage=progress.stage)
     except sqlite3.Error as exc:  # the state store or the local helpdesk failed mid-run: its transaction rolled back
+        from ..state import state_error
+
         raise UsageError(str(state_error(config.state_path, exc))) from None
     finally:
         adapter.close()

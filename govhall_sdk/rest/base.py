@@ -23,10 +23,8 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit
-
-import requests
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from urllib.parse import urljoin, urlsplit
 
 from ..adapter import Adapter, AdapterError, Page, with_warnings
 from ..config import check_value
@@ -38,9 +36,17 @@ from .transport import MAX_REDIRECTS, READ_METHODS, check_base_url, cross_origin
 
 #: The settings of every REST adapter, whatever its platform: how its connection is secured.
 TRANSPORT_SETTINGS = {"verify_tls": True, "allow_http": False}
-#: The failures of requests (and urllib3, which it wraps) that are the network's, retried like a 5xx.
-TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-             requests.exceptions.ContentDecodingError)
+if TYPE_CHECKING:  # requests is imported when an adapter is made, not when one is registered (start-up)
+    import requests
+
+
+def _transient(exc: Exception) -> bool:
+    """Whether a failure of requests (or urllib3, which it wraps) is the network's, retried like a 5xx."""
+    import requests
+
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                            requests.exceptions.ContentDecodingError))
+
 
 log = logging.getLogger("govhall")
 
@@ -83,7 +89,11 @@ class RESTAdapter(Adapter):
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep):
         super().__init__(settings, config)
         self.now: Any = None
-        self.session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.requests_made = 0
@@ -179,6 +189,8 @@ class RESTAdapter(Adapter):
         refused = cross_origin(url, self.origin)
         if refused:
             raise HTTPError(self.redact(f"{method} {url}: refused: {refused}"), transient=False)
+        import requests
+
         self.requests_made += 1
         try:
             # verify= on each request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
@@ -186,11 +198,11 @@ class RESTAdapter(Adapter):
                                         allow_redirects=False, **kwargs)
         except (requests.RequestException, ValueError) as exc:  # ValueError: a header value http.client refuses
             raise HTTPError(self.redact(f"{method} {url}: {type(exc).__name__}: {exc}"),
-                            transient=isinstance(exc, TRANSIENT)) from None
+                            transient=_transient(exc)) from None
 
     def _redirect_target(self, method: str, url: str, response: requests.Response) -> str:
         """Where a redirect of a read leads, within the origin; a redirected write is a failed write."""
-        target = requests.compat.urljoin(url, response.headers.get("Location", ""))
+        target = urljoin(url, response.headers.get("Location", ""))
         status = response.status_code
         if method not in READ_METHODS:
             raise HTTPError(self.redact(f"{method} {url}: HTTP {status} redirect to {target}: a write never "

@@ -19,11 +19,12 @@ import logging
 import random
 import time
 from datetime import timezone
-from typing import Callable
-
-import tenacity
+from typing import TYPE_CHECKING, Callable
 
 from ..adapter import AdapterError
+
+if TYPE_CHECKING:  # imported by the first request, not when an adapter is registered (start-up)
+    import tenacity
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -116,6 +117,8 @@ class RetryPolicy:
 
         Every retry is logged first (:meth:`announce`), naming ``adapter``.
         """
+        import tenacity
+
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(
                 lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)),
