@@ -432,30 +432,34 @@ def _probe(src: _Source) -> str:
         return "jsonl"
     line = src.line_at(src.pos)
     src.pos += 1
-    keys, is_list = [], False
+    members: list[tuple[str, bool]] = []
     try:
-        while True:
-            if _newline_before(src, line):
-                return "json"
-            if src.peek() == ord("}") and not keys:
-                break
-            keys.append(_key(src))
-            if _newline_before(src, line):
-                return "json"
-            src.expect(_COLON, "':'")
-            if _newline_before(src, line):
-                return "json"
-            is_list = src.peek() == ord("[")
-            if _Value(src, stop_at_newline=True).scan() is None:
-                return "json"
-            if _newline_before(src, line):
+        if _newline_before(src, line):
+            return "json"
+        while src.peek() != ord("}") or members:
+            if not _probe_member(src, line, members):
                 return "json"
             if src.peek() != _COMMA:
                 break
             src.pos += 1
     except FileError:  # a broken first line: a broken wrapper when it began {"tickets": [
-        return "json" if keys == ["tickets"] and is_list else "jsonl"
-    return "json" if keys == ["tickets"] and is_list else "jsonl"
+        pass
+    return "json" if members == [("tickets", True)] else "jsonl"
+
+
+def _probe_member(src: _Source, line: int, members: list[tuple[str, bool]]) -> bool:
+    """Read the next ``key: value`` of the first object into ``members`` as ``(key, the value is a list)``.
+
+    False when the object goes on past its first line.
+    """
+    key = _key(src)
+    if _newline_before(src, line):
+        return False
+    src.expect(_COLON, "':'")
+    if _newline_before(src, line):
+        return False
+    members.append((key, src.peek() == ord("[")))
+    return _Value(src, stop_at_newline=True).scan() is not None and not _newline_before(src, line)
 
 
 def _newline_before(src: _Source, line: int) -> bool:
