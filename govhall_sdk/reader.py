@@ -41,7 +41,6 @@ _BOM = b"\xef\xbb\xbf"
 _WS = b" \t\r\n"
 _QUOTE, _COMMA, _COLON = ord('"'), ord(","), ord(":")
 _OPEN = {ord("{"): ord("}"), ord("["): ord("]")}
-_CLOSE = {ord("}"), ord("]")}
 # Everything up to a bracket or a string not finished in the buffer (complete strings are skipped whole).
 _SKIP = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.S)
 _STRING_BODY = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.S)  # a string's inside, up to its quote
