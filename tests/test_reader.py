@@ -189,6 +189,31 @@ def test_a_one_line_broken_wrapper_without_extension_is_a_file_error():
         list(iter_raw(io.BytesIO(doc.encode())))
 
 
+@pytest.mark.parametrize("layout", ["pretty", "one-line", "jsonl"])
+def test_a_ticket_over_the_size_cap_is_an_error_and_the_next_is_read(monkeypatch, layout):
+    import govhall_sdk.reader as reader
+
+    monkeypatch.setattr(reader, "MAX_TICKET_BYTES", 3 << 20)
+    monkeypatch.setattr(reader, "_CHUNK", 1 << 18)
+    tickets = [good("T-1"), good("BIG", subject="x" * (4 << 20)), good("T-2")]
+    text = {"jsonl": "\n".join(map(dumps, tickets)) + "\n", "pretty": json.dumps({"tickets": tickets}, indent=2),
+            "one-line": dumps({"tickets": tickets})}[layout]
+    items = list(iter_tickets(io.BytesIO(text.encode()), "t.jsonl" if layout == "jsonl" else "t.json"))
+    assert [i.id for i in items] == ["T-1", None, "T-2"]
+    assert "larger than 3 MiB" in str(items[1].error) and str(items[1].error).startswith("line ")
+
+
+def test_every_argument_of_check_has_help():
+    from govhall_sdk.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    check = sub.choices["check"]
+    for action in check._actions:
+        assert action.help, action.dest
+    assert "examples:" in check.epilog and "exit status:" in check.epilog
+
+
 # ---------------------------------------------------------------- hypothesis over hostile files
 
 PM = get_plugin_manager()
@@ -219,6 +244,9 @@ def _file(items, layout, bom, blanks, trailer):
     else:
         sep = ",\n" + "\n" * blanks if layout == "pretty" else ", "
         body = '{"tickets": [' + sep.join(texts) + "]}" + ("\n" if layout == "pretty" else "")
+        if layout == "pretty" and blanks == 2:  # a wrapper with other keys (skipped), brackets in their strings
+            body = '{\n  "source": {"name": "x]}\\"", "n": [1, [2]]},\n' + body[1:-2] + ',\n  "more": "]"}\n'
+
     body = ("\ufeff" if bom else "") + "\n" * blanks + body + trailer
     return body.encode("utf-8", "surrogateescape")
 
