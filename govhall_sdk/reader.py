@@ -49,6 +49,7 @@ _BLANK = re.compile(rb"[ \t\r\n]*+")
 _LONG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{%d,}" % (MAX_INT_DIGITS + 1))
 _STRINGS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 _PAIRS = re.compile(rb"\[\]|\{\}")
+_PASSES = 8
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -529,15 +530,24 @@ def decode(raw: RawTicket) -> Any:
 
 
 def _too_deep(data: bytes) -> bool:
-    """True when ``data`` nests deeper than :data:`MAX_DEPTH` (brackets inside strings do not count)."""
+    """True when ``data`` nests deeper than :data:`MAX_DEPTH` (brackets inside strings do not count).
+
+    Linear: a few passes drop the innermost pairs (each pass one level, in C), then
+    what is left, if anything, is walked once.
+    """
     if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
         return False
     brackets = _STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS)
-    for _ in range(MAX_DEPTH):
+    for _ in range(_PASSES):
         brackets, n = _PAIRS.subn(b"", brackets)
         if not n:
             return False
-    return bool(_PAIRS.search(brackets))
+    depth = _PASSES  # the levels the passes took away
+    for byte in brackets:
+        depth += 1 if byte in _OPEN else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None) -> Parsed:
