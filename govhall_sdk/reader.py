@@ -421,12 +421,10 @@ def _next_line(src: _Source) -> tuple[bool, bytes, bool]:
 
 
 def _format_of(name: str) -> str:
-    if name.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    return "json" if name.endswith(".json") else "auto"
+    return "jsonl" if name.endswith((".jsonl", ".ndjson")) else "auto"
 
 
-def _probe(src: _Source) -> str:
+def _probe(src: _Source, named_json: bool = False) -> str:
     """The format, from the first value: see :func:`iter_raw`. Consumes the source."""
     if src.peek() != ord("{"):
         return "jsonl"
@@ -444,7 +442,9 @@ def _probe(src: _Source) -> str:
             src.pos += 1
     except FileError:  # a broken first line: a broken wrapper when it began {"tickets": [
         pass
-    return "json" if members == [("tickets", True)] else "jsonl"
+    if members == [("tickets", True)] or named_json and ("tickets", True) in members:
+        return "json"
+    return "jsonl"
 
 
 def _probe_member(src: _Source, line: int, members: list[tuple[str, bool]]) -> bool:
@@ -467,15 +467,15 @@ def _newline_before(src: _Source, line: int) -> bool:
     return src.line_at(src.pos) != line
 
 
-def _detected(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
+def _detected(stream: IO[bytes], named_json: bool) -> tuple[str, IO[bytes]]:
     """Detect the format by :func:`_probe`, then give a stream that starts again from the beginning."""
     if stream.seekable():
         start = stream.tell()
-        fmt = _probe(_Source(stream))
+        fmt = _probe(_Source(stream), named_json)
         stream.seek(start)
         return fmt, stream
     spool = tempfile.SpooledTemporaryFile(max_size=4 << 20)
-    fmt = _probe(_Source(stream, tee=spool))
+    fmt = _probe(_Source(stream, tee=spool), named_json)
     spool.seek(0)
     return fmt, _Replay(spool, stream)
 
@@ -486,13 +486,15 @@ def _detected(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
 def iter_raw(stream: IO[Any], name: str = "", fmt: str = "auto") -> Iterator[RawTicket]:
     """Yield a :class:`RawTicket` for every ticket of ``stream`` (binary or text), streamed.
 
-    ``fmt`` is ``json`` (the wrapped document), ``jsonl`` or ``auto``: the
-    name's extension (``.jsonl``/``.ndjson``, ``.json``), else the first value.
+    ``fmt`` is ``json`` (the wrapped document), ``jsonl`` or ``auto``: a
+    ``.jsonl``/``.ndjson`` name is JSON Lines; otherwise the first value decides.
     A first value that is not an object, or a one-line object other than
     ``{"tickets": [...]}`` alone, is a JSON Lines ticket; an object going on past
     its first line, or a one-line object whose only key is ``tickets`` holding
     a list, is the wrapped document. A key a ticket may also have decides
-    nothing. Raises :class:`FileError` (a ``ValueError``) where the file cannot
+    nothing, except in a file named ``.json``: there a one-line object with a
+    ``tickets`` list among other keys is the wrapped document too (a ``.json``
+    file holding one ticket, or JSON Lines, still reads as JSON Lines). Raises :class:`FileError` (a ``ValueError``) where the file cannot
     be read on, after yielding the tickets before it.
     """
     if fmt not in INPUT_FORMATS:
@@ -500,7 +502,7 @@ def iter_raw(stream: IO[Any], name: str = "", fmt: str = "auto") -> Iterator[Raw
     stream = binary(stream)
     fmt = _format_of(name) if fmt == "auto" else fmt
     if fmt == "auto":
-        fmt, stream = _detected(stream)
+        fmt, stream = _detected(stream, name.endswith(".json"))
     src = _Source(stream)
     return _iter_lines(src) if fmt == "jsonl" else _iter_wrapped(src)
 

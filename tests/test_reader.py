@@ -273,3 +273,19 @@ def test_hostile_files_give_an_error_per_bad_ticket_and_every_good_ticket(items,
     for error in errors:
         assert error["id"] is None and error["where"].startswith(("line ", "tickets["))
         assert error["error"].startswith("line ") or error["error"] == "id: required; kind: required; created_at: required"
+
+
+@pytest.mark.parametrize("doc, ids", [
+    (dumps(good("T-1")), ["T-1"]),  # one ticket in a .json file
+    (dumps(good("T-1")) + "\n" + dumps(good("T-2")) + "\n", ["T-1", "T-2"]),  # JSON Lines named .json
+    (dumps({"source": "export", "tickets": [good("T-1"), good("T-2")]}), ["T-1", "T-2"]),  # a one-line wrapper
+    (json.dumps({"tickets": [good("T-1")]}, indent=2), ["T-1"]),
+])
+def test_a_json_name_reads_one_ticket_json_lines_and_the_wrapper(doc, ids):
+    items = list(iter_tickets(io.BytesIO(doc.encode()), "t.json"))
+    assert [i.id for i in items] == ids and all(i.ticket is not None for i in items)
+
+
+def test_a_ticket_with_a_tickets_field_is_a_ticket_when_nothing_names_the_format():
+    doc = dumps({**good("T-1"), "tickets": []}) + "\n" + dumps(good("T-2")) + "\n"
+    assert [i.id for i in iter_tickets(io.BytesIO(doc.encode()), "-")] == ["T-1", "T-2"]
