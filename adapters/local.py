@@ -233,7 +233,7 @@ class LocalAdapter(Adapter):
 
     def _parse(self, ticket_id: str, version: int, data: str) -> Parsed:
         self._read[ticket_id] = version
-        return parse_item(ticket_id, data, self.config.adapter_timezone, ticket_id)
+        return parse_item(ticket_id, data, self.config.adapter_timezone, ticket_id, strict=self.config.strict)
 
     @staticmethod
     def _version(cursor: str | None) -> int:

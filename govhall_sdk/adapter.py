@@ -35,27 +35,21 @@ class Page:
     skipped: int = 0
 
 
-@attrs.frozen
-class Pulled(Parsed):
-    """A ticket read from a helpdesk with ``warnings``: values the adapter could not read.
-
-    Each warning names the helpdesk's own field or note (``custom field 'Applicant
-    birth date' (id 8): ...``). The value was dropped and the rest of the ticket is
-    evaluated and written; the sync loop reports the warnings among the run's
-    per-ticket problems (exit status 1) every run until someone fixes the value.
-    """
-
-    warnings: tuple[str, ...] = ()
+#: A ticket read from a helpdesk, with the values the adapter could not read among its ``warnings`` (each
+#: naming the helpdesk's own field or note). The name is kept for adapters written against it.
+Pulled = Parsed
 
 
 def with_warnings(item: Parsed, warnings: Sequence[str]) -> Parsed:
-    """``item`` carrying ``warnings`` (a ticket that could not be read at all gets them among its problems)."""
+    """``item`` carrying ``warnings`` after its own (a ticket that could not be read at all gets them among its
+    problems). The sync loop reports them among the run's per-ticket problems (exit status 1) every run until
+    someone fixes the value; the rest of the ticket is evaluated and written."""
     if not warnings:
         return item
     if item.ticket is None:
         error = item.error or TicketError(None, [])
         return Parsed(None, TicketError(error.ticket_id, [*error.problems, *warnings]), item.where)
-    return Pulled(item.ticket, None, item.where, tuple(warnings))
+    return Parsed(item.ticket, None, item.where, (*item.warnings, *warnings))
 
 
 @attrs.frozen

@@ -569,19 +569,24 @@ def _event_time(event: Event) -> datetime:
     return event.at
 
 
-def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id: str | None = None) -> Parsed:
-    """One raw ticket (a dict or a JSON text) as a :class:`Parsed`: the ticket, or its error.
+def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id: str | None = None, *,
+               strict: bool = False, unknown_fields: bool = True) -> Parsed:
+    """One raw ticket (a dict or a JSON text) as a :class:`Parsed`: the ticket with its warnings, or its error.
 
     ``ticket_id`` is the id the error names when the raw ticket gives none (an
     adapter knows the helpdesk's id even when the ticket cannot be read).
+    ``strict`` and ``unknown_fields`` are :func:`ticket_from_dict`'s (an adapter,
+    which adds fields of its own, passes ``unknown_fields=False``).
     """
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
             return Parsed(None, TicketError(ticket_id, [f"{where}: malformed JSON: {exc.msg}"]), where)
+    found: list[str] = []
     try:
-        return Parsed(ticket_from_dict(raw, default_tz), None, where)
+        ticket = ticket_from_dict(raw, default_tz, strict=strict, warnings=found, unknown_fields=unknown_fields)
+        return Parsed(ticket, None, where, tuple(found))
     except TicketError as exc:
         if exc.ticket_id is None and isinstance(raw, Mapping):
             exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None

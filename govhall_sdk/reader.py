@@ -552,23 +552,24 @@ def _too_deep(data: bytes) -> bool:
     return False
 
 
-def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None) -> Parsed:
-    """One raw ticket decoded and validated: a :class:`~govhall_sdk.parse.Parsed` ticket, or its error."""
+def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None, *, strict: bool = False) -> Parsed:
+    """One raw ticket decoded and validated: a :class:`~govhall_sdk.parse.Parsed` ticket (with its
+    warnings; errors under ``strict``), or its error."""
     try:
         value = decode(raw)
     except ValueError as exc:
         return Parsed(None, TicketError(None, [str(exc)]), raw.where)
-    return parse_item(raw.where, value, default_tz)
+    return parse_item(raw.where, value, default_tz, strict=strict)
 
 
 def iter_tickets(stream: IO[Any], name: str = "", default_tz: tzinfo | None = None,
-                 fmt: str = "auto") -> Iterator[Parsed]:
+                 fmt: str = "auto", *, strict: bool = False) -> Iterator[Parsed]:
     """Yield a :class:`~govhall_sdk.parse.Parsed` for every ticket of the stream, good or bad.
 
     Raises :class:`FileError` where the file cannot be read on (:func:`iter_raw`).
     """
     for raw in iter_raw(stream, name, fmt):
-        yield parse_raw(raw, default_tz)
+        yield parse_raw(raw, default_tz, strict=strict)
 
 
 def iter_values(stream: IO[Any], name: str = "", fmt: str = "auto") -> Iterator[Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import json
 import multiprocessing
+import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -31,7 +32,7 @@ from ..report import result_dict, table_header, table_line, use_colour
 from ..terminal import printable_json, shown
 
 CHUNK = 256
-Rendered = tuple[str | None, list[dict]]  # the ticket's output, its error entries
+Rendered = tuple[str | None, list[dict], tuple[str, ...]]  # the ticket's output, its error entries, its warnings
 
 
 def _error_entry(ticket_id: str | None, where: str, message: str) -> dict:
@@ -49,14 +50,15 @@ class _Renderer:
         self.tz = engine.config.adapter_timezone
 
     def __call__(self, raw: RawTicket) -> Rendered:
-        item = parse_raw(raw, self.tz)
+        item = parse_raw(raw, self.tz, strict=self.engine.config.strict)
         if item.ticket is None:
-            return None, [_error_entry(item.id, item.where, str(item.error))]
+            return None, [_error_entry(item.id, item.where, str(item.error))], ()
+        warnings = tuple(f"{item.ticket.id} ({item.where}): {w}" for w in item.warnings)
         result = self.engine.evaluate(item.ticket, self.ctx)
         errors = [_error_entry(result.ticket_id, raw.where, m) for m in result.errors]
         if self.fmt == "json":
-            return printable_json(json.dumps(result_dict(result), ensure_ascii=False)), errors
-        return table_line(result, self.colour, self.engine.config.timezone), errors
+            return printable_json(json.dumps(result_dict(result), ensure_ascii=False)), errors, warnings
+        return table_line(result, self.colour, self.engine.config.timezone), errors, warnings
 
 
 _WORKER: _Renderer | None = None  # set in the parent before forking; workers inherit it
@@ -154,8 +156,10 @@ def run_check(stream: IO, name: str, engine: Engine, now: datetime, fmt: str, ou
     try:
         items = iter_raw(stream, name, input_format)
         results = _parallel(items, render, jobs) if jobs > 1 else map(render, items)
-        for text, entries in results:
+        for text, entries, warnings in results:
             errors.add(entries)
+            for warning in warnings:  # beside the output, which keeps the format's keys: one line each, as they come
+                print(f"govhall: warning: {shown(warning)}", file=sys.stderr)
             if text is None:
                 continue
             if fmt == "json":

@@ -114,6 +114,8 @@ def _run(args: argparse.Namespace, progress: _RunProgress) -> int:
     from .options import config_from_args as _config, engine_from_config as _engine
 
     config = _config(args)
+    if args.strict:
+        config = config.with_strict()
     engine = _engine(config)
     failures = engine.pm.load_failures
     if failures and not args.dry_run:
@@ -189,6 +191,9 @@ def add_run_command(sub: Any) -> None:
     add_options(run, "now", "lang")
     run.add_argument("--full", action="store_true",
                      help="read and evaluate every ticket, as when the rules change (govhall's own last writes too)")
+    run.add_argument("--strict", action="store_true",
+                     help="make every ticket warning (an unknown event type, an unknown answer element) an error: "
+                          "the ticket is not evaluated or written (default: the config's strict)")
     run.add_argument("--wait", type=non_negative_float, metavar="SECONDS",
                      help="when another run holds the state store, wait up to SECONDS for it (default: exit 2 at once)")
     run.set_defaults(func=cmd_run)

@@ -370,7 +370,8 @@ class RESTAdapter(Adapter):
             return Parsed(None, exc, tid)
         except Exception as exc:  # a payload of a shape the API docs do not describe: this ticket's error
             return missing(tid, f"ticket: cannot be mapped: {type(exc).__name__}: {exc}")
-        return with_warnings(parse_item(tid, raw, self.interchange_zone(), tid), warnings)
+        item = parse_item(tid, raw, self.interchange_zone(), tid, strict=self.config.strict, unknown_fields=False)
+        return with_warnings(item, warnings)
 
     def interchange_zone(self) -> Any:
         """The zone of the interchange's times that carry no offset (``[adapter] timezone``)."""
