@@ -56,8 +56,10 @@ _CHECK_LETTERS = "XxＸｘ"
 # A run: digit groups joined by 1-3 separators, and an ID's check letter right after its last digit.
 _RUN = re.compile(rf"\d++(?:{_SEP}{{1,3}}+\d++)*+[{_CHECK_LETTERS}]?")
 _PIECE = re.compile(rf"\d+|[{_CHECK_LETTERS}]")  # a group's digits, or the check letter
-# The fast path: where no digit is followed by 10 digits or separators, no run holds 11 digits (the
-# shortest number masked); a run that does holds 11 digits when it matches _ELEVEN at its start.
+# The fast path. _SPAN, a digit and 10 digits or separators, is a cheap scan that any number to mask
+# matches at or before its start; from there _ELEVEN, 11 digits (the shortest number masked) with at most
+# 3 separators between any two, finds where the first run worth reading begins, or that there is none (a
+# timestamp such as 2025-03-03 09:00 has 10 digits). A run holds 11 digits when it matches _ELEVEN at its start.
 _SPAN = re.compile(f"\\d[\\d\\s{_SEPARATORS}]{{10}}")
 _ELEVEN = re.compile(rf"\d(?:{_SEP}{{0,3}}+\d){{10}}")
 _MIN_DIGITS, _MAX_DIGITS = 11, 18
@@ -101,6 +103,7 @@ def _mask_plain(text: str) -> str:
 def _hidden(text: str) -> list[int]:
     """The positions in ``text`` of the digits to mask."""
     first = _SPAN.search(text)
+    first = first and _ELEVEN.search(text, first.start())
     if first is None:
         return []
     hidden: list[int] = []
