@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import operator
 import re
 from datetime import date, datetime, tzinfo
 from typing import IO, Any, Callable, Iterator, Mapping
@@ -232,18 +233,17 @@ class _Problems:
         if type(value) is dict:  # the same people act again and again: reuse validated actors
             if not _ACTOR_KEYS.issuperset(value):
                 self.unknown_fields(value, _ACTOR_KEYS, path)
-            key = (value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role"))
-            try:
-                cached = _ACTORS.get(key)
-            except TypeError:  # an unhashable value: validate and report it below
-                cached = key = None
+            cached = _known_actor(value)
             if cached is not None:
                 return cached
+            before = len(self.items)
             actor = self._new_actor(value, path)
-            if actor is not None and key is not None:
-                if len(_ACTORS) >= _ACTOR_CACHE_SIZE:
-                    _ACTORS.clear()
-                _ACTORS[key] = actor
+            if actor is not None and len(self.items) == before:  # only an actor read without a problem
+                key = _actor_key(value)
+                if _cacheable(key):
+                    if len(_ACTORS) >= _ACTOR_CACHE_SIZE:
+                        _ACTORS.clear()
+                    _ACTORS[key] = actor
             return actor
         self.add(path, "expected an object")
         return None
@@ -272,6 +272,36 @@ _ACTOR_CACHE_SIZE = 4096
 _ACTOR_KEYS = frozenset({"id", "name", "rank", "department", "role"})
 _APPLICANT_KEYS = frozenset({"id", "name", "phone", "birth_date", "groups"})
 _MATERIALS_KEYS = frozenset({"required"})
+_FIELD_TYPES = frozenset({str, type(None)})
+
+
+def _actor_key(value: dict) -> tuple:
+    """The cache key of an actor object: its known fields."""
+    return value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role")
+
+
+def _cacheable(key: tuple) -> bool:
+    """Whether an actor may be cached under ``key``: its id a string, its rank an integer or absent, the
+    rest strings or absent. A key equal to such a key then holds the same values of the same types but
+    perhaps the rank: ``1``, ``1.0`` and ``true`` are equal in Python, and only ``1`` is a rank, so a
+    lookup checks the rank's type (:func:`_known_actor`)."""
+    actor_id, name, rank, department, role = key
+    return (type(actor_id) is str and (rank is None or type(rank) is int)
+            and _FIELD_TYPES.issuperset((type(name), type(department), type(role))))
+
+
+def _known_actor(value: Any) -> Actor | None:
+    """The actor of an actor object with only known fields that was read before without a problem, else None."""
+    if type(value) is not dict or not _ACTOR_KEYS.issuperset(value):
+        return None
+    key = _actor_key(value)
+    rank = key[2]
+    if rank is not None and type(rank) is not int:
+        return None
+    try:
+        return _ACTORS.get(key)
+    except TypeError:  # a list or an object: not a cached actor
+        return None
 
 
 def _opt_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
@@ -416,13 +446,27 @@ _TICKET_KEYS = frozenset(
 )
 
 
-def _event(p: _Problems, raw: Any, path: str) -> Event | None:
+#: Per event type: its class, its known field names and, per typed field in the class's field order,
+#: (name, converter, the value types taken as they are, or None). Positional construction relies on
+#: that order (checked here once).
+_PLANS: dict[str, tuple[type, frozenset[str], tuple[tuple[str, Any, tuple[type, ...] | None], ...]]] = {}
+for _etype, _spec in _EVENT_FIELDS.items():
+    _cls = EVENT_CLASSES[_etype]
+    if [f.name for f in attrs.fields(_cls)] != ["type", "at", "actor", "extra", *_spec]:
+        raise AssertionError(f"{_cls.__name__}: fields not in the order of _EVENT_FIELDS[{_etype!r}]")
+    _PLANS[_etype] = (_cls, _EVENT_KNOWN[_etype],
+                      tuple((name, conv, _FAST[conv][0] if conv in _FAST else None) for name, conv in _spec.items()))
+del _etype, _spec, _cls
+
+
+def _event(p: _Problems, raw: Any, i: int) -> Event | None:
+    """Event ``i`` of a ticket; its path (``events[i]``) is only spelled out for a problem."""
     if type(raw) is not dict:
-        p.add(path, "expected an object")
+        p.add(f"events[{i}]", "expected an object")
         return None
     etype = raw.get("type")
     if not isinstance(etype, str):
-        p.add(f"{path}.type", "required")
+        p.add(f"events[{i}].type", "required")
         return None
     at_raw = raw.get("at")
     at = None
@@ -435,33 +479,34 @@ def _event(p: _Problems, raw: Any, path: str) -> Event | None:
             at = None
     if at is None:
         before = len(p.items)
-        at = p.instant(at_raw, f"{path}.at")
+        at = p.instant(at_raw, f"events[{i}].at")
         if at is None and len(p.items) == before:
-            p.add(f"{path}.at", "required")
+            p.add(f"events[{i}].at", "required")
     actor_raw = raw.get("actor")
-    actor = None if actor_raw is None else p.actor(actor_raw, f"{path}.actor")
-    spec = _EVENT_FIELDS.get(etype)
-    if spec is None:  # unknown type: kept, ignored by the built-in rules
+    actor = None
+    if actor_raw is not None:
+        actor = _known_actor(actor_raw) or p.actor(actor_raw, f"events[{i}].actor")
+    plan = _PLANS.get(etype)
+    if plan is None:  # unknown type: kept, ignored by the built-in rules
         if p.checks:
-            p.warn(f"{path}.type", f"unknown event type {_shown(etype)}{_suggest(etype, _EVENT_TYPES)}, "
-                                   "ignored by the built-in rules")
+            p.warn(f"events[{i}].type", f"unknown event type {_shown(etype)}{_suggest(etype, _EVENT_TYPES)}, "
+                                        "ignored by the built-in rules")
         extra = {k: v for k, v in raw.items() if k not in _EVENT_COMMON}
         return Event(type=etype, at=at, actor=actor, extra=extra) if at else None
-    values = {}
-    for name, conv in spec.items():
+    cls, known, fields = plan
+    values = []
+    for name, conv, fast in fields:
         value = raw.get(name)
-        fast = _FAST.get(conv)
-        if fast is not None and type(value) in fast[0]:
-            values[name] = fast[1](value)  # the common case, without building a path
-        else:
-            values[name] = conv(p, value, f"{path}.{name}")
+        if fast is None or type(value) not in fast:  # else the common case, taken as it is
+            value = conv(p, value, f"events[{i}].{name}")
+        values.append(value)
     if at is None:
         return None
-    if not _EVENT_KNOWN[etype].issuperset(raw):
-        p.unknown_fields(raw, _EVENT_KNOWN[etype], path, kept=True)
-        extra = {k: v for k, v in raw.items() if k not in _EVENT_KNOWN[etype]}
-        return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, extra=extra, **values)
-    return EVENT_CLASSES[etype](type=etype, at=at, actor=actor, **values)
+    if not known.issuperset(raw):
+        p.unknown_fields(raw, known, f"events[{i}]", kept=True)
+        extra = {k: v for k, v in raw.items() if k not in known}
+        return cls(etype, at, actor, extra, *values)
+    return cls(etype, at, actor, EMPTY, *values)
 
 
 def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool = False,
@@ -526,7 +571,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         p.add("events", "expected a list")
     else:
         for i, e in enumerate(events_raw):
-            event = _event(p, e, f"events[{i}]")
+            event = _event(p, e, i)
             if event is not None:
                 events.append(event)
     promised = p.integer(raw.get("promised_working_days"), "promised_working_days")
@@ -551,7 +596,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         required_materials=required,
         tags=p.strings(raw.get("tags"), "tags") or (),
         fields=fields,
-        events=tuple(sorted(events, key=_event_time)),
+        events=tuple(sorted(events, key=_AT)),
         extra=EMPTY if _TICKET_KEYS.issuperset(raw) else {k: v for k, v in raw.items() if k not in _TICKET_KEYS},
     )
     if not _TICKET_KEYS.issuperset(raw):
@@ -565,8 +610,7 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
     return Ticket(**ticket)
 
 
-def _event_time(event: Event) -> datetime:
-    return event.at
+_AT = operator.attrgetter("at")  # an event's instant, the key events are sorted by
 
 
 def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id: str | None = None, *,
