@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from .model import Clock, Finding, Note, Patch, Ticket
-from .privacy import mask_text
+from .privacy import mask_text, mask_unique
 
 TAG_PREFIX = "govhall_"
 MARKER_PREFIX = "[govhall:"
@@ -103,6 +103,21 @@ def note_body(finding: Finding, ctx: Any, marker: str, provisional: bool) -> str
     return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{caveat}{marker}"
 
 
+def _masked_note(finding: Finding, ctx: Any, marker: str, provisional: bool) -> str:
+    """``mask_text(note_body(finding, ctx, marker, provisional))``, the text before the marker masked apart.
+
+    A note is that text with the marker appended, and the marker begins with ``[``, which is neither a
+    digit, a separator nor a check letter (:mod:`govhall_sdk.privacy`): no number, and no match of the
+    fast path, spans the two, so the masking of the whole is the masking of each. The text before the
+    marker repeats from finding to finding (the marker does not), so its masking is remembered by
+    :func:`mask_text`. A backslash, which could begin an escape across the two, masks the whole.
+    """
+    head = note_body(finding, ctx, "", provisional)
+    if "\\" in head or "\\" in marker or not marker.startswith(MARKER_PREFIX):
+        return mask_text(head + marker)
+    return mask_text(head) + mask_unique(marker)
+
+
 def same_value(current: Any, desired: Any) -> bool:
     """Whether a helpdesk field already holds a value (blank and None are the same; ``1`` equals ``"1"``)."""
     if current is None or current == "" or desired is None or desired == "":
@@ -141,5 +156,5 @@ def build_patch(ticket: Ticket, ctx: Any, light: str | None, level: int, respons
                 continue
             seen.add(marker)
             caveat = bool(provisional) and (f.clock, f.due_at) in provisional
-            notes.append(Note(f.code, marker, mask_text(note_body(f, ctx, marker, caveat))))
+            notes.append(Note(f.code, marker, _masked_note(f, ctx, marker, caveat)))
     return Patch(sorted(desired - current), sorted(current - desired), fields, notes)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["mask_text"]
+__all__ = ["mask_text", "mask_unique"]
 
 # What may stand between the digit groups of one number, besides every Unicode space (``\s``): a regex class body.
 _SEPARATORS = (
@@ -86,7 +86,27 @@ def mask_text(text: str) -> str:
     """
     if not text:
         return text
+    done = _MEMO.get(text)
+    if done is None:
+        done = _mask_escaped(text) if "\\" in text else _mask_plain(text)
+        if len(text) <= _MEMO_LONGEST:
+            if len(_MEMO) >= _MEMO_SIZE:
+                _MEMO.clear()
+            _MEMO[text] = done
+    return done
+
+
+def mask_unique(text: str) -> str:
+    """:func:`mask_text` of a text that will not come again (a note's marker): not remembered."""
+    if not text:
+        return text
     return _mask_escaped(text) if "\\" in text else _mask_plain(text)
+
+
+#: Texts masked lately and their masking (findings repeat the same messages, and masking is a pure function).
+_MEMO: dict[str, str] = {}
+_MEMO_SIZE = 4096
+_MEMO_LONGEST = 1024
 
 
 def _mask_plain(text: str) -> str:

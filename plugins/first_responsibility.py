@@ -418,17 +418,23 @@ def _quoted(found):
     return "、".join(f"“{w}”" for w in words), ", ".join(f"“{w}”" for w in words)
 
 
+@functools.lru_cache(maxsize=1024)
+def _phrase_message(lang, actor, when, found):
+    """The message of ``fr.forbidden_phrase`` in ``lang`` (the same officer, minute and phrases come again)."""
+    zh_words, en_words = _quoted(found)
+    if lang == "en":
+        return (f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
+                "The first-responsibility rules forbid cold or rude answers and forbidden phrases.")
+    return (f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
+            "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。")
+
+
 def _forbidden_phrase(v, e, found):
     """``fr.forbidden_phrase``: a staff public reply using forbidden phrases (``found`` by the pass)."""
     ctx, actor = v.ctx, e.actor
-    zh_words, en_words = _quoted(tuple(found))
-    when = ctx.fmt(e.at)
+    message = _phrase_message(ctx.lang, actor, ctx.fmt(e.at), tuple(found))
     return FORBIDDEN_PHRASE.finding(
-        ctx,
-        f"工作人员 {_who(actor)} 于 {when} 的公开答复使用了禁忌用语{zh_words}。"
-        "首问（办）负责制度禁止对服务对象态度冷漠、恶劣或使用禁忌用语。",
-        f"Officer {_who_en(actor)} used the forbidden phrase {en_words} in a public reply at {when}. "
-        "The first-responsibility rules forbid cold or rude answers and forbidden phrases.",
+        ctx, message, message,
         key=e.at.isoformat(), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
 
 
