@@ -485,7 +485,17 @@ def _event(p: _Problems, raw: Any, i: int) -> Event | None:
     actor_raw = raw.get("actor")
     actor = None
     if actor_raw is not None:
-        actor = _known_actor(actor_raw) or p.actor(actor_raw, f"events[{i}].actor")
+        if type(actor_raw) is dict and _ACTOR_KEYS.issuperset(actor_raw):  # _known_actor, inline
+            key = (actor_raw.get("id"), actor_raw.get("name"), actor_raw.get("rank"), actor_raw.get("department"),
+                   actor_raw.get("role"))
+            rank = key[2]
+            if rank is None or type(rank) is int:
+                try:
+                    actor = _ACTORS.get(key)
+                except TypeError:  # a list or an object: not a cached actor
+                    pass
+        if actor is None:
+            actor = p.actor(actor_raw, f"events[{i}].actor")
     plan = _PLANS.get(etype)
     if plan is None:  # unknown type: kept, ignored by the built-in rules
         if p.checks:

@@ -50,8 +50,10 @@ def is_own_tag(tag: str) -> bool:
 
 def note_marker(finding: Finding) -> str:
     """The marker that identifies a finding's note on the helpdesk."""
-    tail = ":".join(p for p in (finding.clock, finding.key) if p)
-    return f"{MARKER_PREFIX}{finding.code}:{tail}]" if tail else f"{MARKER_PREFIX}{finding.code}]"
+    clock, key = finding.clock, finding.key  # the code, then those of the two that are set, ':' between
+    if clock:
+        return f"{MARKER_PREFIX}{finding.code}:{clock}:{key}]" if key else f"{MARKER_PREFIX}{finding.code}:{clock}]"
+    return f"{MARKER_PREFIX}{finding.code}:{key}]" if key else f"{MARKER_PREFIX}{finding.code}]"
 
 
 def escalation_marker(level: int) -> str:
