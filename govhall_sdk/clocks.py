@@ -46,6 +46,7 @@ def compute_clock(
     extension_days: int = 0,
     extensions: Iterable[tuple[datetime, int]] = (),
     suspensions: Iterable[tuple[datetime, datetime | None]] = (),
+    now_date: date | None = None,
 ) -> Clock:
     """One clock's deadline and status at ``now``.
 
@@ -61,10 +62,11 @@ def compute_clock(
     adds nothing). An open suspension
     counts through the day of ``now`` and makes the clock ``paused``. The clock
     is ``provisional`` when its span reaches into a year with no published
-    holiday arrangement.
+    holiday arrangement. ``now_date`` is the date of ``now`` in ``tz`` when the caller knows it.
     """
     start_date = start.astimezone(tz).date()
-    now_date = now.astimezone(tz).date()
+    if now_date is None:
+        now_date = now.astimezone(tz).date()
     paused = False
     pauses: list[tuple[datetime, int]] = []
     for s_start, s_end in suspensions:
@@ -97,7 +99,7 @@ def compute_clock(
             counted += days
         else:
             late.append(at)
-    added = counted + sum(d for _, d in pauses)
+    added = counted + sum(d for _, d in pauses) if pauses else counted
     due_date, deadline = due(added)
     n = calendar.count_working_days(start_date, due_date) if due_at is not None else (working_days or 0) + added
 
@@ -117,18 +119,10 @@ def compute_clock(
             status = "green"
             yellow_date: date = calendar.add_working_days(start_date, threshold)
             next_change = min(datetime.combine(yellow_date, time(0), tz), deadline + _JUST_AFTER)
-    return Clock(
-        name=name,
-        rule=rule,
-        start=start,
-        working_days=n,
-        due_date=due_date,
-        due_at=deadline,
-        status=status,
-        stopped_at=stopped_at,
-        next_change=next_change,
-        provisional=calendar.provisional(start_date, due_date),
-        late_extensions=tuple(late),
+    return Clock(  # positional, in Clock's field order: name, rule, start, working_days, due_date, due_at,
+        # status, stopped_at, next_change, provisional, late_extensions
+        name, rule, start, n, due_date, deadline, status, stopped_at, next_change,
+        calendar.provisional(start_date, due_date), tuple(late) if late else (),
     )
 
 

@@ -83,7 +83,7 @@ class Context:
             kwargs["stopped_at"] = None
         return compute_clock(
             name=name, rule=rule, start=start, now=self.now, calendar=self.calendar,
-            tz=self.tz, warn_ratio=self.config.warn_ratio, **kwargs,
+            tz=self.tz, warn_ratio=self.config.warn_ratio, now_date=self.now_date, **kwargs,
         )
 
     def completion_adjustments(self, ticket: Ticket) -> dict[str, Any]:
