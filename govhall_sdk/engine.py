@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import operator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -55,7 +55,7 @@ class Result:
 class Context:
     """What a rule plugin sees besides the ticket: ``now``, config, calendar, helpers."""
 
-    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date", "_shown")
+    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date", "_shown", "_minute")
 
     def __init__(self, now: datetime, config: Config, calendar: WorkCalendar):
         if now.tzinfo is None:
@@ -67,6 +67,7 @@ class Context:
         self.lang = config.lang
         self.now_date = now.astimezone(self.tz).date()
         self._shown: dict[datetime, str] = {}
+        self._minute: tuple[datetime | None, datetime | None, str] = (None, None, "")
 
     def policy(self, section: str) -> Any:
         """The ``[policy.<section>]`` values, defaults merged in."""
@@ -108,14 +109,37 @@ class Context:
     def fmt(self, instant: datetime) -> str:
         """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""
         shown = self._shown.get(instant)
-        if shown is None:
-            if len(self._shown) > 4096:  # deadlines repeat across tickets; keep the cache small
-                self._shown.clear()
-            local = instant.astimezone(self.tz)
-            # isoformat is the faster spelling of strftime("%Y-%m-%d %H:%M"), which does not pad years before 1000
-            shown = local.isoformat(" ", "minutes")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
-            self._shown[instant] = shown
+        if shown is not None:
+            return shown
+        start, end, shown = self._minute
+        if start is not None and instant.tzinfo is not None and start <= instant < end:  # the last one's minute
+            return shown
+        if len(self._shown) > 4096:  # deadlines repeat across tickets; keep the cache small
+            self._shown.clear()
+        local = instant.astimezone(self.tz)
+        # isoformat is the faster spelling of strftime("%Y-%m-%d %H:%M"), which does not pad years before 1000
+        shown = local.isoformat(" ", "minutes")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
+        self._shown[instant] = shown
+        self._minute = _local_minute(instant, local, self.tz) + (shown,)
         return shown
+
+
+_MINUTE = timedelta(minutes=1)
+_TICK = timedelta(microseconds=1)
+
+
+def _local_minute(instant: datetime, local: datetime, tz: Any) -> tuple[datetime | None, datetime | None]:
+    """The instants ``[start, end)``, in UTC, of the minute of ``tz`` that ``local`` (``instant`` there) falls
+    in, when the zone's offset is the same at both ends: every instant between shows the same minute (zones
+    do not change their offset twice within a minute). Else, and for a naive instant, Nones."""
+    if instant.tzinfo is None:
+        return None, None
+    start = instant.astimezone(timezone.utc) - timedelta(seconds=local.second, microseconds=local.microsecond)
+    end = start + _MINUTE
+    offset = local.utcoffset()
+    if start.astimezone(tz).utcoffset() != offset or (end - _TICK).astimezone(tz).utcoffset() != offset:
+        return None, None
+    return start, end
 
 
 def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:
