@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import bisect
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -90,13 +90,25 @@ def department_at(ticket: Any, instant: datetime) -> str | None:
         _route = (ticket, index)
     if index is None:
         return ticket.department_at(instant)
-    instants, before, last = index
-    i = bisect.bisect_right(instants, instant)
+    instants, before, last, utc = index
+    i = -1
+    if utc is not None and type(instant.tzinfo) is timezone:
+        try:
+            i = bisect.bisect_right(utc, instant.astimezone(timezone.utc))
+        except OverflowError:  # an instant at the very edge of the datetime range
+            pass
+    if i < 0:
+        i = bisect.bisect_right(instants, instant)
     return before[i] if i < len(instants) else ticket.department or last
 
 
-def _department_index(ticket: Any) -> tuple[list[datetime], list[str | None], str | None] | None:
-    """The instants of a ticket's assignments, the department before each and after the last; None when unordered."""
+def _department_index(ticket: Any) -> tuple[list[datetime], list[str | None], str | None, list[datetime] | None] | None:
+    """The instants of a ticket's assignments, the department before each and after the last, and the instants
+    in UTC when every one has a fixed offset (else None); None when unordered.
+
+    Between instants of fixed offsets (``datetime.timezone``, what an ISO 8601 offset reads as) the order is
+    that of their UTC instants, and UTC instants compare without an offset computed per comparison.
+    """
     instants: list[datetime] = []
     before: list[str | None] = []
     here: str | None = None
@@ -110,4 +122,10 @@ def _department_index(ticket: Any) -> tuple[list[datetime], list[str | None], st
         instants.append(e.at)
         before.append(here)
         here = e.to_department or here
-    return instants, before, here
+    utc = None
+    if all(type(at.tzinfo) is timezone for at in instants):
+        try:
+            utc = [at.astimezone(timezone.utc) for at in instants]
+        except OverflowError:  # an instant at the very edge of the datetime range
+            utc = None
+    return instants, before, here, utc
