@@ -489,7 +489,48 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class Stranger:
+class _Loopback:
+    """A threaded HTTP server on ``host`` (a free port) answering every method with :meth:`answer`."""
+
+    def __init__(self, host: str):
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                status, headers, body = owner.answer(self.command, self.path, dict(self.headers),
+                                                     self.rfile.read(length) if length else b"")
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Stranger(_Loopback):
     """Another host (127.0.0.2 by default): it records every request it gets, whole, and answers 200 ``[]``.
 
     Whatever an adapter sends here has left the configured helpdesk: the tests
@@ -498,78 +539,25 @@ class Stranger:
 
     def __init__(self, host: str = "127.0.0.2"):
         self.received: list[dict[str, Any]] = []
-        stranger = self
+        super().__init__(host)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                stranger.received.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                          "body": self.rfile.read(length) if length else b""})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"[]")
-
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+    def answer(self, method, path, headers, body):
+        self.received.append({"method": method, "path": path, "headers": headers, "body": body})
+        return 200, {"Content-Type": "application/json"}, b"[]"
 
     def text(self) -> str:
         """Everything received, as one text (for searching credentials in it)."""
         return json.dumps([{**r, "body": r["body"].decode("utf-8", "replace")} for r in self.received])
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
-
-class Redirector:
+class Redirector(_Loopback):
     """A helpdesk that answers every request with ``status`` and ``Location: target + path``."""
 
     def __init__(self, target: str, status: int = 301, host: str = "127.0.0.1"):
+        self.target, self.status = target, status
         self.seen: list[str] = []
-        redirector = self
+        super().__init__(host)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                redirector.seen.append(f"{self.command} {self.path}")
-                self.send_response(status)
-                self.send_header("Location", target + self.path)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, method, path, headers, body):
+        self.seen.append(f"{method} {path}")
+        return self.status, {"Location": self.target + path}, b""
