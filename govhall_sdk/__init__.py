@@ -22,7 +22,7 @@ hookimpl = pluggy.HookimplMarker("govhall")
 _PUBLIC = {
     "Actor": "model", "Clock": "model", "Event": "model", "Finding": "model", "Note": "model", "Patch": "model",
     "RuleResult": "model", "Ticket": "model",
-    "RuleInfo": "rules", "actor_department": "rules", "department_at": "rules", "staff_id": "rules",
+    "RuleInfo": "rules", "actor_department": "rules", "clause_findings": "rules", "department_at": "rules", "staff_id": "rules",
     "Context": "engine", "Result": "engine",
     "compute_clock": "clocks", "completion_clock": "clocks", "suspension_spans": "clocks",
     "WorkCalendar": "calendar", "DaySource": "calendar", "china_holidays_source": "calendar",

@@ -57,6 +57,12 @@ class RuleInfo:
         )
 
 
+def clause_findings(clauses: Any, view: Any) -> list[Any]:
+    """The findings of a plugin's clauses over its per-ticket view, in clause order: each clause is a
+    function of the view returning its findings (or nothing)."""
+    return [finding for clause in clauses for finding in clause(view) or ()]
+
+
 def staff_id(actor: Any) -> str | None:
     """The id of an actor who is staff, else None (applicants and systems answer for nothing)."""
     return actor.id if actor is not None and actor.role == "staff" else None

@@ -64,7 +64,9 @@ import functools
 import re
 from datetime import timedelta
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, department_at, hookimpl, staff_id
+from govhall_sdk import (
+    RuleInfo, RuleResult, actor_department, clause_findings, completion_clock, department_at, hookimpl, staff_id,
+)
 
 RULE = "first_responsibility"
 S = "首问（办）负责制度"
@@ -665,11 +667,7 @@ CLAUSES = (_event_codes, _first_reply, _transfer, _shirking, _not_notified, _lea
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``first_reply`` and ``transfer`` clocks and every 首问（办）负责 finding of one ticket."""
     v = _View(ticket, ctx)
-    findings = []
-    for clause in CLAUSES:
-        found = clause(v)
-        if found:
-            findings += found
+    findings = clause_findings(CLAUSES, v)
     return RuleResult(v.clocks, findings)
 
 

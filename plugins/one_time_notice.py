@@ -49,7 +49,7 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, department_at, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, clause_findings, department_at, hookimpl, staff_id
 
 RULE = "one_time_notice"
 S = "一次性告知工作制度"
@@ -479,11 +479,7 @@ def govhall_evaluate_ticket(ticket, ctx):
     if ticket.event_types.isdisjoint(_OWN) and not (ticket.kind == "application" and ticket.required_materials):
         return None  # no notice, deferral or rejection, and no supplement_notice clock
     v = _View(ticket, ctx)
-    findings = []
-    for clause in CLAUSES:
-        found = clause(v)
-        if found:
-            findings += found
+    findings = clause_findings(CLAUSES, v)
     if not v.clocks and not findings:
         return None
     return RuleResult(v.clocks, findings)

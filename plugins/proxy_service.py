@@ -61,7 +61,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, time
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, department_at, hookimpl, staff_id
+from govhall_sdk import RuleInfo, RuleResult, actor_department, clause_findings, department_at, hookimpl, staff_id
 
 RULE = "proxy_service"
 S = "帮办代办制度"
@@ -526,11 +526,7 @@ def govhall_evaluate_ticket(ticket, ctx):
     v = _View(ticket, ctx, proxied)
     if not proxied and v.special is None:  # no clause applies; there may be an age still to reach
         return RuleResult((), [], v.next_change) if v.next_change else None
-    findings = []
-    for clause in CLAUSES if proxied else GROUP_CLAUSES:
-        found = clause(v)
-        if found:
-            findings += found
+    findings = clause_findings(CLAUSES if proxied else GROUP_CLAUSES, v)
     if not proxied:
         return RuleResult((), findings, v.next_change) if findings or v.next_change else None
     return RuleResult(v.clocks, findings, v.next_change)

@@ -19,7 +19,9 @@ Interpretations where ``rules.md`` is silent:
 """
 from __future__ import annotations
 
-from govhall_sdk import RuleInfo, RuleResult, actor_department, completion_clock, department_at, hookimpl, staff_id
+from govhall_sdk import (
+    RuleInfo, RuleResult, actor_department, clause_findings, completion_clock, department_at, hookimpl, staff_id,
+)
 
 RULE = "time_limit"
 S = "限时办结制度"
@@ -258,9 +260,5 @@ CLAUSES = (_completion, _deadline_missing, _event_codes, _result_not_reported)
 def govhall_evaluate_ticket(ticket, ctx):
     """The ``completion`` clock and every 限时办结 finding of one ticket."""
     v = _View(ticket, ctx)
-    findings = []
-    for clause in CLAUSES:
-        found = clause(v)
-        if found:
-            findings += found
+    findings = clause_findings(CLAUSES, v)
     return RuleResult(v.clocks, findings)
