@@ -298,6 +298,11 @@ class FakeHelpdesk:
                                "body": self.throttled if body is None else body})
 
     # -- reading what happened
+    @property
+    def calls(self) -> list[tuple[str, str, Any]]:
+        """``(method, path, JSON body)`` of every request received."""
+        return [(c.method, c.path, c.body) for c in self.received]
+
     def requests(self, method: str, path: str) -> int:
         """How many requests of ``method`` had a path matching ``path`` (searched; 429s and failures included)."""
         return sum(1 for c in self.received if c.method == method.upper() and re.search(path, c.path))

@@ -133,11 +133,6 @@ class FakeJira(FakeHelpdesk):
 
     # -- plumbing
 
-    @property
-    def calls(self) -> list[tuple[str, str, Any]]:
-        """``(method, path, JSON body)`` of every request received."""
-        return [(c.method, c.path, c.body) for c in self.received]
-
     def served_headers(self, call: Any, served: bool) -> dict[str, str]:
         if not served:
             return {}
