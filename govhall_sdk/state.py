@@ -5,6 +5,11 @@
   (``''`` = as soon as possible: a page in flight, or a write to retry);
 - ``audit``: every write attempted (ticket, changes, codes, when, outcome);
 - ``escalations``: each escalation level reached per ticket, so none is sent twice;
+- ``results``: per ticket, the record of its latest evaluation (:mod:`govhall_sdk.results`),
+  the source of every supervisor's report; ``contacts``: the unmasked phone of a
+  proxy ticket's applicant (the ledger's 申请人信息), apart from the masked record;
+- ``finding_history``: every finding a ticket had (its code and key), when an
+  evaluation first showed it and when one first no longer did;
 - ``meta``: per adapter, the fingerprint of the rules the last complete run used,
   and who holds the run lock.
 
@@ -22,6 +27,7 @@ import json
 import os
 import socket
 import sqlite3
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -29,6 +35,7 @@ from typing import Any, Iterable, Sequence
 import filelock
 
 from .redaction import scrub
+from .results import finding_identity
 from .storage import transaction
 
 SCHEMA = """
@@ -44,6 +51,15 @@ CREATE TABLE IF NOT EXISTS escalations (
     adapter TEXT NOT NULL, ticket_id TEXT NOT NULL, level INTEGER NOT NULL, target TEXT, at TEXT NOT NULL,
     PRIMARY KEY (adapter, ticket_id, level));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    adapter TEXT NOT NULL, ticket_id TEXT NOT NULL, evaluated_at TEXT NOT NULL, light TEXT, codes TEXT NOT NULL,
+    record TEXT NOT NULL, PRIMARY KEY (adapter, ticket_id));
+CREATE TABLE IF NOT EXISTS contacts (
+    adapter TEXT NOT NULL, ticket_id TEXT NOT NULL, phone TEXT NOT NULL, PRIMARY KEY (adapter, ticket_id));
+CREATE TABLE IF NOT EXISTS finding_history (
+    adapter TEXT NOT NULL, ticket_id TEXT NOT NULL, identity TEXT NOT NULL, code TEXT NOT NULL,
+    staff TEXT, department TEXT, at TEXT NOT NULL, appeared_at TEXT NOT NULL, cleared_at TEXT);
+CREATE INDEX IF NOT EXISTS finding_history_open ON finding_history (adapter, ticket_id, cleared_at);
 """
 ASAP = ""
 
@@ -90,7 +106,10 @@ class StateStore:
             raise StateError(f"state store {self.path}: it is a folder, not a file; set [state] path to a file")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            if new:  # it holds applicants' phones (``contacts``): its owner only (SQLite gives -wal the same mode)
+                os.chmod(self.path, 0o600)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             with self.transaction():
@@ -239,3 +258,97 @@ class StateStore:
                 "INSERT OR IGNORE INTO escalations (adapter, ticket_id, level, target, at) VALUES (?, ?, ?, ?, ?)",
                 [(adapter, t, level, target, utc_key(at)) for t, level, target in rows],
             )
+
+    # -- the results store: the source of supervisors' reports
+    def store_results(self, adapter: str, at: datetime,
+                      rows: Sequence[tuple[dict[str, Any], str | None]]) -> None:
+        """Keep each ticket's latest evaluation and the history of its findings, in one transaction.
+
+        ``rows`` are (record, unmasked contact phone or None) as :mod:`govhall_sdk.results` builds them.
+        A finding (code and key) not open in the history opens a row appearing ``at``; an open one the
+        new record no longer has is cleared ``at``.
+        """
+        if not rows:
+            return
+        stamp = utc_key(at)
+        ids = [record["id"] for record, _ in rows]
+        with self.transaction():
+            open_rows: dict[str, set[str]] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for tid, identity in self.db.execute(
+                        f"SELECT ticket_id, identity FROM finding_history WHERE adapter = ? AND cleared_at IS NULL "
+                        f"AND ticket_id IN ({marks})", (adapter, *chunk)):
+                    open_rows.setdefault(tid, set()).add(identity)
+            opened, cleared = [], []
+            for record, _ in rows:
+                tid = record["id"]
+                now_open = {finding_identity(f): f for f in record["findings"]}
+                before = open_rows.get(tid, set())
+                opened.extend((adapter, tid, identity, f["code"], f["staff"], f["department"], f["at"], stamp)
+                              for identity, f in now_open.items() if identity not in before)
+                cleared.extend((stamp, adapter, tid, identity) for identity in before - now_open.keys())
+            self.db.executemany(
+                "INSERT INTO finding_history (adapter, ticket_id, identity, code, staff, department, at, appeared_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", opened)
+            self.db.executemany(
+                "UPDATE finding_history SET cleared_at = ? WHERE adapter = ? AND ticket_id = ? AND identity = ? "
+                "AND cleared_at IS NULL", cleared)
+            self.db.executemany(
+                "INSERT INTO results (adapter, ticket_id, evaluated_at, light, codes, record) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (adapter, ticket_id) DO UPDATE SET evaluated_at = excluded.evaluated_at, "
+                "light = excluded.light, codes = excluded.codes, record = excluded.record",
+                [(adapter, record["id"], stamp, record["light"], " ".join(f["code"] for f in record["findings"]),
+                  json.dumps(record, ensure_ascii=False)) for record, _ in rows])
+            self.db.executemany("DELETE FROM contacts WHERE adapter = ? AND ticket_id = ?",
+                                [(adapter, record["id"]) for record, phone in rows if not phone])
+            self.db.executemany(
+                "INSERT INTO contacts (adapter, ticket_id, phone) VALUES (?, ?, ?) "
+                "ON CONFLICT (adapter, ticket_id) DO UPDATE SET phone = excluded.phone",
+                [(adapter, record["id"], phone) for record, phone in rows if phone])
+
+    def results(self, adapter: str | None = None) -> Iterable[dict[str, Any]]:
+        """The latest record of every ticket (of one adapter, or of all), in ticket order; each carries its
+        ``adapter``."""
+        sql = "SELECT adapter, record FROM results"
+        args: tuple[Any, ...] = ()
+        if adapter:
+            sql, args = sql + " WHERE adapter = ?", (adapter,)
+        for name, raw in self.db.execute(sql + " ORDER BY adapter, ticket_id", args):
+            record = json.loads(raw)
+            record["adapter"] = name
+            yield record
+
+    def on_record(self, adapter: str) -> tuple[int, Counter, Counter]:
+        """Over every ticket on record for an adapter (not only a run's): their number, the lights now
+        (``none`` for no clock) and the findings by code."""
+        lights: Counter = Counter()
+        codes: Counter = Counter()
+        total = 0
+        for light, text in self.db.execute("SELECT light, codes FROM results WHERE adapter = ?", (adapter,)):
+            total += 1
+            lights[light or "none"] += 1
+            codes.update(text.split())
+        return total, lights, codes
+
+    def contacts(self, adapter: str | None = None) -> dict[tuple[str, str], str]:
+        """The unmasked phones of proxy tickets' applicants, by (adapter, ticket id)."""
+        sql = "SELECT adapter, ticket_id, phone FROM contacts"
+        rows = self.db.execute(sql + (" WHERE adapter = ?" if adapter else ""), (adapter,) if adapter else ())
+        return {(a, t): phone for a, t, phone in rows}
+
+    def finding_history(self, adapter: str | None = None) -> list[dict[str, Any]]:
+        """Every finding a ticket had, with when it appeared and cleared (None while it holds), oldest first;
+        instants as UTC keys (:func:`utc_key`)."""
+        sql = ("SELECT adapter, ticket_id, code, staff, department, at, appeared_at, cleared_at FROM finding_history"
+               + (" WHERE adapter = ?" if adapter else "") + " ORDER BY appeared_at, adapter, ticket_id, identity")
+        keys = ("adapter", "ticket_id", "code", "staff", "department", "at", "appeared_at", "cleared_at")
+        return [dict(zip(keys, r)) for r in self.db.execute(sql, (adapter,) if adapter else ())]
+
+    def escalation_rows(self, adapter: str | None = None) -> list[dict[str, Any]]:
+        """Every escalation sent: adapter, ticket, level, target, when (a UTC key), oldest first."""
+        sql = ("SELECT adapter, ticket_id, level, target, at FROM escalations"
+               + (" WHERE adapter = ?" if adapter else "") + " ORDER BY at, adapter, ticket_id, level")
+        keys = ("adapter", "ticket_id", "level", "target", "at")
+        return [dict(zip(keys, r)) for r in self.db.execute(sql, (adapter,) if adapter else ())]

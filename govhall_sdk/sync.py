@@ -42,6 +42,7 @@ from .model import Patch, Ticket
 from .parse import Parsed
 from .redaction import scrub
 from .report import patch_dict
+from .results import contact_of, record_of
 from .state import ASAP, StateStore
 
 
@@ -67,6 +68,9 @@ class Summary:
     errors: dict[str, str] = attrs.Factory(dict)
     patches: list[tuple[str, Patch]] = attrs.Factory(list)
     seconds: float = 0.0
+    on_record: int = 0
+    lights_on_record: Counter = attrs.Factory(Counter)
+    findings_on_record: Counter = attrs.Factory(Counter)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +88,8 @@ class Summary:
             "findings": dict(sorted(self.findings.items())),
             "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
             "errors": dict(sorted(self.errors.items())), "seconds": round(self.seconds, 3),
+            "on_record": {"tickets": self.on_record, "lights": dict(sorted(self.lights_on_record.items())),
+                          "findings": dict(sorted(self.findings_on_record.items()))},
         }
         if self.dry_run:
             out["patches"] = {tid: patch_dict(p) for tid, p in self.patches}
@@ -174,6 +180,7 @@ class Sync:
         pulled_all = "(pull)" not in summary.errors and (budget is None or budget > 0)
         if pulled_all and not dry_run and self.state.meta(f"full_pass:{name}") is not None:
             self.state.finish_full_pass(name, fingerprint)
+        summary.on_record, summary.lights_on_record, summary.findings_on_record = self.state.on_record(name)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -226,6 +233,7 @@ class Sync:
         name = self.adapter.name
         schedule: dict[str, datetime | str | None] = {t: None for t in asked}
         writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
+        records: list[tuple[dict[str, Any], str | None]] = []
         for item in _last_of_each(items):
             if item.ticket is None:
                 key = item.id or item.where
@@ -251,6 +259,7 @@ class Sync:
             if result.errors:  # nothing partial: a result without a plugin's part is not written
                 schedule[ticket.id] = ASAP
                 continue
+            records.append((record_of(ticket, result, ctx.now), contact_of(ticket)))
             patch = result.patch
             raised = self._escalate(ticket, result, patch, ctx)
             schedule[ticket.id] = ASAP if warnings else result.next_change
@@ -259,6 +268,7 @@ class Sync:
         if dry_run:
             summary.patches.extend((t.id, p) for t, p, _, _ in writes)
             return
+        self.state.store_results(name, ctx.now, records)
         if writes:
             self.state.mark_in_flight(name, [t.id for t, *_ in writes])
             outcomes = {o.ticket_id: o for o in self.adapter.apply([(t, p) for t, p, _, _ in writes])}

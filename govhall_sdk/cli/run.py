@@ -79,11 +79,15 @@ def print_summary(summary: Any, out: Any) -> None:
             "arrangement is not published (statutory holidays only); import the State Council notice with "
             "`govhall calendar import NOTICE`")
     if s.lights:
-        say("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())))
+        say("  lights (this run): " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())))
     if s.findings:
-        say("  findings by code:")
+        say("  findings by code (this run):")
         for code, n in sorted(s.findings.items()):
             say(f"    {printable(code):<36} {n}")
+    if s.on_record:
+        say(f"  on record (every ticket evaluated so far, not only this run's): {s.on_record} tickets; lights now: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(s.lights_on_record.items()))
+            + f"; findings now: {sum(s.findings_on_record.values())} (govhall report: the supervisors' reports)")
     if s.dry_run:
         from ..report import patch_dict
 

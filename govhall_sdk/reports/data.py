@@ -1,0 +1,183 @@
+"""What every supervisor's report reads: the records, the finding history, the catalog, the period.
+
+:class:`ReportData` is built either from the state store of ``govhall run``
+(:func:`from_store`: each ticket's latest record and the history of every
+finding) or from a ticket file evaluated in memory (:func:`from_evaluations`,
+``govhall report FILE --now T``: the findings of that one evaluation are the
+history). The reports (:mod:`.dashboard`, :mod:`.ledger`, :mod:`.assessment`,
+:mod:`.visits`) are pure functions of it.
+
+Instants in records are ISO 8601 text; :func:`instant` reads them. The
+history's instants are aware datetimes. ``--department`` keeps the records of
+tickets whose department, lead department or any finding's department is that
+one, and the history rows of those tickets.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Iterable, Mapping, Sequence
+
+import attrs
+
+from ..results import contact_of, finding_at, record_of
+
+#: The four systems of the notice, by the plugin (rule) name that enforces each, in Chinese and English.
+SYSTEMS: Mapping[str, tuple[str, str]] = {
+    "one_time_notice": ("一次性告知制度", "One-time notification"),
+    "time_limit": ("限时办结制度", "Time-limited completion"),
+    "first_responsibility": ("首问（办）负责制度", "First-inquiry responsibility"),
+    "proxy_service": ("帮办代办制度", "Help and proxy service"),
+}
+
+
+def instant(text: str | None) -> datetime | None:
+    """An ISO 8601 instant of a record (None stays None)."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def _from_key(text: str | None) -> datetime | None:
+    """An instant stored as a UTC key of the state store."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None
+
+
+@attrs.frozen
+class Period:
+    """The report's period: ``start`` <= instant < ``end``; an open side (None) holds everything."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def holds(self, at: datetime | None) -> bool:
+        """True when ``at`` is within the period (None never is, unless the period is open on both sides)."""
+        if at is None:
+            return self.start is None and self.end is None
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+@attrs.frozen
+class CodeInfo:
+    """What a report says about a finding code: its system, severity and clause."""
+
+    code: str
+    rule: str
+    severity: str
+    clause: str
+
+    def system(self, lang: str) -> str:
+        """The system (制度) the code belongs to, in ``lang`` (a third-party rule: its plugin's name)."""
+        names = SYSTEMS.get(self.rule)
+        if names is None:
+            return self.rule
+        return names[1] if lang == "en" else names[0]
+
+
+def catalog_of(rules: Mapping[str, tuple[str, Any]]) -> dict[str, CodeInfo]:
+    """The codes of a plugin manager's rule registry (``pm.rules``)."""
+    return {code: CodeInfo(code, info.rule, info.severity, info.clause) for code, (_, info) in rules.items()}
+
+
+@attrs.frozen
+class Occurrence:
+    """One finding of one ticket over time: ``at`` when its fact happened, ``appeared_at`` the first
+    evaluation that showed it, ``cleared_at`` the first that no longer did (None while it holds)."""
+
+    adapter: str
+    ticket_id: str
+    code: str
+    staff: str | None
+    department: str | None
+    at: datetime
+    appeared_at: datetime
+    cleared_at: datetime | None = None
+
+
+@attrs.frozen
+class ReportData:
+    """The input of every report.
+
+    :param records: the latest record of each ticket (:mod:`govhall_sdk.results`), each with its ``adapter``.
+    :param history: every finding occurrence of those tickets.
+    :param catalog: the finding codes the loaded plugins define.
+    :param period: the ``--from``/``--to`` period.
+    :param as_of: when the data was evaluated (the latest ``evaluated_at``, or the ``--now`` of a file).
+    :param tz: the config's time zone, for dates and weeks.
+    :param lang: ``zh`` (default) or ``en``, for what people read.
+    :param contacts: unmasked phones of proxy tickets' applicants by (adapter, ticket id), only with
+        ``--unmasked``; None otherwise, and every phone shown is the masked one.
+    :param department: the ``--department`` filter, if any.
+    """
+
+    records: Sequence[dict[str, Any]]
+    history: Sequence[Occurrence]
+    catalog: Mapping[str, CodeInfo]
+    period: Period
+    as_of: datetime
+    tz: tzinfo
+    lang: str = "zh"
+    contacts: Mapping[tuple[str, str], str] | None = None
+    department: str | None = None
+
+    def info(self, code: str) -> CodeInfo:
+        """The catalog entry of a code (a code no loaded plugin defines: a warning of unknown system)."""
+        return self.catalog.get(code) or CodeInfo(code, code.split(".", 1)[0], "warning", "")
+
+    def phone(self, record: Mapping[str, Any]) -> str | None:
+        """The applicant's phone as the report may show it: unmasked only with ``--unmasked``."""
+        if self.contacts is not None:
+            raw = self.contacts.get((record.get("adapter", ""), record["id"]))
+            if raw:
+                return raw
+        return (record.get("applicant") or {}).get("phone")
+
+    def person(self, record: Mapping[str, Any], staff: str | None) -> str | None:
+        """A staff member as people read it: ``name (id)``, or the id when the record knows no name."""
+        if staff is None:
+            return None
+        known = (record.get("people") or {}).get(staff) or {}
+        return f"{known['name']} ({staff})" if known.get("name") else staff
+
+
+def _in_department(record: Mapping[str, Any], department: str) -> bool:
+    return (record.get("department") == department or record.get("lead_department") == department
+            or any(f.get("department") == department for f in record.get("findings", ())))
+
+
+def _filtered(records: Iterable[dict[str, Any]], history: Iterable[Occurrence],
+              department: str | None) -> tuple[list[dict[str, Any]], list[Occurrence]]:
+    records = list(records)
+    if department is None:
+        return records, list(history)
+    records = [r for r in records if _in_department(r, department)]
+    kept = {(r.get("adapter", ""), r["id"]) for r in records}
+    return records, [o for o in history if (o.adapter, o.ticket_id) in kept]
+
+
+def from_store(state: Any, catalog: Mapping[str, CodeInfo], *, period: Period, tz: tzinfo, lang: str = "zh",
+               department: str | None = None, unmasked: bool = False, adapter: str | None = None) -> ReportData:
+    """The report input from the state store of ``govhall run`` (of one adapter, or of all)."""
+    history = (Occurrence(h["adapter"], h["ticket_id"], h["code"], h["staff"], h["department"],
+                          instant(h["at"]) or _from_key(h["appeared_at"]), _from_key(h["appeared_at"]),
+                          _from_key(h["cleared_at"]))
+               for h in state.finding_history(adapter))
+    records, kept = _filtered(state.results(adapter), history, department)
+    as_of = max((instant(r["evaluated_at"]) for r in records), default=datetime.now(tz))
+    return ReportData(records, kept, catalog, period, as_of, tz, lang,
+                      state.contacts(adapter) if unmasked else None, department)
+
+
+def from_evaluations(evaluated: Iterable[tuple[Any, Any]], now: datetime, catalog: Mapping[str, CodeInfo], *,
+                     period: Period, tz: tzinfo, lang: str = "zh", department: str | None = None,
+                     unmasked: bool = False, adapter: str = "file") -> ReportData:
+    """The report input from (ticket, result) pairs evaluated at ``now`` (``govhall report FILE``)."""
+    records, history, contacts = [], [], {}
+    for ticket, result in evaluated:
+        record = record_of(ticket, result, now)
+        record["adapter"] = adapter
+        records.append(record)
+        history.extend(Occurrence(adapter, ticket.id, f.code, f.staff, f.department, finding_at(f, now), now)
+                       for f in result.findings)
+        phone = contact_of(ticket)
+        if phone:
+            contacts[(adapter, ticket.id)] = phone
+    records, kept = _filtered(records, history, department)
+    return ReportData(records, kept, catalog, period, now, tz, lang, contacts if unmasked else None, department)
