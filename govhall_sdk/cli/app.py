@@ -21,6 +21,7 @@ from .. import __version__
 from ..calendar import UnpublishedYearWarning
 from ..host import PluginError, get_plugin_manager
 from ..terminal import shown
+from .audit import add_audit_command
 from .calendar import add_calendar_command
 from .check import add_check_command
 from .completion import add_completion_command
@@ -31,7 +32,7 @@ from .options import share_global_options
 from .plugins import add_plugins_command
 from .rules import add_rules_commands
 
-DESCRIPTION = "The govhall command line: check, run, plugins, rules, explain, calendar, completion."
+DESCRIPTION = "The govhall command line: check, run, report, audit, plugins, rules, explain, calendar, completion."
 EPILOG = command_epilog(
     {
         "govhall check examples/tickets.json --now 2025-03-14T16:00+08:00": "evaluate a ticket file",
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_rules_commands(sub)
     add_calendar_command(sub)
     add_run_command(sub)
+    add_audit_command(sub)
     sub.choices["run"].set_defaults(config_required="govhall run")  # it keeps state: never in ./.govhall by default
     add_completion_command(sub, parser)
     try:

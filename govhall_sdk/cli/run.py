@@ -79,9 +79,9 @@ def print_summary(summary: Any, out: Any) -> None:
             "arrangement is not published (statutory holidays only); import the State Council notice with "
             "`govhall calendar import NOTICE`")
     if s.lights:
-        say("  lights (this run): " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())))
+        say("  lights: " + ", ".join(f"{k} {v}" for k, v in sorted(s.lights.items())))
     if s.findings:
-        say("  findings by code (this run):")
+        say("  findings by code:")
         for code, n in sorted(s.findings.items()):
             say(f"    {printable(code):<36} {n}")
     if s.on_record:

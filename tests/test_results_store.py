@@ -1,0 +1,205 @@
+"""The results store (issue 15): govhall run keeps each ticket's latest evaluation and the history of every
+finding; the summary counts every ticket on record; govhall audit shows what was written, with offsets."""
+import json
+import re
+import shutil
+import stat
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from adapters_local_driver import LocalDriver
+from govhall_sdk import hookimpl
+from govhall_sdk.cli import main
+from govhall_sdk.state import StateStore
+from govhall_sdk.sync import Sync
+from govhall_sdk.testing import build_engine, conformance_tickets
+
+ROOT = Path(__file__).parent.parent
+NOW = "2025-03-14T16:00:00+08:00"
+LATER = "2025-03-21T16:00:00+08:00"
+PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+@pytest.fixture
+def demo(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".govhall"))
+    return tmp_path / "examples" / "govhall.toml"
+
+
+def run(config, now, *extra, capsys=None):
+    code = main(["run", "--config", str(config), "--now", now, "--json", *extra])
+    out = capsys.readouterr().out if capsys else ""
+    return code, (json.loads(out) if out else None)
+
+
+def store_of(config):
+    return StateStore(config.parent / ".govhall" / "state.sqlite")
+
+
+def seeds(config):
+    return {t["id"]: t for t in json.loads((config.parent / "tickets.json").read_text(encoding="utf-8"))["tickets"]}
+
+
+def test_every_evaluated_ticket_has_its_latest_record(demo, capsys):
+    code, summary = run(demo, NOW, capsys=capsys)
+    assert code == 0
+    store = store_of(demo)
+    records = {r["id"]: r for r in store.results("local")}
+    assert set(records) == set(seeds(demo))
+    for record in records.values():
+        assert record["evaluated_at"] == NOW and record["adapter"] == "local"
+        assert all(f["staff"] is None or isinstance(f["staff"], str) for f in record["findings"])
+        assert all(datetime.fromisoformat(f["at"]).utcoffset() is not None for f in record["findings"])
+    # the record's lights are the run's
+    assert Counter(r["light"] or "none" for r in records.values()) == Counter(summary["lights"])
+    store.close()
+
+
+def test_the_summary_counts_every_ticket_on_record_not_only_the_run_s(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    code, summary = run(demo, LATER, capsys=capsys)
+    assert summary["evaluated"] < 52  # only the tickets due by time
+    on_record = summary["on_record"]
+    assert on_record["tickets"] == 52
+    store = store_of(demo)
+    records = list(store.results("local"))
+    assert on_record["lights"] == dict(Counter(r["light"] or "none" for r in records))
+    assert on_record["findings"] == dict(Counter(f["code"] for r in records for f in r["findings"]))
+    # more are overdue now than this run alone saw
+    assert on_record["findings"].get("tl.overdue", 0) >= summary["findings"].get("tl.overdue", 0)
+    store.close()
+
+
+def test_the_people_summary_says_what_is_on_record(demo, capsys):
+    main(["run", "--config", str(demo), "--now", NOW])
+    out = capsys.readouterr().out
+    assert "on record (every ticket evaluated so far, not only this run's): 52 tickets" in out
+
+
+def test_a_finding_that_clears_and_one_that_appears_are_in_the_history(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    store = store_of(demo)
+    before = {r["id"]: {f["code"] for f in r["findings"]} for r in store.results("local")}
+    store.close()
+    run(demo, LATER, capsys=capsys)
+    store = store_of(demo)
+    after = {r["id"]: {f["code"] for f in r["findings"]} for r in store.results("local")}
+    history = store.finding_history("local")
+    store.close()
+    turned = [t for t in before if "tl.due_soon" in before[t] and "tl.due_soon" not in after[t]]
+    assert turned, "the demo has a ticket whose completion clock goes from yellow to red in a week"
+    for tid in turned:
+        rows = [h for h in history if h["ticket_id"] == tid]
+        soon = [h for h in rows if h["code"] == "tl.due_soon"]
+        assert len(soon) == 1 and soon[0]["appeared_at"] < soon[0]["cleared_at"]
+        overdue = [h for h in rows if h["code"] == "tl.overdue"]
+        assert len(overdue) == 1 and overdue[0]["cleared_at"] is None
+        assert overdue[0]["appeared_at"] == soon[0]["cleared_at"]
+    # every finding on record now is open in the history, once
+    open_rows = Counter((h["ticket_id"], h["code"]) for h in history if h["cleared_at"] is None)
+    now_on_record = Counter((t, c) for t, codes in after.items() for c in codes)
+    assert set(open_rows) == set(now_on_record)
+
+
+def test_applicants_phones_are_masked_in_records_and_kept_apart_for_proxy_tickets_only(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    store = store_of(demo)
+    raw = store.db.execute("SELECT group_concat(record, '') FROM results").fetchone()[0]
+    assert not PHONE.search(raw)
+    contacts = store.contacts("local")
+    proxy = {r["id"] for r in store.results("local") if r["proxy"]}
+    store.close()
+    tickets = seeds(demo)
+    assert {t for _, t in contacts} == {t for t in proxy if tickets[t].get("applicant", {}).get("phone")}
+    assert all(contacts[("local", t)] == tickets[t]["applicant"]["phone"] for _, t in contacts)
+    mode = stat.S_IMODE((demo.parent / ".govhall" / "state.sqlite").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_a_dry_run_stores_no_result(demo, capsys):
+    run(demo, NOW, "--dry-run", capsys=capsys)
+    store = store_of(demo)
+    assert list(store.results()) == [] and store.finding_history() == []
+    store.close()
+
+
+class FailsOn:
+    """A rule plugin that raises on one ticket while ``broken`` is set."""
+
+    broken = False
+
+    @hookimpl
+    def govhall_evaluate_ticket(self, ticket, ctx):
+        if self.broken and ticket.id == "C-0003":
+            raise RuntimeError("cannot read this one")
+        return None
+
+
+def test_a_ticket_whose_evaluation_failed_keeps_its_previous_record(tmp_path, govhall_pm):
+    plugin = FailsOn()
+    govhall_pm.register(plugin, name="fails_on")
+    engine = build_engine(govhall_pm)
+    driver = LocalDriver(tmp_path / "h.sqlite")
+    driver.seed(conformance_tickets(6))
+    state = StateStore(tmp_path / "state.sqlite")
+    first = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
+    Sync(engine, driver.make_adapter(engine.config), state).run(first)
+    kept = {r["id"]: r for r in state.results()}["C-0003"]
+    plugin.broken = True
+    later = datetime.fromisoformat("2025-03-20T09:00:00+08:00")
+    Sync(engine, driver.make_adapter(engine.config), state).run(later, full=True)
+    records = {r["id"]: r for r in state.results()}
+    assert records["C-0003"] == kept  # a partial result is never recorded
+    assert records["C-0001"]["evaluated_at"] == later.isoformat()
+    state.close()
+
+
+# --- govhall audit ------------------------------------------------------------------------------------
+
+def audit(config, capsys, *args):
+    code = main(["audit", "--config", str(config), "--format", "json", *args])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else captured.err)
+
+
+def test_audit_lists_every_write_with_offsets_and_what_it_wrote(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    run(demo, LATER, capsys=capsys)
+    code, entries = audit(demo, capsys)
+    store = store_of(demo)
+    rows = store.audit_rows()
+    escalations = store.escalation_rows()
+    store.close()
+    assert code == 0 and len(entries) == len(rows)
+    for entry in entries:
+        assert datetime.fromisoformat(entry["at"]).utcoffset().total_seconds() == 8 * 3600
+    markers = Counter((e["ticket"], n["marker"]) for e in entries for n in e["notes"])
+    assert markers and max(markers.values()) == 1  # a note marker is written once per ticket
+    assert sum(len(e["escalations"]) for e in entries) == len(escalations)
+
+
+def test_audit_filters_by_ticket_code_and_period(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    run(demo, LATER, capsys=capsys)
+    _, every = audit(demo, capsys)
+    one = every[0]["ticket"]
+    _, only = audit(demo, capsys, "--ticket", one)
+    assert only == [e for e in every if e["ticket"] == one]
+    _, overdue = audit(demo, capsys, "--code", "tl.overdue")
+    assert overdue and all("tl.overdue" in e["codes"] or any(n["code"] == "tl.overdue" for n in e["notes"])
+                           for e in overdue)
+    _, late = audit(demo, capsys, "--from", "2025-03-21")
+    assert late == [e for e in every if e["at"].startswith("2025-03-21")]
+    _, early = audit(demo, capsys, "--to", "2025-03-14")
+    assert early == [e for e in every if e["at"].startswith("2025-03-14")]
+
+
+def test_audit_without_a_state_store_says_so_and_creates_nothing(tmp_path, capsys):
+    config = tmp_path / "govhall.toml"
+    config.write_text("", encoding="utf-8")
+    code, err = audit(config, capsys)
+    assert code == 2 and "no state store" in err and "Traceback" not in err
+    assert not (tmp_path / ".govhall").exists()
