@@ -6,7 +6,8 @@ The public plugin API: everything a rule plugin needs is importable from here::
 
 plus the clock helpers (``compute_clock``, ``suspension_spans``,
 ``completion_clock``) and the helpers that name who answers for a finding
-(``staff_id``, ``actor_department``, ``department_at``). The names are loaded on first use, so
+(``staff_id``, ``actor_department``, ``department_at``), and ``cache_dir``, the folder a plugin keeps
+what it computed once in (as the ``cn`` calendar does). The names are loaded on first use, so
 importing the package stays cheap and free of import cycles.
 """
 import importlib
@@ -27,6 +28,7 @@ _PUBLIC = {
     "compute_clock": "clocks", "completion_clock": "clocks", "suspension_spans": "clocks",
     "WorkCalendar": "calendar", "DaySource": "calendar", "china_holidays_source": "calendar",
     "chinesecalendar_source": "calendar",
+    "cache_dir": "config",
 }
 
 __all__ = ["hookimpl", "__version__", *_PUBLIC]

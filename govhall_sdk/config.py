@@ -10,10 +10,9 @@ loaded, so a configuration that loads is one that evaluates.
 """
 from __future__ import annotations
 
-import difflib
 import json
+import os
 import re
-import tomllib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Collection, Mapping
@@ -22,6 +21,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 LANGS = ("zh", "en")
+
+
+def cache_dir() -> Path | None:
+    """The folder of govhall's caches (the ``cn`` calendar, the installed plugins), or None when off.
+
+    ``$GOVHALL_CACHE_DIR``, else ``$XDG_CACHE_HOME/govhall``, else ``~/.cache/govhall``;
+    ``GOVHALL_CACHE_DIR=""`` turns the caches off.
+    """
+    configured = os.environ.get("GOVHALL_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "govhall"
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -313,6 +325,8 @@ def read_calendar_file(path: str | Path) -> dict[int, CalendarYear]:
     :raises ConfigError: the file exists but cannot be read or is malformed;
         the message names the file and the key path.
     """
+    import tomllib  # at first use: a check with the built-in defaults reads no TOML
+
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -365,6 +379,8 @@ def check_name(value: str, known: Collection[str] | None, path: str, what: str,
         shown = f" (known: {known_list}{not_loaded})" if known is not None else ""
         raise ConfigError(f"{path}: expected the name of {what}, got an empty name{shown}")
     if known is not None and value not in known:
+        import difflib  # at first use: only a mistake needs it
+
         close = difflib.get_close_matches(value, list(known), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(f"{path}: unknown {what.split(' ', 1)[-1]} {value!r} ({hint}known: {known_list}{not_loaded})")
@@ -507,6 +523,8 @@ def _unavailable(pm: Any) -> dict[str, str]:
 
 def load_config(path: str | Path, pm: Any) -> Config:
     """Read and validate a TOML file; raise :class:`ConfigError` naming the key path."""
+    import tomllib  # at first use: a check with the built-in defaults reads no TOML
+
     path = Path(path)
     try:
         with path.open("rb") as fh:

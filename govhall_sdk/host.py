@@ -21,10 +21,16 @@ Environment switches:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import importlib
+import json
 import os
+import re
+import sys
+import tempfile
 import warnings
-from importlib.metadata import entry_points
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple
 
@@ -32,10 +38,108 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .config import PolicyDefaults, policy_ranges
+from .config import PolicyDefaults, cache_dir, policy_ranges
 from .model import Clock, Finding, RuleResult
 
 GROUP = "govhall"
+#: Part of the key of the installed entry points' cache: a new layout of the file changes it.
+ENTRY_POINTS_FORMAT = "entry-points-1"
+_ENTRY_POINT_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*\]\s*)?$")
+
+
+class InstalledEntryPoint(NamedTuple):
+    """A ``govhall`` entry point as installed: its name, its ``module:attr`` value and its distribution."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+    def load(self) -> Any:
+        """Import the module and return the object the value names (as ``importlib.metadata`` does)."""
+        match = _ENTRY_POINT_VALUE.match(self.value)
+        if match is None:
+            raise ValueError(f"malformed entry point value {self.value!r}")
+        obj = importlib.import_module(match.group("module"))
+        for part in (match.group("attr") or "").split("."):
+            obj = getattr(obj, part) if part else obj
+        return obj
+
+
+def _search_path_key() -> str:
+    """A digest of where distributions are found: every ``sys.path`` entry and its modification time.
+
+    Installing, upgrading or removing a distribution adds or removes its metadata folder, which
+    changes the modification time of the entry that holds it.
+    """
+    digest = hashlib.sha256(f"{ENTRY_POINTS_FORMAT}\0{sys.executable}".encode())
+    for entry in sys.path:
+        where = os.path.abspath(entry or ".")
+        try:
+            stamp = os.stat(where).st_mtime_ns
+        except OSError:
+            stamp = -1
+        digest.update(f"\0{where}\0{stamp}".encode())
+    return digest.hexdigest()
+
+
+def _read_installed() -> list[InstalledEntryPoint]:
+    """The ``govhall`` entry points from the distributions' metadata, by name (``importlib.metadata``, slow to
+    import)."""
+    from importlib.metadata import entry_points
+
+    found = []
+    read: dict[Any, tuple[str | None, str | None]] = {}
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist
+        key = getattr(dist, "_path", None) or id(dist)
+        if key not in read:  # reading a distribution's metadata once
+            read[key] = (dist.name, dist.version) if dist else (None, None)
+        found.append(InstalledEntryPoint(ep.name, ep.value, *read[key]))
+    return sorted(found, key=lambda e: e.name)
+
+
+def installed_entry_points() -> list[InstalledEntryPoint]:
+    """The installed ``govhall`` entry points, by name.
+
+    Kept in a cache file (:func:`~govhall_sdk.config.cache_dir`) under a key of
+    :func:`_search_path_key`, since finding them imports ``importlib.metadata``
+    and reads every distribution's metadata, more than the check of a ticket
+    costs. A file that cannot be read or does not hold what is expected, or any
+    problem writing one, means the metadata is read, exactly as without a cache.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return _read_installed()
+    key = _search_path_key()
+    path = folder / f"entry-points-{key[:32]}.json"
+    try:
+        cached = json.loads(path.read_bytes())
+        if cached["key"] == key and all(_is_entry(v) for v in cached["entry_points"]):
+            return [InstalledEntryPoint(*v) for v in cached["entry_points"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = _read_installed()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=folder, prefix=".entry-points-", suffix=".tmp")
+    except OSError:
+        return found
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "entry_points": found}, fh)
+        os.replace(aside, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+    return found
+
+
+def _is_entry(value: Any) -> bool:
+    """Whether a cached value is an entry point: its name and value strings, its distribution and version
+    strings or null."""
+    return (type(value) is list and len(value) == 4 and type(value[0]) is str and type(value[1]) is str
+            and all(v is None or type(v) is str for v in value[2:]))
 
 
 class PluginLoadWarning(UserWarning):
@@ -174,8 +278,8 @@ class GovhallPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(GROUP)
         self.add_hookspecs(hookspecs)
-        self._distributions: dict[str, tuple[str | None, str | None]] = {}
-        self._unread: dict[str, Any] = {}  # entry point name -> its distribution, whose metadata is read when asked
+        self.distributions: dict[str, tuple[str | None, str | None]] = {}
+        """Entry point name -> (distribution, version) of each plugin loaded from an entry point."""
         self.load_failures: dict[str, str] = {}
         self.disabled: set[str] = set()  # installed entry points left out by GOVHALL_DISABLE_PLUGINS
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
@@ -208,10 +312,10 @@ class GovhallPluginManager(pluggy.PluginManager):
         return super().unregister(plugin, name)
 
     def load_entry_points(self) -> None:
-        """Import and register every ``govhall`` entry point, each in its own try."""
+        """Import and register every ``govhall`` entry point (:func:`installed_entry_points`), each in its own try."""
         strict = os.environ.get("GOVHALL_STRICT_PLUGINS", "") not in ("", "0")
         disabled = _switch("GOVHALL_DISABLE_PLUGINS")
-        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        for ep in installed_entry_points():
             if ep.name in disabled:
                 self.disabled.add(ep.name)
                 continue
@@ -226,25 +330,7 @@ class GovhallPluginManager(pluggy.PluginManager):
                 self.load_failures[ep.name] = reason
                 warnings.warn(f"govhall plugin {ep.name!r} skipped: {reason}", PluginLoadWarning, stacklevel=2)
                 continue
-            self._unread[ep.name] = ep.dist
-
-    @property
-    def distributions(self) -> dict[str, tuple[str | None, str | None]]:
-        """Entry point name -> (distribution, version) of each plugin loaded from an entry point.
-
-        Read from the distributions' metadata on first use, once per
-        distribution (``govhall check`` never needs them; reading them costs
-        more than the check of a ticket).
-        """
-        if self._unread:
-            read: dict[Any, tuple[str | None, str | None]] = {}
-            for name, dist in self._unread.items():
-                key = getattr(dist, "_path", None) or id(dist)
-                if key not in read:
-                    read[key] = (dist.name, dist.version) if dist else (None, None)
-                self._distributions[name] = read[key]
-            self._unread.clear()
-        return self._distributions
+            self.distributions[ep.name] = (ep.distribution, ep.version)
 
     def plugin_infos(self) -> list[PluginInfo]:
         """Every registered plugin with its distribution, version and hooks, by name."""

@@ -9,8 +9,8 @@ of every file the Chinese calendar is made from). The file is a digest line and
 the days as JSON: a file that does not match its digest, or any problem reading
 or writing one, means the library is asked, exactly as without a cache.
 
-The cache folder is ``$GOVHALL_CACHE_DIR``, else ``$XDG_CACHE_HOME/govhall``,
-else ``~/.cache/govhall``; ``GOVHALL_CACHE_DIR=""`` turns the cache off.
+The cache folder is :func:`govhall_sdk.cache_dir` (``$GOVHALL_CACHE_DIR``, else
+``$XDG_CACHE_HOME/govhall``, else ``~/.cache/govhall``); ``GOVHALL_CACHE_DIR=""`` turns the cache off.
 """
 import contextlib
 import hashlib
@@ -21,7 +21,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from govhall_sdk import DaySource, china_holidays_source, chinesecalendar_source, hookimpl
+from govhall_sdk import DaySource, cache_dir, china_holidays_source, chinesecalendar_source, hookimpl
 
 #: Part of the cache key: a new layout of the file, or a new way of building the source, changes it.
 CACHE_FORMAT = "cn-1"
@@ -29,15 +29,6 @@ CACHE_FORMAT = "cn-1"
 _LIBRARY_PARTS = ("calendars", "groups", "mixins")
 #: The holiday names' language (the source's default) and the calendar's own.
 _LANGUAGES = ("en_US", "zh_CN")
-
-
-def _cache_dir():
-    """The cache folder, or None when the cache is turned off."""
-    configured = os.environ.get("GOVHALL_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "govhall"
 
 
 def _library_files(root):
@@ -121,7 +112,7 @@ def _write(path, key, source):
 
 def china_cached_source():
     """``cn``: :func:`govhall_sdk.china_holidays_source`, read from the cache when it matches the library."""
-    folder = _cache_dir()
+    folder = cache_dir()
     key = _library_key() if folder is not None else None
     if key is None:
         return china_holidays_source()

@@ -1,4 +1,5 @@
-"""Start-up of `govhall check`: what it imports and the cache of the `cn` calendar (behaviour, not timings).
+"""Start-up of `govhall check`: what it imports and the caches of the `cn` calendar and of the installed plugins
+(behaviour, not timings).
 
 Each check runs in a fresh interpreter, since this test process has imported
 everything already. The figures are in ``benchmarks/bench_startup.py``.
@@ -22,14 +23,14 @@ CHECK = """
 import sys
 from govhall_sdk.cli import main
 code = main(sys.argv[1:])
-watched = ("holidays", "requests", "chinese_calendar")
+watched = ("holidays", "requests", "chinese_calendar", "importlib.metadata")
 sys.stderr.write("\\nIMPORTED " + ",".join(m for m in watched if m in sys.modules) + "\\n")
 sys.exit(code)
 """
 
 
-def _python(code, *args, cache, check=True):
-    env = {**os.environ, "GOVHALL_CACHE_DIR": str(cache)}
+def _python(code, *args, cache, check=True, env=None):
+    env = {**os.environ, **(env or {}), "GOVHALL_CACHE_DIR": str(cache)}
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env,
                           check=check, timeout=120)
 
@@ -101,3 +102,43 @@ def test_a_check_imports_no_http_retry_state_or_progress_library(tmp_path):
             + ", '--now', '" + NOW + "'])\nprint([m for m in ('requests', 'urllib3', 'tenacity', 'filelock', 'tqdm') "
             "if m in sys.modules])")
     assert _python(code, cache=tmp_path).stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_check_reads_the_installed_plugins_from_their_cache(ticket_file, tmp_path):
+    cache = tmp_path / "cache"
+    first, imported_first = _check(ticket_file, cache)
+    assert "importlib.metadata" in imported_first  # nothing cached yet: the distributions' metadata is read
+    (path,) = cache.glob("entry-points-*.json")
+    names = [entry[0] for entry in json.loads(path.read_text(encoding="utf-8"))["entry_points"]]
+    assert names == sorted(names) and {"time_limit", "calendars", "local"} <= set(names)
+    second, imported_second = _check(ticket_file, cache)
+    assert "importlib.metadata" not in imported_second
+    assert second == first
+
+
+def test_a_damaged_plugin_cache_is_not_used(ticket_file, tmp_path):
+    cache = tmp_path / "cache"
+    expected, _ = _check(ticket_file, cache)
+    (path,) = cache.glob("entry-points-*.json")
+    for damage in ('{"key": "x", "entry_points": []}', "[1, 2", '{"entry_points": [["time_limit", 3, null, null]]}'):
+        path.write_text(damage, encoding="utf-8")
+        out, imported = _check(ticket_file, cache)
+        assert out == expected and "importlib.metadata" in imported  # the metadata was read again
+    out, imported = _check(ticket_file, cache)
+    assert out == expected and "importlib.metadata" not in imported  # and the cache was written again
+
+
+def test_a_plugin_installed_later_is_found(ticket_file, tmp_path):
+    """A distribution installed after the cache was written changes the folder it is in, and so the key."""
+    cache, site = tmp_path / "cache", tmp_path / "site"
+    site.mkdir()
+    env = {"PYTHONPATH": str(site)}
+    code = ("import sys\nfrom govhall_sdk.host import new_plugin_manager\n"
+            "print(new_plugin_manager().has_plugin('later'))")
+    assert _python(code, cache=cache, env=env).stdout.strip() == "False"
+    (site / "later_rule.py").write_text("", encoding="utf-8")
+    info = site / "later_rule-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: later-rule\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[govhall]\nlater = later_rule\n", encoding="utf-8")
+    assert _python(code, cache=cache, env=env).stdout.strip() == "True"
