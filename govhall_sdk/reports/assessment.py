@@ -1,0 +1,192 @@
+"""The 考核 (annual assessment): violations per staff member and department, and who answers for each overdue item.
+
+The notice links the systems to the annual assessment (一次性告知工作制度 第六条),
+deals with the directly responsible person (直接责任人) of a missed limit
+(限时办结制度 第八条) and grades violations of 首问（办）负责 (第六条). What is
+counted: each finding occurrence of the history (``ReportData.history``) whose
+code is a ``violation`` in the catalog and whose ``at`` (when its fact
+happened: a clock's deadline, an event's instant) is in the period. Warnings and
+information are not counted. Each occurrence counts under the finding's
+``staff`` and ``department`` (who answers for it, as the rules decide); one
+that names nobody counts under 未指明责任人 / 未指明部门 (no one named), never
+dropped. With ``--department``, only the occurrences that department answers
+for are counted (a proxy agent's finding on a window's ticket counts for the
+agent's 帮办代办窗口, not for the window).
+
+:func:`build` returns four tables:
+
+- ``staff`` 人员违规汇总 Violations by staff member: ``staff_id`` 工号, ``person`` 直接责任人 (``name
+  (id)``), ``department`` 所属部门 (the staff member's own, from the record), one column per system
+  keyed by its rule (``one_time_notice`` 一次性告知制度, ``time_limit`` 限时办结制度,
+  ``first_responsibility`` 首问（办）负责制度, ``proxy_service`` 帮办代办制度, then any other plugin's),
+  ``total`` 合计; most violations first, no one named last; a totals row in CSV and XLSX;
+- ``departments`` 部门违规汇总 Violations by department: ``department`` 部门 and the same counts;
+- ``clauses`` 违规明细（按制度、条款） Violations by system and clause: ``department``, ``staff_id``,
+  ``person``, ``system``, ``code`` 代码, ``clause`` 条款, ``count`` 次数;
+- ``overdue`` 超期件直接责任人 Overdue items: each finding of the records that is a violation of a clock
+  that ran out (it names the clock and its deadline: ``tl.overdue``, ``tl.supervision_overdue``,
+  ``fr.first_reply_overdue``, ``ps.return_visit_overdue`` ...) and whose deadline is in the period:
+  ``ticket_id`` 工单编号, ``subject`` 事项名称, ``code``, ``system``, ``clause``, ``clock`` 时限 (its name
+  in words), ``deadline`` 期限, ``clock_status`` 状态 (``red`` 超期未完成, ``missed`` 超期后完成),
+  ``staff_id``, ``person`` 直接责任人, ``department`` 责任部门; by deadline.
+
+In JSON, ``system`` is the rule's key and an unnamed person or department is null.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, Iterable, Iterator, Mapping
+
+from .data import SYSTEMS, Occurrence, ReportData, instant
+from .ledger import local
+from .tables import Column, Table
+
+VIOLATION = "violation"
+NOBODY: Mapping[Any, tuple[str, str]] = {None: ("未指明责任人", "no one named")}
+NO_DEPARTMENT: Mapping[Any, tuple[str, str]] = {None: ("未指明部门", "no department named")}
+#: The clocks of the catalog (``rules.md``), in words.
+CLOCKS: Mapping[Any, tuple[str, str]] = {
+    "first_reply": ("首次答复", "first reply"), "supplement_notice": ("补正告知", "supplement notice"),
+    "deferred_reply": ("延期答复", "deferred reply"), "transfer": ("移交", "transfer"),
+    "completion": ("办结", "completion"), "evaluation": ("服务评价", "evaluation"),
+    "return_visit": ("差评回访", "return visit"),
+}
+CLOCK_STATUSES: Mapping[Any, tuple[str, str]] = {
+    "red": ("超期未完成", "overdue, not done"), "missed": ("超期后完成", "done late"),
+}
+
+
+def systems(data: ReportData) -> list[str]:
+    """The rules that define violations, the notice's four systems first, then any other plugin's by name."""
+    rules = {info.rule for info in data.catalog.values() if info.severity == VIOLATION}
+    return [r for r in SYSTEMS if r in rules] + sorted(rules - set(SYSTEMS))
+
+
+def system_labels(rules: Iterable[str]) -> dict[Any, tuple[str, str]]:
+    """Each rule's system in words (another plugin's rule: its name)."""
+    return {rule: SYSTEMS.get(rule, (rule, rule)) for rule in rules}
+
+
+def counted(data: ReportData) -> Iterator[Occurrence]:
+    """The history's violations of the period (of ``--department``, when given)."""
+    for o in data.history:
+        if data.period.holds(o.at) and data.info(o.code).severity == VIOLATION \
+                and (data.department is None or o.department == data.department):
+            yield o
+
+
+class _Tally:
+    """The counts of one pass over the counted occurrences: by staff, by department and by clause."""
+
+    def __init__(self, data: ReportData) -> None:
+        self.data = data
+        self.records = {(r.get("adapter", ""), r["id"]): r for r in data.records}
+        self.staff: dict[str | None, Counter[str]] = defaultdict(Counter)
+        self.departments: dict[str | None, Counter[str]] = defaultdict(Counter)
+        self.clauses: Counter[tuple[str | None, str | None, str]] = Counter()
+        self.who: dict[str, tuple[str | None, str | None]] = {}
+        for o in counted(data):
+            self.add(o)
+
+    def add(self, o: Occurrence) -> None:
+        """Count one occurrence, and remember how its staff member is named."""
+        rule = self.data.info(o.code).rule
+        self.staff[o.staff][rule] += 1
+        self.departments[o.department][rule] += 1
+        self.clauses[(o.department, o.staff, o.code)] += 1
+        if o.staff is not None and o.staff not in self.who:
+            record = self.records.get((o.adapter, o.ticket_id)) or {}
+            own = ((record.get("people") or {}).get(o.staff) or {}).get("department")
+            self.who[o.staff] = (self.data.person(record, o.staff), own)
+
+    def person(self, staff: str | None) -> str | None:
+        """A counted staff member as ``name (id)``; None for no one named."""
+        return self.who[staff][0] if staff is not None else None
+
+
+def _count_columns(rules: list[str]) -> tuple[Column, ...]:
+    labels = system_labels(rules)
+    return tuple(Column(r, labels[r][0], labels[r][1]) for r in rules) + (Column("total", "合计", "Total"),)
+
+
+def _counts(counter: Counter[str], rules: list[str]) -> dict[str, int]:
+    row = {r: counter.get(r, 0) for r in rules}
+    row["total"] = sum(counter.values())
+    return row
+
+
+def _ranked(counts: Mapping[str | None, Counter[str]]) -> list[str | None]:
+    """The keys by most violations, then by key; None (no one named) last."""
+    return sorted(counts, key=lambda k: (k is None, -sum(counts[k].values()), k or ""))
+
+
+def staff_table(tally: _Tally, rules: list[str], lang: str) -> Table:
+    """Violations by staff member and system, with totals."""
+    rows = [{"staff_id": s, "person": tally.person(s), "department": tally.who[s][1] if s else None,
+             **_counts(tally.staff[s], rules)} for s in _ranked(tally.staff)]
+    columns = (Column("staff_id", "工号", "Staff id"), Column("person", "直接责任人", "Responsible person", NOBODY),
+               Column("department", "所属部门", "Department")) + _count_columns(rules)
+    return Table("staff", "人员违规汇总", "Violations by staff member", columns, rows, lang, totals=True)
+
+
+def department_table(tally: _Tally, rules: list[str], lang: str) -> Table:
+    """Violations by department and system, with totals."""
+    rows = [{"department": d, **_counts(tally.departments[d], rules)} for d in _ranked(tally.departments)]
+    columns = (Column("department", "部门", "Department", NO_DEPARTMENT),) + _count_columns(rules)
+    return Table("departments", "部门违规汇总", "Violations by department", columns, rows, lang, totals=True)
+
+
+def clause_table(tally: _Tally, rules: list[str], lang: str) -> Table:
+    """Violations by department, staff member, system and clause (one row per code), with totals."""
+    data = tally.data
+    rows = [{"department": d, "staff_id": s, "person": tally.person(s), "system": data.info(code).rule,
+             "code": code, "clause": data.info(code).clause, "count": n}
+            for (d, s, code), n in tally.clauses.items()]
+    rows.sort(key=lambda r: (r["department"] is None, r["department"] or "", r["staff_id"] is None,
+                             r["staff_id"] or "", r["code"]))
+    labels = system_labels(set(rules) | {r["system"] for r in rows})
+    columns = (Column("department", "部门", "Department", NO_DEPARTMENT), Column("staff_id", "工号", "Staff id"),
+               Column("person", "直接责任人", "Responsible person", NOBODY),
+               Column("system", "制度", "System", labels), Column("code", "代码", "Code"),
+               Column("clause", "条款", "Clause"), Column("count", "次数", "Count"))
+    return Table("clauses", "违规明细（按制度、条款）", "Violations by system and clause", columns, rows, lang,
+                 totals=True)
+
+
+def overdue_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[dict[str, Any]]:
+    """The record's clock violations whose deadline is in the period (of ``--department``, when given)."""
+    status = {(c["name"], c["due_at"]): c["status"] for c in record.get("clocks") or ()}
+    for f in record.get("findings") or ():
+        info = data.info(f["code"])
+        if not (f.get("clock") and f.get("due_at")) or info.severity != VIOLATION \
+                or not data.period.holds(instant(f["at"])) \
+                or (data.department is not None and f.get("department") != data.department):
+            continue
+        yield {"ticket_id": record["id"], "subject": record.get("subject"), "code": f["code"],
+               "system": info.rule, "clause": info.clause, "clock": f["clock"],
+               "deadline": local(f["due_at"], data.tz),
+               "clock_status": status.get((f["clock"], f.get("due_at"))), "staff_id": f.get("staff"),
+               "person": data.person(record, f.get("staff")), "department": f.get("department")}
+
+
+def overdue_table(data: ReportData, rules: list[str]) -> Table:
+    """Each overdue item of the period with its directly responsible person and department."""
+    rows = [row for record in data.records for row in overdue_rows(record, data)]
+    rows.sort(key=lambda r: (r["deadline"].timestamp(), r["ticket_id"], r["code"]))
+    columns = (Column("ticket_id", "工单编号", "Ticket"), Column("subject", "事项名称", "Item"),
+               Column("code", "代码", "Code"),
+               Column("system", "制度", "System", system_labels(set(rules) | {r["system"] for r in rows})),
+               Column("clause", "条款", "Clause"), Column("clock", "时限", "Clock", CLOCKS),
+               Column("deadline", "期限", "Deadline"), Column("clock_status", "状态", "Status", CLOCK_STATUSES),
+               Column("staff_id", "工号", "Staff id"), Column("person", "直接责任人", "Responsible person", NOBODY),
+               Column("department", "责任部门", "Department", NO_DEPARTMENT))
+    return Table("overdue", "超期件直接责任人", "Overdue items and who answers for them", columns, rows, data.lang)
+
+
+def build(data: ReportData) -> list[Table]:
+    """The assessment of ``data``'s period: the tables ``staff``, ``departments``, ``clauses`` and ``overdue``
+    (see the module docstring)."""
+    rules = systems(data)
+    tally = _Tally(data)
+    return [staff_table(tally, rules, data.lang), department_table(tally, rules, data.lang),
+            clause_table(tally, rules, data.lang), overdue_table(data, rules)]
