@@ -1,0 +1,270 @@
+"""The dashboard's figures: pure functions of :class:`~.data.ReportData`, each one pass over the records
+or the history.
+
+:func:`dashboard_data` is ``govhall report dashboard --format json``, a public
+output. Its keys are stable; every instant is ISO 8601 with its offset, every
+date ``YYYY-MM-DD`` in the config's time zone:
+
+- ``as_of`` (when the data was evaluated), ``timezone``, ``lang``,
+  ``period`` (``from``, ``to``: the ``--from``/``--to`` bounds, ``to``
+  exclusive, null when open), ``department`` (the ``--department`` filter or
+  null), ``tickets`` (the number of records).
+- ``kpis``: five figures; each ratio is ``{"numerator", "denominator",
+  "rate"}`` with ``rate`` a number in [0, 1], null when the denominator is 0:
+
+  - ``on_time_completion`` (按时办结率): of the tickets resolved in the period
+    (``resolved_at``) whose ``completion`` clock has stopped, those ``met``
+    over ``met`` + ``missed``.
+  - ``overdue`` (超期件, now): ``tickets`` with a red (running, past its
+    deadline) clock, and ``light_red``, the tickets whose light is red.
+  - ``due_soon`` (预警件, now): ``tickets`` with a yellow clock and no red
+    one (so no ticket is both overdue and due soon), and ``light_yellow``.
+  - ``satisfaction`` (满意率): evaluations in the period with a rating of 4
+    or more over the evaluations in the period that have a rating.
+  - ``poor_review_return_visits`` (差评回访率): evaluations in the period
+    rated 2 or less that have a return visit at or after them (at any time
+    up to ``as_of``) over all such evaluations.
+- ``lights`` (now): the number of tickets by light, ``green``, ``yellow``,
+  ``red`` and ``none`` (no running clock).
+- ``violations``: finding occurrences of severity ``violation`` whose fact
+  happened (``at``) in the period: ``total``, and lists sorted by ``count``
+  (most first), then by name, null last: ``by_system`` (``rule``, the plugin; ``system``,
+  its 制度 in ``lang``; ``count``), ``by_code`` (``code``, ``rule``,
+  ``system``, ``clause``, ``count``), ``by_department`` (``department``, null
+  when the finding names none; ``count``), ``by_staff`` (``staff``, the id or
+  null; ``name``, ``name (id)`` as :meth:`~.data.ReportData.person` gives it;
+  ``count``).
+- ``weekly``: one row per ISO week (in ``timezone``) from the period's first
+  to its last week, or over the span of the data's instants on an open side:
+  ``week`` (``2025-W11``), ``start`` (its Monday), ``created``, ``resolved``
+  and ``violations`` (occurrences as above) in that week and the period.
+- ``longest_overdue``: at most 20 open tickets (no ``resolved_at``) with a
+  red clock, the earliest deadline first: ``id``, ``adapter``, ``subject``
+  (phones and ID numbers masked), ``department``, ``assignee`` (``name
+  (id)``), ``clock`` (the name of its earliest red clock), ``due_at`` and
+  ``calendar_days_overdue`` (calendar days, not working days, from the
+  deadline's date to the date of ``as_of``).
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Iterator, Mapping
+
+from ..privacy import mask_text
+from .data import Occurrence, ReportData, instant
+
+#: How many tickets ``longest_overdue`` lists.
+LONGEST_OVERDUE = 20
+#: The lights of :func:`lights`, in the order people read them.
+LIGHTS = ("green", "yellow", "red", "none")
+_WEEK = timedelta(days=7)
+_JUST_BEFORE = timedelta(microseconds=1)
+
+
+def ratio(numerator: int, denominator: int) -> dict[str, Any]:
+    """A ratio with its parts; ``rate`` is None when the denominator is 0."""
+    return {"numerator": numerator, "denominator": denominator,
+            "rate": numerator / denominator if denominator else None}
+
+
+def _clock(record: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    return next((c for c in record.get("clocks", ()) if c["name"] == name), None)
+
+
+def on_time_completion(data: ReportData) -> dict[str, Any]:
+    """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
+    met = missed = 0
+    for record in data.records:
+        clock = _clock(record, "completion")
+        if clock is None or not record.get("resolved_at") or not data.period.holds(instant(record["resolved_at"])):
+            continue
+        met += clock["status"] == "met"
+        missed += clock["status"] == "missed"
+    return ratio(met, met + missed)
+
+
+def _statuses(record: Mapping[str, Any]) -> set[str]:
+    return {c["status"] for c in record.get("clocks", ())}
+
+
+def overdue_now(data: ReportData) -> dict[str, int]:
+    """超期件: the tickets with a red clock, and those whose light is red."""
+    return {"tickets": sum("red" in _statuses(r) for r in data.records),
+            "light_red": sum(r.get("light") == "red" for r in data.records)}
+
+
+def due_soon(data: ReportData) -> dict[str, int]:
+    """预警件: the tickets with a yellow clock and no red one, and those whose light is yellow."""
+    def soon(statuses: set[str]) -> bool:
+        return "yellow" in statuses and "red" not in statuses
+    return {"tickets": sum(soon(_statuses(r)) for r in data.records),
+            "light_yellow": sum(r.get("light") == "yellow" for r in data.records)}
+
+
+def _evaluations(data: ReportData) -> Iterator[tuple[Mapping[str, Any], datetime, int]]:
+    """(record, at, rating) of every rated evaluation in the period."""
+    for record in data.records:
+        for evaluation in record.get("evaluations", ()):
+            if evaluation.get("rating") is not None and data.period.holds(at := instant(evaluation["at"])):
+                yield record, at, evaluation["rating"]
+
+
+def satisfaction(data: ReportData) -> dict[str, Any]:
+    """满意率: rated evaluations in the period with a rating of 4 or more, over all of them."""
+    ratings = [rating for _, _, rating in _evaluations(data)]
+    return ratio(sum(rating >= 4 for rating in ratings), len(ratings))
+
+
+def _visited_after(record: Mapping[str, Any], at: datetime) -> bool:
+    return any(instant(v["at"]) >= at for v in record.get("return_visits", ()))
+
+
+def poor_review_return_visits(data: ReportData) -> dict[str, Any]:
+    """差评回访率: evaluations in the period rated 2 or less with a return visit at or after them, over all."""
+    poor = [(record, at) for record, at, rating in _evaluations(data) if rating <= 2]
+    return ratio(sum(_visited_after(record, at) for record, at in poor), len(poor))
+
+
+def lights(data: ReportData) -> dict[str, int]:
+    """The number of tickets by light now: ``green``, ``yellow``, ``red`` and ``none``."""
+    counts = Counter(r.get("light") or "none" for r in data.records)
+    return {light: counts[light] for light in LIGHTS}
+
+
+def violations(data: ReportData) -> list[Occurrence]:
+    """The history's occurrences of severity ``violation`` whose ``at`` is in the period."""
+    severity: dict[str, str] = {}
+    for code in {o.code for o in data.history}:
+        severity[code] = data.info(code).severity
+    return [o for o in data.history if severity[o.code] == "violation" and data.period.holds(o.at)]
+
+
+def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
+    """``row(key, count)`` of each counted key, the most first, then by key (None last)."""
+    return [row(key, count) for key, count in sorted(counts.items(),
+                                                     key=lambda kv: (-kv[1], kv[0] is None, str(kv[0])))]
+
+
+def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | None, str | None]:
+    """``name (id)`` of each staff id, from the first record of the history that names that person."""
+    wanted = set(staff)
+    by_ticket = {(r.get("adapter", ""), r["id"]): r for r in data.records}
+    names: dict[str | None, str | None] = {}
+    for o in data.history:
+        if o.staff in wanted and (o.staff not in names or names[o.staff] == o.staff):
+            record = by_ticket.get((o.adapter, o.ticket_id), {})
+            names[o.staff] = data.person(record, o.staff)
+    return names
+
+
+def violations_by(data: ReportData, found: list[Occurrence] | None = None) -> dict[str, Any]:
+    """The violations of the period: ``total`` and the counts by system, code, department and staff."""
+    found = violations(data) if found is None else found
+    codes = Counter(o.code for o in found)
+    systems = Counter(data.info(o.code).rule for o in found)
+    staff = Counter(o.staff for o in found)
+    names = _staff_names(data, staff)
+    system_of = {data.info(code).rule: data.info(code).system(data.lang) for code in codes}
+    return {
+        "total": len(found),
+        "by_system": _ranked(systems, lambda rule, n: {"rule": rule, "system": system_of[rule], "count": n}),
+        "by_code": _ranked(codes, lambda code, n: {
+            "code": code, "rule": data.info(code).rule, "system": data.info(code).system(data.lang),
+            "clause": data.info(code).clause, "count": n}),
+        "by_department": _ranked(Counter(o.department for o in found),
+                                 lambda dept, n: {"department": dept, "count": n}),
+        "by_staff": _ranked(staff, lambda who, n: {"staff": who, "name": names.get(who), "count": n}),
+    }
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks(data: ReportData, ats: Iterable[datetime]) -> Counter:
+    """The number of instants by the Monday of their week in the report's time zone (counted by day first)."""
+    by_day = Counter(at.astimezone(data.tz).date() for at in ats)
+    weeks: Counter = Counter()
+    for day, count in by_day.items():
+        weeks[_monday(day)] += count
+    return weeks
+
+
+def _span(data: ReportData, instants: list[datetime]) -> tuple[date, date] | None:
+    """The Mondays of the first and last weeks of the trend (None when there is nothing to show)."""
+    first = data.period.start or min(instants, default=None)
+    last = data.period.end - _JUST_BEFORE if data.period.end else max(instants, default=None)
+    if first is None or last is None or last < first:
+        return None
+    return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
+
+
+def _in_period(data: ReportData, key: str) -> list[datetime]:
+    """The instants of the records' ``key`` that are in the period (records without one left out)."""
+    return [at for r in data.records if (at := instant(r.get(key))) is not None and data.period.holds(at)]
+
+
+def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
+    """Tickets created, resolved and violations found per ISO week, over the period or the data's span."""
+    found = violations(data) if found is None else found
+    series = {"created": _in_period(data, "created_at"), "resolved": _in_period(data, "resolved_at"),
+              "violations": [o.at for o in found]}
+    span = _span(data, [at for ats in series.values() for at in ats])
+    if span is None:
+        return []
+    counts = {name: _weeks(data, ats) for name, ats in series.items()}
+    weeks, monday = [], span[0]
+    while monday <= span[1]:
+        year, week, _ = monday.isocalendar()
+        weeks.append({"week": f"{year}-W{week:02d}", "start": monday.isoformat(),
+                      **{name: counted[monday] for name, counted in counts.items()}})
+        monday += _WEEK
+    return weeks
+
+
+def _earliest_red(record: Mapping[str, Any]) -> tuple[datetime, str] | None:
+    """(due_at, name) of the record's red clock with the earliest deadline, if any."""
+    red = [(instant(c["due_at"]), c["name"]) for c in record.get("clocks", ()) if c["status"] == "red"]
+    return min(red) if red else None
+
+
+def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict[str, Any]]:
+    """The open tickets with a red clock, the earliest deadline first (at most ``limit``)."""
+    overdue = ((red, record) for record in data.records
+               if record.get("resolved_at") is None and (red := _earliest_red(record)) is not None)
+    today = data.as_of.astimezone(data.tz).date()
+    rows = []
+    for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):
+        assignee = (record.get("assignee") or {}).get("id")
+        rows.append({
+            "id": record["id"], "adapter": record.get("adapter", ""), "subject": mask_text(record.get("subject") or ""),
+            "department": record.get("department"), "assignee": data.person(record, assignee), "clock": clock,
+            "due_at": due_at.isoformat(),
+            "calendar_days_overdue": (today - due_at.astimezone(data.tz).date()).days,
+        })
+    return rows
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def dashboard_data(data: ReportData) -> dict[str, Any]:
+    """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
+    found = violations(data)
+    return {
+        "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
+        "period": {"from": _iso(data.period.start), "to": _iso(data.period.end)},
+        "department": data.department, "tickets": len(data.records),
+        "kpis": {
+            "on_time_completion": on_time_completion(data), "overdue": overdue_now(data),
+            "due_soon": due_soon(data), "satisfaction": satisfaction(data),
+            "poor_review_return_visits": poor_review_return_visits(data),
+        },
+        "lights": lights(data),
+        "violations": violations_by(data, found),
+        "weekly": weekly_trend(data, found),
+        "longest_overdue": longest_overdue(data),
+    }
