@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Adapter, Page, WriteOutcome
+from govhall_sdk.adapter import Adapter, Page, WriteOutcome, gone
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.parse import Parsed, TicketError, parse_item
 from govhall_sdk.reader import decode, iter_raw
@@ -277,7 +277,7 @@ class LocalAdapter(Adapter):
         return str(self.ready()._next_version() - 1)
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
-        """The stored tickets with these ids; an unknown id is an error."""
+        """The stored tickets with these ids; an unknown id is :func:`~govhall_sdk.adapter.gone`."""
         marks = ",".join("?" * len(ids))
         found = {tid: (v, data) for tid, v, data in self.ready().db.execute(
             f"SELECT id, version, data FROM tickets WHERE id IN ({marks})", list(ids))}
@@ -285,7 +285,7 @@ class LocalAdapter(Adapter):
             if tid in found:
                 yield self._parse(tid, *found[tid])
             else:
-                yield Parsed(None, TicketError(tid, ["no such ticket"]), tid)
+                yield gone(tid)
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
         """Apply every patch of a page in one transaction (the local bulk update)."""

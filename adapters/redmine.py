@@ -46,6 +46,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
+from govhall_sdk.adapter import gone
 from govhall_sdk.config import ConfigError
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
 from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, read_note
@@ -712,7 +713,7 @@ class RedmineAdapter(UpdatedSinceWalk):
                 yield missing(tid, "id: not a Redmine issue id")
                 continue
             issue = self._get_issue(tid)
-            yield missing(tid, self.missing_ticket) if issue is None else self.parsed(issue)
+            yield gone(tid, self.missing_ticket) if issue is None else self.parsed(issue)
 
     def user_id(self, who: str | None) -> int | None:
         """A Redmine user id for a login or id named in ``adapter.users`` (or any numeric id)."""

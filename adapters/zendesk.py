@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import WriteOutcome
+from govhall_sdk.adapter import WriteOutcome, gone
 from govhall_sdk.config import ConfigError
 from govhall_sdk.mapping import assignee, check_forms, form_defaults
 from govhall_sdk.model import Patch, Ticket
@@ -161,7 +161,7 @@ class ZendeskAdapter(MappedAdapter):
                 item = self.parsed(ticket, body)
                 found[str(item.id)] = item
         for tid in ids:
-            yield found.get(str(tid)) or missing(str(tid), "no such ticket on Zendesk")
+            yield found.get(str(tid)) or gone(str(tid), "no such ticket on Zendesk")
 
     def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
         """The ticket's comments (cursor paged, with their authors), and the page's sideloaded users and metrics."""

@@ -52,6 +52,17 @@ def with_warnings(item: Parsed, warnings: Sequence[str]) -> Parsed:
     return Parsed(item.ticket, None, item.where, (*item.warnings, *warnings))
 
 
+class TicketGone(TicketError):
+    """The helpdesk no longer has the ticket (deleted, or merged into another): :meth:`Adapter.fetch` yields
+    it for an id it was asked for, and ``govhall run`` drops the ticket from its schedule with one line in the
+    summary instead of asking for it again at every run."""
+
+
+def gone(ticket_id: str, problem: str = "no such ticket") -> Parsed:
+    """The item :meth:`Adapter.fetch` yields for an id the helpdesk no longer has."""
+    return Parsed(None, TicketGone(ticket_id, [problem]), ticket_id)
+
+
 @attrs.frozen
 class WriteOutcome:
     """The result of writing one ticket's patch; ``error`` says why it failed."""
@@ -95,6 +106,12 @@ class Adapter:
     """With ``skip_echoes`` False: govhall's own writes up to this horizon (from
     :meth:`current_echo_horizon` when the pass began) are read, later ones are
     the pass's own echo. None: every own write is read."""
+    memory: Any = None
+    """What the adapter keeps across runs in the state store (a
+    :class:`~govhall_sdk.state.AdapterMemory`: ``get``, ``set``, ``delete``,
+    ``items``; each change committed at once), set by the sync before it pulls;
+    None outside ``govhall run``. For state of the helpdesk's own that outlives
+    a run, such as the id of an asynchronous job still queued there."""
     settings_schema: ClassVar[Mapping[str, Any]] = {}
     settings_types: ClassVar[Mapping[str, Any]] = {}
     secret_settings: ClassVar[tuple[str, ...]] = ()
@@ -148,7 +165,8 @@ class Adapter:
         raise NotImplementedError
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
-        """The current state of the tickets with these ids (unknown ids are reported as errors)."""
+        """The current state of the tickets with these ids: for an id the helpdesk no longer has (deleted,
+        merged), :func:`gone`; for one it cannot read, that ticket's error."""
         raise NotImplementedError
 
     def apply_one(self, ticket: Ticket, patch: Patch) -> None:

@@ -97,6 +97,33 @@ def utc_key(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+class AdapterMemory:
+    """What one adapter keeps across runs (``Adapter.memory``): text values by key, each change committed
+    at once, so a run killed right after a change still finds it."""
+
+    def __init__(self, state: "StateStore", adapter: str):
+        self._state, self._prefix = state, f"memory:{adapter}:"
+
+    def get(self, key: str) -> str | None:
+        """The value kept under ``key``, or None."""
+        return self._state.meta(self._prefix + key)
+
+    def set(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``."""
+        self._state.set_meta(self._prefix + key, value)
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (nothing happens when it is not kept)."""
+        with self._state.transaction():
+            self._state.db.execute("DELETE FROM meta WHERE key = ?", (self._prefix + key,))
+
+    def items(self, prefix: str = "") -> dict[str, str]:
+        """Every key kept that starts with ``prefix``, with its value."""
+        start = self._prefix + prefix
+        rows = self._state.db.execute("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(start), start))
+        return {key[len(self._prefix):]: value for key, value in rows}
+
+
 class StateStore:
     """The state of ``govhall run`` for one config; safe to reopen after a crash."""
 
@@ -165,6 +192,10 @@ class StateStore:
         with self.transaction():
             self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def memory(self, adapter: str) -> AdapterMemory:
+        """What an adapter keeps across runs (:class:`AdapterMemory`)."""
+        return AdapterMemory(self, adapter)
 
     def fingerprint(self, adapter: str) -> str | None:
         """The rules fingerprint of the adapter's last complete run."""
@@ -307,6 +338,18 @@ class StateStore:
                 "INSERT INTO contacts (adapter, ticket_id, phone) VALUES (?, ?, ?) "
                 "ON CONFLICT (adapter, ticket_id) DO UPDATE SET phone = excluded.phone",
                 [(adapter, record["id"], phone) for record, phone in rows if phone])
+
+    def forget_results(self, adapter: str, ticket_ids: Sequence[str], at: datetime) -> None:
+        """Tickets the helpdesk no longer has (deleted, merged): their records and contacts go, and their open
+        findings are cleared ``at``; the history of what they had stays."""
+        rows = [(adapter, t) for t in ticket_ids]
+        if not rows:
+            return
+        with self.transaction():
+            self.db.executemany("DELETE FROM results WHERE adapter = ? AND ticket_id = ?", rows)
+            self.db.executemany("DELETE FROM contacts WHERE adapter = ? AND ticket_id = ?", rows)
+            self.db.executemany("UPDATE finding_history SET cleared_at = ? WHERE adapter = ? AND ticket_id = ? "
+                                "AND cleared_at IS NULL", [(utc_key(at), a, t) for a, t in rows])
 
     def results(self, adapter: str | None = None) -> Iterable[dict[str, Any]]:
         """The latest record of every ticket (of one adapter, or of all), in ticket order; each carries its

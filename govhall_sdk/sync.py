@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import attrs
 
-from .adapter import Adapter, AdapterError, WriteOutcome
+from .adapter import Adapter, AdapterError, TicketGone, WriteOutcome
 from .config import Config, ConfigError
 from .engine import Context, Engine, Result
 from .host import GovhallPluginManager
@@ -65,6 +65,7 @@ class Summary:
     findings: Counter = attrs.Factory(Counter)
     lights: Counter = attrs.Factory(Counter)
     failed: dict[str, str] = attrs.Factory(dict)
+    gone: list[str] = attrs.Factory(list)
     errors: dict[str, str] = attrs.Factory(dict)
     patches: list[tuple[str, Patch]] = attrs.Factory(list)
     seconds: float = 0.0
@@ -87,7 +88,8 @@ class Summary:
             "full_reason": self.full_reason,
             "findings": dict(sorted(self.findings.items())),
             "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
-            "errors": dict(sorted(self.errors.items())), "seconds": round(self.seconds, 3),
+            "errors": dict(sorted(self.errors.items())), "gone": sorted(self.gone),
+            "seconds": round(self.seconds, 3),
             "on_record": {"tickets": self.on_record, "lights": dict(sorted(self.lights_on_record.items())),
                           "findings": dict(sorted(self.findings_on_record.items()))},
         }
@@ -143,6 +145,7 @@ class Sync:
         summary = Summary(name, now, dry_run)
         ctx = self.engine.context(now)
         self.adapter.now = now
+        self.adapter.memory = self.state.memory(name)
         seen: set[str] = set()
         fingerprint = self.engine.fingerprint()
         cursor = self._start(summary, fingerprint, since, full, dry_run)
@@ -234,7 +237,12 @@ class Sync:
         schedule: dict[str, datetime | str | None] = {t: None for t in asked}
         writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
         records: list[tuple[dict[str, Any], str | None]] = []
+        gone: list[str] = []
         for item in _last_of_each(items):
+            if isinstance(item.error, TicketGone):  # deleted or merged: dropped from the schedule, said once
+                gone.append(item.id)
+                schedule[item.id] = None
+                continue
             if item.ticket is None:
                 key = item.id or item.where
                 summary.errors[key] = scrub(str(item.error))
@@ -265,10 +273,12 @@ class Sync:
             schedule[ticket.id] = ASAP if warnings else result.next_change
             if not patch.empty:
                 writes.append((ticket, patch, result, raised))
+        summary.gone.extend(gone)
         if dry_run:
             summary.patches.extend((t.id, p) for t, p, _, _ in writes)
             return
         self.state.store_results(name, ctx.now, records)
+        self.state.forget_results(name, gone, ctx.now)
         if writes:
             self.state.mark_in_flight(name, [t.id for t, *_ in writes])
             outcomes = {o.ticket_id: o for o in self.adapter.apply([(t, p) for t, p, _, _ in writes])}

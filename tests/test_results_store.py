@@ -203,3 +203,40 @@ def test_audit_without_a_state_store_says_so_and_creates_nothing(tmp_path, capsy
     code, err = audit(config, capsys)
     assert code == 2 and "no state store" in err and "Traceback" not in err
     assert not (tmp_path / ".govhall").exists()
+
+
+# --- tickets that are gone ----------------------------------------------------------------------------
+
+def test_a_ticket_deleted_from_the_helpdesk_is_dropped_from_the_schedule_with_one_line(demo, capsys):
+    run(demo, NOW, capsys=capsys)
+    store = store_of(demo)
+    scheduled = [t for (t,) in store.db.execute("SELECT ticket_id FROM schedule WHERE next_at != '' ORDER BY next_at")]
+    store.close()
+    gone = scheduled[0]
+    db = __import__("sqlite3").connect(demo.parent / ".govhall" / "helpdesk.sqlite")
+    with db:
+        db.execute("DELETE FROM tickets WHERE id = ?", (gone,))
+    db.close()
+    code, summary = run(demo, "2025-06-30T16:00:00+08:00", capsys=capsys)
+    assert summary["gone"] == [gone] and code == 0
+    store = store_of(demo)
+    assert store.db.execute("SELECT count(*) FROM schedule WHERE ticket_id = ?", (gone,)).fetchone()[0] == 0
+    assert gone not in {r["id"] for r in store.results()}  # no report counts it any more
+    assert all(h["cleared_at"] for h in store.finding_history() if h["ticket_id"] == gone)
+    store.close()
+    main(["run", "--config", str(demo), "--now", "2025-07-30T16:00:00+08:00"])
+    assert "dropped from the schedule" not in capsys.readouterr().out  # said once, not every run
+
+
+def test_an_adapter_keeps_what_it_must_across_runs_in_its_memory(tmp_path):
+    store = StateStore(tmp_path / "state.sqlite")
+    memory = store.memory("zendesk")
+    memory.set("job:1", "a,b")
+    memory.set("job:2", "c")
+    memory.set("other", "x")
+    store.memory("jira").set("job:1", "z")
+    store.close()
+    again = StateStore(tmp_path / "state.sqlite").memory("zendesk")
+    assert again.items("job:") == {"job:1": "a,b", "job:2": "c"} and again.get("other") == "x"
+    again.delete("job:1")
+    assert again.items("job:") == {"job:2": "c"} and again.get("job:1") is None

@@ -93,6 +93,9 @@ def print_summary(summary: Any, out: Any) -> None:
 
         for tid, patch in s.patches:
             say(f"  patch {tid}: {printable_json(json.dumps(patch_dict(patch), ensure_ascii=False))}")
+    if s.gone:
+        say(f"  no longer on the helpdesk (deleted or merged), dropped from the schedule: {len(s.gone)} ("
+            + ", ".join(sorted(s.gone)[:10]) + (", ..." if len(s.gone) > 10 else "") + ")")
     for tid, reason in sorted(s.failed.items()):
         say(f"  NOT WRITTEN {tid}: {reason}")
     for tid, reason in sorted(s.errors.items()):

@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
-from ..adapter import Adapter, AdapterError, Page, with_warnings
+from ..adapter import Adapter, AdapterError, Page, gone, with_warnings
 from ..config import check_value
 from ..parse import Parsed, TicketError, parse_item
 from ..redaction import redact, register_secret, scrub
@@ -338,7 +338,7 @@ class RESTAdapter(Adapter):
                                     want_json=True).body
             except HTTPError as exc:
                 if exc.status == 404:
-                    yield missing(tid, self.missing_ticket)
+                    yield gone(tid, self.missing_ticket)
                     continue
                 if not self.fetch_isolated:
                     raise
@@ -361,8 +361,9 @@ class RESTAdapter(Adapter):
         try:
             related = self.read_ticket(record, page if isinstance(page, Mapping) else {})
         except (AdapterError, ValueError) as exc:
-            gone = isinstance(exc, HTTPError) and exc.status == 404
-            return missing(tid, "no such ticket (deleted while reading)" if gone else f"ticket: cannot be read: {exc}")
+            if isinstance(exc, HTTPError) and exc.status == 404:
+                return gone(tid, "no such ticket (deleted while reading)")
+            return missing(tid, f"ticket: cannot be read: {exc}")
         warnings: list[str] = []
         try:
             raw = self.to_interchange(record, warnings, **related)
