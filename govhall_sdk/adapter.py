@@ -65,11 +65,17 @@ def gone(ticket_id: str, problem: str = "no such ticket") -> Parsed:
 
 @attrs.frozen
 class WriteOutcome:
-    """The result of writing one ticket's patch; ``error`` says why it failed."""
+    """The result of writing one ticket's patch; ``error`` says why it failed.
+
+    ``conflict`` means the helpdesk refused the write because the ticket changed after it was read (a safe
+    update's conflict): ``govhall run`` then reads the ticket again and evaluates it again, once in the same
+    run, instead of sending the same stale patch.
+    """
 
     ticket_id: str
     ok: bool
     error: str | None = None
+    conflict: bool = False
 
 
 def secret_value(value: Any, path: str) -> str:

@@ -231,13 +231,18 @@ class Sync:
             summary.errors[f"({what})"] = scrub(f"{type(exc).__name__}: {exc}")
 
     def _process(self, items: Sequence[Parsed], ctx: Context, summary: Summary, seen: set[str],
-                 cursor: str | None, dry_run: bool, asked: Iterable[str] = ()) -> None:
-        """Evaluate and write one page; then store schedules and the cursor together."""
+                 cursor: str | None, dry_run: bool, asked: Iterable[str] = (), reread: bool = True) -> None:
+        """Evaluate and write one page; then store schedules and the cursor together.
+
+        A write refused for a conflict (the ticket changed since it was read) reads the ticket again and
+        evaluates it again, once (``reread``).
+        """
         name = self.adapter.name
         schedule: dict[str, datetime | str | None] = {t: None for t in asked}
         writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
         records: list[tuple[dict[str, Any], str | None]] = []
         gone: list[str] = []
+        conflicts: list[str] = []
         for item in _last_of_each(items):
             if isinstance(item.error, TicketGone):  # deleted or merged: dropped from the schedule, said once
                 gone.append(item.id)
@@ -296,9 +301,14 @@ class Sync:
                 else:
                     summary.failed[ticket.id] = scrub(outcome.error or "write failed")
                     schedule[ticket.id] = ASAP
+                    if outcome.conflict:
+                        conflicts.append(ticket.id)
             self.state.audit(name, ctx.now, audit)
             self.state.record_escalations(name, ctx.now, escalated)
         self.state.finish_page(name, list(schedule.items()), cursor, ctx.now)
+        if conflicts and reread:
+            fetched = list(self._guarded(self.adapter.fetch(conflicts), summary, "fetch"))
+            self._process(fetched, ctx, summary, seen, None, dry_run, asked=conflicts, reread=False)
 
     def _escalate(self, ticket: Ticket, result: Result, patch: Patch, ctx: Context) -> list[tuple[int, str | None]]:
         """Call the escalate hook for each level reached and not yet sent; merge its changes."""

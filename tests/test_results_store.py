@@ -240,3 +240,38 @@ def test_an_adapter_keeps_what_it_must_across_runs_in_its_memory(tmp_path):
     assert again.items("job:") == {"job:1": "a,b", "job:2": "c"} and again.get("other") == "x"
     again.delete("job:1")
     assert again.items("job:") == {"job:2": "c"} and again.get("job:1") is None
+
+
+# --- a write refused for a conflict -------------------------------------------------------------------
+
+def test_a_write_refused_for_a_conflict_is_read_again_evaluated_again_and_written_once(tmp_path, govhall_pm):
+    from govhall_sdk.adapter import WriteOutcome
+
+    engine = build_engine(govhall_pm)
+    driver = LocalDriver(tmp_path / "h.sqlite")
+    tickets = conformance_tickets(3)
+    tickets[1]["status"] = "open"
+    driver.seed(tickets)
+    adapter = driver.make_adapter(engine.config)
+    sent = []
+    real_apply = adapter.apply
+
+    def apply(writes):
+        sent.append([(t.id, t.status) for t, _ in writes])
+        if len(sent) == 1:  # someone resolves C-0001 between govhall's read and its write
+            raw = driver.helpdesk.get("C-0001")
+            raw.update(status="resolved", resolved_at="2025-01-06T10:00:00+08:00")
+            raw["events"].append({"type": "completion", "at": "2025-01-06T10:00:00+08:00",
+                                  "actor": {"id": "s2", "role": "staff"}})
+            driver.helpdesk.put(raw)
+            outcomes = real_apply([(t, p) for t, p in writes if t.id != "C-0001"])
+            return outcomes + [WriteOutcome("C-0001", False, "HTTP 409 UpdateConflict", conflict=True)]
+        return real_apply(writes)
+
+    adapter.apply = apply
+    state = StateStore(tmp_path / "state.sqlite")
+    summary = Sync(engine, adapter, state).run(datetime.fromisoformat("2025-03-03T09:00:00+08:00"))
+    assert sent[1] == [("C-0001", "resolved")]  # read again: the new version was evaluated and written
+    assert summary.ok and summary.written == 3 and summary.evaluated == 4
+    assert "govhall_tl_overdue" not in driver.helpdesk.get("C-0001").get("tags", [])
+    state.close()
