@@ -67,7 +67,7 @@ class Context:
         self.lang = config.lang
         self.now_date = now.astimezone(self.tz).date()
         self._shown: dict[datetime, str] = {}
-        self._minute: tuple[datetime | None, datetime | None, str] = (None, None, "")
+        self._minute: tuple | None = None
 
     def policy(self, section: str) -> Any:
         """The ``[policy.<section>]`` values, defaults merged in."""
@@ -108,11 +108,12 @@ class Context:
 
     def fmt(self, instant: datetime) -> str:
         """An instant as people read it in notes and messages: ``2025-02-07 23:59`` in the policy zone."""
+        last = self._minute
+        if (last is not None and instant.minute == last[1] and instant.hour == last[2] and instant.day == last[3]
+                and instant.month == last[4] and instant.year == last[5] and last[0] == instant.tzinfo):
+            return last[6]  # the minute of the last instant shown, in the same offset
         shown = self._shown.get(instant)
         if shown is not None:
-            return shown
-        start, end, shown = self._minute
-        if start is not None and instant.tzinfo is not None and start <= instant < end:  # the last one's minute
             return shown
         if len(self._shown) > 4096:  # deadlines repeat across tickets; keep the cache small
             self._shown.clear()
@@ -120,7 +121,7 @@ class Context:
         # isoformat is the faster spelling of strftime("%Y-%m-%d %H:%M"), which does not pad years before 1000
         shown = local.isoformat(" ", "minutes")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
         self._shown[instant] = shown
-        self._minute = _local_minute(instant, local, self.tz) + (shown,)
+        self._minute = _same_minute(instant, local, self.tz, shown)
         return shown
 
 
@@ -128,18 +129,29 @@ _MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)
 
 
-def _local_minute(instant: datetime, local: datetime, tz: Any) -> tuple[datetime | None, datetime | None]:
-    """The instants ``[start, end)``, in UTC, of the minute of ``tz`` that ``local`` (``instant`` there) falls
-    in, when the zone's offset is the same at both ends: every instant between shows the same minute (zones
-    do not change their offset twice within a minute). Else, and for a naive instant, Nones."""
-    if instant.tzinfo is None:
-        return None, None
-    start = instant.astimezone(timezone.utc) - timedelta(seconds=local.second, microseconds=local.microsecond)
-    end = start + _MINUTE
-    offset = local.utcoffset()
-    if start.astimezone(tz).utcoffset() != offset or (end - _TICK).astimezone(tz).utcoffset() != offset:
-        return None, None
-    return start, end
+def _same_minute(instant: datetime, local: datetime, tz: Any, shown: str) -> tuple | None:
+    """What tells the instants shown as ``shown`` from a look at their fields: ``(offset, minute, hour, day,
+    month, year, shown)``, or None.
+
+    ``instant`` is in ``local``'s minute of ``tz``. When its offset is fixed (``datetime.timezone``), that
+    minute begins on a whole minute of that offset, and the zone's offset is the same at both ends of it
+    (zones do not change their offset twice within a minute), every instant of that offset whose wall time
+    is in the same minute shows ``shown``: their fields and offset tell it, without converting them.
+    """
+    tzinfo = instant.tzinfo
+    if type(tzinfo) is not timezone:
+        return None
+    try:
+        start = instant.astimezone(timezone.utc) - timedelta(seconds=local.second, microseconds=local.microsecond)
+        offset = local.utcoffset()
+        if start.astimezone(tz).utcoffset() != offset or (start + _MINUTE - _TICK).astimezone(tz).utcoffset() != offset:
+            return None
+        start = start.astimezone(tzinfo)
+    except OverflowError:  # a minute at the very edge of the datetime range
+        return None
+    if start.second or start.microsecond:  # an offset with seconds on either side: the minutes do not align
+        return None
+    return tzinfo, start.minute, start.hour, start.day, start.month, start.year, shown
 
 
 def build_calendar(config: Config, pm: GovhallPluginManager) -> WorkCalendar:

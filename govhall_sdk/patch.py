@@ -105,19 +105,27 @@ def note_body(finding: Finding, ctx: Any, marker: str, provisional: bool) -> str
     return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{caveat}{marker}"
 
 
-def _masked_note(finding: Finding, ctx: Any, marker: str, provisional: bool) -> str:
-    """``mask_text(note_body(finding, ctx, marker, provisional))``, the text before the marker masked apart.
+def _masked_notes(pending: list[tuple[Finding, str, bool]], ctx: Any) -> list[Note]:
+    """The notes of ``(finding, marker, provisional)``: ``mask_text(note_body(...))``, masked by pieces.
 
-    A note is that text with the marker appended, and the marker begins with ``[``, which is neither a
-    digit, a separator nor a check letter (:mod:`govhall_sdk.privacy`): no number, and no match of the
-    fast path, spans the two, so the masking of the whole is the masking of each. The text before the
-    marker repeats from finding to finding (the marker does not), so its masking is remembered by
-    :func:`mask_text`. A backslash, which could begin an escape across the two, masks the whole.
+    A note is the text before its marker with the marker appended, and a marker begins with ``[``, which
+    is neither a digit, a separator nor a check letter (:mod:`govhall_sdk.privacy`): no number, and no
+    match of the fast path, spans the two, so the masking of the whole is the masking of each. The text
+    before the marker repeats from finding to finding, so its masking is remembered by :func:`mask_text`;
+    the markers, which do not repeat, are masked together, in one pass over them all when nothing in them
+    is masked (the usual case), by the same argument. A backslash, which could begin an escape across
+    two pieces, masks its note whole.
     """
-    head = note_body(finding, ctx, "", provisional)
-    if "\\" in head or "\\" in marker or not marker.startswith(MARKER_PREFIX):
-        return mask_text(head + marker)
-    return mask_text(head) + mask_unique(marker)
+    plain = [marker for _, marker, _ in pending if "\\" not in marker and marker.startswith(MARKER_PREFIX)]
+    joined = "".join(plain)
+    masked = dict(zip(plain, plain)) if mask_unique(joined) == joined else {m: mask_unique(m) for m in plain}
+    notes = []
+    for finding, marker, provisional in pending:
+        head = note_body(finding, ctx, "", provisional)
+        shown = masked.get(marker)
+        body = mask_text(head + marker) if shown is None or "\\" in head else mask_text(head) + shown
+        notes.append(Note(finding.code, marker, body))
+    return notes
 
 
 def same_value(current: Any, desired: Any) -> bool:
@@ -152,11 +160,12 @@ def build_patch(ticket: Ticket, ctx: Any, light: str | None, level: int, respons
         written = written_markers(ticket)
         provisional = {(c.name, c.due_at) for c in clocks if c.provisional}
         seen: set[str] = set()
+        pending = []
         for f in violations:
             marker = note_marker(f)
             if marker in seen or marker in written:
                 continue
             seen.add(marker)
-            caveat = bool(provisional) and (f.clock, f.due_at) in provisional
-            notes.append(Note(f.code, marker, _masked_note(f, ctx, marker, caveat)))
+            pending.append((f, marker, bool(provisional) and (f.clock, f.due_at) in provisional))
+        notes = _masked_notes(pending, ctx)
     return Patch(sorted(desired - current), sorted(current - desired), fields, notes)

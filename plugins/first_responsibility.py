@@ -279,7 +279,7 @@ class _View:
 
     __slots__ = (
         "ticket", "ctx", "st", "clocks", "marked", "first_contact", "first_move", "first_completion",
-        "first_rejection", "closer", "notified", "urged", "route", "closed_at",
+        "first_rejection", "closer", "notified", "urged", "route", "closed_at", "last_phrase",
     )
 
     def __init__(self, ticket, ctx):
@@ -296,6 +296,7 @@ class _View:
         self.notified = False
         self.urged = False
         self.route = None
+        self.last_phrase = None       # (actor, minute shown, phrases found, message) of the last forbidden phrase
         events = ticket.events
         _scan(self, events, st.find_phrases)
         self.closed_at = None
@@ -432,9 +433,19 @@ def _phrase_message(lang, actor, when, found):
 
 
 def _forbidden_phrase(v, e, found):
-    """``fr.forbidden_phrase``: a staff public reply using forbidden phrases (``found`` by the pass)."""
+    """``fr.forbidden_phrase``: a staff public reply using forbidden phrases (``found`` by the pass).
+
+    The message of the reply before is kept on the view: a long ticket's replies come again from the same
+    officer, minute and phrases.
+    """
     ctx, actor = v.ctx, e.actor
-    message = _phrase_message(ctx.lang, actor, ctx.fmt(e.at), tuple(found))
+    when = ctx.fmt(e.at)
+    last = v.last_phrase
+    if last is not None and last[0] is actor and last[1] == when and last[2] == found:
+        message = last[3]
+    else:
+        message = _phrase_message(ctx.lang, actor, when, tuple(found))
+        v.last_phrase = (actor, when, found, message)
     return FORBIDDEN_PHRASE.finding(
         ctx, message, message,
         key=e.at.isoformat(), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
