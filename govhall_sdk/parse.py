@@ -238,12 +238,10 @@ class _Problems:
                 return cached
             before = len(self.items)
             actor = self._new_actor(value, path)
-            if actor is not None and len(self.items) == before:  # only an actor read without a problem
-                key = _actor_key(value)
-                if _cacheable(key):
-                    if len(_ACTORS) >= _ACTOR_CACHE_SIZE:
-                        _ACTORS.clear()
-                    _ACTORS[key] = actor
+            if actor is not None and len(self.items) == before and _cacheable(value):  # read without a problem
+                if len(_ACTORS) >= _ACTOR_CACHE_SIZE:
+                    _ACTORS.clear()
+                _ACTORS[tuple(value.items())] = actor
             return actor
         self.add(path, "expected an object")
         return None
@@ -267,7 +265,7 @@ class _Problems:
         )
 
 
-_ACTORS: dict[tuple, Actor] = {}
+_ACTORS: dict[tuple, Actor] = {}  # the items of an actor object -> its actor
 _ACTOR_CACHE_SIZE = 4096
 _ACTOR_KEYS = frozenset({"id", "name", "rank", "department", "role"})
 _APPLICANT_KEYS = frozenset({"id", "name", "phone", "birth_date", "groups"})
@@ -275,33 +273,29 @@ _MATERIALS_KEYS = frozenset({"required"})
 _FIELD_TYPES = frozenset({str, type(None)})
 
 
-def _actor_key(value: dict) -> tuple:
-    """The cache key of an actor object: its known fields."""
-    return value.get("id"), value.get("name"), value.get("rank"), value.get("department"), value.get("role")
+def _cacheable(value: dict) -> bool:
+    """Whether an actor object read without a problem may be cached under its items: only known fields,
+    its id a string, its rank an integer or absent, the rest strings or absent. Items equal to such
+    items then hold the same keys and values of the same types but perhaps the rank: ``1``, ``1.0`` and
+    ``true`` are equal in Python, and only ``1`` is a rank, so a lookup checks the rank's type
+    (:func:`_known_actor`)."""
+    rank = value.get("rank")
+    return (_ACTOR_KEYS.issuperset(value) and type(value.get("id")) is str and (rank is None or type(rank) is int)
+            and _FIELD_TYPES.issuperset((type(value.get("name")), type(value.get("department")),
+                                         type(value.get("role")))))
 
 
-def _cacheable(key: tuple) -> bool:
-    """Whether an actor may be cached under ``key``: its id a string, its rank an integer or absent, the
-    rest strings or absent. A key equal to such a key then holds the same values of the same types but
-    perhaps the rank: ``1``, ``1.0`` and ``true`` are equal in Python, and only ``1`` is a rank, so a
-    lookup checks the rank's type (:func:`_known_actor`)."""
-    actor_id, name, rank, department, role = key
-    return (type(actor_id) is str and (rank is None or type(rank) is int)
-            and _FIELD_TYPES.issuperset((type(name), type(department), type(role))))
-
-
-def _known_actor(value: Any) -> Actor | None:
-    """The actor of an actor object with only known fields that was read before without a problem, else None."""
-    if type(value) is not dict or not _ACTOR_KEYS.issuperset(value):
-        return None
-    key = _actor_key(value)
-    rank = key[2]
-    if rank is not None and type(rank) is not int:
-        return None
+def _known_actor(value: dict) -> Actor | None:
+    """The actor of an actor object that was read before without a problem (the same items), else None."""
     try:
-        return _ACTORS.get(key)
-    except TypeError:  # a list or an object: not a cached actor
+        actor = _ACTORS.get(tuple(value.items()))
+    except TypeError:  # a list or an object among the values: not a cached actor
         return None
+    if actor is not None:
+        rank = value.get("rank")
+        if rank is not None and type(rank) is not int:
+            return None
+    return actor
 
 
 def _opt_strings(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
@@ -485,15 +479,8 @@ def _event(p: _Problems, raw: Any, i: int) -> Event | None:
     actor_raw = raw.get("actor")
     actor = None
     if actor_raw is not None:
-        if type(actor_raw) is dict and _ACTOR_KEYS.issuperset(actor_raw):  # _known_actor, inline
-            key = (actor_raw.get("id"), actor_raw.get("name"), actor_raw.get("rank"), actor_raw.get("department"),
-                   actor_raw.get("role"))
-            rank = key[2]
-            if rank is None or type(rank) is int:
-                try:
-                    actor = _ACTORS.get(key)
-                except TypeError:  # a list or an object: not a cached actor
-                    pass
+        if type(actor_raw) is dict:
+            actor = _known_actor(actor_raw)
         if actor is None:
             actor = p.actor(actor_raw, f"events[{i}].actor")
     plan = _PLANS.get(etype)
@@ -534,36 +521,30 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
     if not isinstance(raw, dict):
         raise TicketError(None, ["ticket: expected an object"])
     p = _Problems(default_tz, unknown_fields, checks=strict or warnings is not None)
-    ticket_id = p.string(raw.get("id"), "id")
+    # Each value of the common shape is taken as it is; any other goes through its _Problems method,
+    # in the order of the fields, so that the problems are the same and in the same order.
+    get = raw.get
+    ticket_id = get("id")
+    if type(ticket_id) is not str:
+        ticket_id = p.string(ticket_id, "id")
     if not ticket_id:
         p.add("id", "required")
-    kind = raw.get("kind")
+    kind = get("kind")
     if kind is None:
         p.add("kind", "required")
-    else:
+    elif type(kind) is not str or kind not in _KIND_SET:
         kind = p.choice(kind, "kind", KINDS)
-    created_at = p.instant(raw.get("created_at"), "created_at")
-    if raw.get("created_at") is None:
+    created_raw = get("created_at")
+    created_at = _instant(p, created_raw, "created_at")
+    if created_raw is None:
         p.add("created_at", "required")
-    applicant_raw = raw.get("applicant") or {}
-    applicant = Applicant()
+    applicant_raw = get("applicant") or {}
+    applicant = _NO_APPLICANT
     if not isinstance(applicant_raw, dict):
         p.add("applicant", "expected an object")
     elif applicant_raw:
-        if not _APPLICANT_KEYS.issuperset(applicant_raw):
-            p.unknown_fields(applicant_raw, _APPLICANT_KEYS, "applicant")
-        groups = p.strings(applicant_raw.get("groups"), "applicant.groups") or ()
-        for i, g in enumerate(groups):
-            if g not in GROUPS:
-                p.add(f"applicant.groups[{i}]", f"{_shown(g)} is not one of {', '.join(GROUPS)}")
-        applicant = Applicant(
-            id=p.string(applicant_raw.get("id"), "applicant.id"),
-            name=p.string(applicant_raw.get("name"), "applicant.name"),
-            phone=p.string(applicant_raw.get("phone"), "applicant.phone"),
-            birth_date=p.date(applicant_raw.get("birth_date"), "applicant.birth_date"),
-            groups=groups,
-        )
-    materials = raw.get("materials") or {}
+        applicant = _applicant(p, applicant_raw)
+    materials = get("materials") or {}
     required: tuple[str, ...] = ()
     if not isinstance(materials, dict):
         p.add("materials", "expected an object")
@@ -571,11 +552,11 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         if not _MATERIALS_KEYS.issuperset(materials):
             p.unknown_fields(materials, _MATERIALS_KEYS, "materials")
         required = p.strings(materials.get("required"), "materials.required") or ()
-    fields = raw.get("fields") or {}
+    fields = get("fields") or {}
     if not isinstance(fields, dict):
         p.add("fields", "expected an object")
         fields = {}
-    events_raw = raw.get("events") or []
+    events_raw = get("events") or []
     events: list[Event] = []
     if not isinstance(events_raw, list):
         p.add("events", "expected a list")
@@ -584,32 +565,36 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
             event = _event(p, e, i)
             if event is not None:
                 events.append(event)
-    promised = p.integer(raw.get("promised_working_days"), "promised_working_days")
+    promised = get("promised_working_days")
+    if promised is not None and type(promised) is not int:
+        promised = p.integer(promised, "promised_working_days")
     if promised is not None and promised < 0:
         p.add("promised_working_days", "must not be negative")
-    ticket = dict(
-        id=ticket_id,
-        kind=kind,
-        created_at=created_at,
-        channel=p.choice(raw.get("channel"), "channel", CHANNELS),
-        subject=p.string(raw.get("subject"), "subject"),
-        status=p.choice(raw.get("status"), "status", STATUSES),
-        accepted_at=p.instant(raw.get("accepted_at"), "accepted_at"),
-        resolved_at=p.instant(raw.get("resolved_at"), "resolved_at"),
-        promised_working_days=promised,
-        due_at=p.instant(raw.get("due_at"), "due_at"),
-        department=p.string(raw.get("department"), "department"),
-        assignee=p.actor(raw.get("assignee"), "assignee"),
-        co_departments=p.strings(raw.get("co_departments"), "co_departments") or (),
-        lead_department=p.string(raw.get("lead_department"), "lead_department"),
-        applicant=applicant,
-        required_materials=required,
-        tags=p.strings(raw.get("tags"), "tags") or (),
-        fields=fields,
-        events=tuple(sorted(events, key=_AT)),
-        extra=EMPTY if _TICKET_KEYS.issuperset(raw) else {k: v for k, v in raw.items() if k not in _TICKET_KEYS},
-    )
-    if not _TICKET_KEYS.issuperset(raw):
+    channel = get("channel")
+    if channel is not None and (type(channel) is not str or channel not in _CHANNEL_SET):
+        channel = p.choice(channel, "channel", CHANNELS)
+    subject = get("subject")
+    if type(subject) not in _FIELD_TYPES:
+        subject = p.string(subject, "subject")
+    status = get("status")
+    if status is not None and (type(status) is not str or status not in _STATUS_SET):
+        status = p.choice(status, "status", STATUSES)
+    accepted_at = _instant(p, get("accepted_at"), "accepted_at")
+    resolved_at = _instant(p, get("resolved_at"), "resolved_at")
+    due_at = _instant(p, get("due_at"), "due_at")
+    department = get("department")
+    if type(department) not in _FIELD_TYPES:
+        department = p.string(department, "department")
+    assignee = p.actor(get("assignee"), "assignee")
+    co_departments = _strings(p, get("co_departments"), "co_departments")
+    lead_department = get("lead_department")
+    if type(lead_department) not in _FIELD_TYPES:
+        lead_department = p.string(lead_department, "lead_department")
+    tags = _strings(p, get("tags"), "tags")
+    if _TICKET_KEYS.issuperset(raw):
+        extra = EMPTY
+    else:
+        extra = {k: v for k, v in raw.items() if k not in _TICKET_KEYS}
         p.unknown_fields(raw, _TICKET_KEYS, "", kept=True)
     if strict:
         p.items.extend(p.warnings)
@@ -617,7 +602,54 @@ def ticket_from_dict(raw: Any, default_tz: tzinfo | None = None, *, strict: bool
         raise TicketError(ticket_id, p.items)
     if warnings is not None:
         warnings.extend(p.warnings)
-    return Ticket(**ticket)
+    if len(events) > 1:
+        events.sort(key=_AT)
+    return Ticket(ticket_id, kind, created_at, channel, subject, status, accepted_at, resolved_at, promised, due_at,
+                  department, assignee, co_departments, lead_department, applicant, required, tags, fields,
+                  tuple(events), extra)
+
+
+_KIND_SET, _CHANNEL_SET, _STATUS_SET, _GROUP_SET = frozenset(KINDS), frozenset(CHANNELS), frozenset(STATUSES), \
+    frozenset(GROUPS)
+_NO_APPLICANT = Applicant()
+
+
+def _instant(p: _Problems, value: Any, path: str) -> datetime | None:
+    """:meth:`_Problems.instant`, an ISO 8601 string with its offset read without a call."""
+    if type(value) is str:
+        try:
+            parsed = _fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return p.instant(value, path)
+
+
+def _strings(p: _Problems, value: Any, path: str) -> tuple[str, ...]:
+    """:meth:`_Problems.strings`, ``()`` for none (an empty list taken without a call)."""
+    if type(value) is list and not value:
+        return ()
+    return p.strings(value, path) or ()
+
+
+def _applicant(p: _Problems, raw: dict) -> Applicant:
+    """The ticket's ``applicant`` object (not empty)."""
+    if not _APPLICANT_KEYS.issuperset(raw):
+        p.unknown_fields(raw, _APPLICANT_KEYS, "applicant")
+    groups = _strings(p, raw.get("groups"), "applicant.groups")
+    for i, g in enumerate(groups):
+        if g not in _GROUP_SET:
+            p.add(f"applicant.groups[{i}]", f"{_shown(g)} is not one of {', '.join(GROUPS)}")
+    get = raw.get
+    applicant_id, name, phone = get("id"), get("name"), get("phone")
+    if type(applicant_id) not in _FIELD_TYPES:
+        applicant_id = p.string(applicant_id, "applicant.id")
+    if type(name) not in _FIELD_TYPES:
+        name = p.string(name, "applicant.name")
+    if type(phone) not in _FIELD_TYPES:
+        phone = p.string(phone, "applicant.phone")
+    return Applicant(applicant_id, name, phone, p.date(get("birth_date"), "applicant.birth_date"), groups)
 
 
 _AT = operator.attrgetter("at")  # an event's instant, the key events are sorted by
