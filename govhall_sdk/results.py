@@ -12,7 +12,8 @@ its offset:
 - the evaluation: ``evaluated_at`` (the ``now`` of the evaluation), ``light``,
   ``escalation_level``, ``responsible``, ``clocks`` and ``findings`` as in
   ``govhall check`` (each finding with ``staff`` and ``department``, its
-  ``key`` and its ``at``: see :func:`finding_at`);
+  ``key`` and its ``at``: see :func:`finding_at`; without its message, which
+  ``govhall explain CODE`` gives in either language);
 - 帮办代办 (the ledger's columns): ``proxy`` (``mode``, ``requested_at``, the
   ``agent`` with id, name and department, ``handover_at``), ``evaluations``
   (``at``, ``rating``), ``return_visits`` (``at``, ``result``) and
@@ -73,7 +74,7 @@ def _finding(finding: Finding, evaluated_at: datetime) -> dict[str, Any]:
         "code": finding.code, "rule": finding.rule, "severity": finding.severity, "clause": finding.clause,
         "clock": finding.clock, "key": finding.key, "due_at": _iso(finding.due_at),
         "at": finding_at(finding, evaluated_at).isoformat(), "staff": finding.staff,
-        "department": finding.department, "message": finding.message,
+        "department": finding.department,
     }
 
 

@@ -30,6 +30,7 @@ from .logs import configure_logging
 from .options import CONFIG_FILE, ENV_CONFIG, HelpFormatter, add_global_options, command_epilog, resolve_now
 from .options import share_global_options
 from .plugins import add_plugins_command
+from .report import add_report_command
 from .rules import add_rules_commands
 
 DESCRIPTION = "The govhall command line: check, run, report, audit, plugins, rules, explain, calendar, completion."
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_rules_commands(sub)
     add_calendar_command(sub)
     add_run_command(sub)
+    add_report_command(sub)
     add_audit_command(sub)
     sub.choices["run"].set_defaults(config_required="govhall run")  # it keeps state: never in ./.govhall by default
     add_completion_command(sub, parser)
@@ -140,9 +142,22 @@ def _say(text: str) -> None:
         pass
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the line; a command whose parser sets ``intermixed`` (the name of its ``nargs="*"``
+    positional) also takes those positionals after its options (``govhall report ledger FILE --now T
+    assessment``), which argparse alone refuses."""
+    args, extra = parser.parse_known_args(argv)
+    target = getattr(args, "intermixed", None)
+    if extra and (target is None or any(t.startswith("-") and t != "-" for t in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        getattr(args, target).extend(extra)
+    return args
+
+
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
     try:
         configure_logging(args)

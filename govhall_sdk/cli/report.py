@@ -1,0 +1,236 @@
+"""``govhall report``: the supervisors' reports, from the results store or from a ticket file.
+
+Four reports (:mod:`govhall_sdk.reports`): the ``dashboard`` (one
+self-contained HTML file), the 帮办代办 ``ledger`` (台账), the ``assessment``
+(考核) and the return-visit list (``visits``, 抽查回访). The data comes from the
+state store that ``govhall run`` keeps (each ticket's latest evaluation and the
+history of its findings), or, given a ticket FILE, from evaluating that file as
+of ``--now`` (for people without a helpdesk).
+
+Files are written to ``--out`` (a folder, ``govhall-report`` by default; or a
+file when one report in one format is asked for); ``--format json`` prints the
+reports' data instead (or writes it to ``--out``). Phones are masked in every
+report unless ``--unmasked`` (the ledger's 申请人信息 for return-visit calls).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from ..reader import INPUT_FORMATS
+from ..terminal import printable, shown_json
+from .check import INPUT_FORMAT_HELP
+from .errors import EXIT_OK, EXIT_USAGE, UsageError
+from .options import add_options, command_epilog, config_from_args, engine_from_config
+from .period import add_period_options, period_from_args
+
+REPORTS = {
+    "dashboard": "the dashboard: KPIs, lights, violations by system, code, department and staff, the weekly "
+                 "trend and the longest-overdue tickets (HTML)",
+    "ledger": "the 帮办代办 ledger 《帮办代办工作登记台账》 (XLSX, CSV)",
+    "assessment": "the assessment 考核: violations per staff member and department by system and clause, and "
+                  "the directly responsible person of each overdue item (XLSX, CSV)",
+    "visits": "the return-visit list 抽查回访: spot-check draws and poor evaluations with their return-visit "
+              "deadline and status (XLSX, CSV)",
+}
+FORMATS = {
+    "html": "the dashboard as one self-contained HTML file",
+    "xlsx": "the tables as an Excel workbook",
+    "csv": "the tables as CSV (UTF-8 with BOM, as Excel opens it)",
+    "json": "the data of each report, printed (or written to --out)",
+}
+DEFAULT_OUT = "govhall-report"
+#: What each report can be written as (the first ones when --format is not given).
+OUTPUTS = {"dashboard": ("html",), "ledger": ("xlsx", "csv"), "assessment": ("xlsx", "csv"),
+           "visits": ("xlsx", "csv")}
+
+
+def _split(items: list[str]) -> tuple[list[str], str | None]:
+    """The reports named (all four when none) and the ticket file (None: the results store)."""
+    kinds = [i for i in items if i in REPORTS]
+    files = [i for i in items if i not in REPORTS]
+    if len(files) > 1:
+        raise UsageError(f"one ticket file at most, got {', '.join(files)} (the reports are: {', '.join(REPORTS)})")
+    return list(dict.fromkeys(kinds)) or list(REPORTS), files[0] if files else None
+
+
+def _catalog(engine: Any) -> Any:
+    from ..reports.data import catalog_of
+
+    return catalog_of(engine.pm.rules)
+
+
+def _from_file(path: str, args: argparse.Namespace, config: Any, period: Any) -> Any:
+    """The report input of a ticket file evaluated as of --now; each bad ticket is one line on stderr."""
+    from ..reader import FileError, iter_tickets
+    from ..reports.data import from_evaluations
+
+    engine = engine_from_config(config)
+    now = args.now or datetime.now(config.timezone)
+    try:
+        stream = open(path, "rb") if path != "-" else sys.stdin.buffer
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    evaluated = []
+    with stream:
+        try:
+            for item in iter_tickets(stream, "" if path == "-" else path, config.adapter_timezone,
+                                     args.input_format, strict=config.strict):
+                if item.ticket is None:
+                    _skipped(f"{item.id or item.where}: {item.error}")
+                    continue
+                result = engine.evaluate(item.ticket, now)
+                if result.errors:
+                    _skipped(f"{item.ticket.id}: " + "; ".join(result.errors))
+                    continue
+                evaluated.append((item.ticket, result))
+        except FileError as exc:
+            raise UsageError(f"{path}: {exc}") from None
+    return from_evaluations(evaluated, now, _catalog(engine), period=period, tz=config.timezone, lang=config.lang,
+                            department=args.department, unmasked=args.unmasked)
+
+
+def _skipped(text: str) -> None:
+    print(f"govhall report: left out {printable(text)}", file=sys.stderr)
+
+
+def _from_store(args: argparse.Namespace, config: Any, period: Any) -> Any:
+    from ..reports.data import from_store
+    from .audit import open_state
+
+    engine = engine_from_config(config)
+    state = open_state(config)
+    try:
+        return from_store(state, _catalog(engine), period=period, tz=config.timezone, lang=config.lang,
+                          department=args.department, unmasked=args.unmasked, adapter=args.adapter)
+    finally:
+        state.close()
+
+
+def _json_of(kind: str, data: Any) -> Any:
+    if kind == "dashboard":
+        from ..reports.kpi import dashboard_data
+
+        return dashboard_data(data)
+    from ..reports.tables import json_document
+
+    return json_document(_tables(kind, data))
+
+
+def _tables(kind: str, data: Any) -> Any:
+    from importlib import import_module
+
+    return import_module(f"..reports.{kind}", __package__).build(data)
+
+
+def _writer(kind: str, fmt: str) -> Callable[[Any, Path], list[Path]]:
+    """A function writing report ``kind`` as ``fmt`` to a path (a file, or for CSV a stem per table)."""
+    if fmt == "html":
+        def html(data: Any, path: Path) -> list[Path]:
+            from ..reports.dashboard import render_dashboard
+
+            path.write_text(render_dashboard(data), encoding="utf-8")
+            return [path]
+        return html
+    from ..reports import tables
+
+    write = tables.write_xlsx if fmt == "xlsx" else tables.write_csv
+
+    def table_file(data: Any, path: Path) -> list[Path]:
+        return write(_tables(kind, data), path)
+    return table_file
+
+
+def _plan(kinds: list[str], fmt: str | None, out: str | None) -> list[tuple[str, str, Path]]:
+    """(report, format, path) of every file to write."""
+    wanted = [(k, f) for k in kinds for f in OUTPUTS[k] if fmt is None or f == fmt]
+    if not wanted:
+        raise UsageError(f"--format {fmt}: {' and '.join(kinds)} cannot be written as {fmt} "
+                         f"({'; '.join(f'{k}: ' + ', '.join((*OUTPUTS[k], 'json')) for k in kinds)})")
+    target = Path(out or DEFAULT_OUT)
+    if len(wanted) == 1 and target.suffix.lower() == f".{wanted[0][1]}":
+        return [(wanted[0][0], wanted[0][1], target)]
+    if target.suffix and not target.is_dir():
+        raise UsageError(f"--out {target}: several files are written ({len(wanted)}), so --out names a folder")
+    return [(k, f, target / f"{k}.{f}") for k, f in wanted]
+
+
+def _write_files(kinds: list[str], args: argparse.Namespace, data: Any) -> None:
+    plan = _plan(kinds, args.format, args.out)
+    for _, _, path in plan:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {path.parent}: {exc.strerror}") from None
+    for kind, fmt, path in plan:
+        try:
+            written = _writer(kind, fmt)(data, path)
+        except OSError as exc:
+            raise UsageError(f"{path}: {exc.strerror or exc}") from None
+        for each in written:
+            print(f"govhall report: wrote {printable(str(each))}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Build the reports named (all by default) from the results store or a ticket file."""
+    kinds, path = _split(args.items)
+    config = config_from_args(args)
+    period = period_from_args(args, config.timezone)
+    data = _from_file(path, args, config, period) if path else _from_store(args, config, period)
+    if args.unmasked:
+        print("govhall report: --unmasked: applicants' phones are in these reports in full; keep them as "
+              "personal data", file=sys.stderr)
+    if args.format == "json":
+        payload = {k: _json_of(k, data) for k in kinds}
+        text = json.dumps(payload[kinds[0]] if len(kinds) == 1 else payload, ensure_ascii=False, indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            print(f"govhall report: wrote {printable(args.out)}")
+        else:
+            print(shown_json(text))
+        return EXIT_OK
+    _write_files(kinds, args, data)
+    return EXIT_OK
+
+
+def add_report_command(sub: Any) -> None:
+    """Register ``govhall report``."""
+    report = sub.add_parser(
+        "report", help="the supervisors' reports: dashboard, ledger, assessment, return visits",
+        description="Build the supervisors' reports from what govhall run has on record (each ticket's latest "
+                    "evaluation and the history of its findings), or from a ticket FILE evaluated as of --now. "
+                    "Reports: " + "; ".join(f"{k}: {v}" for k, v in REPORTS.items()) + ". Phones are masked "
+                    "unless --unmasked. Files go to --out (a folder; a file for one report in one format).",
+        epilog=command_epilog(
+            {"govhall report --config govhall.toml": "every report of what is on record, into govhall-report/",
+             "govhall report ledger --from 2025-01-01 --format csv --out ledger.csv":
+                 "the ledger since January 1 as CSV",
+             "govhall report dashboard tickets.json --now 2025-03-14 --lang en":
+                 "an English dashboard of a ticket file, into govhall-report/",
+             "govhall report assessment --department 市场监管窗口 --format json": "one department's data"},
+            {EXIT_OK: "the reports were written (a ticket left out is named on stderr)",
+             EXIT_USAGE: "bad usage or config, no state store yet, or a file that cannot be read"}))
+    report.add_argument("items", nargs="*", metavar="REPORT|FILE",
+                        help=f"the reports to build, any of {', '.join(REPORTS)} (default: all), and optionally "
+                             "a ticket file (or - for standard input) to evaluate instead of the results store; "
+                             "a file named like a report is given as ./NAME")
+    add_options(report, "config", "format", "lang", "now", formats=FORMATS,
+                help={"now": "with a ticket FILE: evaluate as of this moment (default: now): an ISO 8601 instant "
+                             "with its offset, or a local time or a date in the config's time zone"})
+    add_period_options(report)
+    report.add_argument("--department", metavar="NAME",
+                        help="only tickets this department held, led or answers a finding for")
+    report.add_argument("--out", metavar="PATH",
+                        help=f"where to write: a folder (default: ./{DEFAULT_OUT}), or a file for one report in "
+                             "one format (ledger.csv); with --format json, a file instead of standard output")
+    report.add_argument("--unmasked", action="store_true",
+                        help="show applicants' phones in full (the ledger and the return-visit list, for calling "
+                             "back); masked otherwise")
+    report.add_argument("--adapter", metavar="NAME", help="only the tickets of this adapter (its type, e.g. local)")
+    report.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                        help="with a ticket FILE: " + INPUT_FORMAT_HELP)
+    report.set_defaults(func=cmd_report, intermixed="items")

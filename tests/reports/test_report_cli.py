@@ -1,0 +1,113 @@
+"""``govhall report`` through the real command line: sources, outputs, filters, masking, errors."""
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from govhall_sdk.reports.kpi import dashboard_data
+from govhall_sdk.reports.tables import json_document
+from govhall_sdk.reports import ledger
+
+from .conftest import EXAMPLES, NOW
+
+PHONE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?!\d)")
+TICKETS = str(EXAMPLES / "tickets.json")
+
+
+def report(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "govhall_sdk.cli", "report", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def config_of(store):
+    return str(Path(store.path).parent / "govhall.toml")
+
+
+def every_text(folder):
+    """All text of every file written: CSV and HTML as text, XLSX cell by cell."""
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path, read_only=True)
+            yield from (str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row if c)
+        else:
+            yield path.read_text(encoding="utf-8-sig")
+
+
+def test_every_report_of_the_results_store_in_every_format(demo_store, tmp_path):
+    out = tmp_path / "out"
+    done = report("--config", config_of(demo_store), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {"dashboard.html", "ledger.xlsx", "ledger.csv", "assessment.xlsx", "visits.xlsx", "visits.csv"} <= names
+    assert all(f"wrote {out / n}" in done.stdout for n in names)
+    assert not any(PHONE.search(text) for text in every_text(out))  # masked in every output
+
+
+def test_a_ticket_file_gives_the_same_data_as_the_library(demo_data):
+    done = report("dashboard", TICKETS, "--now", NOW.isoformat(), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(json.dumps(dashboard_data(demo_data()), ensure_ascii=False))
+    done = report("ledger", TICKETS, "--now", NOW.isoformat(), "--format", "json", "--department", "帮办代办窗口")
+    expected = json_document(ledger.build(demo_data(department="帮办代办窗口")))
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected, ensure_ascii=False))
+
+
+def test_one_report_in_one_format_may_name_a_file_and_several_need_a_folder(tmp_path):
+    target = tmp_path / "ledger.csv"
+    done = report("ledger", TICKETS, "--now", NOW.isoformat(), "--format", "csv", "--out", str(target))
+    assert done.returncode == 0 and target.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][:2] == ["工单编号", "事项名称"] and len(rows) > 1
+    done = report("ledger", "visits", TICKETS, "--now", NOW.isoformat(), "--out", str(tmp_path / "both.csv"))
+    assert done.returncode == 2 and "names a folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_english_on_request(tmp_path):
+    target = tmp_path / "ledger.csv"
+    report("ledger", TICKETS, "--now", NOW.isoformat(), "--format", "csv", "--out", str(target), "--lang", "en")
+    assert target.read_text(encoding="utf-8-sig").splitlines()[0].startswith("Ticket,Item")
+
+
+def test_unmasked_shows_the_ledger_s_phones_and_says_so(tmp_path):
+    target = tmp_path / "ledger.csv"
+    done = report("ledger", TICKETS, "--now", NOW.isoformat(), "--format", "csv", "--out", str(target),
+                  "--unmasked")
+    assert done.returncode == 0 and "--unmasked" in done.stderr
+    proxy_phones = {t["applicant"]["phone"] for t in json.loads(Path(TICKETS).read_text(encoding="utf-8"))["tickets"]
+                    if any(e["type"] == "proxy_request" for e in t.get("events", [])) and
+                    t.get("applicant", {}).get("phone")}
+    assert proxy_phones and proxy_phones <= set(PHONE.findall(target.read_text(encoding="utf-8-sig")))
+
+
+def test_a_bad_ticket_is_named_and_the_others_are_reported(tmp_path):
+    lines = [json.dumps(t, ensure_ascii=False)
+             for t in json.loads(Path(TICKETS).read_text(encoding="utf-8"))["tickets"][:5]]
+    lines.insert(2, '{"id": "BROKEN", "kind": "nonsense"}')
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = report("dashboard", str(path), "--now", NOW.isoformat(), "--format", "json")
+    assert done.returncode == 0 and "BROKEN" in done.stderr and "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["tickets"] == 5
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--from", "2025-03-20", "--to", "2025-03-01"), "ends before it starts"),
+    (("--from", "March"), "not a date"),
+    (("--from", "2025-03-01T08:00"), "no UTC offset"),
+    (("ledger", "--format", "html"), "cannot be written as html"),
+])
+def test_bad_usage_is_one_line(args, words):
+    done = report(TICKETS, "--now", NOW.isoformat(), *args)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_without_a_state_store_it_says_so_and_creates_nothing(tmp_path):
+    (tmp_path / "govhall.toml").write_text("", encoding="utf-8")
+    done = report("--config", str(tmp_path / "govhall.toml"), cwd=tmp_path)
+    assert done.returncode == 2 and "no state store" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["govhall.toml"]
