@@ -11,11 +11,16 @@ ROOT = Path(__file__).parent.parent
 
 
 def first_command() -> list[str]:
+    return first_commands()[0]
+
+
+def first_commands() -> list[list[str]]:
+    """The govhall commands of the README's first line: the run, then the report."""
     block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S).group(1)
     line = next(l for l in block.splitlines() if l and not l.startswith("#"))
-    *install, run = line.split(" && ")
+    install, commands = line.split(" && ")[:3], line.split(" && ")[3:]
     assert install == ["python3 -m venv .venv", ". .venv/bin/activate", "pip install -e ."]
-    return shlex.split(run)
+    return [shlex.split(c) for c in commands]
 
 
 def test_readme_first_command_from_a_fresh_checkout(tmp_path):
@@ -35,3 +40,17 @@ def test_readme_first_command_from_a_fresh_checkout(tmp_path):
     assert show.returncode == 0
     tags = json.loads(show.stdout)["tags"]
     assert "govhall_sla_red" in tags and "govhall_sla_green" not in tags and "急件" in tags
+
+
+def test_readme_first_command_leaves_the_reports_where_it_says(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".govhall", "report"))
+    run, report = first_commands()
+    assert report[:2] == ["govhall", "report"]
+    for argv in (run, report):
+        done = subprocess.run([sys.executable, "-m", "govhall_sdk.cli", *argv[1:]], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    folder = tmp_path / "examples" / "report"
+    assert "examples/report/dashboard.html" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (folder / "dashboard.html").stat().st_size > 10_000
+    assert {"ledger.xlsx", "ledger.csv", "assessment.xlsx", "visits.xlsx"} <= {p.name for p in folder.iterdir()}
