@@ -9,7 +9,9 @@ happened: a clock's deadline, an event's instant) is in the period. Warnings and
 information are not counted. Each occurrence counts under the finding's
 ``staff`` and ``department`` (who answers for it, as the rules decide); one
 that names nobody counts under 未指明责任人 / 未指明部门 (no one named), never
-dropped. With ``--department``, only the occurrences that department answers
+dropped. A staff member is their id and the name their ticket gives them (``name (id)``): an id that two
+tickets name differently (in the demo, ``s-he`` is 何静 of 社会保障窗口 and 何佳 of 税务窗口) is two rows, so
+that no one answers for another's violation, and a supervisor sees the clash. With ``--department``, only the occurrences that department answers
 for are counted (a proxy agent's finding on a window's ticket counts for the
 agent's 帮办代办窗口, not for the window).
 
@@ -75,33 +77,33 @@ def counted(data: ReportData) -> Iterator[Occurrence]:
             yield o
 
 
+#: A staff member as counted: the id and ``name (id)`` as the ticket names them; (None, None) is no one named.
+Staff = tuple[str | None, str | None]
+
+
 class _Tally:
     """The counts of one pass over the counted occurrences: by staff, by department and by clause."""
 
     def __init__(self, data: ReportData) -> None:
         self.data = data
         self.records = {(r.get("adapter", ""), r["id"]): r for r in data.records}
-        self.staff: dict[str | None, Counter[str]] = defaultdict(Counter)
+        self.staff: dict[Staff, Counter[str]] = defaultdict(Counter)
         self.departments: dict[str | None, Counter[str]] = defaultdict(Counter)
-        self.clauses: Counter[tuple[str | None, str | None, str]] = Counter()
-        self.who: dict[str, tuple[str | None, str | None]] = {}
+        self.clauses: Counter[tuple[str | None, Staff, str]] = Counter()
+        self.own: dict[Staff, str | None] = {}
         for o in counted(data):
             self.add(o)
 
     def add(self, o: Occurrence) -> None:
-        """Count one occurrence, and remember how its staff member is named."""
+        """Count one occurrence under its staff member (as its ticket names them), department and code."""
+        record = self.records.get((o.adapter, o.ticket_id)) or {}
+        who = (o.staff, self.data.person(record, o.staff))
+        if who not in self.own:
+            self.own[who] = ((record.get("people") or {}).get(o.staff) or {}).get("department")
         rule = self.data.info(o.code).rule
-        self.staff[o.staff][rule] += 1
+        self.staff[who][rule] += 1
         self.departments[o.department][rule] += 1
-        self.clauses[(o.department, o.staff, o.code)] += 1
-        if o.staff is not None and o.staff not in self.who:
-            record = self.records.get((o.adapter, o.ticket_id)) or {}
-            own = ((record.get("people") or {}).get(o.staff) or {}).get("department")
-            self.who[o.staff] = (self.data.person(record, o.staff), own)
-
-    def person(self, staff: str | None) -> str | None:
-        """A counted staff member as ``name (id)``; None for no one named."""
-        return self.who[staff][0] if staff is not None else None
+        self.clauses[(o.department, who, o.code)] += 1
 
 
 def _count_columns(rules: list[str]) -> tuple[Column, ...]:
@@ -115,15 +117,15 @@ def _counts(counter: Counter[str], rules: list[str]) -> dict[str, int]:
     return row
 
 
-def _ranked(counts: Mapping[str | None, Counter[str]]) -> list[str | None]:
-    """The keys by most violations, then by key; None (no one named) last."""
-    return sorted(counts, key=lambda k: (k is None, -sum(counts[k].values()), k or ""))
+def _ranked(counts: Mapping[Any, Counter[str]], nobody: Any) -> list[Any]:
+    """The keys by most violations, then by key; ``nobody`` (no one named) last."""
+    return sorted(counts, key=lambda k: (k == nobody, -sum(counts[k].values()), str(k)))
 
 
 def staff_table(tally: _Tally, rules: list[str], lang: str) -> Table:
     """Violations by staff member and system, with totals."""
-    rows = [{"staff_id": s, "person": tally.person(s), "department": tally.who[s][1] if s else None,
-             **_counts(tally.staff[s], rules)} for s in _ranked(tally.staff)]
+    rows = [{"staff_id": who[0], "person": who[1], "department": tally.own[who], **_counts(tally.staff[who], rules)}
+            for who in _ranked(tally.staff, (None, None))]
     columns = (Column("staff_id", "工号", "Staff id"), Column("person", "直接责任人", "Responsible person", NOBODY),
                Column("department", "所属部门", "Department")) + _count_columns(rules)
     return Table("staff", "人员违规汇总", "Violations by staff member", columns, rows, lang, totals=True)
@@ -131,7 +133,7 @@ def staff_table(tally: _Tally, rules: list[str], lang: str) -> Table:
 
 def department_table(tally: _Tally, rules: list[str], lang: str) -> Table:
     """Violations by department and system, with totals."""
-    rows = [{"department": d, **_counts(tally.departments[d], rules)} for d in _ranked(tally.departments)]
+    rows = [{"department": d, **_counts(tally.departments[d], rules)} for d in _ranked(tally.departments, None)]
     columns = (Column("department", "部门", "Department", NO_DEPARTMENT),) + _count_columns(rules)
     return Table("departments", "部门违规汇总", "Violations by department", columns, rows, lang, totals=True)
 
@@ -139,11 +141,11 @@ def department_table(tally: _Tally, rules: list[str], lang: str) -> Table:
 def clause_table(tally: _Tally, rules: list[str], lang: str) -> Table:
     """Violations by department, staff member, system and clause (one row per code), with totals."""
     data = tally.data
-    rows = [{"department": d, "staff_id": s, "person": tally.person(s), "system": data.info(code).rule,
+    rows = [{"department": d, "staff_id": who[0], "person": who[1], "system": data.info(code).rule,
              "code": code, "clause": data.info(code).clause, "count": n}
-            for (d, s, code), n in tally.clauses.items()]
+            for (d, who, code), n in tally.clauses.items()]
     rows.sort(key=lambda r: (r["department"] is None, r["department"] or "", r["staff_id"] is None,
-                             r["staff_id"] or "", r["code"]))
+                             r["staff_id"] or "", r["person"] or "", r["code"]))
     labels = system_labels(set(rules) | {r["system"] for r in rows})
     columns = (Column("department", "部门", "Department", NO_DEPARTMENT), Column("staff_id", "工号", "Staff id"),
                Column("person", "直接责任人", "Responsible person", NOBODY),
@@ -180,7 +182,7 @@ def overdue_table(data: ReportData, rules: list[str]) -> Table:
                Column("deadline", "期限", "Deadline"), Column("clock_status", "状态", "Status", CLOCK_STATUSES),
                Column("staff_id", "工号", "Staff id"), Column("person", "直接责任人", "Responsible person", NOBODY),
                Column("department", "责任部门", "Department", NO_DEPARTMENT))
-    return Table("overdue", "超期件直接责任人", "Overdue items and who answers for them", columns, rows, data.lang)
+    return Table("overdue", "超期件直接责任人", "Overdue items and who answers", columns, rows, data.lang)
 
 
 def build(data: ReportData) -> list[Table]:
