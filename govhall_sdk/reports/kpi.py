@@ -50,7 +50,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..privacy import mask_text
 from .data import Occurrence, ReportData, instant
@@ -103,17 +103,20 @@ def due_soon(data: ReportData) -> dict[str, int]:
             "light_yellow": sum(r.get("light") == "yellow" for r in data.records)}
 
 
-def _evaluations(data: ReportData) -> Iterator[tuple[Mapping[str, Any], datetime, int]]:
+#: The rated evaluations of the period as (record, at, rating), shared by the two KPIs that read them.
+Rated = list[tuple[Mapping[str, Any], datetime, int]]
+
+
+def rated_evaluations(data: ReportData) -> Rated:
     """(record, at, rating) of every rated evaluation in the period."""
-    for record in data.records:
-        for evaluation in record.get("evaluations", ()):
-            if evaluation.get("rating") is not None and data.period.holds(at := instant(evaluation["at"])):
-                yield record, at, evaluation["rating"]
+    return [(record, at, evaluation["rating"])
+            for record in data.records for evaluation in record.get("evaluations", ())
+            if evaluation.get("rating") is not None and data.period.holds(at := instant(evaluation["at"]))]
 
 
-def satisfaction(data: ReportData) -> dict[str, Any]:
+def satisfaction(data: ReportData, rated: Rated | None = None) -> dict[str, Any]:
     """满意率: rated evaluations in the period with a rating of 4 or more, over all of them."""
-    ratings = [rating for _, _, rating in _evaluations(data)]
+    ratings = [rating for _, _, rating in (rated_evaluations(data) if rated is None else rated)]
     return ratio(sum(rating >= 4 for rating in ratings), len(ratings))
 
 
@@ -121,9 +124,10 @@ def _visited_after(record: Mapping[str, Any], at: datetime) -> bool:
     return any(instant(v["at"]) >= at for v in record.get("return_visits", ()))
 
 
-def poor_review_return_visits(data: ReportData) -> dict[str, Any]:
+def poor_review_return_visits(data: ReportData, rated: Rated | None = None) -> dict[str, Any]:
     """差评回访率: evaluations in the period rated 2 or less with a return visit at or after them, over all."""
-    poor = [(record, at) for record, at, rating in _evaluations(data) if rating <= 2]
+    poor = [(record, at) for record, at, rating in (rated_evaluations(data) if rated is None else rated)
+            if rating <= 2]
     return ratio(sum(_visited_after(record, at) for record, at in poor), len(poor))
 
 
@@ -192,10 +196,11 @@ def _weeks(data: ReportData, ats: Iterable[datetime]) -> Counter:
     return weeks
 
 
-def _span(data: ReportData, instants: list[datetime]) -> tuple[date, date] | None:
+def _span(data: ReportData, series: list[list[datetime]]) -> tuple[date, date] | None:
     """The Mondays of the first and last weeks of the trend (None when there is nothing to show)."""
-    first = data.period.start or min(instants, default=None)
-    last = data.period.end - _JUST_BEFORE if data.period.end else max(instants, default=None)
+    first = data.period.start or min((min(ats) for ats in series if ats), default=None)
+    last = data.period.end - _JUST_BEFORE if data.period.end else max((max(ats) for ats in series if ats),
+                                                                      default=None)
     if first is None or last is None or last < first:
         return None
     return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
@@ -211,7 +216,7 @@ def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> lis
     found = violations(data) if found is None else found
     series = {"created": _in_period(data, "created_at"), "resolved": _in_period(data, "resolved_at"),
               "violations": [o.at for o in found]}
-    span = _span(data, [at for ats in series.values() for at in ats])
+    span = _span(data, list(series.values()))
     if span is None:
         return []
     counts = {name: _weeks(data, ats) for name, ats in series.items()}
@@ -253,15 +258,15 @@ def _iso(value: datetime | None) -> str | None:
 
 def dashboard_data(data: ReportData) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
-    found = violations(data)
+    found, rated = violations(data), rated_evaluations(data)
     return {
         "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
         "period": {"from": _iso(data.period.start), "to": _iso(data.period.end)},
         "department": data.department, "tickets": len(data.records),
         "kpis": {
             "on_time_completion": on_time_completion(data), "overdue": overdue_now(data),
-            "due_soon": due_soon(data), "satisfaction": satisfaction(data),
-            "poor_review_return_visits": poor_review_return_visits(data),
+            "due_soon": due_soon(data), "satisfaction": satisfaction(data, rated),
+            "poor_review_return_visits": poor_review_return_visits(data, rated),
         },
         "lights": lights(data),
         "violations": violations_by(data, found),
