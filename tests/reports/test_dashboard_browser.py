@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +47,8 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    """A headless chromium at 1280 px, logging every console message."""
+def require_browser() -> None:
+    """Skip when chromium or its driver is missing; in CI, fail."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
         message = f"no browser for the dashboard's tests: {', '.join(missing)} missing (apt-get install chromium " \
@@ -55,6 +56,12 @@ def browser() -> Any:
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """A headless chromium at 1280 px, logging every console message."""
+    require_browser()
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={WIDTH},900",
@@ -104,6 +111,14 @@ def expected_marks(figures: dict[str, Any]) -> dict[str, int]:
     }
 
 
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "chromium")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="chromium missing"):
+        require_browser()
+
+
 def test_the_console_errors_are_seen(browser, tmp_path):
     """The check below is not blind: a page that logs an error is caught."""
     logs = open_page(browser, tmp_path / "error.html", "<script>console.error('broken')</script>")
@@ -130,3 +145,19 @@ def test_the_dashboard_draws_every_chart_without_a_console_error(browser, demo_d
     shot_width, shot_height = png_size(png)
     assert shot_width == WIDTH
     assert shot_height == browser.execute_script("return document.documentElement.scrollHeight") > 900
+
+
+def test_the_dashboard_prints(browser, demo_data, tmp_path):
+    """Printed (print media, A4 landscape), every chart is still drawn; the PDF is kept with the screenshots."""
+    report = demo_data()
+    open_page(browser, tmp_path / "dashboard.html", render_dashboard(report))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        drawn = {name: browser.execute_script(_DRAWN, f"#chart-{name} {selector}")
+                 for name, selector in MARKS.items()}
+        assert drawn == expected_marks(kpi.dashboard_data(report))
+        pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) >= 2  # pages, not one long one
+    (artifacts() / "dashboard-zh.pdf").write_bytes(pdf)
