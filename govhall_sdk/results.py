@@ -20,8 +20,9 @@ its offset:
   ``spot_check`` (drawn for a spot check, from ``ps.spot_check``);
 - ``people``: the name and department of each staff member the record names (in
   findings, ``responsible`` or ``assignee``), by actor id, from the ticket's events;
-- ``applicant``: ``name``, ``phone`` masked (``mask_text``), ``groups``; the
-  ID number and the birth date are never stored. The unmasked phone of a proxy
+- ``applicant``: ``name``, ``groups`` and, for a proxy ticket (the only ones
+  whose reports show it), ``phone`` masked (``mask_text``); the ID number and
+  the birth date are never stored. The unmasked phone of a proxy
   ticket (the ledger's 申请人信息, needed to call the applicant back) is kept
   apart, in :func:`contact_of`, for ``govhall report ledger --unmasked``.
 """
@@ -109,6 +110,7 @@ def _people(ticket: Ticket, result: Result) -> dict[str, dict[str, Any]]:
 def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[str, Any]:
     """The results record of one evaluated ticket (see the module docstring for its keys)."""
     applicant = ticket.applicant
+    proxy = _proxy(ticket)
     return {
         "id": ticket.id, "kind": ticket.kind, "subject": ticket.subject, "channel": ticket.channel,
         "status": ticket.status, "department": ticket.department, "lead_department": ticket.lead_department,
@@ -119,15 +121,15 @@ def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[st
         "escalation_level": result.escalation_level, "responsible": dict(result.responsible),
         "clocks": [clock_dict(c) for c in result.clocks],
         "findings": [_finding(f, evaluated_at) for f in result.findings],
-        "proxy": _proxy(ticket),
+        "proxy": proxy,
         "evaluations": [{"at": e.at.isoformat(), "rating": getattr(e, "rating", None)}
                         for e in ticket.events_of("evaluation")],
         "return_visits": [{"at": e.at.isoformat(), "result": getattr(e, "result", None)}
                           for e in ticket.events_of("return_visit")],
         "spot_check": any(f.code == SPOT_CHECK for f in result.findings),
         "people": _people(ticket, result),
-        "applicant": {"name": applicant.name, "phone": mask_text(applicant.phone) if applicant.phone else None,
-                      "groups": list(applicant.groups)},
+        "applicant": {"name": applicant.name, "phone": mask_text(applicant.phone) if proxy and applicant.phone
+                      else None, "groups": list(applicant.groups)},
     }
 
 
