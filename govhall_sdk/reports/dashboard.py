@@ -10,7 +10,7 @@ whatever they hold. Chinese by default, English with ``lang`` ``en``.
 
 What grows with the data is capped: the tables show the top rows (the JSON of
 :func:`.kpi.dashboard_data` has them all), the bar charts the top
-:data:`TOP_BARS`, the trend the last :data:`TREND_WEEKS` weeks; so the file stays
+:data:`TOP_BARS`, the trend :data:`TREND_WEEKS` weeks (:func:`trend_weeks`); so the file stays
 well under 2 MB for any number of tickets.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ LABELS: Mapping[str, Mapping[str, Any]] = {
         "count": "次数", "code": "代码", "system": "制度", "clause": "条款", "staff": "工作人员",
         "nobody": "未指定", "longest_overdue": "超期最久的工单", "id": "工单号", "subject": "事项",
         "assignee": "承办人", "clock": "计时", "due_at": "期限", "days_overdue": "超期天数（自然日）",
-        "week": "周", "none_yet": "无", "top": "前 {n} 项", "last_weeks": "最近 {n} 周",
+        "week": "周", "none_yet": "无", "top": "前 {n} 项", "last_weeks": "截至最后有数据的一周，共 {n} 周",
         "lights_names": {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计时"},
         "clocks": {"completion": "办结", "first_reply": "首次答复", "supplement_notice": "补正告知",
                    "deferred_reply": "延期答复", "transfer": "转办", "evaluation": "评价", "return_visit": "回访"},
@@ -81,7 +81,7 @@ LABELS: Mapping[str, Mapping[str, Any]] = {
         "staff": "Staff member", "nobody": "not named", "longest_overdue": "Longest-overdue tickets",
         "id": "Ticket", "subject": "Subject", "assignee": "Assignee", "clock": "Clock", "due_at": "Deadline",
         "days_overdue": "Days overdue (calendar)", "week": "Week", "none_yet": "None",
-        "top": "top {n}", "last_weeks": "last {n} weeks",
+        "top": "top {n}", "last_weeks": "{n} weeks, up to the last with data",
         "lights_names": {"green": "Green", "yellow": "Yellow", "red": "Red", "none": "No clock"},
         "clocks": {"completion": "completion", "first_reply": "first reply", "supplement_notice": "supplement notice",
                    "deferred_reply": "deferred reply", "transfer": "transfer", "evaluation": "evaluation",
@@ -173,6 +173,16 @@ def _trend_chart(weeks: Sequence[Mapping[str, Any]], t: Mapping[str, Any]) -> Ma
     return svg_of(chart, "weekly", t["weekly"])
 
 
+def trend_weeks(weeks: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """The weeks the trend chart shows: all of them, or the :data:`TREND_WEEKS` up to the last one with data
+    (a period reaching into the future does not show empty weeks only)."""
+    if len(weeks) <= TREND_WEEKS:
+        return weeks
+    last = max((i for i, week in enumerate(weeks) if any(week[s] for s in _SERIES)), default=len(weeks) - 1)
+    end = max(last + 1, TREND_WEEKS)
+    return weeks[end - TREND_WEEKS:end]
+
+
 def charts(figures: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Markup | None]:
     """The dashboard's SVG charts by name (None for a chart with nothing to draw)."""
     found = figures["violations"]
@@ -185,7 +195,7 @@ def charts(figures: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Markup
                                 [:TOP_BARS]], t["count"]),
         "by_staff": _bars("by_staff", t["by_staff"], [(r["name"] or t["nobody"], r["count"])
                                                        for r in found["by_staff"][:TOP_BARS]], t["count"]),
-        "weekly": _trend_chart(figures["weekly"][-TREND_WEEKS:], t),
+        "weekly": _trend_chart(trend_weeks(figures["weekly"]), t),
     }
 
 

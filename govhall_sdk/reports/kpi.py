@@ -139,9 +139,7 @@ def lights(data: ReportData) -> dict[str, int]:
 
 def violations(data: ReportData) -> list[Occurrence]:
     """The history's occurrences of severity ``violation`` whose ``at`` is in the period."""
-    severity: dict[str, str] = {}
-    for code in {o.code for o in data.history}:
-        severity[code] = data.info(code).severity
+    severity = {code: data.info(code).severity for code in {o.code for o in data.history}}
     return [o for o in data.history if severity[o.code] == "violation" and data.period.holds(o.at)]
 
 
@@ -152,7 +150,7 @@ def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
 
 
 def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | None, str | None]:
-    """``name (id)`` of each staff id, from the first record of the history that names that person."""
+    """``name (id)`` of each staff id, from the first of the history's tickets whose record knows the name."""
     wanted = set(staff)
     by_ticket = {(r.get("adapter", ""), r["id"]): r for r in data.records}
     names: dict[str | None, str | None] = {}

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import attrs
 
 from govhall_sdk.reports import kpi
-from govhall_sdk.reports.dashboard import TOP_BARS, render_dashboard
+from govhall_sdk.reports.dashboard import TOP_BARS, TREND_WEEKS, render_dashboard, trend_weeks
 from govhall_sdk.reports.data import Period
 from reports.test_kpi import BIG_SECONDS, TZ, at, clock, data, occurrence, record, synthetic_data
 
@@ -125,6 +125,21 @@ def test_the_tables_hold_what_the_figures_say(demo_data):
         assert row["id"] in table and f'<td class="n">{row["calendar_days_overdue"]}</td>' in table
     codes = html[html.index('id="table-by_code"'):]
     assert all(row["code"] in codes for row in figures["violations"]["by_code"])
+
+
+def test_a_long_period_charts_the_weeks_up_to_the_last_with_data():
+    long = Period(datetime(2024, 1, 1, tzinfo=TZ), datetime(2030, 1, 1, tzinfo=TZ))
+    late = [record(f"t{day}", created_at=at(day).replace("2025", "2027")) for day in (3, 10, 17)]
+    weeks = kpi.dashboard_data(data(late, period=long))["weekly"]
+    assert len(weeks) > TREND_WEEKS
+    shown = trend_weeks(weeks)
+    assert len(shown) == TREND_WEEKS and shown[-1]["week"] == "2027-W11"  # not the empty weeks up to 2030
+    early = kpi.dashboard_data(data([record("t", created_at=at(3))], period=long))["weekly"]
+    assert trend_weeks(early) == early[:TREND_WEEKS]  # the first weeks, where the data is
+    html = render_dashboard(data(late, period=long))
+    chart = html[html.index('id="chart-weekly"'):html.index("</figure>", html.index('id="chart-weekly"'))]
+    assert chart.count("<circle") == 3 * TREND_WEEKS
+    assert str(TREND_WEEKS) in html[html.index('id="section-weekly"'):html.index('id="chart-weekly"')]
 
 
 def test_nothing_to_show_renders_too():

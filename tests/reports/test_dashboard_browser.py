@@ -107,7 +107,7 @@ def expected_marks(figures: dict[str, Any]) -> dict[str, int]:
         "by_system": len(found["by_system"]),
         "by_department": min(TOP_BARS, len(found["by_department"])),
         "by_staff": min(TOP_BARS, len(found["by_staff"])),
-        "weekly": 3 * len(figures["weekly"][-TREND_WEEKS:]),
+        "weekly": 3 * min(TREND_WEEKS, len(figures["weekly"])),
     }
 
 
