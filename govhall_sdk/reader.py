@@ -51,6 +51,7 @@ _STRINGS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 _PAIRS = re.compile(rb"\[\]|\{\}")
 _PASSES = 8
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKETS_OR_QUOTES = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 class FileError(ValueError):
@@ -539,7 +540,7 @@ def _too_deep(data: bytes) -> bool:
     """
     if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
         return False
-    brackets = _STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS)
+    brackets = _outside_strings(data)
     for _ in range(_PASSES):
         brackets, n = _PAIRS.subn(b"", brackets)
         if not n:
@@ -550,6 +551,22 @@ def _too_deep(data: bytes) -> bool:
         if depth > MAX_DEPTH:
             return True
     return False
+
+
+def _outside_strings(data: bytes) -> bytes:
+    """The brackets of ``data`` outside its strings, in order.
+
+    Without a backslash, strings run from a quote to the next. Kept to its brackets and quotes, a text
+    whose strings hold no bracket is then brackets and empty strings ``""``: dropping every ``""`` (from
+    left to right, the first quote pairs with the second, and so on) leaves the brackets outside strings,
+    and no quote. A quote left over (a bracket in a string, a string not closed) or a backslash: the
+    strings are dropped one by one.
+    """
+    if b"\\" not in data:
+        brackets = data.translate(None, _NOT_BRACKETS_OR_QUOTES).replace(b'""', b"")
+        if b'"' not in brackets:
+            return brackets
+    return _STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS)
 
 
 def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None, *, strict: bool = False) -> Parsed:
