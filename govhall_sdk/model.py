@@ -6,9 +6,10 @@ can be shared safely between plugins.
 """
 from __future__ import annotations
 
+import operator
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import attrs
 
@@ -45,7 +46,14 @@ class Applicant:
     groups: tuple[str, ...] = ()
 
 
-@attrs.frozen
+def _event_class(cls: type) -> type:
+    """``attrs.frozen`` for :class:`Event` and its subclasses, less the methods they share: ``__eq__``,
+    ``__hash__`` and ``__repr__`` are :class:`Event`'s, over each class's fields, and ``__init__`` is
+    given by :func:`_event_inits`. Generating them per class is most of what importing the model cost."""
+    return attrs.frozen(init=False, repr=False, eq=False)(cls)
+
+
+@_event_class
 class Event:
     """One entry of a ticket's timeline.
 
@@ -63,15 +71,29 @@ class Event:
         """True when a staff member (not the applicant or a system) acted."""
         return self.actor is not None and self.actor.role == "staff"
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to an event of the same class with equal fields (as attrs compares)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _field_values(self) == _field_values(other)
 
-@attrs.frozen
+    def __hash__(self) -> int:
+        return hash((self.__class__.__name__, _field_values(self)))
+
+    def __repr__(self) -> str:
+        """``Reply(type='reply', at=..., ...)``, as attrs writes it."""
+        fields = ", ".join(f"{a.name}={getattr(self, a.name)!r}" for a in attrs.fields(self.__class__))
+        return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({fields})"
+
+
+@_event_class
 class Submission(Event):
     """The applicant handed in materials."""
 
     items: tuple[str, ...] = ()
 
 
-@attrs.frozen
+@_event_class
 class Reply(Event):
     """A message; ``public`` means the applicant sees it (an internal note otherwise)."""
 
@@ -79,7 +101,7 @@ class Reply(Event):
     body: str = ""
 
 
-@attrs.frozen
+@_event_class
 class Notice(Event):
     """A 一次性告知: a supplement notice (``missing``) or an answer to a consultation (``elements``)."""
 
@@ -88,14 +110,14 @@ class Notice(Event):
     elements: tuple[str, ...] | None = None
 
 
-@attrs.frozen
+@_event_class
 class Deferral(Event):
     """The question cannot be answered on the spot; ``contact`` was kept."""
 
     contact: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Referral(Event):
     """The applicant was pointed elsewhere."""
 
@@ -105,7 +127,7 @@ class Referral(Event):
     phone: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Assignment(Event):
     """The ticket moved between departments or windows."""
 
@@ -113,14 +135,14 @@ class Assignment(Event):
     to_department: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Acceptance(Event):
     """受理, with or without a 受理通知书."""
 
     notice_issued: bool = False
 
 
-@attrs.frozen
+@_event_class
 class Rejection(Event):
     """不予受理 / 不予登记 / 未予批准."""
 
@@ -130,7 +152,7 @@ class Rejection(Event):
     notice_issued: bool = False
 
 
-@attrs.frozen
+@_event_class
 class Extension(Event):
     """延期: ``working_days`` count only when ``approved_by`` is set."""
 
@@ -138,33 +160,33 @@ class Extension(Event):
     approved_by: Actor | None = None
 
 
-@attrs.frozen
+@_event_class
 class SuspensionStart(Event):
     """The clocks pause (hearing, expert review, waiting on the applicant)."""
 
     reason: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class SuspensionEnd(Event):
     """The clocks resume."""
 
     reason: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Urge(Event):
     """The lead department urged a co-department (督促)."""
 
     to_department: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class ResultReport(Event):
     """The result was reported to whoever assigned the item."""
 
 
-@attrs.frozen
+@_event_class
 class ProxyRequest(Event):
     """A help/proxy service (帮办代办) was requested."""
 
@@ -172,21 +194,21 @@ class ProxyRequest(Event):
     agent: Actor | None = None
 
 
-@attrs.frozen
+@_event_class
 class ProxyOffer(Event):
     """Proxy service was offered to the applicant."""
 
     mode: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Handover(Event):
     """Materials handed over to the proxy agent (代办 交接)."""
 
     items: tuple[str, ...] = ()
 
 
-@attrs.frozen
+@_event_class
 class Fee(Event):
     """A fee was charged."""
 
@@ -194,21 +216,21 @@ class Fee(Event):
     legally_required: bool = False
 
 
-@attrs.frozen
+@_event_class
 class Evaluation(Event):
     """The applicant's review: 5 = 非常满意 ... 1 = 非常不满意."""
 
     rating: int = 0
 
 
-@attrs.frozen
+@_event_class
 class ReturnVisit(Event):
     """A return visit (回访)."""
 
     result: str | None = None
 
 
-@attrs.frozen
+@_event_class
 class Completion(Event):
     """办结."""
 
@@ -237,6 +259,46 @@ EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
         "completion": Completion,
     }
 )
+_FIELD_VALUES: dict[type, Callable[[Event], tuple]] = {}  # event class -> its field values, in order
+
+
+def _field_values(event: Event) -> tuple:
+    """The values of an event's fields, in order (a plugin's subclass of an event class too)."""
+    get = _FIELD_VALUES.get(event.__class__)
+    if get is None:
+        get = _FIELD_VALUES[event.__class__] = operator.attrgetter(*(a.name for a in attrs.fields(event.__class__)))
+    return get(event)
+
+
+def _event_inits(classes: list[type[Event]]) -> None:
+    """Give each event class its ``__init__`` (the same parameters as attrs would) and its
+    :data:`_FIELD_VALUES`; the ``__init__`` functions are compiled at once and set each slot through
+    its descriptor, which is faster than attrs' ``object.__setattr__`` (events are the objects a
+    check makes most of)."""
+    namespace: dict[str, Any] = {}
+    source = []
+    for cls in classes:
+        names = [a.name for a in attrs.fields(cls)]
+        params = []
+        for a in attrs.fields(cls):
+            if a.default is attrs.NOTHING:
+                params.append(a.name)
+            else:
+                namespace[f"_{cls.__name__}_{a.name}"] = a.default
+                params.append(f"{a.name}=_{cls.__name__}_{a.name}")
+            namespace[f"_set_{cls.__name__}_{a.name}"] = getattr(cls, a.name).__set__
+        body = "".join(f"\n    _set_{cls.__name__}_{n}(self, {n})" for n in names)
+        source.append(f"def {cls.__name__}__init__(self, {', '.join(params)}):{body}\n")
+        _FIELD_VALUES[cls] = operator.attrgetter(*names)
+    exec(compile("".join(source), f"<{__name__} event inits>", "exec"), namespace)
+    for cls in classes:
+        init = namespace[f"{cls.__name__}__init__"]
+        init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", __name__
+        init.__doc__ = f"A :class:`{cls.__name__}`; every field by name or in order, as attrs defines."
+        cls.__init__ = init
+
+
+_event_inits([Event, *EVENT_CLASSES.values()])
 
 
 @attrs.frozen

@@ -1,0 +1,63 @@
+"""The event classes the parser builds keep attrs' behaviour: constructors, equality, repr, frozen-ness."""
+import inspect
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import pytest
+
+from govhall_sdk.model import EMPTY, EVENT_CLASSES, Actor, Completion, Event, Reply, ResultReport
+
+AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+@pytest.mark.parametrize("cls", [Event, *EVENT_CLASSES.values()], ids=lambda c: c.__name__)
+def test_every_event_class_takes_its_fields_by_name_and_in_order(cls):
+    fields = attrs.fields(cls)
+    params = inspect.signature(cls).parameters
+    assert list(params) == [a.name for a in fields]
+    assert [p.default for p in params.values()][2:] == [a.default for a in fields][2:]
+    by_name = cls(type="x", at=AT)
+    assert by_name == cls("x", AT) and by_name.extra is EMPTY
+    values = [getattr(by_name, a.name) for a in fields]
+    assert cls(*values) == by_name and attrs.evolve(by_name) == by_name
+
+
+def test_equality_is_per_class_and_over_every_field():
+    staff = Actor("s1", department="窗口")
+    reply = Reply("reply", AT, staff, EMPTY, False, "好")
+    assert reply == Reply("reply", AT, Actor("s1", department="窗口"), public=False, body="好")
+    assert reply != Reply("reply", AT, staff, EMPTY, False, "不好")
+    assert reply != Reply("reply", AT, staff, EMPTY, True, "好")
+    assert Completion("completion", AT) != ResultReport("completion", AT)  # the same fields, another class
+    assert Completion("completion", AT) != Event("completion", AT)
+    assert (Reply("reply", AT) == "reply") is False
+
+
+def test_repr_and_frozen_as_attrs_makes_them():
+    reply = Reply("reply", AT, body="x")
+    assert repr(reply) == (f"Reply(type='reply', at={AT!r}, actor=None, extra=mappingproxy({{}}), public=True, "
+                           "body='x')")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        reply.body = "y"
+    with pytest.raises(TypeError, match="at"):
+        Reply("reply")
+    assert attrs.evolve(reply, body="y").body == "y" and reply.body == "x"
+
+
+def test_hash_follows_equality():
+    a = Completion("completion", AT, extra=None)
+    assert hash(a) == hash(Completion("completion", AT, extra=None))
+    assert len({a, Completion("completion", AT, extra=None), Completion("completion", AT + timedelta(1), extra=None)}) == 2
+
+
+def test_a_plugin_s_subclass_compares_as_its_base_does():
+    class Note(Reply):
+        pass
+
+    @attrs.frozen
+    class Rated(Reply):
+        stars: int = 0
+
+    assert Note("reply", AT, body="x") == Note("reply", AT, body="x") != Reply("reply", AT, body="x")
+    assert Rated("reply", AT, stars=2) != Rated("reply", AT, stars=3)
+    assert repr(Note("reply", AT)).startswith("Note(type='reply', ")
