@@ -184,8 +184,8 @@ def test_a_hundred_thousand_tickets_take_a_few_seconds(demo_data, tmp_path):
     big = scaled_demo(demo_data(), 100_000)
     assert len(big.records) == 100_000
     figures = timings(big, tmp_path)
-    total = {name: sum(f.values()) for name, f in figures.items()}
-    assert all(seconds < 15 for seconds in total.values()), figures
+    # linear, with room for a loaded CI machine: XlsxWriter alone writes some 40,000 to 100,000 cells a second
+    assert all(f["build"] + f["csv"] + f["json"] < 10 and f["xlsx"] < 30 for f in figures.values()), figures
     rows = len(read_csv(tmp_path / "ledger.csv")) - 1
     assert rows == sum(1 for r in big.records if r["proxy"])
 
