@@ -67,20 +67,29 @@ class InstalledEntryPoint(NamedTuple):
 
 
 def _search_path_key() -> str:
-    """A digest of where distributions are found: every ``sys.path`` entry and its modification time.
+    """A digest of the distributions that can be found: the metadata folders (``*.dist-info``,
+    ``*.egg-info``) of every ``sys.path`` entry, with their modification times.
 
-    Installing, upgrading or removing a distribution adds or removes its metadata folder, which
-    changes the modification time of the entry that holds it.
+    Installing, upgrading or removing a distribution adds or replaces its metadata folder; other
+    files coming and going (in the working directory, on ``sys.path`` when run with ``-m``) change
+    nothing. An entry that is not a folder (a zip file) counts by its own modification time.
     """
     digest = hashlib.sha256(f"{ENTRY_POINTS_FORMAT}\0{sys.executable}".encode())
     for entry in sys.path:
         where = os.path.abspath(entry or ".")
         try:
-            stamp = os.stat(where).st_mtime_ns
+            with os.scandir(where) as found:
+                stamps = sorted((e.name, e.stat().st_mtime_ns) for e in found if e.name.endswith(_METADATA_FOLDERS))
         except OSError:
-            stamp = -1
-        digest.update(f"\0{where}\0{stamp}".encode())
+            try:
+                stamps = [("", os.stat(where).st_mtime_ns)]
+            except OSError:
+                stamps = []
+        digest.update(f"\0{where}\0{stamps}".encode())
     return digest.hexdigest()
+
+
+_METADATA_FOLDERS = (".dist-info", ".egg-info")
 
 
 def _read_installed() -> list[InstalledEntryPoint]:

@@ -20,7 +20,6 @@ warning an error.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import operator
@@ -102,6 +101,8 @@ NEAR_MISS = 0.75
 def _suggest(name: str, known: frozenset[str], cutoff: float = 0.6) -> str:
     """`` (did you mean 'x'?)`` for the known name closest to ``name`` (the same but for case,
     spaces, ``-`` and ``_`` first, then :func:`difflib.get_close_matches`), or ``""``."""
+    import difflib  # at first use: only an unknown name needs it
+
     folded = _SPELLING.sub("", name).lower()
     names = sorted(known)
     same = [k for k in names if _SPELLING.sub("", k).lower() == folded]

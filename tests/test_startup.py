@@ -35,8 +35,8 @@ def _python(code, *args, cache, check=True, env=None):
                           check=check, timeout=120)
 
 
-def _check(path, cache):
-    out = _python(CHECK, "check", path, "--now", NOW, "--format", "json", cache=cache)
+def _check(path, cache, env=None):
+    out = _python(CHECK, "check", path, "--now", NOW, "--format", "json", cache=cache, env=env)
     imported = out.stderr.rsplit("IMPORTED ", 1)[1].split()
     return out.stdout, set(imported[0].split(",")) if imported else set()
 
@@ -105,15 +105,17 @@ def test_a_check_imports_no_http_retry_state_or_progress_library(tmp_path):
 
 
 def test_a_check_reads_the_installed_plugins_from_their_cache(ticket_file, tmp_path):
-    cache = tmp_path / "cache"
-    first, imported_first = _check(ticket_file, cache)
+    cache, folder = tmp_path / "cache", tmp_path / "on-the-path"
+    folder.mkdir()
+    first, imported_first = _check(ticket_file, cache, env={"PYTHONPATH": str(folder)})
     assert "importlib.metadata" in imported_first  # nothing cached yet: the distributions' metadata is read
     (path,) = cache.glob("entry-points-*.json")
     names = [entry[0] for entry in json.loads(path.read_text(encoding="utf-8"))["entry_points"]]
     assert names == sorted(names) and {"time_limit", "calendars", "local"} <= set(names)
-    second, imported_second = _check(ticket_file, cache)
+    (folder / "notes.txt").write_text("not a distribution", encoding="utf-8")  # the folder changes, not what it offers
+    second, imported_second = _check(ticket_file, cache, env={"PYTHONPATH": str(folder)})
     assert "importlib.metadata" not in imported_second
-    assert second == first
+    assert second == first and len(list(cache.glob("entry-points-*.json"))) == 1
 
 
 def test_a_damaged_plugin_cache_is_not_used(ticket_file, tmp_path):
