@@ -155,20 +155,27 @@ def clause_table(tally: _Tally, rules: list[str], lang: str) -> Table:
                  totals=True)
 
 
+def is_overdue(finding: Mapping[str, Any], data: ReportData) -> bool:
+    """True for a violation of a clock that ran out (it names the clock and the deadline) whose deadline is in
+    the period and, with ``--department``, that the department answers for."""
+    if not (finding.get("clock") and finding.get("due_at")) or data.info(finding["code"]).severity != VIOLATION:
+        return False
+    return data.period.holds(instant(finding["due_at"])) \
+        and (data.department is None or finding.get("department") == data.department)
+
+
 def overdue_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[dict[str, Any]]:
-    """The record's clock violations whose deadline is in the period (of ``--department``, when given)."""
+    """The record's overdue items (:func:`is_overdue`), each with its clock's status and who answers for it."""
     status = {(c["name"], c["due_at"]): c["status"] for c in record.get("clocks") or ()}
     for f in record.get("findings") or ():
-        info = data.info(f["code"])
-        if not (f.get("clock") and f.get("due_at")) or info.severity != VIOLATION \
-                or not data.period.holds(instant(f["at"])) \
-                or (data.department is not None and f.get("department") != data.department):
+        if not is_overdue(f, data):
             continue
+        info = data.info(f["code"])
         yield {"ticket_id": record["id"], "subject": record.get("subject"), "code": f["code"],
                "system": info.rule, "clause": info.clause, "clock": f["clock"],
-               "deadline": local(f["due_at"], data.tz),
-               "clock_status": status.get((f["clock"], f.get("due_at"))), "staff_id": f.get("staff"),
-               "person": data.person(record, f.get("staff")), "department": f.get("department")}
+               "deadline": local(f["due_at"], data.tz), "clock_status": status.get((f["clock"], f["due_at"])),
+               "staff_id": f.get("staff"), "person": data.person(record, f.get("staff")),
+               "department": f.get("department")}
 
 
 def overdue_table(data: ReportData, rules: list[str]) -> Table:
