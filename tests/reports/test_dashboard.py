@@ -151,9 +151,9 @@ def test_nothing_to_show_renders_too():
 def test_a_hundred_thousand_tickets_make_a_small_page_quickly():
     big = synthetic_data(100_000)
     for lang in ("zh", "en"):
-        began = time.perf_counter()
+        began = time.process_time()
         html = render_dashboard(attrs.evolve(big, lang=lang))
-        elapsed = time.perf_counter() - began
+        elapsed = time.process_time() - began
         assert elapsed < BIG_SECONDS, f"{elapsed:.1f} s"
         assert len(html.encode("utf-8")) < 2 * 1024 * 1024
         assert html.count('<g class="bar">') <= 4 + 2 * TOP_BARS

@@ -288,16 +288,17 @@ def synthetic_data(n: int, seed: int = 15) -> ReportData:
     return ReportData(records, history, CATALOG, Period(), start + timedelta(days=366), TZ)
 
 
-#: The bound of the 100,000-ticket figures, for a shared CI machine: every pass is linear (about 4 s
-#: measured on two busy cores); an accidentally quadratic one would take hours.
+#: The bound of the 100,000-ticket figures and page, in CPU seconds (``time.process_time``: the other jobs
+#: of a busy CI machine do not count): every pass is linear, about 2 s measured for the figures and 2.5 s
+#: for the page; an accidentally quadratic pass would take hours.
 BIG_SECONDS = 10
 
 
 def test_a_hundred_thousand_tickets_take_a_few_seconds():
     big_data = synthetic_data(100_000)
-    began = time.perf_counter()
+    began = time.process_time()
     figures = kpi.dashboard_data(big_data)
-    elapsed = time.perf_counter() - began
+    elapsed = time.process_time() - began
     assert elapsed < BIG_SECONDS, f"{elapsed:.1f} s"
     assert figures["tickets"] == 100_000
     assert len(figures["longest_overdue"]) == kpi.LONGEST_OVERDUE
@@ -308,13 +309,10 @@ def test_a_hundred_thousand_tickets_take_a_few_seconds():
 if __name__ == "__main__":  # python -m tests.reports.test_kpi [N]: time the figures and the HTML of N tickets
     from govhall_sdk.reports.dashboard import render_dashboard
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    made = time.perf_counter()
     big = synthetic_data(count)
-    began = time.perf_counter()
-    kpi.dashboard_data(big)
-    computed = time.perf_counter()
-    html = render_dashboard(big)
-    done = time.perf_counter()
-    print(f"{count} tickets, {len(big.history)} occurrences: generated in {began - made:.2f} s, "
-          f"dashboard_data {computed - began:.2f} s, render_dashboard {done - computed:.2f} s, "
-          f"HTML {len(html.encode()) / 1024:.0f} KiB")
+    for name, report in (("dashboard_data", kpi.dashboard_data), ("render_dashboard", render_dashboard)):
+        cpu, wall = time.process_time(), time.perf_counter()
+        out = report(big)
+        print(f"{name} of {count} tickets, {len(big.history)} occurrences: {time.process_time() - cpu:.2f} s CPU, "
+              f"{time.perf_counter() - wall:.2f} s wall")
+    print(f"HTML {len(out.encode()) / 1024:.0f} KiB")
