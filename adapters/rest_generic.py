@@ -539,7 +539,8 @@ class EventSpec:
             raise ConfigError(f"{section.path}.path: only {{id}} may stand in the path")
         records = _records_path(section)
         if path is None and records is None:
-            raise ConfigError(f"{section.path}: give path (a sub-resource per ticket) or records (a list in the record)")
+            raise ConfigError(f"{section.path}: give path (a sub-resource per ticket) or records "
+                              "(a list in the record)")
         paths, actor = _event_map(section.section("map", required=True))
         types, roles, public = _event_values(section.section("values"))
         spec = cls(path, _query(section), records, PaginatorSpec.read(section.section("paginator")), paths, actor,
@@ -613,7 +614,8 @@ class WriteSpec:
             raise ConfigError(f"{section.path}.tags: required (the whole new list), or both add_tags and remove_tags")
         conflicts = tuple(section.get("conflict_statuses", list, [409, 412]))
         if not all(isinstance(c, int) and not isinstance(c, bool) for c in conflicts):
-            raise ConfigError(f"{section.path}.conflict_statuses: expected a list of HTTP statuses, got {list(conflicts)}")
+            raise ConfigError(f"{section.path}.conflict_statuses: expected a list of HTTP statuses, "
+                              f"got {list(conflicts)}")
         section.close()
         return cls(requests, item, ids, conflicts)
 
@@ -921,18 +923,21 @@ class GenericRESTAdapter(RESTAdapter):
         return False
 
     def _actor(self, spec: EventSpec, raw: Mapping[str, Any], own_note: bool) -> dict[str, Any] | None:
-        """The author: staff only when the config says so (the role map, ``[adapter.agents]``).
+        """The author: staff only when the config says so (the role map, or ``[adapter.agents]``, where a
+        listed person is staff unless the entry gives another role).
 
-        An author whose role neither says is ``default_role`` (an applicant unless configured), except
-        that an internal note carrying a govhall marker by such an author is govhall's own.
+        An author neither names is ``default_role`` (an applicant unless configured), except that an
+        internal note carrying a govhall marker by such an author is govhall's own.
         """
         ident = spec.actor["id"](raw) if "id" in spec.actor else None
         if ident is None:
             return None
         role_raw = spec.actor["role"](raw) if "role" in spec.actor else None
         role = spec.roles.get(_text(role_raw)) if role_raw is not None else None
-        explicit = role is not None or "role" in self.mapping.agents.get(str(ident), {})
-        if own_note and not explicit:
+        agent = self.mapping.agents.get(str(ident))
+        if role is None and agent is not None:
+            role = agent.get("role", "staff")  # a person [adapter.agents] lists is staff unless it says otherwise
+        if own_note and role is None:
             return dict(GOVHALL_ACTOR)
         name = spec.actor["name"](raw) if "name" in spec.actor else None
         actor = self.mapping.actor(ident, role or spec.default_role, None if name is None else str(name))

@@ -165,7 +165,8 @@ def order_from_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
     return {
         "orderNo": ticket["id"],
         "basic": {"title": ticket.get("subject") or ticket["id"], "category": CATEGORIES[ticket["kind"]],
-                  "source": SOURCES.get(ticket.get("channel") or "hotline"), "state": STATES[ticket.get("status") or "new"],
+                  "source": SOURCES.get(ticket.get("channel") or "hotline"),
+                  "state": STATES[ticket.get("status") or "new"],
                   "createTime": local(ticket["created_at"])},
         "handling": {"dept": {"name": ticket.get("department") or "综合窗口"}, "handler": None, "deadline": None},
         "citizen": {"name": applicant.get("name"), "mobile": applicant.get("phone")},

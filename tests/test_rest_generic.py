@@ -235,7 +235,8 @@ def test_a_note_is_never_resent_blindly(desk, config):
     seed(desk)
     (item,) = pulled(make(config))
     desk.fail("POST", r".*/notes", 503)
-    patch = Patch([], [], {}, [Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]")])
+    marker = "[govhall:tl.overdue:completion]"
+    patch = Patch([], [], {}, [Note("tl.overdue", marker, f"超时 {marker}")])
     (outcome,) = make(config).apply([(item.ticket, patch)])
     assert not outcome.ok and "HTTP 503" in outcome.error and desk.requests("POST", r".*/notes") == 1
 
