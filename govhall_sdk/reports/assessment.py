@@ -32,7 +32,8 @@ agent's 帮办代办窗口, not for the window).
   in words), ``deadline`` 期限, ``clock_status`` 状态 (``red`` 超期未完成, ``missed`` 超期后完成),
   ``staff_id``, ``person`` 直接责任人, ``department`` 责任部门; by deadline.
 
-In JSON, ``system`` is the rule's key and an unnamed person or department is null.
+The subject is shown with any phone or ID number in it masked. In JSON, ``system`` is the rule's key
+and an unnamed person or department is null.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from collections import Counter, defaultdict
 from typing import Any, Iterable, Iterator, Mapping
 
 from .data import SYSTEMS, Occurrence, ReportData, instant
-from .ledger import local
+from .ledger import free_text, local
 from .tables import Column, Table
 
 VIOLATION = "violation"
@@ -171,7 +172,7 @@ def overdue_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[dict[s
         if not is_overdue(f, data):
             continue
         info = data.info(f["code"])
-        yield {"ticket_id": record["id"], "subject": record.get("subject"), "code": f["code"],
+        yield {"ticket_id": record["id"], "subject": free_text(record.get("subject")), "code": f["code"],
                "system": info.rule, "clause": info.clause, "clock": f["clock"],
                "deadline": local(f["due_at"], data.tz), "clock_status": status.get((f["clock"], f["due_at"])),
                "staff_id": f.get("staff"), "person": data.person(record, f.get("staff")),

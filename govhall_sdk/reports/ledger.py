@@ -4,7 +4,9 @@
 ``ledger``). A proxy ticket is a record with ``proxy`` (a ``proxy_request``);
 it is on the period's ledger when its request or its acceptance falls in the
 period (so a request of late February accepted in March is on both months'
-ledgers: neither month misses it). Rows are in the order of the requests.
+ledgers: neither month misses it). With ``--department``, the tickets
+:class:`~govhall_sdk.reports.data.ReportData` keeps (of that department or lead
+department, or with a finding it answers for). Rows are in the order of the requests.
 
 Columns (JSON key, zh header, en header); the notice's five are kept under the
 notice's own names, and the notice's two "information" columns are split so
@@ -26,12 +28,15 @@ that a spreadsheet can sort and filter them:
 
 A missing value (no acceptance yet, no agent named) is an empty cell: the
 ledger shows what is on record, and ``ps.ledger_incomplete`` reports the gaps.
+Ticket text (the subject) is shown with any phone or ID number in it masked,
+``--unmasked`` or not: only the applicant's phone column is unmasked.
 """
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
+from ..privacy import mask_text
 from .data import ReportData, instant
 from .tables import Column, Table
 
@@ -70,6 +75,12 @@ def local(text: str | None, tz: tzinfo) -> datetime | None:
     return at.astimezone(tz) if at is not None else None
 
 
+def free_text(text: str | None) -> str | None:
+    """Ticket text (a subject, a visit's result) as a report shows it: any phone or ID number in it masked,
+    with or without ``--unmasked`` (which unmasks only the applicant's phone column)."""
+    return mask_text(text) if text else text
+
+
 def agent_text(agent: Mapping[str, Any] | None) -> str | None:
     """The 帮办代办员 as people read them: ``name (id)``, the id alone without a name, None without an agent."""
     if not agent:
@@ -98,7 +109,7 @@ def ledger_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
     agent = proxy.get("agent") or {}
     evaluation = latest_evaluation(record) or {}
     return {
-        "ticket_id": record["id"], "subject": record.get("subject"), "mode": proxy.get("mode"),
+        "ticket_id": record["id"], "subject": free_text(record.get("subject")), "mode": proxy.get("mode"),
         "requested_at": local(proxy["requested_at"], tz), "accepted_at": local(record.get("accepted_at"), tz),
         "resolved_at": local(record.get("resolved_at"), tz), "agent": agent_text(agent),
         "agent_department": agent.get("department"), "applicant": (record.get("applicant") or {}).get("name"),

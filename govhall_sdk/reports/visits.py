@@ -27,7 +27,11 @@ Columns (JSON key, zh header, en header):
   without a clock: ``done`` when a ``return_visit`` came at or after its resolution, else ``pending``;
 - ``visited_at`` 回访时间 Visited at and ``visit_result`` 回访情况 Result: that return visit.
 
-Rows: overdue first, then pending, late and done; within each, by deadline
+Ticket text (the subject, the visit's result) is shown with any phone or ID
+number in it masked; ``--unmasked`` unmasks only the applicant's phone column.
+
+With ``--department``, the tickets :class:`~govhall_sdk.reports.data.ReportData`
+keeps. Rows: overdue first, then pending, late and done; within each, by deadline
 (none last) and ticket.
 """
 from __future__ import annotations
@@ -36,7 +40,7 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 from .data import ReportData, instant
-from .ledger import RATINGS, agent_text, latest_evaluation, local
+from .ledger import RATINGS, agent_text, free_text, latest_evaluation, local
 from .tables import Column, Table
 
 SPOT_CHECK, POOR_REVIEW = "spot_check", "poor_review"
@@ -80,7 +84,7 @@ def first_visit(record: Mapping[str, Any], since: datetime | None) -> Mapping[st
 def _base(record: Mapping[str, Any], data: ReportData, reason: str) -> dict[str, Any]:
     """The columns every row of a record shares."""
     return {
-        "ticket_id": record["id"], "subject": record.get("subject"),
+        "ticket_id": record["id"], "subject": free_text(record.get("subject")),
         "agent": agent_text((record.get("proxy") or {}).get("agent")),
         "applicant": (record.get("applicant") or {}).get("name"), "applicant_phone": data.phone(record),
         "reason": reason, "resolved_at": local(record.get("resolved_at"), data.tz),
@@ -90,7 +94,7 @@ def _base(record: Mapping[str, Any], data: ReportData, reason: str) -> dict[str,
 def _visit(row: dict[str, Any], visit: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
     """``row`` with the return visit's time and result."""
     row["visited_at"] = local(visit.get("at"), data.tz)
-    row["visit_result"] = visit.get("result")
+    row["visit_result"] = free_text(visit.get("result"))
     return row
 
 

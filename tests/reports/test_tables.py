@@ -48,7 +48,7 @@ def read_csv(path: Path) -> list[list[str]]:
     """A CSV file's rows; asserts the byte-order mark and CRLF line ends of Excel's dialect."""
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), raw[:10]
-    assert raw.count(b"\r\n") >= raw.count(b"\n") - raw.count(b"\r\n\n") > 0
+    assert raw.endswith(b"\r\n") and raw.split(b"\n", 1)[0].endswith(b"\r"), raw[:200]
     return list(csv.reader(io.StringIO(raw[3:].decode("utf-8"), newline=""), dialect="excel"))
 
 

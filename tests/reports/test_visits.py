@@ -188,3 +188,15 @@ def test_a_visit_note_that_looks_like_a_formula_stays_text(tmp_path):
     assert read_csv(path)[1][-1] == "'" + evil
     tables.write_xlsx(built, tmp_path / "evil.xlsx")
     assert read_xlsx(tmp_path / "evil.xlsx")["抽查回访清单"][1][-1] == evil
+
+
+def test_phone_numbers_in_ticket_text_are_masked_even_unmasked(demo_data):
+    """--unmasked unmasks the applicant's phone column, not a number written into a subject or a visit's note."""
+    evaluation, clock = poor(1, "2025-03-04T09:00:00+08:00", "met")
+    raw = record(subject="代办 请回电 13912345678", evaluations=[evaluation], clocks=[clock],
+                 return_visits=[{"at": "2025-03-05T09:00:00+08:00", "result": "已联系 139 1234 5678"}])
+    for contacts in (None, {("file", "T1"): "13900000000"}):
+        data = ReportData([raw], [], {}, Period(), datetime(2025, 4, 1, tzinfo=TZ), TZ, contacts=contacts)
+        [row] = visits.build(data)[0].rows
+        assert row["subject"] == "代办 请回电 139****5678" and row["visit_result"] == "已联系 139 **** 5678"
+        assert row["applicant_phone"] == ("13900000000" if contacts else "139****0000")
