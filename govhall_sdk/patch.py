@@ -105,25 +105,31 @@ def note_body(finding: Finding, ctx: Any, marker: str, provisional: bool) -> str
     return f"【政务服务规则提醒】{finding.message}（依据：{finding.clause}{deadline}）{caveat}{marker}"
 
 
-def _masked_notes(pending: list[tuple[Finding, str, bool]], ctx: Any) -> list[Note]:
-    """The notes of ``(finding, marker, provisional)``: ``mask_text(note_body(...))``, masked by pieces.
+def _masked_notes(findings: list[Finding], markers: list[str], provisional: list[bool], ctx: Any) -> list[Note]:
+    """The notes of the findings, their markers and whether each deadline is provisional:
+    ``mask_text(note_body(...))``, masked by pieces.
 
     A note is the text before its marker with the marker appended, and a marker begins with ``[``, which
     is neither a digit, a separator nor a check letter (:mod:`govhall_sdk.privacy`): no number, and no
     match of the fast path, spans the two, so the masking of the whole is the masking of each. The text
-    before the marker repeats from finding to finding, so its masking is remembered by :func:`mask_text`;
-    the markers, which do not repeat, are masked together, in one pass over them all when nothing in them
-    is masked (the usual case), by the same argument. A backslash, which could begin an escape across
-    two pieces, masks its note whole.
+    before the marker repeats from finding to finding (it depends on the message, the clause, the deadline
+    and the caveat only), so it is written and masked once for each; the markers, which do not repeat, are
+    masked together, in one pass over them all when nothing in them is masked (the usual case), by the
+    same argument. A backslash, which could begin an escape across two pieces, masks its note whole.
     """
-    plain = [marker for _, marker, _ in pending if "\\" not in marker and marker.startswith(MARKER_PREFIX)]
+    plain = [marker for marker in markers if "\\" not in marker and marker.startswith(MARKER_PREFIX)]
     joined = "".join(plain)
     masked = dict(zip(plain, plain)) if mask_unique(joined) == joined else {m: mask_unique(m) for m in plain}
+    heads: dict[tuple, tuple[str, str | None]] = {}
     notes = []
-    for finding, marker, provisional in pending:
-        head = note_body(finding, ctx, "", provisional)
+    for finding, marker, caveat in zip(findings, markers, provisional):
+        key = (finding.message, finding.clause, finding.due_at, caveat)
+        head = heads.get(key)
+        if head is None:
+            text = note_body(finding, ctx, "", caveat)
+            head = heads[key] = (text, None if "\\" in text else mask_text(text))
         shown = masked.get(marker)
-        body = mask_text(head + marker) if shown is None or "\\" in head else mask_text(head) + shown
+        body = mask_text(head[0] + marker) if shown is None or head[1] is None else head[1] + shown
         notes.append(Note(finding.code, marker, body))
     return notes
 
@@ -160,12 +166,14 @@ def build_patch(ticket: Ticket, ctx: Any, light: str | None, level: int, respons
         written = written_markers(ticket)
         provisional = {(c.name, c.due_at) for c in clocks if c.provisional}
         seen: set[str] = set()
-        pending = []
+        noted, markers, caveats = [], [], []
         for f in violations:
             marker = note_marker(f)
             if marker in seen or marker in written:
                 continue
             seen.add(marker)
-            pending.append((f, marker, bool(provisional) and (f.clock, f.due_at) in provisional))
-        notes = _masked_notes(pending, ctx)
+            noted.append(f)
+            markers.append(marker)
+            caveats.append(bool(provisional) and (f.clock, f.due_at) in provisional)
+        notes = _masked_notes(noted, markers, caveats, ctx)
     return Patch(sorted(desired - current), sorted(current - desired), fields, notes)

@@ -269,7 +269,7 @@ def _who_en(actor) -> str:
 class _View:
     """One ticket as the clauses read it, from one pass over its events (``_scan`` and the ``_on_*`` steps).
 
-    ``marked`` holds ``(event, words)`` for the events with a code of their own,
+    ``marked`` holds the events with a code of their own and ``words`` what each used,
     in event order: staff public replies that used forbidden phrases (``words``,
     as found), referrals and acceptances (``words`` None). ``route`` is the path
     between departments once there is an assignment. ``closed_at`` is the instant
@@ -278,7 +278,7 @@ class _View:
     """
 
     __slots__ = (
-        "ticket", "ctx", "st", "clocks", "marked", "first_contact", "first_move", "first_completion",
+        "ticket", "ctx", "st", "clocks", "marked", "words", "first_contact", "first_move", "first_completion",
         "first_rejection", "closer", "notified", "urged", "route", "closed_at", "last_phrase",
     )
 
@@ -288,6 +288,7 @@ class _View:
         st = self.st = _settings(ctx)
         self.clocks = []
         self.marked = []
+        self.words = []               # beside marked: the phrases found, or None (two lists: no tuple per event)
         self.first_contact = None     # first public contact not by the applicant or a system (stops first_reply)
         self.first_move = None        # first assignment or referral (stops transfer)
         self.first_completion = None
@@ -335,7 +336,8 @@ def _scan(v, events, find_phrases):
             if role == "staff" and e.body:
                 words = find_phrases(e.body)
                 if words:
-                    v.marked.append((e, words))
+                    v.marked.append(e)
+                    v.words.append(words)
         elif t in CONTACT_TYPES:
             _on_contact(v, e, t)
         else:
@@ -370,7 +372,8 @@ def _on_referral(v, e):
     """A referral: it may be the first move, and it is checked for what it told."""
     if v.first_move is None:
         v.first_move = e.at
-    v.marked.append((e, None))
+    v.marked.append(e)
+    v.words.append(None)
 
 
 def _on_assignment(v, e):
@@ -408,7 +411,8 @@ def _on_completion(v, e):
 
 def _on_acceptance(v, e):
     """An acceptance: checked for its acceptance notice."""
-    v.marked.append((e, None))
+    v.marked.append(e)
+    v.words.append(None)
 
 
 _STEPS = {"assignment": _on_assignment, "acceptance": _on_acceptance, "urge": _on_urge, "completion": _on_completion}
@@ -497,7 +501,7 @@ EVENT_CLAUSES = {"reply": _forbidden_phrase, "referral": _referral_incomplete, "
 def _event_codes(v):
     """The codes of single replies, referrals and acceptances, in event order."""
     found = []
-    for e, words in v.marked:
+    for e, words in zip(v.marked, v.words):
         finding = EVENT_CLAUSES[e.type](v, e, words)
         if finding is not None:
             found.append(finding)

@@ -35,12 +35,13 @@ def test_notes_masked_by_pieces_are_the_masking_of_each_note():
         ctx = _context(lang)
         for _ in range(300):
             pending = []
+            clauses, messages = [_text(rng, 3) for _ in range(2)], [_text(rng, rng.randrange(0, 10)) for _ in range(3)]
             for _ in range(rng.randrange(1, 6)):
-                finding = Finding("fr.forbidden_phrase", "first_responsibility", "violation", _text(rng, 3),
-                                  _text(rng, rng.randrange(0, 10)))
+                finding = Finding("fr.forbidden_phrase", "first_responsibility", "violation", rng.choice(clauses),
+                                  rng.choice(messages))
                 marker = rng.choice(["[govhall:", "[govhall:", "govhall:", ""]) + _text(rng, rng.randrange(0, 8)) + "]"
                 pending.append((finding, marker, rng.random() < 0.3))
-            notes = _masked_notes(pending, ctx)
+            notes = _masked_notes(*(list(column) for column in zip(*pending)), ctx)
             assert [(n.code, n.marker) for n in notes] == [(f.code, m) for f, m, _ in pending]
             assert [n.body for n in notes] == [mask_unique(note_body(f, ctx, m, p)) for f, m, p in pending]
 
