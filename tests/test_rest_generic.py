@@ -333,3 +333,18 @@ def test_registered_through_the_entry_point():
     if "rest_generic" not in (ROOT / "pyproject.toml").read_text(encoding="utf-8"):
         pytest.xfail("pyproject.toml does not declare rest = \"govhall_adapters.rest_generic\" yet")
     assert found.get("rest") == "govhall_adapters.rest_generic", "declared in pyproject.toml: run pip install -e ."
+
+
+@pytest.mark.parametrize("name", ["rest-12345.toml", "rest-redmine.toml"])
+def test_the_docs_print_the_example_files_as_they_are(name):
+    doc = (ROOT / "docs" / "adapters" / "rest.md").read_text(encoding="utf-8")
+    block = doc.split(f"<!-- example: examples/{name} -->\n```toml\n", 1)[1].split("```\n", 1)[0]
+    assert block == (ROOT / "examples" / name).read_text(encoding="utf-8")
+
+
+def test_the_redmine_example_loads(config, monkeypatch):
+    monkeypatch.setenv("GOVHALL_REDMINE_API_KEY", "rm-key-0123456789")
+    raw = tomllib.loads((ROOT / "examples" / "rest-redmine.toml").read_text(encoding="utf-8"))["adapter"]
+    adapter = make(config, raw)
+    assert adapter.session.headers["X-Redmine-API-Key"] == "rm-key-0123456789"
+    assert "rm-key-0123456789" not in repr(adapter)
