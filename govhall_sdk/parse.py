@@ -454,8 +454,77 @@ for _etype, _spec in _EVENT_FIELDS.items():
 del _etype, _spec, _cls
 
 
+def _common_shape_converter(etype: str) -> Callable[[_Problems, dict, int], Event | None]:
+    """The converter of an event of type ``etype`` in the common shape, compiled from its plan.
+
+    It returns None, having added no problem, unless the event's ``at`` is an instant with its
+    offset, its actor is absent or one read before (:func:`_known_actor`) and it has no unknown
+    field; then it converts the typed fields in order as :func:`_checked_event` does (a value of
+    the common type taken as it is) and returns the event. So an event is either built here with
+    the same problems, or left whole to :func:`_checked_event`.
+    """
+    cls, known, fields = _PLANS[etype]
+    namespace: dict[str, Any] = {"_cls": cls, "_known": known, "_EMPTY": EMPTY, "_etype": etype,
+                                 "_fromisoformat": _fromisoformat, "_known_actor": _known_actor}
+    lines = ["def convert(p, raw, i):",
+             "    at = raw.get('at')",
+             "    if type(at) is not str:",
+             "        return None",
+             "    try:",
+             "        at = _fromisoformat(at)",
+             "    except ValueError:",
+             "        return None",
+             "    if at.tzinfo is None:",
+             "        return None",
+             "    actor = raw.get('actor')",
+             "    if actor is not None:",
+             "        if type(actor) is not dict:",
+             "            return None",
+             "        actor = _known_actor(actor)",
+             "        if actor is None:",
+             "            return None",
+             "    if not _known.issuperset(raw):",
+             "        return None"]
+    for n, (name, conv, fast) in enumerate(fields):
+        namespace[f"_conv{n}"], namespace[f"_fast{n}"] = conv, fast
+        lines.append(f"    v{n} = raw.get({name!r})")
+        call = f"v{n} = _conv{n}(p, v{n}, f'events[{{i}}].{name}')"
+        lines.append(f"    if type(v{n}) not in _fast{n}:\n        {call}" if fast else f"    {call}")
+    values = "".join(f", v{n}" for n in range(len(fields)))
+    lines.append(f"    return _cls(_etype, at, actor, _EMPTY{values})")
+    exec(compile("\n".join(lines) + "\n", f"<{__name__} {etype} events>", "exec"), namespace)
+    return namespace["convert"]
+
+
+class _CommonShape(dict):
+    """Event type -> :func:`_common_shape_converter`, compiled at first use of the type (a check of
+    one ticket compiles two or three); a type without a plan gets None and is not kept."""
+
+    def __missing__(self, etype: str) -> Callable[[_Problems, dict, int], Event | None] | None:
+        if etype not in _PLANS:
+            return None
+        convert = self[etype] = _common_shape_converter(etype)
+        return convert
+
+
+_COMMON_SHAPE = _CommonShape()
+
+
 def _event(p: _Problems, raw: Any, i: int) -> Event | None:
-    """Event ``i`` of a ticket; its path (``events[i]``) is only spelled out for a problem."""
+    """Event ``i`` of a ticket: by its type's common-shape converter when it applies, else checked."""
+    if type(raw) is dict:
+        etype = raw.get("type")
+        if type(etype) is str:
+            convert = _COMMON_SHAPE[etype]
+            if convert is not None:
+                event = convert(p, raw, i)
+                if event is not None:
+                    return event
+    return _checked_event(p, raw, i)
+
+
+def _checked_event(p: _Problems, raw: Any, i: int) -> Event | None:
+    """Event ``i`` of a ticket, every problem found; its path (``events[i]``) is only spelled out for one."""
     if type(raw) is not dict:
         p.add(f"events[{i}]", "expected an object")
         return None
