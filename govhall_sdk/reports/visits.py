@@ -52,7 +52,7 @@ REASONS: Mapping[Any, tuple[str, str]] = {
 STATUS_OF_CLOCK = {"met": "done", "missed": "late", "green": "pending", "yellow": "pending", "paused": "pending",
                    "red": "overdue"}
 STATUSES: Mapping[Any, tuple[str, str]] = {
-    "done": ("已回访", "visited on time"), "late": ("逾期回访", "visited late"),
+    "done": ("已回访", "visited"), "late": ("逾期回访", "visited late"),
     "pending": ("待回访", "to be visited"), "overdue": ("逾期未回访", "overdue, not visited"),
 }
 ORDER = {"overdue": 0, "pending": 1, "late": 2, "done": 3}
