@@ -167,6 +167,18 @@ def _step(value: Any, name: str) -> Any:
     return None
 
 
+def epoch_text(value: Any) -> Any:
+    """An epoch number (seconds, or milliseconds from 10^11 on, as Java back ends write them) as an ISO
+    instant in UTC; any other value as it is (ISO 8601 text is read by the interchange's parser)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    seconds = value / 1000 if abs(value) >= 1e11 else value
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return str(value)
+
+
 def _text(value: Any) -> str:
     """A value as the text a value map is keyed by (``true``/``false`` for booleans, as JSON spells them)."""
     if isinstance(value, bool):
@@ -553,6 +565,17 @@ class EventSpec:
         return spec
 
 
+    def value(self, raw: Mapping[str, Any], key: str) -> Any:
+        """The value of an event's mapped ``key`` (None when it is not mapped)."""
+        path = self.paths.get(key)
+        return None if path is None else path(raw)
+
+    def author(self, raw: Mapping[str, Any], key: str) -> Any:
+        """The value of the author's mapped ``key`` (None when it is not mapped)."""
+        path = self.actor.get(key)
+        return None if path is None else path(raw)
+
+
 def _event_map(mapped: Section) -> tuple[dict[str, RecordPath], dict[str, RecordPath]]:
     """``[adapter.events.map]``: the event's own paths and its ``actor`` table."""
     paths = {k: mapped.path_of(k) for k in _EVENT_KEYS}
@@ -622,6 +645,16 @@ class WriteSpec:
 
 # ---------------------------------------------------------------- the walk
 
+def read_instant(value: Any, zone: Any) -> datetime | None:
+    """ISO 8601 text or an epoch number as an aware instant (a naive time in ``zone``), else None."""
+    value = epoch_text(value)
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=zone) if parsed and parsed.tzinfo is None else parsed
+
+
 class UpdatedWalk:
     """Where a pull stands over the "updated since" list: the anchor (newest version taken) and the ids
     taken at it. A list that turns out not to be sorted ascending keeps the stored cursor at the walk's
@@ -633,11 +666,7 @@ class UpdatedWalk:
 
     def instant(self, version: Any) -> datetime | None:
         """A record's version as an aware instant (a naive one in the adapter's zone)."""
-        try:
-            parsed = datetime.fromisoformat(str(version)) if isinstance(version, str) else None
-        except ValueError:
-            return None
-        return parsed.replace(tzinfo=self.zone) if parsed and parsed.tzinfo is None else parsed
+        return read_instant(version, self.zone)
 
     def take(self, records: Sequence[Any], key: Callable[[Any], tuple[str, Any]]) -> list[Any]:
         """The records not taken before; moves the anchor."""
@@ -819,8 +848,9 @@ class GenericRESTAdapter(RESTAdapter):
         out["fields"] = {name: path(record) for name, path in fmap.fields.items()}
         out["events"] = self._events(events, problems, warnings)
         self._dates(out)
-        if out["updated_at"] is None:
-            problems.append(f"version: no value at {fmap.version.text!r} (adapter.map.version)")
+        if read_instant(out["updated_at"], timezone.utc) is None:
+            problems.append(f"version: {str(out['updated_at'])[:40]!r} at {fmap.version.text!r} is not a time "
+                            "(ISO 8601 text or an epoch number; adapter.map.version)")
         if problems:
             raise TicketError(tid, problems)
         return out
@@ -852,10 +882,10 @@ class GenericRESTAdapter(RESTAdapter):
     def _dates(self, out: dict[str, Any]) -> None:
         """A date-only deadline ends its day; the first acceptance event stands for a missing ``accepted_at``."""
         if out.get("due_at") is not None:
-            out["due_at"] = self.mapping.instant(str(out["due_at"]), end_of_day=True)
+            out["due_at"] = self.mapping.instant(str(epoch_text(out["due_at"])), end_of_day=True)
         for key in ("accepted_at", "resolved_at", "created_at"):
             if out.get(key) is not None:
-                out[key] = self.mapping.instant(str(out[key]))
+                out[key] = self.mapping.instant(str(epoch_text(out[key])))
         if out.get("promised_working_days") is not None:
             out["promised_working_days"] = self.mapping.integer(out["promised_working_days"])
         if out.get("accepted_at") is None:
@@ -879,9 +909,12 @@ class GenericRESTAdapter(RESTAdapter):
         etype = self._event_type(spec, raw, where, problems)
         if not etype:
             return []
-        body = spec.paths["body"](raw) if "body" in spec.paths else None
+        body, at = spec.value(raw, "body"), spec.value(raw, "at")
         public = self._public(spec, raw, where, problems)
-        event: dict[str, Any] = {"type": etype, "at": self.mapping.instant(str(spec.paths["at"](raw)))}
+        if at is None:
+            problems.append(f"{where}.at: no value at {spec.paths['at'].text!r}")
+            return []
+        event: dict[str, Any] = {"type": etype, "at": self.mapping.instant(str(epoch_text(at)))}
         if etype == "reply":
             event.update(public=public, body="" if body is None else str(body))
         elif body is not None:
@@ -929,19 +962,17 @@ class GenericRESTAdapter(RESTAdapter):
         An author neither names is ``default_role`` (an applicant unless configured), except that an
         internal note carrying a govhall marker by such an author is govhall's own.
         """
-        ident = spec.actor["id"](raw) if "id" in spec.actor else None
+        ident, role_raw = spec.author(raw, "id"), spec.author(raw, "role")
         if ident is None:
             return None
-        role_raw = spec.actor["role"](raw) if "role" in spec.actor else None
-        role = spec.roles.get(_text(role_raw)) if role_raw is not None else None
+        role = None if role_raw is None else spec.roles.get(_text(role_raw))
         agent = self.mapping.agents.get(str(ident))
         if role is None and agent is not None:
             role = agent.get("role", "staff")  # a person [adapter.agents] lists is staff unless it says otherwise
         if own_note and role is None:
             return dict(GOVHALL_ACTOR)
-        name = spec.actor["name"](raw) if "name" in spec.actor else None
+        name, department = spec.author(raw, "name"), spec.author(raw, "department")
         actor = self.mapping.actor(ident, role or spec.default_role, None if name is None else str(name))
-        department = spec.actor["department"](raw) if "department" in spec.actor else None
         if department is not None and "department" not in actor:
             actor["department"] = str(department)
         return actor

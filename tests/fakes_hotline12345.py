@@ -65,12 +65,13 @@ class Hotline12345(FakeHelpdesk):
 
     unauthorized = {"code": "4010", "message": "令牌无效"}
 
-    def __init__(self, mock: Any = None, *, token: str = TOKEN, ignore_cursor: bool = False):
+    def __init__(self, mock: Any = None, *, token: str = TOKEN, ignore_cursor: bool = False,
+                 ignore_page_number: bool = False):
         super().__init__(BASE, mock, auth=f"Bearer {token}")
         self.orders: dict[str, dict[str, Any]] = {}
         self.flows: dict[str, list[dict[str, Any]]] = {}
         self.clock = datetime(2025, 1, 6, 10, 0, 0)
-        self.ignore_cursor = ignore_cursor
+        self.ignore_cursor, self.ignore_page_number = ignore_cursor, ignore_page_number
         self.route("GET", LIST, self.list_orders)
         self.route("GET", ONE, self.get_order, expected=False)
         self.route("GET", ONE + "/flows", self.get_flows, expected=False)
@@ -123,6 +124,7 @@ class Hotline12345(FakeHelpdesk):
         if order_no not in self.orders:
             return 404, {"code": "4040", "message": "工单不存在"}
         number, size = int(call.params.get("pageNum", "1")), min(int(call.params.get("pageSize", "10")), FLOW_CAP)
+        number = 1 if self.ignore_page_number else number
         flows = self.flows[order_no]
         return ok({"total": len(flows), "list": flows[(number - 1) * size:number * size]})
 

@@ -145,6 +145,19 @@ def test_a_mapping_error_is_that_tickets_error_with_its_path(desk, config):
     assert third.ticket is not None  # the page goes on
 
 
+def test_epoch_milliseconds_are_read_and_an_unreadable_version_is_an_error(desk, config):
+    order = seed(desk, "GD-001")
+    order["basic"]["createTime"] = 1736125200000  # 2025-01-06T01:00:00Z, as a Java back end writes it
+    desk.flow("GD-001", "回复", "您好", who="s1")
+    desk.flows["GD-001"][-1]["opTime"] = 1736128800
+    seed(desk, "GD-002")["basic"]["updateTime"] = "昨天"
+    first, second = pulled(make(config))
+    assert first.ticket.created_at.isoformat() == "2025-01-06T01:00:00+00:00"
+    assert first.ticket.events[0].at.isoformat() == "2025-01-06T02:00:00+00:00"
+    assert second.error.problems == ["version: '昨天' at 'basic.updateTime' is not a time (ISO 8601 text or an "
+                                     "epoch number; adapter.map.version)"]
+
+
 def test_a_record_mapped_to_nothing_is_left_out(desk, config):
     seed(desk)
     desk.flow("GD-001", "催办", "怎么还没处理", who="c-9", identity="市民")
@@ -168,6 +181,19 @@ def test_the_flows_are_paged_on_to_their_total_past_short_pages(desk, config):
     (item,) = pulled(make(config))
     assert len(item.ticket.events) == 45
     assert [c.params["pageNum"] for c in desk.sent("GET", r".*/flows")] == ["1", "2", "3"]  # 20 + 20 + 5 of 45
+
+
+def test_a_timeline_that_ignores_the_page_number_is_that_tickets_error(govhall_http, config):
+    desk = Hotline12345(govhall_http, ignore_page_number=True)
+    seed(desk, "GD-001")
+    for i in range(30):
+        desk.flow("GD-001", "回复", f"第{i}次回复", who="s1")
+    seed(desk, "GD-002")
+    first, second = pulled(make(config))
+    (problem,) = first.error.problems
+    assert problem.startswith("ticket: cannot be read: /openapi/v2/workorders/GD-001/flows answered page 2 with "
+                              "the same 20 records as page 1: it ignores the paging parameters")
+    assert second.ticket is not None
 
 
 def test_the_list_walks_the_cursor_and_the_platforms_page_cap(desk, config):
