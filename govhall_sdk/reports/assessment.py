@@ -108,11 +108,13 @@ class _Tally:
 
 
 def _count_columns(rules: list[str]) -> tuple[Column, ...]:
+    """A count column per system, then the total."""
     labels = system_labels(rules)
     return tuple(Column(r, labels[r][0], labels[r][1]) for r in rules) + (Column("total", "合计", "Total"),)
 
 
 def _counts(counter: Counter[str], rules: list[str]) -> dict[str, int]:
+    """The count cells of one row: per system (0 when none) and the total."""
     row = {r: counter.get(r, 0) for r in rules}
     row["total"] = sum(counter.values())
     return row

@@ -136,6 +136,7 @@ def visit_rows(record: Mapping[str, Any], data: ReportData) -> list[dict[str, An
 
 
 def _order(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Overdue, pending, late, done; then by deadline (none last) and ticket."""
     deadline = row["deadline"]
     return ORDER[row["status"]], deadline is None, deadline.timestamp() if deadline else 0, row["ticket_id"]
 

@@ -78,6 +78,13 @@ def test_csv_is_utf8_with_bom_in_excel_dialect_with_chinese_intact(tmp_path):
                               ["合计", "7", "", ""]]
 
 
+def test_csv_quotes_commas_quotes_and_line_breaks_in_cells(tmp_path):
+    text = '材料: "身份证", 户口本\n第二行'
+    [path] = tables.write_csv([sample(rows=[{"name": text, "count": 1, "kind": None, "at": None}])], tmp_path / "q.csv")
+    assert '"材料: ""身份证"", 户口本\n第二行"'.encode("utf-8") in path.read_bytes()
+    assert read_csv(path)[1][0] == text
+
+
 def test_csv_of_several_tables_is_one_file_each_beside_out(tmp_path):
     other = attrs.evolve(sample(), key="other")
     paths = tables.write_csv([sample(), other], tmp_path / "report.csv")
