@@ -143,23 +143,23 @@ def _everything(data: ReportData, folder: Path) -> str:
     return "\n".join(texts)
 
 
-def test_no_unmasked_phone_anywhere_unless_unmasked(demo_data, tmp_path):
-    raw = set(demo_data(unmasked=True).contacts.values())
+def test_no_unmasked_phone_anywhere_unless_unmasked(any_data, tmp_path):
+    raw = set(any_data(unmasked=True).contacts.values())
     assert len(raw) == 10
-    masked = _everything(demo_data(), tmp_path)
+    masked = _everything(any_data(), tmp_path)
     assert [p for p in raw if p in masked] == []
     assert "139****8847" in masked
     (tmp_path / "unmasked").mkdir()
-    unmasked = _everything(demo_data(unmasked=True), tmp_path / "unmasked")
+    unmasked = _everything(any_data(unmasked=True), tmp_path / "unmasked")
     assert all(p in unmasked for p in raw)
 
 
-def test_with_unmasked_the_ledger_shows_the_real_phone(demo_data, tmp_path):
-    data = demo_data(unmasked=True)
+def test_with_unmasked_the_ledger_shows_the_real_phone(any_data, tmp_path):
+    data = any_data(unmasked=True)
     sheet = write_ledger(data, tmp_path)
     phones = {row[0]: row[9] for row in sheet[1:]}
     assert phones["DB-2025-0101"] == "13992958847"
-    assert phones == {r["id"]: data.contacts[("file", r["id"])] for r in data.records if r.get("proxy")}
+    assert phones == {r["id"]: data.contacts[(r["adapter"], r["id"])] for r in data.records if r.get("proxy")}
 
 
 def test_english_headers_and_words(demo_data, tmp_path):
