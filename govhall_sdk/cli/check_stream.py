@@ -28,7 +28,7 @@ from typing import IO, Iterable, Iterator
 from ..engine import Context, Engine
 from ..reader import RawTicket, iter_raw, parse_raw
 from ..privacy import mask_text
-from ..report import result_dict, table_header, table_line, use_colour
+from ..report import result_json, table_header, table_line, use_colour
 from ..terminal import printable_json, shown
 
 CHUNK = 256
@@ -57,7 +57,7 @@ class _Renderer:
         result = self.engine.evaluate(item.ticket, self.ctx)
         errors = [_error_entry(result.ticket_id, raw.where, m) for m in result.errors]
         if self.fmt == "json":
-            return printable_json(json.dumps(result_dict(result), ensure_ascii=False)), errors, warnings
+            return result_json(result), errors, warnings
         return table_line(result, self.colour, self.engine.config.timezone), errors, warnings
 
 
