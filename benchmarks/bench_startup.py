@@ -4,11 +4,13 @@
 
 Runs `python -m govhall_sdk.cli check ONE.json --now ...` RUNS times as a fresh
 process (output to /dev/null) and prints the median and quartiles of the wall
-time, next to the same for a bare `python -c pass` in the same interpreter (the
-floor no change to govhall can go below). The two are interleaved, so a machine
-whose speed drifts affects both alike. Then it lists the heavy packages the
-check imported (``requests``, ``urllib3``, ``holidays`` and the adapters) and
-the ten slowest imports by ``-X importtime``.
+time and of the CPU time (user and system, which a machine shared with other work
+inflates less than the wall time), next to the same for a bare `python -c pass`
+in the same interpreter (the floor no change to govhall can go below). The two
+are interleaved, so a machine whose speed drifts affects both alike. Then it
+lists the heavy packages the check imported (``requests``, ``urllib3``,
+``holidays``, ``importlib.metadata`` and the adapters) and the ten slowest
+imports by ``-X importtime``.
 
 Byte-code caching is left on for the measured runs (``PYTHONDONTWRITEBYTECODE``
 is removed from their environment) and one untimed run warms it, as an
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,14 +39,18 @@ TICKET = {
          "body": "您好，请携带身份证和申请表到窗口办理。"},
     ],
 }
-WATCHED = ("requests", "urllib3", "holidays", "holidays.countries", "tenacity", "sqlite3",
+WATCHED = ("requests", "urllib3", "holidays", "holidays.countries", "importlib.metadata", "tenacity", "sqlite3",
            "govhall_adapters.freshdesk", "govhall_adapters.redmine", "govhall_sdk.rest")
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall time and the CPU time (user and system) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, check=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def _summary(values: list[float]) -> str:
@@ -65,8 +72,9 @@ def main() -> None:
         for _ in range(runs):
             checks.append(_timed(check, env))
             bares.append(_timed(bare, env))
-        print(f"govhall check, one ticket: {_summary(checks)}")
-        print(f"python -c pass:            {_summary(bares)}")
+        for what, index in (("wall", 0), ("CPU", 1)):
+            print(f"govhall check, one ticket, {what:4}: {_summary([r[index] for r in checks])}")
+            print(f"python -c pass,            {what:4}: {_summary([r[index] for r in bares])}")
         out = subprocess.run([sys.executable, "-X", "importtime", *check[1:]], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, env=env, check=True).stderr
     imported: dict[str, int] = {}
