@@ -6,7 +6,7 @@ ticket's previous one, and ``govhall report FILE`` builds the same records from
 a ticket file. A record is JSON-ready data, with every instant in ISO 8601 with
 its offset:
 
-- the ticket: ``id``, ``kind``, ``subject``, ``channel``, ``status``,
+- the ticket: ``id``, ``kind``, ``subject`` (phone and ID numbers in it masked), ``channel``, ``status``,
   ``department``, ``lead_department``, ``assignee`` (id and name),
   ``created_at``, ``accepted_at``, ``resolved_at``, ``due_at``;
 - the evaluation: ``evaluated_at`` (the ``now`` of the evaluation), ``light``,
@@ -90,6 +90,10 @@ def _proxy(ticket: Ticket) -> dict[str, Any] | None:
             "handover_at": _iso(handovers[0].at) if handovers else None}
 
 
+def _masked(text: str | None) -> str | None:
+    return mask_text(text) if text else text
+
+
 def _people(ticket: Ticket, result: Result) -> dict[str, dict[str, Any]]:
     """The name and department of each staff id the result names, from the ticket's actors (one pass)."""
     wanted = {f.staff for f in result.findings} | set(result.responsible.values())
@@ -112,7 +116,8 @@ def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[st
     applicant = ticket.applicant
     proxy = _proxy(ticket)
     return {
-        "id": ticket.id, "kind": ticket.kind, "subject": ticket.subject, "channel": ticket.channel,
+        "id": ticket.id, "kind": ticket.kind, "subject": _masked(ticket.subject),
+        "channel": ticket.channel,
         "status": ticket.status, "department": ticket.department, "lead_department": ticket.lead_department,
         "assignee": _actor(ticket.assignee),
         "created_at": ticket.created_at.isoformat(), "accepted_at": _iso(ticket.accepted_at),
@@ -124,7 +129,7 @@ def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[st
         "proxy": proxy,
         "evaluations": [{"at": e.at.isoformat(), "rating": getattr(e, "rating", None)}
                         for e in ticket.events_of("evaluation")],
-        "return_visits": [{"at": e.at.isoformat(), "result": getattr(e, "result", None)}
+        "return_visits": [{"at": e.at.isoformat(), "result": _masked(getattr(e, "result", None))}
                           for e in ticket.events_of("return_visit")],
         "spot_check": any(f.code == SPOT_CHECK for f in result.findings),
         "people": _people(ticket, result),

@@ -1,6 +1,7 @@
 """The table writers (govhall_sdk.reports.tables): CSV that Excel opens in Chinese, XLSX read back with openpyxl,
-JSON by key; formula-looking ticket text that stays text; and the three reports of 100,000 tickets, built and
-written in a few seconds (``python -m tests.reports.test_tables 100000`` times them by hand).
+JSON by key; formula-looking ticket text that stays text; and the three reports of a scaled demo store written
+whole (``python -m tests.reports.test_tables 100000`` times them by hand, ``benchmarks/bench_report.py`` the whole
+command over a real results store).
 
 Also the read-back helpers the report tests share: :func:`read_xlsx` and :func:`read_csv`."""
 from __future__ import annotations
@@ -187,13 +188,10 @@ def timings(data: ReportData, out: Path) -> dict[str, dict[str, tuple[float, flo
     return figures
 
 
-def test_a_hundred_thousand_tickets_take_a_few_seconds(demo_data, tmp_path):
-    big = scaled_demo(demo_data(), 100_000)
-    assert len(big.records) == 100_000
-    figures = timings(big, tmp_path)
-    # linear, with room for a loaded CI machine: XlsxWriter alone writes some 40,000 to 100,000 cells a second
-    wall = {name: {step: seconds[0] for step, seconds in f.items()} for name, f in figures.items()}
-    assert all(f["build"] + f["csv"] + f["json"] < 10 and f["xlsx"] < 30 for f in wall.values()), figures
+def test_a_scaled_store_writes_every_proxy_ticket_in_every_format(demo_data, tmp_path):
+    big = scaled_demo(demo_data(), 2_000)
+    assert len(big.records) == 2_000
+    timings(big, tmp_path)  # the times are benchmarks/bench_report.py's; here, that every file holds every row
     rows = len(read_csv(tmp_path / "ledger.csv")) - 1
     assert rows == sum(1 for r in big.records if r["proxy"])
 
