@@ -288,7 +288,7 @@ class _View:
         st = self.st = _settings(ctx)
         self.clocks = []
         self.marked = []
-        self.words = []               # beside marked: the phrases found, or None (two lists: no tuple per event)
+        self.words = []               # beside marked: the phrases each used (a tuple), or None
         self.first_contact = None     # first public contact not by the applicant or a system (stops first_reply)
         self.first_move = None        # first assignment or referral (stops transfer)
         self.first_completion = None
@@ -337,7 +337,7 @@ def _scan(v, events, find_phrases):
                 words = find_phrases(e.body)
                 if words:
                     v.marked.append(e)
-                    v.words.append(words)
+                    v.words.append(tuple(words))  # a tuple of strings leaves the collector's watch
         elif t in CONTACT_TYPES:
             _on_contact(v, e, t)
         else:
@@ -448,7 +448,7 @@ def _forbidden_phrase(v, e, found):
     if last is not None and last[0] is actor and last[1] == when and last[2] == found:
         message = last[3]
     else:
-        message = _phrase_message(ctx.lang, actor, when, tuple(found))
+        message = _phrase_message(ctx.lang, actor, when, found)
         v.last_phrase = (actor, when, found, message)
     return FORBIDDEN_PHRASE.finding(
         ctx, message, message,
