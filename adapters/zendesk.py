@@ -11,24 +11,28 @@ export page, which Zendesk documents as the start of the next export;
 export may list a ticket again; a repeat of the version already pulled in the run
 is left out before its comments are read.
 
-Write: ``PUT /api/v2/tickets/update_many.json`` with up to 100 tickets per
-request, each ticket once (``additional_tags`` / ``remove_tags``, ``custom_fields``,
-one private ``comment`` carrying every note, and ``safe_update: true`` with
-``updated_stamp``, the ``updated_at`` of the version read), then
-``GET /api/v2/job_statuses/{id}`` until the job is ``completed``. A ticket the job
-reports as failed is sent once more, then reported with Zendesk's error, except an
-``UpdateConflict``: the ticket changed after it was read, so the patch is stale and
-is not resent; the ticket is evaluated again on its newer version. A batch that
-carries a comment is sent as not idempotent: after an answer that may mean it was
-applied (5xx, a timeout) it is not repeated; a 429 (refused unprocessed) is.
+Write: ``PUT /api/v2/tickets/update_many.json`` batches of up to 100 tickets, each
+ticket once (``additional_tags``, ``custom_fields``, one private ``comment`` carrying
+every note, and ``safe_update: true`` with ``updated_stamp``, the ``updated_at`` of
+the version read); tags to remove go afterwards in the documented bulk form
+(``?ids=`` with ``{"ticket": {"remove_tags": [...]}}``), and a closed ticket gets only
+its tags, in that form. Every job Zendesk queues is kept in :attr:`Adapter.memory`
+from the moment it is queued until it is seen finished: the jobs kept are polled
+first at the start of a pull and of a write, and a ticket of a job still pending is
+not written (not ok; tried again at the next run). A ticket the job reports as failed
+is sent once more, then reported; an ``UpdateConflict`` is a conflict
+(``WriteOutcome.conflict``): the sync reads the ticket again. A batch that carries a
+comment is sent as not idempotent: after an answer that may mean it was applied
+(5xx, a timeout) it is not repeated; a 429 (refused unprocessed) is.
 
 Auth: basic auth as ``{email}/token`` with an API token (``api_token`` or
 ``api_token_env``); the incremental export needs an admin's token. Pacing on
-``X-Rate-Limit-Remaining``; a 429 waits ``Retry-After``. The mapping of forms,
+``X-Rate-Limit-Remaining``; a 429 waits ``Retry-After``, up to ``retry_after_max`` seconds. The mapping of forms,
 groups, agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -39,7 +43,8 @@ from govhall_sdk.mapping import assignee, check_forms, form_defaults
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.parse import Parsed
 from govhall_sdk.rest import (
-    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, missing, parse_instant, records_at,
+    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, RetryPolicy, parse_instant,
+    records_at,
 )
 from govhall_sdk.rest.webhooks import DEFAULT_TOLERANCE, WebhookFormat, WebhookVerifier, check_once, verifier_for
 
@@ -77,9 +82,10 @@ class ZendeskAdapter(MappedAdapter):
         "url": None, "email": None, "api_token": None,
         **{k: v for k, v in MappedAdapter.settings_schema.items() if k not in ("url", "settle_seconds")},
         "custom_fields": {}, "forms": {}, "batch_size": 100, "job_poll_seconds": 1.0, "job_poll_attempts": 120,
-        "webhook_secret": "",
+        "retry_after_max": 900.0, "webhook_secret": "",
     }
-    settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "job_poll_seconds": float}
+    settings_types = {**MappedAdapter.settings_types, "email": str, "api_token": str, "job_poll_seconds": float,
+                      "retry_after_max": float}
     secret_settings = ("api_token", "webhook_secret")
     custom_field_hint = "create the ticket field on Zendesk and map it"
 
@@ -87,6 +93,9 @@ class ZendeskAdapter(MappedAdapter):
         super().__init__(settings, config, **kw)
         self._sideloads: tuple[int, dict[str, Any], dict[str, Any]] = (0, {}, {})
         self._pulled: dict[str, tuple[Any, Any]] = {}  # ticket id -> the version pulled in this run
+        self._local = LocalMemory()
+        if kw.get("retry") is None:  # Retry-After honoured up to retry_after_max, not the shared policy's 60 s
+            self.retry = RetryPolicy(max_wait=self.settings["retry_after_max"])
 
     def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
         """A verifier of this account's webhook calls, with the ``webhook_secret`` setting (see the
@@ -204,6 +213,7 @@ class ZendeskAdapter(MappedAdapter):
             "tags": list(ticket.get("tags") or []),
             "fields": {name: custom.get(fid) for name, fid in self.field_ids.items()},
             "updated_at": ticket.get("updated_at"),
+            "zendesk_status": ticket.get("status"),
             "assignee": None if assigned is None else m.actor(assigned, "staff", (users.get(str(assigned)) or {}).get("name")),
             **m.common(view, kind),
         }
@@ -230,16 +240,61 @@ class ZendeskAdapter(MappedAdapter):
         email = person.get("email")
         return not email or str(email).casefold() == str(self.settings["email"]).casefold()
 
+    # -------------------------------------------------------------- jobs kept across runs
+    @property
+    def kept(self) -> Any:
+        """Where queued jobs and reported closed tickets are kept: the state store's :attr:`memory` under
+        ``govhall run``, else a memory of this adapter's lifetime."""
+        return self.memory if self.memory is not None else self._local
+
+    def _track(self, job: Mapping[str, Any], ids: Sequence[Any]) -> None:
+        """Keep a job Zendesk queued (its id and tickets) until it is seen finished, in this run or a later one."""
+        if job.get("id") and job.get("status") not in JOB_DONE:
+            queued = self.now.isoformat() if self.now is not None else None
+            self.kept.set(f"job:{job['id']}", json.dumps({"tickets": [str(i) for i in ids], "queued_at": queued}))
+
+    def _job_status(self, job_id: str) -> Mapping[str, Any] | None:
+        """One poll of a job (``GET /api/v2/job_statuses/{id}.json``); None when Zendesk no longer has it
+        (it keeps a job's status for one day, "Job Statuses", developer.zendesk.com/api-reference/
+        ticketing/ticket-management/job_statuses/)."""
+        try:
+            body = self.request("GET", f"/api/v2/job_statuses/{job_id}.json", want_json=True).body
+        except HTTPError as exc:
+            if exc.status == 404:
+                return None
+            return {"id": job_id, "status": f"not polled ({exc})"}
+        return body.get("job_status") or {}
+
+    def poll_kept_jobs(self) -> dict[str, str]:
+        """Poll every job kept from an earlier request, this run's or an earlier run's (a run killed, or
+        whose polls ran out, while a job was queued): a finished or expired job is forgotten; returns, for
+        each ticket of a job still pending, what is pending."""
+        pending: dict[str, str] = {}
+        for key, raw in self.kept.items("job:").items():
+            job_id = key.removeprefix("job:")
+            job = self._job_status(job_id)
+            if job is None or job.get("status") in JOB_DONE:
+                self.kept.delete(key)
+                continue
+            queued = json.loads(raw)
+            for tid in queued.get("tickets") or []:
+                pending[str(tid)] = (f"Zendesk job {job_id} of this ticket (queued {queued.get('queued_at')}) is still "
+                                     f"{job.get('status')}: not written again until it completed; tried at the next run")
+        return pending
+
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
+        """The jobs kept from earlier runs are polled first (a finished one is forgotten); then the export."""
+        self.poll_kept_jobs()
+        yield from super().pull(cursor, page_size)
+
     # -------------------------------------------------------------- writing
     def _item(self, ticket: Ticket, patch: Patch) -> dict[str, Any]:
-        """One ticket of an ``update_many`` batch."""
-        if not str(ticket.id).isdigit():
-            raise ValueError(f"{ticket.id!r} is not a Zendesk ticket id")
+        """One ticket of an ``update_many`` batch: tags added, fields, the note, an assignee, and the safe
+        update of the version read. Tags to remove are not here: ``remove_tags`` is documented for bulk
+        updates only (see :meth:`_bulk_tags`)."""
         item: dict[str, Any] = {"id": int(ticket.id)}
         if patch.add_tags:
             item["additional_tags"] = list(patch.add_tags)
-        if patch.remove_tags:
-            item["remove_tags"] = list(patch.remove_tags)
         if patch.fields:
             item["custom_fields"] = [{"id": int(fid), "value": value}
                                      for fid, value in self.custom_field_ids(patch.fields).items()]
@@ -252,83 +307,201 @@ class ZendeskAdapter(MappedAdapter):
         return item
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
-        """``update_many`` in batches of ``batch_size``, each ticket once (its last patch); a ticket the job
-        failed is sent once more, then reported, except a safe-update conflict (see :meth:`_run_batch`)."""
+        """Each ticket once (its last patch): the jobs kept are polled first, and a ticket of a job still
+        pending is not written (not ok, tried again at the next run); a closed ticket gets its tags only
+        (:meth:`_write_closed`); the others a batch update, then their tags to remove in bulk updates."""
+        pending = self.poll_kept_jobs()
+        last = {ticket.id: (ticket, patch) for ticket, patch in writes}
         outcomes: dict[str, WriteOutcome] = {}
-        items: dict[str, dict[str, Any]] = {}
-        for ticket, patch in writes:
+        open_, closed = [], []
+        for tid, (ticket, patch) in last.items():
+            if not str(tid).isdigit():
+                outcomes[tid] = WriteOutcome(tid, False, f"{tid!r} is not a Zendesk ticket id")
+            elif tid in pending:
+                outcomes[tid] = WriteOutcome(tid, False, pending[tid])
+            else:
+                (closed if ticket.extra.get("zendesk_status") == "closed" else open_).append((ticket, patch))
+        outcomes.update(self._write_open(open_))
+        outcomes.update(self._write_closed(closed))
+        return [outcomes.get(t.id) or WriteOutcome(t.id, False, "not sent") for t, _ in writes]
+
+    def _write_open(self, pairs: Sequence[tuple[Ticket, Patch]]) -> dict[str, WriteOutcome]:
+        """Batch updates of what changes, then, for the tickets whose update landed, their tags to remove."""
+        outcomes: dict[str, WriteOutcome] = {}
+        items: list[dict[str, Any]] = []
+        for ticket, patch in pairs:
             try:
-                items[ticket.id] = self._item(ticket, patch)
+                item = self._item(ticket, patch)
             except ValueError as exc:
                 outcomes[ticket.id] = WriteOutcome(ticket.id, False, str(exc))
-        pending = list(items.values())
+                continue
+            if set(item) - {"id", "safe_update", "updated_stamp"}:
+                items.append(item)
+            else:
+                outcomes[ticket.id] = WriteOutcome(ticket.id, True)  # tags to remove at most
+        outcomes.update(self._send_batches(items))
+        removals: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+        for ticket, patch in pairs:
+            gone_tags = tuple(t for t in patch.remove_tags if t in ticket.tags)
+            if gone_tags and outcomes[ticket.id].ok:
+                removals.setdefault(((), gone_tags), []).append(ticket.id)
+        outcomes.update((tid, o) for tid, o in self._bulk_tags(removals).items() if not o.ok)
+        return outcomes
+
+    def _write_closed(self, pairs: Sequence[tuple[Ticket, Patch]]) -> dict[str, WriteOutcome]:
+        """A closed ticket takes no update but its tags, through a bulk update ("To update tags for closed
+        tickets, use the Update Many Tickets endpoint", "Tags", developer.zendesk.com/api-reference/ticketing/
+        ticket-management/tags/; "Once a ticket is closed ... it can't be reopened", "Creating and updating
+        tickets"). Its fields and notes are skipped and reported once (kept as ``closed:{id}``), not every run."""
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+        for ticket, patch in pairs:
+            key = (tuple(patch.add_tags), tuple(t for t in patch.remove_tags if t in ticket.tags))
+            if key != ((), ()):
+                groups.setdefault(key, []).append(ticket.id)
+        tagged = self._bulk_tags(groups)
+        outcomes = {}
+        for ticket, patch in pairs:
+            outcome = tagged.get(ticket.id) or WriteOutcome(ticket.id, True)
+            skipped = ", ".join(filter(None, [
+                f"fields {', '.join(sorted(patch.fields))}" if patch.fields else "",
+                f"{len(patch.notes)} note(s)" if patch.notes else "", "the assignee" if patch.assign else ""]))
+            if outcome.ok and skipped and self.kept.get(f"closed:{ticket.id}") is None:
+                self.kept.set(f"closed:{ticket.id}", "reported")
+                outcome = WriteOutcome(ticket.id, False, f"closed on Zendesk, which updates a closed ticket's tags only: "
+                                                         f"its {skipped} not written (reported once)")
+            outcomes[ticket.id] = outcome
+        return outcomes
+
+    def _send_batches(self, items: list[dict[str, Any]]) -> dict[str, WriteOutcome]:
+        """``update_many`` in batches of ``batch_size``; a ticket the job failed is sent once more, then
+        reported, except a safe-update conflict or a job left pending (see :meth:`_run_batch`)."""
+        outcomes: dict[str, WriteOutcome] = {}
+        pending = items
         for _ in range(2):
             again: list[dict[str, Any]] = []
             size = self.settings["batch_size"]
             for batch in (pending[i:i + size] for i in range(0, len(pending), size)):
-                for item, (error, resend) in zip(batch, self._run_batch(batch)):
-                    tid = str(item["id"])
-                    outcomes[tid] = WriteOutcome(tid, error is None, None if error is None else self.redact(error))
-                    if error is not None and resend:
+                for item, (outcome, resend) in zip(batch, self._run_batch(batch)):
+                    outcomes[outcome.ticket_id] = outcome
+                    if resend:
                         again.append(item)
             pending = again
             if not pending:
                 break
-        return [outcomes.get(t.id) or WriteOutcome(t.id, False, "not sent") for t, _ in writes]
+        return outcomes
 
-    def _run_batch(self, batch: Sequence[dict[str, Any]]) -> list[tuple[str | None, bool]]:
-        """Send one ``update_many`` and wait for its job: per ticket, (why it failed or None, may it be resent).
+    def _run_batch(self, batch: Sequence[dict[str, Any]]) -> list[tuple[WriteOutcome, bool]]:
+        """Send one batch ``update_many`` and wait for its job: per ticket, its outcome and whether to resend it.
 
         Only a failure the job reports for a ticket is resent: that update was not
-        applied. A request that failed, or a job that failed, was killed or did not
-        finish in time, may have applied part of the batch; it is reported, and the
-        next run re-evaluates those tickets (note markers keep a note from doubling).
-        An ``UpdateConflict`` (the ticket changed after the version the patch was
-        computed from) is never resent: the patch is stale. It is that ticket's
-        failure; the sync loop evaluates the newer version when the export brings
-        it again in this run, and reads it afresh next run otherwise.
+        applied. A request that failed, or a job that failed, was killed or is still
+        pending, may have applied part of the batch; it is reported, and the next
+        run re-evaluates those tickets (a job still pending is kept and polled first,
+        and its tickets are not written while it is). An ``UpdateConflict`` (the
+        ticket changed after the version the patch was computed from) is never
+        resent: it is a conflict, and the sync reads the ticket again.
         """
         with_comment = any("comment" in item for item in batch)
+        ids = [item["id"] for item in batch]
+        return self._run_job({"json": {"tickets": list(batch)}}, ids, idempotent=not with_comment)
+
+    def _bulk_tags(self, groups: Mapping[tuple[tuple[str, ...], tuple[str, ...]], list[str]]) -> dict[str, WriteOutcome]:
+        """Tags added and removed in the documented bulk form, ``PUT /api/v2/tickets/update_many.json?ids=…``
+        with ``{"ticket": {"additional_tags": […], "remove_tags": […]}}`` ("Adding tags to tickets without
+        overwriting existing tags", developer.zendesk.com/documentation/ticketing/managing-tickets/
+        adding-tags-to-tickets-without-overwriting-existing-tags/), one request per 100 tickets of the same
+        change. Adding and removing a tag twice changes nothing: the request may be repeated."""
+        outcomes: dict[str, WriteOutcome] = {}
+        for (add, remove), tids in groups.items():
+            change = {k: list(v) for k, v in (("additional_tags", add), ("remove_tags", remove)) if v}
+            for start in range(0, len(tids), 100):
+                chunk = [int(t) for t in tids[start:start + 100]]
+                done = self._run_job({"params": {"ids": ",".join(map(str, chunk))}, "json": {"ticket": change}},
+                                     chunk, idempotent=True)
+                outcomes.update((o.ticket_id, o) for o, _ in done)
+        return outcomes
+
+    def _run_job(self, request: dict[str, Any], ids: Sequence[int], *, idempotent: bool) -> list[tuple[WriteOutcome, bool]]:
+        """One ``update_many`` request, its job kept from the moment it is queued, and waited for."""
         try:
-            job = self.request("PUT", "/api/v2/tickets/update_many.json", json={"tickets": list(batch)},
-                               idempotent=not with_comment, want_json=True).body.get("job_status") or {}
+            job = self.request("PUT", "/api/v2/tickets/update_many.json", idempotent=idempotent, want_json=True,
+                               **request).body.get("job_status") or {}
+            self._track(job, ids)
             job = self._wait(job)
         except (HTTPError, AttributeError) as exc:
-            return [(f"update_many: {exc}", False)] * len(batch)
-        results = job.get("results")
-        by_id: dict[str, Mapping[str, Any]] = {}
-        for r in results if isinstance(results, list) else []:
-            if isinstance(r, dict):
-                rid = r.get("id")
-                if rid is None and isinstance(r.get("index"), int) and 0 <= r["index"] < len(batch):
-                    rid = batch[r["index"]]["id"]
-                by_id[str(rid)] = r
-        out: list[tuple[str | None, bool]] = []
-        for item in batch:
-            r = by_id.get(str(item["id"]))
-            if r is not None and r.get("success") is True and not r.get("error"):
-                out.append((None, False))
-            elif r is not None:
-                error = f"{r.get('error') or r.get('status') or 'failed'}: {r.get('details') or ''}".rstrip(": ")
-                if r.get("error") == "UpdateConflict":
-                    out.append((f"{error} (changed since it was read: evaluated again, not resent)", False))
-                else:
-                    out.append((error, True))
-            elif job.get("status") != "completed":
-                out.append((f"job {job.get('id')} {job.get('status') or 'unfinished'}: {job.get('message') or 'no result'}",
-                            False))
-            else:
-                out.append((f"job {job.get('id')} reported no result for this ticket", False))
-        return out
+            return [(WriteOutcome(str(i), False, self.redact(f"update_many: {exc}")), False) for i in ids]
+        by_id = job_results(job, ids)
+        return [self._outcome(str(i), by_id.get(str(i)), job) for i in ids]
+
+    def _outcome(self, tid: str, result: Mapping[str, Any] | None, job: Mapping[str, Any]) -> tuple[WriteOutcome, bool]:
+        """One ticket's outcome from its job result, and whether it may be resent."""
+        if result is not None and result.get("success") is True and not result.get("error"):
+            return WriteOutcome(tid, True), False
+        if result is not None:
+            error = self.redact(f"{result.get('error') or result.get('status') or 'failed'}: "
+                                f"{result.get('details') or ''}".rstrip(": "))
+            if result.get("error") == "UpdateConflict":
+                return WriteOutcome(tid, False, f"{error} (changed since it was read: read again and evaluated "
+                                                "again)", conflict=True), False
+            closed = "closed" in str(result.get("details") or "").casefold()
+            return WriteOutcome(tid, False, error), not closed
+        status = job.get("status") or "unfinished"
+        if status in JOB_DONE:
+            why = "reported no result for this ticket" if status == "completed" else f"{status}: {job.get('message') or 'no result'}"
+        else:
+            why = (f"still {status} after {self.settings['job_poll_attempts']} polls: kept and polled at the next "
+                   "run; not written again until it completed")
+        return WriteOutcome(tid, False, f"job {job.get('id')} {why}"), False
 
     def _wait(self, job: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Poll ``job_statuses/{id}`` until the job is done (or the polls run out: it is then reported unfinished)."""
+        """Poll ``job_statuses/{id}`` until the job is done (then it is forgotten), or the polls run out (it
+        stays kept, polled first at the next run)."""
         for _ in range(self.settings["job_poll_attempts"]):
             if job.get("status") in JOB_DONE or not job.get("id"):
-                return job
+                break
             self.sleep(self.settings["job_poll_seconds"])
-            job = self.request("GET", f"/api/v2/job_statuses/{job['id']}.json", want_json=True).body.get("job_status") or {}
+            job = self._job_status(str(job["id"])) or {"id": job["id"], "status": "expired"}
+        if job.get("status") in JOB_DONE or job.get("status") == "expired":
+            self.kept.delete(f"job:{job.get('id')}")
         return job
+
+
+def job_results(job: Mapping[str, Any], ids: Sequence[Any]) -> dict[str, Mapping[str, Any]]:
+    """A job's per-ticket results by ticket id: ``{"id", "action", "success", "status"}``, or ``{"id", "index",
+    "error", "details"}`` for a ticket that failed (an ``index`` alone is the position in ``ids``)."""
+    results = job.get("results")
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for r in results if isinstance(results, list) else []:
+        if isinstance(r, dict):
+            rid = r.get("id")
+            if rid is None and isinstance(r.get("index"), int) and 0 <= r["index"] < len(ids):
+                rid = ids[r["index"]]
+            by_id[str(rid)] = r
+    return by_id
+
+
+class LocalMemory:
+    """:attr:`ZendeskAdapter.kept` outside ``govhall run``: the same calls as the state store's memory,
+    kept for the adapter's lifetime only."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        """The value kept under ``key``, or None."""
+        return self._values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``."""
+        self._values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        self._values.pop(key, None)
+
+    def items(self, prefix: str = "") -> dict[str, str]:
+        """Every key kept that starts with ``prefix``, with its value."""
+        return {k: v for k, v in self._values.items() if k.startswith(prefix)}
 
 
 #: How Zendesk signs a webhook call (developer.zendesk.com/documentation/webhooks/verifying/):

@@ -5,13 +5,20 @@ ticket export with ``users``/``metric_sets`` sideloads, ticket comments (cursor
 pagination, ``include=users``), ``tickets/show_many``, ``tickets/update_many``
 (batch form: ``{"tickets": [{"id": ..}]}``, at most 100) and ``job_statuses``,
 whose results are ``{"id", "action", "success", "status"}`` or, for a failed
-ticket, ``{"id", "index", "error", "details"}``. A ticket object with
-``safe_update: true`` is applied only if its ``updated_stamp`` is the ticket's
-``updated_at``; otherwise its result is the ``UpdateConflict`` error of a stale
-update, with the details Zendesk gives a 409 ("Protecting against ticket update
-collisions", developer.zendesk.com/documentation/ticketing/managing-tickets/creating-and-updating-tickets/;
+ticket, ``{"id", "index", "error", "details"}``. Jobs are applied later, as
+Zendesk "queues a background job": each poll finds a job one step on (queued,
+working, completed: applied then), ``hold_jobs`` keeps them queued, and
+``run_jobs()`` applies them without a poll, as Zendesk does after a run was
+killed. A ticket object with ``safe_update: true`` is applied only if its
+``updated_stamp`` is the ticket's ``updated_at``; otherwise its result is the
+``UpdateConflict`` error of a stale update, with the details Zendesk gives its 409
+("Protecting against ticket update collisions",
+developer.zendesk.com/documentation/ticketing/managing-tickets/creating-and-updating-tickets/;
 "Update Many Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-many-tickets).
-``before_jobs`` are called when a job starts applying (a person's change between govhall's read and its write).
+A closed ticket refuses every update but that of its tags in a bulk update;
+``remove_tags`` works in bulk updates only. Each behaviour cites its page beside
+its code. ``before_jobs`` are called when a job starts applying (a person's change
+between govhall's read and its write).
 
 Built on the testing kit's :class:`~govhall_sdk.testing.FakeHelpdesk` (routes,
 request log, injected failures and 429s); :class:`ZendeskDriver` runs the
@@ -104,6 +111,7 @@ class FakeZendesk(FakeHelpdesk):
         self.fail_always: set[int] = set()
         self.remaining = 700
         self.before_jobs: list[Callable[[], Any]] = []
+        self.hold_jobs = False  # True: Zendesk's job queue is busy, polls find every job still queued
         self.bot = self.add_user(9999, "govhall bot", "admin", email=EMAIL)
         routes = [
             ("GET", r"/api/v2/incremental/tickets/cursor\.json", self._export),
@@ -242,15 +250,32 @@ class FakeZendesk(FakeHelpdesk):
             out["users"] = [self.users[u] for u in sorted({c["author_id"] for c in comments}) if u in self.users]
         return 200, out
 
+    # "Update Many Tickets" (developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-many-tickets):
+    # a batch update ({"tickets": [{"id": ..}, ...]}) or a bulk update (?ids=1,2,3 with one {"ticket": {..}}), at
+    # most 100 tickets; it "queues a background job" and answers with its job_status, applied later.
     def _update_many(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        if "ids" in params:
+            return self._bulk_update(params, body)
         tickets = (body or {}).get("tickets")
         if not isinstance(tickets, list) or not tickets or len(tickets) > 100 or not all("id" in t for t in tickets):
             return 400, {"error": "InvalidValue", "description": "tickets: 1 to 100 ticket objects with an id"}
+        return 200, {"job_status": self._job_json(self._queue(tickets, bulk=False))}
+
+    def _bulk_update(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        ids = [int(i) for i in params["ids"].split(",") if i.strip().isdigit()]
+        change = (body or {}).get("ticket")
+        if not ids or len(ids) > 100 or not isinstance(change, dict):
+            return 400, {"error": "InvalidValue", "description": "ids: 1 to 100 ticket ids, and a ticket object"}
+        return 200, {"job_status": self._job_json(self._queue([{**change, "id": i} for i in ids], bulk=True))}
+
+    def _queue(self, tickets: list[dict[str, Any]], bulk: bool) -> str:
         job_id = secrets.token_hex(16)
-        self.jobs[job_id] = {"tickets": tickets, "polls": 0, "status": "queued", "results": None}
-        return 200, {"job_status": self._job_json(job_id)}
+        self.jobs[job_id] = {"tickets": tickets, "bulk": bulk, "status": "queued", "results": None}
+        return job_id
 
     def _job_json(self, job_id: str) -> dict[str, Any]:
+        # "Job Statuses" (developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/): status
+        # "queued", "working", "failed" or "completed"; progress, total, message, and per-ticket results.
         job = self.jobs[job_id]
         done = job["status"] == "completed"
         return {"id": job_id, "url": f"{BASE}/api/v2/job_statuses/{job_id}.json", "job_type": "ThirdPartyTicketBulkUpdate",
@@ -260,37 +285,34 @@ class FakeZendesk(FakeHelpdesk):
 
     def _job(self, params: dict[str, str], body: Any, job_id: str) -> tuple[int, Any]:
         job = self.jobs.get(job_id)
-        if job is None:
+        if job is None:  # "You can access the job status data for one day after a particular job is created"
             return 404, {"error": "RecordNotFound", "description": "Not found"}
-        job["polls"] += 1
-        if job["status"] != "completed":
-            if job["polls"] == 1:
+        if not self.hold_jobs:  # each poll finds the job one step on: queued -> working -> completed
+            if job["status"] == "queued":
                 job["status"] = "working"
-            else:
-                while self.before_jobs:
-                    self.before_jobs.pop(0)()
-                job["results"] = [self._apply(i, item) for i, item in enumerate(job["tickets"])]
-                job["status"] = "completed"
+            elif job["status"] == "working":
+                self._complete(job)
         return 200, {"job_status": self._job_json(job_id)}
 
-    def _apply(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
+    def run_jobs(self) -> None:
+        """Zendesk works through its queue whether anyone polls or not: every job not completed is applied now."""
+        for job in self.jobs.values():
+            if job["status"] != "completed":
+                self._complete(job)
+
+    def _complete(self, job: dict[str, Any]) -> None:
+        while self.before_jobs:
+            self.before_jobs.pop(0)()
+        job["results"] = [self._apply(i, item, job["bulk"]) for i, item in enumerate(job["tickets"])]
+        job["status"] = "completed"
+
+    def _apply(self, index: int, item: dict[str, Any], bulk: bool) -> dict[str, Any]:
         tid = item["id"]
-        if tid not in self.tickets:
-            return {"id": tid, "index": index, "error": "TicketNotFound", "details": f"Ticket {tid} not found"}
-        if tid in self.fail_always or tid in self.fail_once:
-            self.fail_once.discard(tid)
-            return {"id": tid, "index": index, "error": "TicketUpdateFailed",
-                    "details": "Ticket could not be updated: a concurrent update collided"}
+        refused = self._refusal(item, bulk)
+        if refused:
+            return {"id": tid, "index": index, **refused}
         ticket = self.tickets[tid]
-        if item.get("safe_update") and item.get("updated_stamp") != ticket["updated_at"]:
-            return {"id": tid, "index": index, "error": "UpdateConflict", "details": CONFLICT}
-        known = {f["id"] for f in ticket["custom_fields"]}
-        for f in item.get("custom_fields", []):
-            if f["id"] not in known:
-                return {"id": tid, "index": index, "error": "RecordInvalid", "details": f"custom field {f['id']} does not exist"}
-        tags = [t for t in ticket["tags"] if t not in item.get("remove_tags", [])]
-        tags += [t for t in item.get("additional_tags", []) if t not in tags]
-        ticket["tags"] = tags if "tags" not in item else list(item["tags"])
+        ticket["tags"] = self._tags(ticket["tags"], item, bulk)
         for f in item.get("custom_fields", []):
             next(c for c in ticket["custom_fields"] if c["id"] == f["id"])["value"] = (
                 None if f["value"] is None else str(f["value"]))
@@ -300,6 +322,38 @@ class FakeZendesk(FakeHelpdesk):
             self.add_comment(tid, self.bot["id"], item["comment"]["body"], item["comment"].get("public", True), bump=False)
         self.changed(tid)
         return {"id": tid, "action": "update", "success": True, "status": "Updated"}
+
+    def _refusal(self, item: dict[str, Any], bulk: bool) -> dict[str, str] | None:
+        """Why Zendesk refuses one ticket of a job, or None."""
+        tid = item["id"]
+        if tid not in self.tickets:
+            return {"error": "TicketNotFound", "details": f"Ticket {tid} not found"}
+        if tid in self.fail_always or tid in self.fail_once:
+            self.fail_once.discard(tid)
+            return {"error": "TicketUpdateFailed", "details": "Ticket could not be updated: a concurrent update collided"}
+        ticket = self.tickets[tid]
+        # A closed ticket takes no update, but its tags through a bulk update ("Tags": "To update tags for closed
+        # tickets, use the Update Many Tickets endpoint", developer.zendesk.com/api-reference/ticketing/
+        # ticket-management/tags/; "Once a ticket is closed ... it can't be reopened", "Creating and updating tickets").
+        if ticket["status"] == "closed" and not (bulk and set(item) <= {"id", "additional_tags", "remove_tags"}):
+            return {"error": "TicketUpdateFailed", "details": "Status: closed prevents ticket update"}
+        if item.get("safe_update") and item.get("updated_stamp") != ticket["updated_at"]:
+            return {"error": "UpdateConflict", "details": CONFLICT}
+        known = {f["id"] for f in ticket["custom_fields"]}
+        bad = next((f["id"] for f in item.get("custom_fields", []) if f["id"] not in known), None)
+        return None if bad is None else {"error": "RecordInvalid", "details": f"custom field {bad} does not exist"}
+
+    @staticmethod
+    def _tags(tags: list[str], item: dict[str, Any], bulk: bool) -> list[str]:
+        """A ticket's tags after one item: ``tags`` replaces them; ``additional_tags`` adds (bulk and batch
+        updates); ``remove_tags`` removes in a bulk update only ("The additional_tags and remove_tags properties
+        only work with bulk updates ... They don't work with batch updates", an earlier revision of "Adding tags
+        to tickets without overwriting existing tags"; the current one shows additional_tags in a batch update)."""
+        if "tags" in item:
+            return list(item["tags"])
+        removed = set(item.get("remove_tags", [])) if bulk else set()
+        kept = [t for t in tags if t not in removed]
+        return kept + [t for t in item.get("additional_tags", []) if t not in kept]
 
 
 class ZendeskDriver(HelpdeskDriver):

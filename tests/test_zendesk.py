@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fakes_zendesk import BASE, EMAIL, FIELD_IDS, GROUPS, TOKEN, ZendeskDriver
+from fakes_zendesk import BASE, EMAIL, FIELD_IDS, GROUPS, TOKEN, ZendeskDriver, adapter_settings
 from govhall_adapters.zendesk import ZendeskAdapter
 from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
@@ -189,28 +189,44 @@ def patch_for(i):
                  [Note("tl.overdue", f"[govhall:tl.overdue:{i}]", f"超时 [govhall:tl.overdue:{i}]")])
 
 
-def writes(driver, config, n):
-    driver.seed(conformance_tickets(n))
+def writes(driver, config, n, tags=()):
+    driver.seed([{**t, "tags": list(tags)} for t in conformance_tickets(n)])
     adapter = driver.adapter(config)
     tickets = [i.ticket for p in adapter.pull(None) for i in p.items]
     return adapter, [(t, patch_for(k)) for k, t in enumerate(tickets)]
 
 
+def batch_puts(fake):
+    return [c.body for c in fake.sent("PUT", r"/api/v2/tickets/update_many\.json") if "ids" not in c.params]
+
+
+def bulk_puts(fake):
+    return [(c.params["ids"], c.body) for c in fake.sent("PUT", r"/api/v2/tickets/update_many\.json") if "ids" in c.params]
+
+
 @pytest.mark.parametrize("n, batches", [(1, 1), (100, 1), (101, 2), (250, 3)])
 def test_n_changed_tickets_cost_ceil_n_over_100_update_requests(helpdesk_driver, config, n, batches):
-    adapter, pending = writes(helpdesk_driver, config, n)
+    adapter, pending = writes(helpdesk_driver, config, n, tags=["govhall_sla_yellow"])
     fake = helpdesk_driver.fake
     outcomes = adapter.apply(pending)
     assert all(o.ok for o in outcomes) and len(outcomes) == n
-    puts = [body for method, path, body in fake.calls if method == "PUT"]
-    assert len(puts) == batches == fake.requests("PUT", r"update_many")
+    puts, bulks = batch_puts(fake), bulk_puts(fake)
+    assert len(puts) == batches and len(bulks) == batches == fake.requests("PUT", r"update_many") - batches
     assert [len(b["tickets"]) for b in puts] == [min(100, n - 100 * i) for i in range(batches)]
     first = puts[0]["tickets"][0]
-    assert first["additional_tags"] == ["govhall_sla_red"] and first["remove_tags"] == ["govhall_sla_yellow"]
+    assert first["additional_tags"] == ["govhall_sla_red"] and "remove_tags" not in first  # batch: not documented
     assert {"id": FIELD_IDS["govhall_light"], "value": "red"} in first["custom_fields"]
     assert first["comment"] == {"body": "超时 [govhall:tl.overdue:0]", "public": False}
+    ids, body = bulks[0]
+    assert body == {"ticket": {"remove_tags": ["govhall_sla_yellow"]}} and ids.split(",")[0] == str(first["id"])
     tid = first["id"]
-    assert "govhall_sla_red" in fake.tickets[tid]["tags"] and fake.field(tid, FIELD_IDS["govhall_light"]) == "red"
+    assert fake.tickets[tid]["tags"] == ["govhall_sla_red"] and fake.field(tid, FIELD_IDS["govhall_light"]) == "red"
+
+
+def test_a_tag_the_ticket_does_not_have_costs_no_removal(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 3)
+    assert all(o.ok for o in adapter.apply(pending))
+    assert bulk_puts(helpdesk_driver.fake) == [] and len(batch_puts(helpdesk_driver.fake)) == 1
 
 
 def test_a_ticket_the_job_failed_is_sent_once_more(helpdesk_driver, config):
@@ -224,7 +240,7 @@ def test_a_ticket_the_job_failed_is_sent_once_more(helpdesk_driver, config):
     assert not outcomes[str(broken)].ok
     assert outcomes[str(broken)].error.startswith("TicketUpdateFailed: Ticket could not be updated")
     assert sum(o.ok for o in outcomes.values()) == 4
-    puts = [body for method, _, body in fake.calls if method == "PUT"]
+    puts = batch_puts(fake)
     assert len(puts) == 2 and sorted(t["id"] for t in puts[1]["tickets"]) == sorted([flaky, broken])
     notes = [c for c in fake.comments[flaky] if not c["public"]]
     assert len(notes) == 1  # the retry did not double the note
@@ -440,22 +456,29 @@ def test_update_many_is_a_safe_update_of_the_version_read(helpdesk_driver, confi
         (tid, True, stamp) for tid, stamp in read.items()]
 
 
-def test_a_conflict_is_not_resent_and_the_next_run_writes_the_newer_version(helpdesk_driver, config, govhall_pm):
+def zendesk_sync(driver, config, pm, **overrides):
+    """A sync of the adapter itself (Zendesk's ids, not the seeded ones), so that what the sync sets on it
+    (its memory in the state store) and what it answers (a conflict) reach each other unwrapped."""
+    return build_sync(config, driver.adapter(config, **overrides), pm)
+
+
+def notes_of(driver):
+    """How many internal notes each seeded ticket has on the fake."""
+    return {seeded: len(driver.read(seeded)["notes"]) for seeded in driver.ids}
+
+
+def test_a_conflict_is_read_again_and_written_once_on_the_newer_version_in_the_same_run(
+        helpdesk_driver, config, govhall_pm):
     helpdesk_driver.seed(conformance_tickets(3))
     fake = helpdesk_driver.fake
     changed = int(helpdesk_driver.ids["C-0001"])
     fake.before_jobs.append(lambda: fake.add_comment(changed, 9001, "已电话联系申请人"))  # between read and write
-    first = sync(helpdesk_driver, config, govhall_pm).run(NOW)
-    assert list(first.failed) == ["C-0001"] and first.written == 2
-    assert first.failed["C-0001"].startswith("UpdateConflict: Safe Update prevented the update due to outdated "
-                                             "ticket data.") and "not resent" in first.failed["C-0001"]
-    assert fake.requests("PUT", r"update_many") == 1, "the stale item was not sent again"
-    assert helpdesk_driver.read("C-0001")["notes"] == []
-    second = sync(helpdesk_driver, config, govhall_pm).run(NOW)
-    assert second.ok and second.written == 1
-    (note,) = helpdesk_driver.read("C-0001")["notes"]
-    assert "[govhall:tl.overdue:completion]" in note
-    assert [c["body"] for c in fake.comments[changed] if c["public"]][-1] == "已电话联系申请人"
+    first = zendesk_sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert first.ok and first.written == 3 and first.evaluated == 4  # C-0001 again, on its newer version
+    stale, fresh = [t for body in batch_puts(fake) for t in body["tickets"] if t["id"] == changed]
+    assert fresh["updated_stamp"] != stale["updated_stamp"], "the stale item was not sent again"
+    assert notes_of(helpdesk_driver) == {"C-0000": 1, "C-0001": 1, "C-0002": 1}
+    assert [c["body"] for c in fake.comments[changed]].index("已电话联系申请人") < len(fake.comments[changed]) - 1
 
 
 def test_a_conflict_is_evaluated_again_when_the_export_brings_the_newer_version_in_the_same_run(
@@ -497,3 +520,117 @@ def test_a_ticket_named_twice_in_one_write_is_sent_once(helpdesk_driver, config)
     (put,) = [body for method, _, body in helpdesk_driver.fake.calls if method == "PUT"]
     assert put["tickets"] == [{"id": int(ticket.id), "additional_tags": ["govhall_sla_yellow"], "safe_update": True,
                                "updated_stamp": ticket.extra["updated_at"]}]
+
+
+# ---------------------------------------------------------------- asynchronous jobs kept across runs
+
+class Killed(BaseException):
+    """The run's process killed (SIGKILL, as far as the run can tell): nothing after it runs."""
+
+
+def kept_jobs(config):
+    from govhall_sdk.state import StateStore
+
+    return StateStore(config.state_path).memory("zendesk").items("job:")
+
+
+def test_a_run_killed_while_its_job_is_queued_writes_no_note_twice(helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(3))
+    fake = helpdesk_driver.fake
+    fake.hold_jobs = True
+
+    def killed(seconds):
+        raise Killed  # the first wait is the first poll of the job: the run dies there
+
+    with pytest.raises(Killed):
+        build_sync(config, ZendeskAdapter(adapter_settings(), config, sleep=killed), govhall_pm).run(NOW)
+    (job_id,) = fake.jobs
+    assert list(kept_jobs(config)) == [f"job:{job_id}"]  # kept from the moment it was queued
+    fake.run_jobs()  # Zendesk applies the job after the run died
+    assert notes_of(helpdesk_driver) == {"C-0000": 1, "C-0001": 1, "C-0002": 1}
+    again = zendesk_sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert again.ok and again.notes == 0 and again.written == 0
+    assert notes_of(helpdesk_driver) == {"C-0000": 1, "C-0001": 1, "C-0002": 1}
+    assert kept_jobs(config) == {} and fake.requests("GET", rf"job_statuses/{job_id}") == 1  # polled once, forgotten
+
+
+def test_nothing_is_written_while_a_job_of_the_ticket_is_pending(helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(3))
+    fake = helpdesk_driver.fake
+    fake.hold_jobs = True
+    first = zendesk_sync(helpdesk_driver, config, govhall_pm, job_poll_attempts=3).run(NOW)
+    (job_id,) = fake.jobs
+    assert first.written == 0 and len(first.failed) == 3
+    assert all(e == f"job {job_id} still queued after 3 polls: kept and polled at the next run; not written again "
+                    "until it completed" for e in first.failed.values())
+    second = zendesk_sync(helpdesk_driver, config, govhall_pm).run(NOW)  # the job is still queued
+    assert second.written == 0 and second.evaluated == 3 and len(second.failed) == 3
+    assert all(f"Zendesk job {job_id} of this ticket (queued 2025-03-03T09:00:00+08:00) is still queued: not written "
+               "again until it completed" in e for e in second.failed.values())
+    assert fake.requests("PUT", r"update_many") == 1, "nothing was sent while the job was pending"
+    fake.hold_jobs = False
+    fake.run_jobs()
+    third = zendesk_sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert third.ok and third.notes == 0
+    assert notes_of(helpdesk_driver) == {"C-0000": 1, "C-0001": 1, "C-0002": 1} and kept_jobs(config) == {}
+
+
+def test_jobs_go_queued_working_completed_and_are_forgotten_once_completed(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 2)
+    assert all(o.ok for o in adapter.apply(pending))
+    (job_id,) = helpdesk_driver.fake.jobs
+    assert helpdesk_driver.fake.requests("GET", rf"job_statuses/{job_id}") == 2  # working, then completed
+    assert adapter.kept.items("job:") == {}
+
+
+def test_a_job_zendesk_no_longer_has_is_forgotten(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(1))
+    adapter = helpdesk_driver.adapter(config)
+    adapter.kept.set("job:8b726e606741012ffc2d782bcb7848fe", json.dumps({"tickets": ["35436"], "queued_at": None}))
+    list(adapter.pull(None))  # Zendesk keeps a job's status one day: a 404 after that
+    assert adapter.kept.items("job:") == {}
+
+
+# ---------------------------------------------------------------- closed tickets
+
+def test_a_closed_ticket_gets_its_tags_in_a_bulk_update_and_the_rest_is_reported_once(helpdesk_driver, config):
+    from govhall_sdk.state import StateStore
+
+    helpdesk_driver.seed([{**t, "tags": ["govhall_sla_yellow"]} for t in conformance_tickets(1)])
+    fake = helpdesk_driver.fake
+    closed = int(helpdesk_driver.ids["C-0000"])
+    fake.tickets[closed]["status"] = "closed"
+    memory, outcomes = StateStore(config.state_path).memory("zendesk"), []
+    for _ in range(2):  # two runs, the memory in the state store
+        adapter = helpdesk_driver.adapter(config)
+        adapter.memory = memory
+        (item,) = list(adapter.fetch([str(closed)]))
+        outcomes.append(adapter.apply([(item.ticket, patch_for(0))])[0])
+    first, second = outcomes
+    assert (first.ok, first.error) == (False, "closed on Zendesk, which updates a closed ticket's tags only: its fields "
+                                               "govhall_escalation_level, govhall_light, 1 note(s) not written (reported once)")
+    assert second.ok and second.error is None
+    assert batch_puts(fake) == [] and fake.tickets[closed]["tags"] == ["govhall_sla_red"]
+    assert bulk_puts(fake)[0] == (str(closed), {"ticket": {"additional_tags": ["govhall_sla_red"],
+                                                           "remove_tags": ["govhall_sla_yellow"]}})
+    assert helpdesk_driver.read("C-0000")["notes"] == []
+
+
+def test_a_ticket_closed_after_it_was_read_is_refused_and_not_resent(helpdesk_driver, config):
+    adapter, pending = writes(helpdesk_driver, config, 1)
+    helpdesk_driver.fake.tickets[int(pending[0][0].id)]["status"] = "closed"
+    (outcome,) = adapter.apply(pending)
+    assert outcome.error == "TicketUpdateFailed: Status: closed prevents ticket update" and not outcome.conflict
+    assert len(batch_puts(helpdesk_driver.fake)) == 1
+
+
+# ---------------------------------------------------------------- Retry-After
+
+@pytest.mark.parametrize("retry_after, cap, waited", [(120, None, 120), (1200, None, 900), (120, 90, 90)])
+def test_retry_after_is_waited_in_full_up_to_retry_after_max(helpdesk_driver, config, retry_after, cap, waited):
+    helpdesk_driver.seed(conformance_tickets(1))
+    helpdesk_driver.fake.throttle("GET", r"incremental", 1, retry_after)
+    sleeps = []
+    extra = {} if cap is None else {"retry_after_max": cap}
+    list(ZendeskAdapter(adapter_settings(**extra), config, sleep=sleeps.append).pull(None))
+    assert sleeps == [waited]
