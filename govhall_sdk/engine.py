@@ -55,7 +55,7 @@ class Result:
 class Context:
     """What a rule plugin sees besides the ticket: ``now``, config, calendar, helpers."""
 
-    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date", "_shown", "_minute")
+    __slots__ = ("now", "config", "calendar", "tz", "lang", "now_date", "_shown", "_minute", "_iso")
 
     def __init__(self, now: datetime, config: Config, calendar: WorkCalendar):
         if now.tzinfo is None:
@@ -68,6 +68,7 @@ class Context:
         self.now_date = now.astimezone(self.tz).date()
         self._shown: dict[datetime, str] = {}
         self._minute: tuple | None = None
+        self._iso: tuple | None = None
 
     def policy(self, section: str) -> Any:
         """The ``[policy.<section>]`` values, defaults merged in."""
@@ -123,6 +124,29 @@ class Context:
         self._shown[instant] = shown
         self._minute = _same_minute(instant, local, self.tz, shown)
         return shown
+
+
+    def iso(self, instant: datetime) -> str:
+        """``instant.isoformat()`` (a finding's key), the text of the last instant's minute reused.
+
+        For an instant of a fixed offset (``datetime.timezone``), the text is the date, the hour and the
+        minute, the seconds (and microseconds, when there are any), then the offset: instants of the same
+        minute and offset differ only in their seconds (the events of a long ticket).
+        """
+        last = self._iso
+        if (last is not None and instant.minute == last[1] and instant.hour == last[2] and instant.day == last[3]
+                and instant.month == last[4] and instant.year == last[5] and last[0] == instant.tzinfo):
+            micro = instant.microsecond
+            if micro:
+                return f"{last[6]}{instant.second:02d}.{micro:06d}{last[7]}"
+            return f"{last[6]}{instant.second:02d}{last[7]}"
+        text = instant.isoformat()
+        tzinfo = instant.tzinfo
+        if type(tzinfo) is timezone:
+            end = 26 if instant.microsecond else 19  # YYYY-MM-DDTHH:MM:SS[.ffffff], then the offset
+            self._iso = (tzinfo, instant.minute, instant.hour, instant.day, instant.month, instant.year,
+                         text[:17], text[end:])
+        return text
 
 
 _MINUTE = timedelta(minutes=1)

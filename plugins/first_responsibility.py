@@ -452,7 +452,7 @@ def _forbidden_phrase(v, e, found):
         v.last_phrase = (actor, when, found, message)
     return FORBIDDEN_PHRASE.finding(
         ctx, message, message,
-        key=e.at.isoformat(), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
+        key=ctx.iso(e.at), staff=actor.id, department=actor_department(v.ticket, actor, e.at))
 
 
 def _acceptance_notice_missing(v, e, words):

@@ -1,6 +1,6 @@
 """The patch's notes, masked by pieces (``patch._masked_notes``: the text before each marker apart, the markers
-together), are the masking of each whole note; and ``Context.fmt``'s remembered minute shows what a fresh context
-shows, instant by instant."""
+together), are the masking of each whole note; ``Context.fmt``'s remembered minute shows what a fresh context
+shows, and ``Context.iso`` writes what ``isoformat`` writes, instant by instant."""
 from __future__ import annotations
 
 import random
@@ -54,3 +54,17 @@ def test_fmt_remembers_a_minute_only_for_the_instants_it_shows():
         t += timedelta(seconds=rng.choice([0, 1, 29, 59, 60, 3600]), microseconds=rng.choice([0, 1, 999999]))
         instant = t.astimezone(rng.choice(zones))
         assert ctx.fmt(instant) == _context("zh").fmt(instant), instant
+
+
+def test_iso_is_isoformat_instant_by_instant():
+    rng = random.Random(8)
+    ctx = _context("zh")
+    zones = [timezone(timedelta(hours=8)), timezone.utc, timezone(timedelta(hours=-5, seconds=17)),
+             timezone(timedelta(hours=5, minutes=30, microseconds=5))]
+    t = datetime(999, 12, 31, 23, 58, tzinfo=timezone.utc)
+    for _ in range(3000):
+        t += timedelta(seconds=rng.choice([0, 1, 29, 59, 60, 86400 * 400]), microseconds=rng.choice([0, 1, 999999]))
+        instant = t.astimezone(rng.choice(zones))
+        assert ctx.iso(instant) == instant.isoformat(), instant
+    naive = datetime(2025, 3, 3, 9, 0, 1)
+    assert ctx.iso(naive) == naive.isoformat()
