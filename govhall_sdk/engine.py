@@ -125,7 +125,6 @@ class Context:
         self._minute = _same_minute(instant, local, self.tz, shown)
         return shown
 
-
     def iso(self, instant: datetime) -> str:
         """``instant.isoformat()`` (a finding's key), the text of the last instant's minute reused.
 

@@ -436,7 +436,7 @@ def _probe(src: _Source, named_json: bool = False) -> str:
         if _newline_before(src, line):
             return "json"
         while src.peek() != ord("}") or members:
-            if not _probe_member(src, line, members):
+            if not _probe_member(src, line, members, named_json):
                 return "json"
             if src.peek() != _COMMA:
                 break
@@ -448,10 +448,12 @@ def _probe(src: _Source, named_json: bool = False) -> str:
     return "jsonl"
 
 
-def _probe_member(src: _Source, line: int, members: list[tuple[str, bool]]) -> bool:
+def _probe_member(src: _Source, line: int, members: list[tuple[str, bool]], named_json: bool = False) -> bool:
     """Read the next ``key: value`` of the first object into ``members`` as ``(key, the value is a list)``.
 
-    False when the object goes on past its first line.
+    False when the object goes on past its first line, and in a file named ``.json`` when the member is a
+    ``tickets`` list: either way the file is the wrapped document, and the value is not read (a one-line
+    wrapper is the whole file).
     """
     key = _key(src)
     if _newline_before(src, line):
@@ -460,6 +462,8 @@ def _probe_member(src: _Source, line: int, members: list[tuple[str, bool]]) -> b
     if _newline_before(src, line):
         return False
     members.append((key, src.peek() == ord("[")))
+    if named_json and members[-1] == ("tickets", True):
+        return False
     return _Value(src, stop_at_newline=True).scan() is not None and not _newline_before(src, line)
 
 

@@ -30,3 +30,17 @@ def test_the_nesting_check_of_real_tickets_and_of_deep_ones():
                 value = [value] if rng.random() < 0.5 else {"k": value, "s": label}
             data = json.dumps({"id": "T", "v": value, "events": [{"body": label}] * 300}).encode()
             assert _too_deep(data) == (depth > MAX_DEPTH), (depth, label)
+
+
+def test_a_one_line_wrapper_named_json_is_told_from_its_first_chunk():
+    import io
+
+    from govhall_sdk.reader import _CHUNK, _probe, _Source
+
+    ticket = json.dumps({"id": "T", "kind": "consultation", "events": [{"type": "reply", "body": "x" * 100}]})
+    data = ('{"tickets": [' + ", ".join([ticket] * 40000) + "]}").encode()
+    assert len(data) > 3 * _CHUNK
+    for named_json, fmt, whole in ((True, "json", False), (False, "json", True)):
+        stream = io.BytesIO(data)
+        assert _probe(_Source(stream), named_json) == fmt
+        assert (stream.tell() == len(data)) is whole  # any other name: the whole line decides
