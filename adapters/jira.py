@@ -26,8 +26,11 @@ with ``GET /rest/api/3/issue/{key}``, which does not lag like the search.
 Write: ``PUT /rest/api/3/issue/{key}`` with ``update.labels`` add/remove and
 ``fields`` (custom fields, assignee), then one internal comment with every note:
 ``POST /rest/servicedeskapi/request/{key}/comment {"body", "public": false}``
-(``note_api = "servicedesk"``) or ``POST /rest/api/3/issue/{key}/comment`` with an
-ADF body and the ``sd.public.comment`` property (``note_api = "platform"``). A
+(``note_api = "servicedesk"``, the documented way) or ``POST /rest/api/3/issue/{key}/comment``
+with an ADF body and the ``sd.public.comment`` property (``note_api = "platform"``, not
+documented); either answer is read back, and a note Jira saved visible to customers is an
+error naming the comment. The changelog embedded in the search is capped (40, newest
+first): a changelog that may be cut is read from ``/issue/{key}/changelog`` to its end. A
 comment POST is not repeated after an answer that may mean it was saved (only a
 429 is); note markers make the next run safe.
 
@@ -41,7 +44,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page
+from govhall_sdk.adapter import AdapterError, Page
 from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.mapping import assignee, check_forms, form_defaults, path_value
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
@@ -55,6 +58,8 @@ from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once
 #: Where the normalized fields come from by default (paths in the issue's ``fields``).
 JIRA_FIELDS = {"kind": "issuetype.name", "subject": "summary", "applicant_id": "reporter.accountId",
                "applicant_name": "reporter.displayName", "due_at": "duedate", "resolved_at": "resolutiondate"}
+#: The entries ``/search/jql`` embeds of an issue's changelog at most.
+CHANGELOG_CAP = 40
 #: A status not named in ``[adapter.statuses]`` is read by its category.
 CATEGORY_STATUSES = {"new": "new", "indeterminate": "open", "done": "resolved"}
 BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", "assignee", "issuetype",
@@ -275,10 +280,10 @@ class JiraAdapter(MappedAdapter):
         if block.get("total", len(comments)) > len(comments):
             comments = self.collect(f"/rest/api/3/issue/{key}/comment", _offset(), "comments", {"orderBy": "created"})
         changelog = issue.get("changelog") or {}
-        histories = list(changelog.get("histories") or [])
+        histories = list(reversed(changelog.get("histories") or []))  # embedded: newest first
         wanted = self.settings["status_events"] or self.department_field
-        if wanted and changelog.get("total", len(histories)) > len(histories):
-            histories = self.collect(f"/rest/api/3/issue/{key}/changelog", _offset(), "values")
+        if wanted and not changelog_complete(changelog):
+            histories = self.collect(f"/rest/api/3/issue/{key}/changelog", _offset(), "values")  # oldest first
         return {"comments": comments, "histories": histories}
 
     def _actor(self, user: Mapping[str, Any] | None, reporter: str | None) -> dict[str, Any] | None:
@@ -291,9 +296,10 @@ class JiraAdapter(MappedAdapter):
 
     @staticmethod
     def internal(comment: Mapping[str, Any]) -> bool:
-        """True for an internal comment (JSM: not shared with the customer)."""
-        if comment.get("jsdPublic") is False:
-            return True
+        """True for an internal comment (JSM: not shared with the customer): ``jsdPublic`` false, Jira's own
+        word; only where it is absent, the ``sd.public.comment`` property ``{"internal": true}``."""
+        if "jsdPublic" in comment:
+            return comment["jsdPublic"] is False
         return any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal") is True
                    for p in comment.get("properties") or [])
 
@@ -336,9 +342,12 @@ class JiraAdapter(MappedAdapter):
             text = adf_text(c.get("body")).rstrip("\n")
             public = not self.internal(c)
             actor = self._actor(c.get("author"), reporter)
-            if self.looks_own(text, public) and (actor or {}).get("role") != "applicant" \
+            if markers_in(text) and (actor or {}).get("role") != "applicant" \
                     and self.is_api_user((c.get("author") or {}).get("accountId"), "accountId"):
-                actor = dict(GOVHALL_ACTOR)
+                actor = dict(GOVHALL_ACTOR)  # govhall's own note, internal or not: its markers count
+                if public:
+                    warnings.append(f"comment {c.get('id')}: govhall's note is visible to customers (make it "
+                                    "internal or delete it)")
             self.add_note(events, warnings, f"comment {c.get('id')}", text=text, at=_iso(c.get("created")),
                           actor=actor, public=public, comment_id=c.get("id"))
         for h in histories:
@@ -371,13 +380,45 @@ class JiraAdapter(MappedAdapter):
         if edit:
             self.request("PUT", f"/rest/api/3/issue/{ticket.id}", json=edit)
         if patch.notes:
-            text = "\n\n".join(n.body for n in patch.notes)
-            if self.settings["note_api"] == "servicedesk":
-                self.request("POST", f"/rest/servicedeskapi/request/{ticket.id}/comment", idempotent=False,
-                             json={"body": wiki_safe(text), "public": False})
-            else:
-                self.request("POST", f"/rest/api/3/issue/{ticket.id}/comment", idempotent=False, json={
-                    "body": adf_doc(text), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]})
+            self._note(ticket.id, "\n\n".join(n.body for n in patch.notes))
+
+    def _note(self, key: str, text: str) -> None:
+        """One internal comment, read back from Jira's answer: a note it says customers see is an error.
+
+        ``servicedesk``: "Create request comment", ``POST /rest/servicedeskapi/request/{issueIdOrKey}/comment``
+        with ``"public": false`` (developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/), the
+        documented way; its answer's ``public`` says what was saved. ``platform``: the platform API documents
+        no way to make a comment internal; the ``sd.public.comment`` property is asked for and the answer's
+        ``jsdPublic`` checked.
+        """
+        if self.settings["note_api"] == "servicedesk":
+            answer = self.request("POST", f"/rest/servicedeskapi/request/{key}/comment", idempotent=False,
+                                  want_json=True, json={"body": wiki_safe(text), "public": False}).body
+            visible = answer.get("public") if isinstance(answer, Mapping) else None
+        else:
+            answer = self.request("POST", f"/rest/api/3/issue/{key}/comment", idempotent=False, want_json=True, json={
+                "body": adf_doc(text), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}).body
+            visible = answer.get("jsdPublic") if isinstance(answer, Mapping) else None
+        if visible is not False:
+            cid = answer.get("id") if isinstance(answer, Mapping) else None
+            raise AdapterError(f"comment {cid} on {key}: Jira {'saved it visible to customers' if visible else 'did not say it is internal'} "
+                               "(not written again: make it internal or delete it by hand; note_api = \"servicedesk\" "
+                               "is the documented way)")
+
+
+def changelog_complete(changelog: Mapping[str, Any]) -> bool:
+    """Whether the changelog embedded in an issue (``expand=changelog``) is all of it.
+
+    It is capped (40 entries in ``/search/jql``, 100 on ``GET /issue/{key}``), newest first ("a list of
+    recent updates to an issue, sorted by date, starting from the most recent",
+    developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/), so the oldest entries
+    (an acceptance) are the ones lost, and its ``total`` is not to be trusted: only a changelog shorter
+    than the search's cap, whose ``total`` it holds, is complete; any other is read from
+    ``GET /rest/api/3/issue/{key}/changelog`` to its end.
+    """
+    found = len(changelog.get("histories") or [])
+    total = changelog.get("total") if isinstance(changelog.get("total"), int) else found
+    return found < CHANGELOG_CAP and total <= found
 
 
 def _iso(value: Any) -> Any:

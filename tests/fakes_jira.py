@@ -114,6 +114,8 @@ class FakeJira(FakeHelpdesk):
         self.clock = datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI)
         self.user_tz = SHANGHAI
         self.comment_page = 5
+        self.search_changelog_cap = 40
+        self.honour_internal_property = True  # False: sd.public.comment ignored, a platform comment is public
         self.remaining = 100
         self.bot = self.add_user("5b10a2844c20165700ede000", "govhall bot", "atlassian")
         self.add_user("5b10ac8d82e05b22cc7d4ef5", "王主任", "atlassian")
@@ -216,7 +218,7 @@ class FakeJira(FakeHelpdesk):
 
     # -- endpoints
 
-    def _project(self, issue: dict[str, Any], fields: list[str], expand: str) -> dict[str, Any]:
+    def _project(self, issue: dict[str, Any], fields: list[str], expand: str, cap: int) -> dict[str, Any]:
         key = issue["key"]
         out = {k: issue[k] for k in ("expand", "id", "self", "key")}
         wanted = set(fields)
@@ -226,8 +228,13 @@ class FakeJira(FakeHelpdesk):
             out["fields"]["comment"] = {"comments": comments[:self.comment_page], "self": f"{issue['self']}/comment",
                                         "maxResults": self.comment_page, "total": len(comments), "startAt": 0}
         if "changelog" in (expand or "").split(","):
-            histories = list(reversed(self.histories[key]))  # most recent first
-            out["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
+            # expand=changelog "Returns a list of recent updates to an issue, sorted by date, starting from the most
+            # recent" ("Search for issues using JQL enhanced search", developer.atlassian.com/cloud/jira/platform/rest/
+            # v3/api-group-issue-search/): capped, at 40 in /search/jql (Atlassian's migration notes for the enhanced
+            # search; "Avoiding Pitfalls: A Guide to Smooth Migration to Enhanced JQL APIs") and 100 on the issue
+            # itself, the oldest entries lost. Its total here is the entries returned: nothing to trust.
+            histories = list(reversed(self.histories[key]))[:cap]
+            out["changelog"] = {"startAt": 0, "maxResults": cap, "total": len(histories), "histories": histories}
         return out
 
     def _search(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -256,7 +263,7 @@ class FakeJira(FakeHelpdesk):
         size = min(int(body.get("maxResults", 50)), 100)
         start = int(base64.b64decode(body["nextPageToken"]).decode()) if body.get("nextPageToken") else 0
         page = found[start:start + size]
-        out: dict[str, Any] = {"issues": [self._project(i, body["fields"], body.get("expand", "")) for i in page],
+        out: dict[str, Any] = {"issues": [self._project(i, body["fields"], body.get("expand", ""), self.search_changelog_cap) for i in page],
                                "isLast": start + size >= len(found)}
         if not out["isLast"]:
             out["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
@@ -276,7 +283,7 @@ class FakeJira(FakeHelpdesk):
     def _get_issue(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
         if key not in self.issues:
             return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
-        return 200, self._project(self.issues[key], params.get("fields", "*all").split(","), params.get("expand", ""))
+        return 200, self._project(self.issues[key], params.get("fields", "*all").split(","), params.get("expand", ""), 100)
 
     def _list_comments(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
         if key not in self.issues:
@@ -285,6 +292,9 @@ class FakeJira(FakeHelpdesk):
         comments = self.comments[key]
         return 200, {"comments": comments[start:start + size], "maxResults": size, "total": len(comments), "startAt": start}
 
+    # "Get changelogs" (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/
+    # #api-rest-api-3-issue-issueidorkey-changelog-get): "a paginated list of all changelogs for an issue sorted by
+    # date, starting from the oldest", startAt / maxResults (at most 100) / total / isLast / values.
     def _changelog(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
         start, size = int(params.get("startAt", 0)), min(int(params.get("maxResults", 100)), 100)
         values = self.histories[key][start:start + size]
@@ -340,8 +350,11 @@ class FakeJira(FakeHelpdesk):
             return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
         if not isinstance(body.get("body"), dict) or body["body"].get("type") != "doc":
             return 400, {"errorMessages": ["Comment body is not valid!"], "errors": {}}
-        internal = any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal")
-                       for p in body.get("properties") or [])
+        # Making a platform comment internal through the sd.public.comment property is not in the platform API's
+        # reference ("Add comment", developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/);
+        # honour_internal_property = False is a site where it does not work. The answer's jsdPublic says which.
+        internal = self.honour_internal_property and any(
+            p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal") for p in body.get("properties") or [])
         return 201, self.add_comment(key, self.bot["accountId"], body["body"], not internal,
                                      properties=body.get("properties"))
 

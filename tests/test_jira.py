@@ -450,3 +450,38 @@ def test_an_unreadable_note_value_is_a_warning_naming_the_comment(helpdesk_drive
     assert item.error is None and "extension" not in item.ticket.event_types
     assert item.warnings == (f"comment {comment['id']}: [延期] 工作日: '-2' is not a positive whole number of "
                              "working days; not counted as extension",)
+
+
+# ---------------------------------------------------------------- the capped changelog, and notes read back
+
+def test_a_changelog_cut_by_the_searchs_cap_is_read_to_its_end_oldest_first(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(2))
+    fake = helpdesk_driver.fake
+    long, short = helpdesk_driver.ids["C-0000"], helpdesk_driver.ids["C-0001"]
+    for key, moves in ((long, 44), (short, 38)):
+        fake.transition(key, "accepted", helpdesk_driver.people["s1"])  # the oldest entry: the acceptance
+        for i in range(moves):
+            fake.transition(key, "open" if i % 2 == 0 else "pending", helpdesk_driver.people["s1"])
+    helpdesk_driver.later()
+    tickets = {i.ticket.id: i.ticket for p in helpdesk_driver.adapter(config).pull(None) for i in p.items}
+    embedded = fake.sent("POST", r"/rest/api/3/search/jql")
+    assert embedded and len(fake.histories[long]) == 45  # the search held its 40 newest
+    assert [e.type for e in tickets[long].events_of("acceptance")] == ["acceptance"]
+    assert [e.type for e in tickets[short].events_of("acceptance")] == ["acceptance"]
+    assert fake.requests("GET", rf"/issue/{long}/changelog") == 1  # 45 entries: one page of 100
+    assert fake.requests("GET", rf"/issue/{short}/changelog") == 0  # 39 entries: all embedded
+
+
+def test_a_note_jira_saved_visible_to_customers_is_an_error_and_not_written_again(helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(1))
+    helpdesk_driver.fake.honour_internal_property = False
+    helpdesk_driver.adapter = (lambda original: lambda cfg, **kw: original(cfg, note_api="platform", **kw))(helpdesk_driver.adapter)
+    first = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    (error,) = first.failed.values()
+    (comment,) = [c for c in helpdesk_driver.fake.comments[helpdesk_driver.ids["C-0000"]] if "[govhall:" in str(c["body"])]
+    assert error.startswith(f"AdapterError: comment {comment['id']} on {helpdesk_driver.ids['C-0000']}: Jira saved it "
+                            "visible to customers (not written again")
+    helpdesk_driver.later()
+    second = sync(helpdesk_driver, config, govhall_pm).run(NOW)
+    assert second.notes == 0, "the public note's markers count: it is not written again"
+    assert f"comment {comment['id']}: govhall's note is visible to customers" in second.errors["C-0000"]
