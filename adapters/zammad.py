@@ -10,18 +10,23 @@ Events: ``GET /api/v1/ticket_articles/by_ticket/{id}``; tags:
 Write back: ``POST /api/v1/tags/add`` / ``DELETE /api/v1/tags/remove`` per tag
 (idempotent on Zammad), internal notes ``POST /api/v1/ticket_articles`` with
 ``type: note, internal: true`` (never blindly retried; markers make a rerun
-safe), then ``PUT /api/v1/tickets/{id}`` with the custom attributes.
+safe), then ``PUT /api/v1/tickets/{id}`` with the custom attributes, verified in
+Zammad's answer (the ticket as stored): Zammad drops an unknown attribute and answers
+200, so an attribute missing from the answer is a failed write naming it. Before the
+first pull, a start-up check: the search must find the oldest ticket the database
+lists, else one clear error (no Elasticsearch: the search finds nothing).
 Auth: ``Authorization: Token token=...``. Zammad documents no rate limit; a 429
 still waits ``Retry-After`` through the shared retry policy.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
+from govhall_sdk.adapter import AdapterError, Page
 from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.rest import GOVHALL_ACTOR, MappedAdapter, UpdatedSinceWalk, iso_utc
+from govhall_sdk.rest import GOVHALL_ACTOR, MappedAdapter, UpdatedSinceWalk, iso_utc, parse_instant
 from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
 
 #: Zammad's default ticket states (``GET /api/v1/ticket_states``), by name.
@@ -66,6 +71,10 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     secret_settings = ("token", "webhook_secret")
     api_user_path = "/api/v1/users/me"  # docs.zammad.org/en/latest/api/user.html, "Me - Current User"
 
+    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
+        super().__init__(settings, config, **kw)
+        self._search_checked = False
+
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Token token={self.settings['token']}"}
 
@@ -76,7 +85,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
 
     def search_query(self, since: Any) -> str:
         """``updated_at:>=`` the instant, colons escaped for the query-string parser, plus ``query``."""
-        query = "updated_at:>=" + iso_utc(since).replace(":", r"\:")
+        query = updated_since(since)
         extra = self.settings["query"].strip()
         return f"{query} AND ({extra})" if extra else query
 
@@ -168,8 +177,61 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
         if patch.assign:
             update.update(assignee(self.settings, patch.assign))
         if update:
-            self.remember_echo(ticket.id, self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update,
-                                                       want_json=True).body)
+            stored = self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update, want_json=True).body
+            self.remember_echo(ticket.id, stored)
+            problems = not_stored(update, stored)
+            if problems:
+                raise AdapterError(f"Zammad did not store {'; '.join(problems)}")
+
+    # -------------------------------------------------------------- the start-up check
+    def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
+        """The changed tickets, found through the search, once the search is known to work (:meth:`check_search`)."""
+        self.check_search()
+        yield from super().pull(cursor, page_size)
+
+    def check_search(self) -> None:
+        """Once per adapter: the oldest ticket of ``GET /api/v1/tickets`` (the database) must be found by the
+        search govhall reads changes with. Without Elasticsearch Zammad's search finds nothing, and every run
+        would read nothing, silently: this is one clear error instead."""
+        if self._search_checked:
+            return
+        listed = self.get_json("/api/v1/tickets", per_page=1, page=1)
+        oldest = listed[0] if isinstance(listed, list) and listed else None
+        stamp = parse_instant(oldest.get("updated_at")) if isinstance(oldest, Mapping) else None
+        if stamp is not None:
+            found = self.get_json(self.tickets_path, query=updated_since(stamp), per_page=1, page=1,
+                                  expand="true")
+            if not self.records(found):
+                raise AdapterError(
+                    f"Zammad's search finds no ticket, though GET /api/v1/tickets lists ticket {oldest.get('id')}: "
+                    "its search index (Elasticsearch) is missing or empty, and govhall reads changes through the "
+                    "search; set up Elasticsearch and rebuild the index (zammad run rake zammad:searchindex:rebuild)")
+        self._search_checked = True
+
+
+def updated_since(since: Any) -> str:
+    """``updated_at:>=`` an instant, its colons escaped for the query-string parser."""
+    return "updated_at:>=" + iso_utc(since).replace(":", r"\:")
+
+
+def not_stored(sent: Mapping[str, Any], stored: Any) -> list[str]:
+    """What of ``sent`` Zammad's answer does not hold: an attribute it dropped (an unknown attribute is dropped
+    silently, with 200: "remove all not used model attributes of params", zammad/zammad
+    app/models/application_model/can_cleanup_param.rb), or a value stored otherwise."""
+    stored = stored if isinstance(stored, Mapping) else {}
+    problems = []
+    for key, value in sent.items():
+        if key not in stored:
+            problems.append(f"attribute {key} (no such ticket attribute: create it in Zammad's Objects, or fix "
+                            "its name; Zammad dropped it and answered 200)")
+        elif _text(stored[key]) != _text(value):
+            problems.append(f"attribute {key}: sent {value!r}, stored {stored[key]!r}")
+    return problems
+
+
+def _text(value: Any) -> str:
+    """A value as Zammad's text attributes store it (None as empty)."""
+    return "" if value is None else str(value)
 
 
 #: How a Zammad webhook with an "HMAC SHA1 Signature Token" signs its call

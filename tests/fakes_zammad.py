@@ -6,8 +6,12 @@ of tickets with association names (``group``, ``state``, ``create_article_type``
 ...); ``per_page`` capped at 200; ``sort_by``/``order_by``; timestamps with
 milliseconds (``2021-11-03T11:51:13.809Z``); ``by_ticket`` articles with
 ``type``/``sender``/``internal``; ``{"tags": [...]}``; ``tags/add`` and
-``tags/remove`` answering ``201 true``; unknown ticket attributes refused with
-422; ``Authorization: Token token=...``; ``GET /api/v1/users/me``, the token's
+``tags/remove`` answering ``201 true``; unknown ticket attributes **dropped with
+200**, as Zammad's ``param_cleanup`` does ("remove all not used model attributes of
+params", zammad/zammad app/models/application_model/can_cleanup_param.rb), so the
+answer shows what was stored; ``GET /api/v1/tickets`` (the list, from the database,
+docs.zammad.org/en/latest/api/ticket/index.html "List"); without Elasticsearch
+(``elasticsearch = False``) the search finds nothing; ``Authorization: Token token=...``; ``GET /api/v1/users/me``, the token's
 user (docs.zammad.org/en/latest/api/user.html, "Me - Current User"): govhall's
 own articles are created by it (``created_by_id`` :data:`GOVHALL_USER`), the
 staff's by agent 3. The search ``query`` understands the
@@ -58,10 +62,12 @@ class ZammadFake(FakeHelpdesk):
         self.clock = datetime.fromisoformat(start)
         self.attributes = attributes
         self.unindexed: set[str] = set()
+        self.elasticsearch = True
         self.next_article = 1
         routes = [
             ("GET", r"/api/v1/users/me", self._me),
             ("GET", r"/api/v1/tickets/search", lambda call: (200, self._search(call.query))),
+            ("GET", r"/api/v1/tickets", self._list),
             ("POST", r"/api/v1/tags/add", lambda call: self._tag(call.body, add=True)),
             ("DELETE", r"/api/v1/tags/remove", lambda call: self._tag(call.body, add=False)),
             ("GET", r"/api/v1/tags", self._tags),
@@ -161,11 +167,9 @@ class ZammadFake(FakeHelpdesk):
         ticket = self.tickets[tid]
         if call.method == "GET":
             return 200, ticket if call.query.get("expand") == ["true"] else self._ids_only(ticket)
-        for key in call.body:
-            if key not in ticket or key in ("id", "number", "created_at", "updated_at"):
-                return 422, {"error": f"unknown attribute '{key}' for Ticket.",
-                             "error_human": f"unknown attribute '{key}' for Ticket."}
-        ticket.update(call.body)
+        # param_cleanup keeps the model's attributes only: an unknown one is dropped, and the answer is 200
+        ticket.update({k: v for k, v in call.body.items()
+                       if k in ticket and k not in ("id", "number", "created_at", "updated_at")})
         ticket["updated_at"] = self.tick()
         return 200, self._ids_only(ticket)
 
@@ -187,7 +191,16 @@ class ZammadFake(FakeHelpdesk):
             self.tickets[tid]["updated_at"] = self.tick()
         return 201, "true"
 
+    def _list(self, call):
+        per_page = min(int(call.params.get("per_page", "50")), 100)
+        page = int(call.params.get("page", "1"))
+        listed = sorted(self.tickets.values(), key=lambda t: int(t["id"]) if str(t["id"]).isdigit() else 0)
+        chunk = listed[(page - 1) * per_page: page * per_page]
+        return 200, [t if call.params.get("expand") == "true" else self._ids_only(t) for t in chunk]
+
     def _search(self, query):
+        if not self.elasticsearch:  # no search index: the query-string syntax matches nothing
+            return [] if query.get("expand") == ["true"] else {"tickets": [], "tickets_count": 0, "assets": {}}
         per_page = min(int(query.get("per_page", ["50"])[0]), 200)
         page = int(query.get("page", ["1"])[0])
         text = query.get("query", [""])[0]

@@ -2,8 +2,10 @@
 from datetime import datetime, timedelta
 
 import pytest
+
 from fakes_zammad import BASE, TOKEN, ZammadDriver, ZammadFake
 from govhall_adapters.zammad import ZammadAdapter
+from govhall_sdk.adapter import AdapterError
 from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
 from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
@@ -105,7 +107,8 @@ def test_the_search_query_escapes_the_instant_and_sorts_by_updated_at(fake, help
     fake.add_ticket({**DOC_TICKET, "id": 9, "group": "2nd Level"})
     adapter = helpdesk_driver.make_adapter(config, query="group.name:Sales", start="2025-01-01T00:00:00Z")
     assert [i.id for p in adapter.pull(None, 50) for i in p.items] == ["3"]
-    (first, _), *_ = fake.requests_to("GET", "/api/v1/tickets/search")
+    (check, _), (first, _), *_ = fake.requests_to("GET", "/api/v1/tickets/search")
+    assert check["query"] == [r"updated_at:>=2025-01-06T03\:00\:00Z"]  # the start-up check: no group filter
     assert first["query"] == [r"updated_at:>=2024-12-31T23\:59\:59Z AND (group.name:Sales)"]
     assert (first["sort_by"], first["order_by"], first["expand"]) == (["updated_at"], ["asc"], ["true"])
     assert (first["page"], first["per_page"]) == (["1"], ["50"])
@@ -171,13 +174,37 @@ def test_patch_uses_tag_endpoints_an_internal_note_and_one_put(fake, helpdesk_dr
     assert own.actor.role == "system" and not own.public
 
 
-def test_an_attribute_not_created_on_zammad_is_a_reported_write_failure(fake, helpdesk_driver, config):
-    fake.attributes = ()
+def test_an_attribute_zammad_dropped_with_200_is_a_failed_write_naming_it(fake, helpdesk_driver, config):
+    fake.attributes = ("govhall_light",)  # govhall_due_at was never created on Zammad
     fake.add_ticket({k: v for k, v in DOC_TICKET.items() if not k.startswith("govhall_")})
     adapter = helpdesk_driver.make_adapter(config)
     (item,) = adapter.fetch(["3"])
-    (outcome,) = adapter.apply([(item.ticket, Patch(fields={"govhall_light": "red"}))])
-    assert not outcome.ok and "HTTP 422" in outcome.error and "govhall_light" in outcome.error
+    (outcome,) = adapter.apply([(item.ticket, Patch(fields={"govhall_light": "red", "govhall_due_at": "2025-03-01"}))])
+    assert not outcome.ok and outcome.error == (
+        "AdapterError: Zammad did not store attribute govhall_due_at (no such ticket attribute: create it in "
+        "Zammad's Objects, or fix its name; Zammad dropped it and answered 200)")
+    assert fake.tickets["3"]["govhall_light"] == "red" and "govhall_due_at" not in fake.tickets["3"]
+    (put,) = fake.requests_to("PUT", "/api/v1/tickets/3")
+    assert put[1] == {"govhall_light": "red", "govhall_due_at": "2025-03-01"}  # answered 200, one dropped
+
+
+def test_without_elasticsearch_the_pull_stops_with_one_clear_error(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    fake.elasticsearch = False
+    adapter = helpdesk_driver.make_adapter(config)
+    with pytest.raises(AdapterError, match=r"Zammad's search finds no ticket, though GET /api/v1/tickets lists "
+                                           r"ticket 3: its search index \(Elasticsearch\) is missing or empty"):
+        list(adapter.pull(None))
+    fake.elasticsearch = True
+    assert [i.id for p in helpdesk_driver.make_adapter(config).pull(None) for i in p.items] == ["3"]
+
+
+def test_the_search_is_checked_once_per_adapter_and_an_empty_zammad_passes(fake, helpdesk_driver, config):
+    adapter = helpdesk_driver.make_adapter(config)
+    assert list(adapter.pull(None)) == []  # no ticket at all: nothing to check the search with
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    list(adapter.pull(None))
+    assert len(fake.requests_to("GET", "/api/v1/tickets")) == 1
 
 
 def test_a_429_storm_is_waited_out_and_loses_no_write(fake, helpdesk_driver, config, govhall_pm):
