@@ -364,6 +364,7 @@ class RedmineAdapter(UpdatedSinceWalk):
             return
         me = self.request("GET", "/users/current.json", want_json=True).body["user"]
         self._me = {"id": me["id"], "login": me.get("login"), "admin": bool(me.get("admin"))}
+        warn_of_mail(me)
         logins: dict[str, int] = {}
         wanted = [k for k in self.settings["users"] if not k.isdigit()]
         if me.get("login"):
@@ -808,6 +809,24 @@ class RedmineAdapter(UpdatedSinceWalk):
                 if markers and all(m in mine for m in markers):
                     log.info("issue %s: the note landed despite %s", issue_id, exc)
                     return
+
+
+def warn_of_mail(me: Mapping[str, Any]) -> None:
+    """Warn, once per adapter, when the account govhall writes with would get Redmine's notification mail.
+
+    Redmine shows a user's ``mail_notification`` (``all``, ``selected``, ``only_my_events``,
+    ``only_assigned``, ``only_owner``, ``none``; redmine.org/projects/redmine/wiki/RedmineAccounts,
+    "Mail notifications") and ``no_self_notified`` only where its API does (Redmine 5's
+    ``/users/current.json`` and ``/my/account.json`` do not): where it is not shown, nothing is said
+    here and ``docs/adapters/redmine.md`` says how to set it. The mail Redmine sends *other* users
+    about govhall's journals is the administrator's setting (Administration, Settings, Email
+    notifications), which the REST API does not show.
+    """
+    mode = me.get("mail_notification") or (me.get("preferences") or {}).get("mail_notification")
+    if mode is not None and mode != "none":
+        log.warning("redmine: the account govhall writes with (%s) has mail notifications %r: every journal "
+                    "it writes may mail it; set them to 'No events' (docs/adapters/redmine.md, \"Notification mail\")",
+                    me.get("login"), mode)
 
 
 @hookimpl

@@ -886,3 +886,19 @@ def test_setup_print_command(capsys):
     out = capsys.readouterr().out
     assert out.startswith("cd /srv/redmine && RAILS_ENV=\"production\" GOVHALL_TAGS=\"govhall_sla_green,")
     assert "bin/rails runner " in out and out.strip().endswith("redmine_setup.rb")
+
+
+@pytest.mark.parametrize("shown, warned", [({"mail_notification": "all"}, True),
+                                           ({"mail_notification": "only_my_events"}, True),
+                                           ({"mail_notification": "none"}, False),
+                                           ({}, False)])  # Redmine 5 does not show it: nothing to go on
+def test_a_start_warns_when_the_account_would_get_notification_mail(config, fake, caplog, shown, warned):
+    fake.rsps.replace(responses.GET, URL + "/users/current.json",
+                      json={"user": {"id": ME, "login": "govhall", "admin": True, "api_key": KEY, **shown}})
+    iid = fake.add()
+    with caplog.at_level("WARNING", logger="govhall"):
+        assert pulled(make(config))[1] == [str(iid)]
+    warnings = [r.getMessage() for r in caplog.records if "mail notifications" in r.getMessage()]
+    assert warnings == ([f"redmine: the account govhall writes with (govhall) has mail notifications "
+                         f"'{shown['mail_notification']}': every journal it writes may mail it; set them to 'No events' "
+                         "(docs/adapters/redmine.md, \"Notification mail\")"] if warned else [])
