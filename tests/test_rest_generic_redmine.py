@@ -175,6 +175,7 @@ def run(config: Path, now: datetime) -> dict:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["run", "--config", str(config), "--now", now.isoformat(), "--json"])
+    assert out.getvalue().strip(), f"govhall run printed no summary (exit {code}): {err.getvalue()[-2000:]}"
     summary = json.loads(out.getvalue())
     summary["exit"], summary["stderr"] = code, err.getvalue()
     return summary
