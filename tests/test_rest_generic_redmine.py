@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from govhall_sdk import cli
-from govhall_sdk.host import GovhallPluginManager
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rest-redmine.toml"
@@ -132,24 +131,9 @@ def redmine():
 
 @pytest.fixture(scope="module")
 def rest_adapter_installed():
-    """The ``rest`` adapter as ``govhall run`` finds it: its entry point, or (until the package declares it)
-    registered on every plugin manager the CLI makes."""
-    if any(ep.name == "rest" for ep in entry_points(group="govhall")):
-        yield
-        return
-    import govhall_adapters.rest_generic as module
-
-    original = GovhallPluginManager.load_entry_points
-
-    def load(self, *args, **kwargs):
-        out = original(self, *args, **kwargs)
-        if not self.is_registered(module):
-            self.register(module, name="rest")
-        return out
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(GovhallPluginManager, "load_entry_points", load)
-        yield
+    """``govhall run`` finds the ``rest`` adapter through its entry point, as an installation does."""
+    found = {ep.name: ep.value for ep in entry_points(group="govhall")}
+    assert found.get("rest") == "govhall_adapters.rest_generic", "the rest entry point is not installed: pip install -e ."
 
 
 def config_for(redmine: Redmine, project: str, state: Path) -> Path:
