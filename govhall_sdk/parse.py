@@ -25,7 +25,7 @@ import json
 import operator
 import re
 from datetime import date, datetime, tzinfo
-from typing import IO, Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import attrs
 
@@ -417,16 +417,12 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "return_visit": {"result": _Problems.string},
     "completion": {},
 }
-def _same(value: Any) -> Any:
-    return value
-
-
-# Converter -> (value types that need no validation, how to take them).
-_FAST: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
-    _Problems.string: ((str, type(None)), _same),
-    _Problems.boolean: ((bool,), _same),
-    _public: ((bool,), _same),
-    _body: ((str,), _same),
+# Converter -> the value types it would return as they are, taken without calling it.
+_FAST: dict[Any, tuple[type, ...]] = {
+    _Problems.string: (str, type(None)),
+    _Problems.boolean: (bool,),
+    _public: (bool,),
+    _body: (str,),
 }
 _EVENT_TYPES = frozenset(_EVENT_FIELDS)
 _EVENT_COMMON = frozenset({"type", "at", "actor"})
@@ -450,7 +446,7 @@ for _etype, _spec in _EVENT_FIELDS.items():
     if [f.name for f in attrs.fields(_cls)] != ["type", "at", "actor", "extra", *_spec]:
         raise AssertionError(f"{_cls.__name__}: fields not in the order of _EVENT_FIELDS[{_etype!r}]")
     _PLANS[_etype] = (_cls, _EVENT_KNOWN[_etype],
-                      tuple((name, conv, _FAST[conv][0] if conv in _FAST else None) for name, conv in _spec.items()))
+                      tuple((name, conv, _FAST.get(conv)) for name, conv in _spec.items()))
 del _etype, _spec, _cls
 
 

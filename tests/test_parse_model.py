@@ -47,7 +47,8 @@ def test_repr_and_frozen_as_attrs_makes_them():
 def test_hash_follows_equality():
     a = Completion("completion", AT, extra=None)
     assert hash(a) == hash(Completion("completion", AT, extra=None))
-    assert len({a, Completion("completion", AT, extra=None), Completion("completion", AT + timedelta(1), extra=None)}) == 2
+    later = Completion("completion", AT + timedelta(1), extra=None)
+    assert len({a, Completion("completion", AT, extra=None), later}) == 2
 
 
 def test_a_plugin_s_subclass_compares_as_its_base_does():
