@@ -634,3 +634,27 @@ def test_retry_after_is_waited_in_full_up_to_retry_after_max(helpdesk_driver, co
     extra = {} if cap is None else {"retry_after_max": cap}
     list(ZendeskAdapter(adapter_settings(**extra), config, sleep=sleeps.append).pull(None))
     assert sleeps == [waited]
+
+
+# ---------------------------------------------------------------- the export's own limit
+
+def test_the_export_is_paced_to_ten_requests_a_minute(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(25))
+    now, sent = [1000.0], []
+    adapter = ZendeskAdapter(adapter_settings(), config, sleep=lambda s: now.__setitem__(0, now[0] + s))
+    adapter.monotonic = lambda: now[0]
+    real = adapter.request
+
+    def timed(method, path, **kw):
+        if path == adapter.tickets_path:
+            answer = real(method, path, **kw)
+            sent.append(now[0])
+            return answer
+        now[0] += 0.5  # each other request takes half a second
+        return real(method, path, **kw)
+
+    adapter.request = timed
+    assert len([i for p in adapter.pull(None, page_size=1) for i in p.items]) == 25
+    assert len(sent) == 25
+    assert all(later - earlier >= 60.0 for earlier, later in zip(sent, sent[10:])), "11 exports within a minute"
+    assert helpdesk_driver.fake.requests("GET", r"incremental") == 25  # and never a 429 to wait out
