@@ -437,7 +437,7 @@ class IdMappedAdapter:
     loop sets on an adapter is set on the wrapped one.
     """
 
-    FORWARDED = frozenset({"now", "skip_echoes", "echo_horizon"})
+    FORWARDED = frozenset({"now", "skip_echoes", "echo_horizon", "memory"})
 
     def __init__(self, inner: Any, ids: dict[str, str]):
         object.__setattr__(self, "inner", inner)
@@ -469,7 +469,7 @@ class IdMappedAdapter:
     def apply(self, writes: Sequence[tuple[Ticket, Any]]) -> list[WriteOutcome]:
         back = {v: k for k, v in self.ids.items()}
         inner = [(attrs.evolve(t, id=self.ids.get(t.id, t.id)), p) for t, p in writes]
-        return [WriteOutcome(back.get(o.ticket_id, o.ticket_id), o.ok, o.error) for o in self.inner.apply(inner)]
+        return [attrs.evolve(o, ticket_id=back.get(o.ticket_id, o.ticket_id)) for o in self.inner.apply(inner)]
 
     def close(self) -> None:
         self.inner.close()
