@@ -37,29 +37,14 @@ from govhall_sdk.host import get_plugin_manager
 from govhall_sdk.parse import Parsed
 from govhall_sdk.sync import make_adapter
 from govhall_sdk.testing import AdapterConformance, HelpdeskDriver
+from redmine_server import require_server
 
-INFO_PATH = Path(os.environ.get("GOVHALL_REDMINE_INFO", "/tmp/govhall-redmine.json"))
 TZ = ZoneInfo("Asia/Shanghai")
 DAYS_AHEAD = 40
 STAFF = {"wang": {"rank": 1, "department": "综合窗口"},
          "li": {"rank": 2, "department": "综合窗口"},
          "zhao": {"rank": 3, "department": "综合窗口", "name": "赵主任"}}
 OUTPUTS = ("govhall_light", "govhall_due_at", "govhall_first_inquiry", "govhall_first_handler", "govhall_escalation_level")
-
-
-def _find_server() -> tuple[dict | None, str]:
-    try:
-        info = json.loads(INFO_PATH.read_text())
-    except (OSError, ValueError) as exc:
-        return None, f"no Redmine info file {INFO_PATH} ({exc}); run .ci/redmine.sh"
-    info.setdefault("url", "http://127.0.0.1:3300")
-    try:
-        r = requests.get(info["url"] + "/users/current.json", headers={"X-Redmine-API-Key": info["api_key"]}, timeout=5)
-    except requests.RequestException as exc:
-        return None, f"Redmine at {info['url']} does not answer ({type(exc).__name__}); run .ci/redmine.sh"
-    if r.status_code != 200:
-        return None, f"Redmine at {info['url']} refused the admin API key from {INFO_PATH} (HTTP {r.status_code})"
-    return info, ""
 
 
 class Redmine:
@@ -166,12 +151,7 @@ class Redmine:
 
 @pytest.fixture(scope="session")
 def redmine():
-    info, reason = _find_server()
-    if info is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: the real Redmine is required for the end-to-end tests: {reason}")
-        pytest.skip(reason)
-    client = Redmine(info)
+    client = Redmine(require_server("the end-to-end tests"))
     yield client
     client.drop_projects()
 

@@ -22,10 +22,10 @@ import pytest
 import requests
 
 from govhall_sdk import cli
+from redmine_server import require_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rest-redmine.toml"
-INFO_PATH = Path(os.environ.get("GOVHALL_REDMINE_INFO", "/tmp/govhall-redmine.json"))
 
 
 class Redmine:
@@ -103,27 +103,9 @@ class Redmine:
             self.session.delete(f"{self.url}/users/{uid}.json", timeout=30)
 
 
-def _server() -> tuple[dict | None, str]:
-    try:
-        info = json.loads(INFO_PATH.read_text())
-    except (OSError, ValueError) as exc:
-        return None, f"no Redmine info file {INFO_PATH} ({exc}); run .ci/redmine.sh"
-    info.setdefault("url", "http://127.0.0.1:3300")
-    try:
-        r = requests.get(info["url"] + "/users/current.json", headers={"X-Redmine-API-Key": info["api_key"]}, timeout=5)
-    except requests.RequestException as exc:
-        return None, f"Redmine at {info['url']} does not answer ({type(exc).__name__}); run .ci/redmine.sh"
-    return (info, "") if r.status_code == 200 else (None, f"Redmine refused the admin API key (HTTP {r.status_code})")
-
-
 @pytest.fixture(scope="module")
 def redmine():
-    info, reason = _server()
-    if info is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: the real Redmine is required for the generic REST adapter's end-to-end test: {reason}")
-        pytest.skip(reason)
-    client = Redmine(info)
+    client = Redmine(require_server("the generic REST adapter's end-to-end test"))
     yield client
     if os.environ.get("GOVHALL_KEEP_REDMINE_PROJECTS") != "1":
         client.drop()

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from adapters_local_driver import LocalDriver
-from govhall_sdk import hookimpl
 from govhall_sdk.cli import main
 from govhall_sdk.state import StateStore
 from govhall_sdk.sync import Sync
 from govhall_sdk.testing import build_engine, conformance_tickets
+from test_write_integrity import FailsOn
 
 ROOT = Path(__file__).parent.parent
 NOW = "2025-03-14T16:00:00+08:00"
@@ -126,20 +126,9 @@ def test_a_dry_run_stores_no_result(demo, capsys):
     store.close()
 
 
-class FailsOn:
-    """A rule plugin that raises on one ticket while ``broken`` is set."""
-
-    broken = False
-
-    @hookimpl
-    def govhall_evaluate_ticket(self, ticket, ctx):
-        if self.broken and ticket.id == "C-0003":
-            raise RuntimeError("cannot read this one")
-        return None
-
-
 def test_a_ticket_whose_evaluation_failed_keeps_its_previous_record(tmp_path, govhall_pm):
     plugin = FailsOn()
+    plugin.broken = False
     govhall_pm.register(plugin, name="fails_on")
     engine = build_engine(govhall_pm)
     driver = LocalDriver(tmp_path / "h.sqlite")
