@@ -22,10 +22,11 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))
 from corpus import NOW, corpus  # noqa: E402
 
-from govhall_sdk.config import default_config  # noqa: E402
+from govhall_sdk.config import default_config, load_config  # noqa: E402
 from govhall_sdk.engine import Engine  # noqa: E402
 from govhall_sdk.host import get_plugin_manager  # noqa: E402
 from govhall_sdk.parse import ticket_from_dict  # noqa: E402
+from govhall_sdk.reports.data import Period  # noqa: E402
 from govhall_sdk.results import contact_of, record_of  # noqa: E402
 from govhall_sdk.state import StateStore  # noqa: E402
 
@@ -72,16 +73,15 @@ def main() -> None:
 
 
 def steps(config: Path) -> None:
-    """The time of each step, in process."""
+    """The time of each step, in process, as ``govhall report`` takes them."""
     from argparse import Namespace
 
     from govhall_sdk.cli import report as cli
 
     args = Namespace(department=None, unmasked=False, adapter=None, date_from=None, date_to=None)
-    pm = get_plugin_manager()
-    cfg = __import__("govhall_sdk.config", fromlist=["load_config"]).load_config(config, pm)
     started = time.perf_counter()
-    data = cli._from_store(args, cfg, __import__("govhall_sdk.reports.data", fromlist=["Period"]).Period())
+    with cli._collection_paused():
+        data = cli._from_store(args, load_config(config, get_plugin_manager()), Period())
     print(f"  load the store: {time.perf_counter() - started:.2f} s ({len(data.records):,} records, "
           f"{len(data.history):,} finding occurrences)")
     for kind in cli.REPORTS:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import filelock
+import orjson
 
 from .redaction import scrub
 from .results import finding_identity
@@ -331,7 +332,7 @@ class StateStore:
                 "ON CONFLICT (adapter, ticket_id) DO UPDATE SET evaluated_at = excluded.evaluated_at, "
                 "light = excluded.light, codes = excluded.codes, record = excluded.record",
                 [(adapter, record["id"], stamp, record["light"], " ".join(f["code"] for f in record["findings"]),
-                  json.dumps(record, ensure_ascii=False)) for record, _ in rows])
+                  orjson.dumps(record).decode()) for record, _ in rows])
             self.db.executemany("DELETE FROM contacts WHERE adapter = ? AND ticket_id = ?",
                                 [(adapter, record["id"]) for record, phone in rows if not phone])
             self.db.executemany(
@@ -353,13 +354,14 @@ class StateStore:
 
     def results(self, adapter: str | None = None) -> Iterable[dict[str, Any]]:
         """The latest record of every ticket (of one adapter, or of all), in ticket order; each carries its
-        ``adapter``."""
+        ``adapter``. Records are JSON text, encoded and decoded with orjson: decoding 100,000 of them is most
+        of what a report over them costs, and orjson does it in about half the time of the json module."""
         sql = "SELECT adapter, record FROM results"
         args: tuple[Any, ...] = ()
         if adapter:
             sql, args = sql + " WHERE adapter = ?", (adapter,)
         for name, raw in self.db.execute(sql + " ORDER BY adapter, ticket_id", args):
-            record = json.loads(raw)
+            record = orjson.loads(raw)
             record["adapter"] = name
             yield record
 
