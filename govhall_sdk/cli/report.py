@@ -21,7 +21,7 @@ import sys
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from ..reader import INPUT_FORMATS
 from ..terminal import printable, shown_json
@@ -129,22 +129,21 @@ def _tables(kind: str, data: Any) -> Any:
     return import_module(f"..reports.{kind}", __package__).build(data)
 
 
-def _writer(kind: str, fmt: str) -> Callable[[Any, Path], list[Path]]:
-    """A function writing report ``kind`` as ``fmt`` to a path (a file, or for CSV a stem per table)."""
-    if fmt == "html":
-        def html(data: Any, path: Path) -> list[Path]:
-            from ..reports.dashboard import render_dashboard
+def _write(kind: str, fmt: str, data: Any, path: Path, built: dict[str, Any]) -> list[Path]:
+    """Write report ``kind`` as ``fmt`` to ``path`` (for CSV, a stem per table); the paths written.
 
-            path.write_text(render_dashboard(data), encoding="utf-8")
-            return [path]
-        return html
+    A report's tables are built once (``built``, by report) for all the formats it is written in.
+    """
+    if fmt == "html":
+        from ..reports.dashboard import render_dashboard
+
+        path.write_text(render_dashboard(data), encoding="utf-8")
+        return [path]
     from ..reports import tables
 
-    write = tables.write_xlsx if fmt == "xlsx" else tables.write_csv
-
-    def table_file(data: Any, path: Path) -> list[Path]:
-        return write(_tables(kind, data), path)
-    return table_file
+    if kind not in built:
+        built[kind] = _tables(kind, data)
+    return (tables.write_xlsx if fmt == "xlsx" else tables.write_csv)(built[kind], path)
 
 
 def _plan(kinds: list[str], fmt: str | None, out: str | None) -> list[tuple[str, str, Path]]:
@@ -168,9 +167,10 @@ def _write_files(kinds: list[str], args: argparse.Namespace, data: Any) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {path.parent}: {exc.strerror}") from None
+    built: dict[str, Any] = {}
     for kind, fmt, path in plan:
         try:
-            written = _writer(kind, fmt)(data, path)
+            written = _write(kind, fmt, data, path, built)
         except OSError as exc:
             raise UsageError(f"{path}: {exc.strerror or exc}") from None
         for each in written:
