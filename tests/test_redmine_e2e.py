@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-import requests
 
 from govhall_adapters.redmine import RedmineAdapter
 from govhall_adapters.redmine_setup import settings_from_setup
@@ -37,7 +36,7 @@ from govhall_sdk.host import get_plugin_manager
 from govhall_sdk.parse import Parsed
 from govhall_sdk.sync import make_adapter
 from govhall_sdk.testing import AdapterConformance, HelpdeskDriver
-from redmine_server import require_server
+from redmine_server import RedmineClient, require_server
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAYS_AHEAD = 40
@@ -47,55 +46,13 @@ STAFF = {"wang": {"rank": 1, "department": "综合窗口"},
 OUTPUTS = ("govhall_light", "govhall_due_at", "govhall_first_inquiry", "govhall_first_handler", "govhall_escalation_level")
 
 
-class Redmine:
-    """The human side: Redmine's REST API as the admin, acting as staff users via X-Redmine-Switch-User."""
+class Redmine(RedmineClient):
+    """The human side, with the custom fields ``govhall redmine setup`` created."""
 
     def __init__(self, info: dict):
-        self.info = info
-        self.url = info["url"]
-        self.session = requests.Session()
-        self.session.headers["X-Redmine-API-Key"] = info["api_key"]
+        super().__init__(info)
         self.cf = info["custom_fields"]
         self.fields = settings_from_setup(info)["custom_fields"]  # normalized name -> id
-        self.projects: list[str] = []
-        self.users: list[int] = []
-
-    def call(self, method: str, path: str, as_user: str | None = None, **kw) -> requests.Response:
-        headers = {"X-Redmine-Switch-User": as_user} if as_user else {}
-        for attempt in range(3):
-            r = self.session.request(method, self.url + path, headers=headers, timeout=30, **kw)
-            if r.status_code != 500 or attempt == 2:
-                break
-            time.sleep(0.5)  # Debian's SQLite Redmine: "database is locked", rolled back (see docs/adapters/redmine.md)
-        assert r.status_code < 400, f"{method} {path}: HTTP {r.status_code} {r.text[:300]}"
-        return r
-
-    def server_now(self, project: str) -> datetime:
-        """Redmine's clock (thin sends no Date header): the project's ``updated_on``, touched now."""
-        self.call("PUT", f"/projects/{project}.json", json={"project": {"description": "govhall e2e"}})
-        stamp = self.call("GET", f"/projects/{project}.json").json()["project"]["updated_on"]
-        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-    def new_project(self, label: str) -> str:
-        ident = f"e2e-{label}-{secrets.token_hex(4)}"
-        self.call("POST", "/projects.json", json={"project": {
-            "name": ident, "identifier": ident, "parent_id": self.info["project_id"], "inherit_members": True,
-            "is_public": False, "tracker_ids": sorted(self.info["trackers"].values())}})
-        self.projects.append(ident)
-        return ident
-
-    def drop_projects(self) -> None:
-        if os.environ.get("GOVHALL_KEEP_REDMINE_PROJECTS") == "1":
-            return
-        for ident in self.projects:
-            for _ in range(3):  # a 500 here is SQLite's "database is locked": try again
-                if self.session.delete(f"{self.url}/projects/{ident}.json", timeout=30).status_code != 500:
-                    break
-                time.sleep(0.5)
-        self.projects.clear()
-        for uid in self.users:
-            self.session.delete(f"{self.url}/users/{uid}.json", timeout=30)
-        self.users.clear()
 
     def create(self, project: str, tracker: str, subject: str, author: str, status: str = "New",
                due_date: str | None = None, **fields) -> int:

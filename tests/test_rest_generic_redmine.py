@@ -10,51 +10,23 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import secrets
-import time
 import tomllib
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-import requests
 
 from govhall_sdk import cli
-from redmine_server import require_server
+from redmine_server import RedmineClient, require_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rest-redmine.toml"
 
 
-class Redmine:
-    """Redmine's REST API as the admin, acting as other users through ``X-Redmine-Switch-User``."""
-
-    def __init__(self, info: dict):
-        self.info, self.url = info, info["url"]
-        self.session = requests.Session()
-        self.session.headers["X-Redmine-API-Key"] = info["api_key"]
-        self.projects: list[str] = []
-        self.users: list[int] = []
-
-    def call(self, method: str, path: str, as_user: str | None = None, **kw) -> requests.Response:
-        headers = {"X-Redmine-Switch-User": as_user} if as_user else {}
-        for attempt in range(3):
-            r = self.session.request(method, self.url + path, headers=headers, timeout=30, **kw)
-            if r.status_code != 500 or attempt == 2:
-                break
-            time.sleep(0.5)  # SQLite's "database is locked" on Debian's Redmine: rolled back, try again
-        assert r.status_code < 400, f"{method} {path}: HTTP {r.status_code} {r.text[:300]}"
-        return r
-
-    def new_project(self) -> str:
-        ident = f"e2e-rest-{secrets.token_hex(4)}"
-        self.call("POST", "/projects.json", json={"project": {
-            "name": ident, "identifier": ident, "parent_id": self.info["project_id"], "inherit_members": True,
-            "is_public": False, "tracker_ids": sorted(self.info["trackers"].values())}})
-        self.projects.append(ident)
-        return ident
+class Redmine(RedmineClient):
+    """The human side, with the citizens' portal accounts and the issues the generic adapter reads."""
 
     def new_user(self, project: str) -> str:
         """A citizen's portal account, a Reporter of ``project`` (not in the config's agents)."""
@@ -67,11 +39,6 @@ class Redmine:
         self.call("POST", f"/projects/{project}/memberships.json",
                   json={"membership": {"user_id": user["id"], "role_ids": [roles.get("Reporter") or roles["Manager"]]}})
         return login
-
-    def server_now(self, project: str) -> datetime:
-        self.call("PUT", f"/projects/{project}.json", json={"project": {"description": "govhall rest e2e"}})
-        stamp = self.call("GET", f"/projects/{project}.json").json()["project"]["updated_on"]
-        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
     def create(self, project: str, tracker: str, subject: str, author: str, status: str = "Open", **cfs) -> int:
         issue = {"project_id": project, "tracker_id": self.info["trackers"][tracker], "subject": subject,
@@ -93,22 +60,13 @@ class Redmine:
                 "journals": len(issue["journals"]), "updated_on": issue["updated_on"],
                 "assignee": (issue.get("assigned_to") or {}).get("id")}
 
-    def drop(self) -> None:
-        for ident in self.projects:
-            for _ in range(3):
-                if self.session.delete(f"{self.url}/projects/{ident}.json", timeout=30).status_code != 500:
-                    break
-                time.sleep(0.5)
-        for uid in self.users:
-            self.session.delete(f"{self.url}/users/{uid}.json", timeout=30)
 
 
 @pytest.fixture(scope="module")
 def redmine():
     client = Redmine(require_server("the generic REST adapter's end-to-end test"))
     yield client
-    if os.environ.get("GOVHALL_KEEP_REDMINE_PROJECTS") != "1":
-        client.drop()
+    client.drop_projects()
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +109,7 @@ def run(config: Path, now: datetime) -> dict:
 def landed(redmine, rest_adapter_installed, tmp_path_factory):
     """Seed four issues, run govhall twice (the second changes nothing), read what landed after each."""
     tmp = tmp_path_factory.mktemp("rest-redmine")
-    project = redmine.new_project()
+    project = redmine.new_project("rest")
     citizen = redmine.new_user(project)
     now = (redmine.server_now(project) + timedelta(days=40)).astimezone(timezone(timedelta(hours=8)))
     desk = {"Channel": "phone", "Department": "综合窗口"}
