@@ -387,10 +387,12 @@ class ZendeskAdapter(MappedAdapter):
         for ticket, patch in pairs:
             outcome = tagged.get(ticket.id) or WriteOutcome(ticket.id, True)
             skipped = closed_skips(patch)
-            if outcome.ok and skipped and self.kept.get(f"closed:{ticket.id}") is None:
+            if outcome.ok and skipped:
+                first = self.kept.get(f"closed:{ticket.id}") is None
                 self.kept.set(f"closed:{ticket.id}", "reported")
-                outcome = WriteOutcome(ticket.id, False, f"closed on Zendesk, which updates a closed ticket's tags only: "
-                                                         f"its {skipped} not written (reported once)")
+                outcome = WriteOutcome(ticket.id, True, skipped=(
+                    f"closed on Zendesk, which updates a closed ticket's tags only: its {skipped} not written "
+                    "(reported once)") if first else "")
             outcomes[ticket.id] = outcome
         return outcomes
 

@@ -70,12 +70,18 @@ class WriteOutcome:
     ``conflict`` means the helpdesk refused the write because the ticket changed after it was read (a safe
     update's conflict): ``govhall run`` then reads the ticket again and evaluates it again, once in the same
     run, instead of sending the same stale patch.
+
+    ``skipped`` (with ``ok``) says that the helpdesk took what it allows of the patch and, by its own rules,
+    never takes the rest (a closed Zendesk ticket takes its tags only): the ticket counts as written, its
+    notes and escalations do not, and the audit log says what was not taken. Its text is reported in the
+    run's summary when not empty (an adapter reports a lasting refusal once, then gives ``""``).
     """
 
     ticket_id: str
     ok: bool
     error: str | None = None
     conflict: bool = False
+    skipped: str | None = None
 
 
 def secret_value(value: Any, path: str) -> str:

@@ -66,6 +66,7 @@ class Summary:
     lights: Counter = attrs.Factory(Counter)
     failed: dict[str, str] = attrs.Factory(dict)
     gone: list[str] = attrs.Factory(list)
+    not_taken: dict[str, str] = attrs.Factory(dict)
     errors: dict[str, str] = attrs.Factory(dict)
     patches: list[tuple[str, Patch]] = attrs.Factory(list)
     seconds: float = 0.0
@@ -89,6 +90,7 @@ class Summary:
             "findings": dict(sorted(self.findings.items())),
             "lights": dict(sorted(self.lights.items())), "failed": dict(sorted(self.failed.items())),
             "errors": dict(sorted(self.errors.items())), "gone": sorted(self.gone),
+            "not_taken": dict(sorted(self.not_taken.items())),
             "seconds": round(self.seconds, 3),
             "on_record": {"tickets": self.on_record, "lights": dict(sorted(self.lights_on_record.items())),
                           "findings": dict(sorted(self.findings_on_record.items()))},
@@ -291,12 +293,16 @@ class Sync:
             for ticket, patch, result, raised in writes:
                 outcome = outcomes.get(ticket.id) or WriteOutcome(ticket.id, False, "the adapter reported nothing")
                 codes = [f.code for f in result.findings]
-                audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error))
+                not_taken = None if outcome.skipped is None else f"not taken by the helpdesk: {outcome.skipped or 'as before'}"
+                audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error or not_taken))
                 if outcome.ok:
                     summary.written += 1
                     summary.failed.pop(ticket.id, None)  # an earlier pass of this run failed, this one landed
-                    summary.notes += len(patch.notes)
-                    summary.escalations += len(raised)
+                    if outcome.skipped:
+                        summary.not_taken[ticket.id] = scrub(outcome.skipped)
+                    if outcome.skipped is None:  # a note the helpdesk never took is not counted as written
+                        summary.notes += len(patch.notes)
+                        summary.escalations += len(raised)
                     escalated.extend((ticket.id, level, target) for level, target in raised)
                 else:
                     summary.failed[ticket.id] = scrub(outcome.error or "write failed")

@@ -264,3 +264,38 @@ def test_a_write_refused_for_a_conflict_is_read_again_evaluated_again_and_writte
     assert summary.ok and summary.written == 3 and summary.evaluated == 4
     assert "govhall_tl_overdue" not in driver.helpdesk.get("C-0001").get("tags", [])
     state.close()
+
+
+# --- what the helpdesk never takes ---------------------------------------------------------------------
+
+def test_what_the_helpdesk_never_takes_is_reported_once_and_never_counted_as_written(tmp_path, govhall_pm, capsys):
+    from govhall_sdk.adapter import WriteOutcome
+
+    engine = build_engine(govhall_pm)
+    driver = LocalDriver(tmp_path / "h.sqlite")
+    driver.seed(conformance_tickets(2))
+    adapter = driver.make_adapter(engine.config)
+    real_apply = adapter.apply
+    told = []
+
+    def apply(writes):  # C-0001 is closed on the helpdesk: its tags land, its note never does
+        outcomes = real_apply([(t, p) for t, p in writes if t.id != "C-0001"])
+        for t, p in writes:
+            if t.id == "C-0001":
+                outcomes.append(WriteOutcome(t.id, True, skipped="" if told else "closed: its note not written"))
+                told.append(t.id)
+        return outcomes
+
+    adapter.apply = apply
+    state = StateStore(tmp_path / "state.sqlite")
+    first = Sync(engine, adapter, state).run(datetime.fromisoformat("2025-03-03T09:00:00+08:00"))
+    assert first.ok and first.not_taken == {"C-0001": "closed: its note not written"}
+    written_notes = len(driver.read("C-0000")["notes"])
+    assert driver.read("C-0001")["notes"] == [] and written_notes >= 1
+    assert first.written == 2 and first.notes == written_notes  # C-0000's notes only
+    audit = {r["ticket_id"]: r for r in state.audit_rows()}
+    assert audit["C-0001"]["ok"] and "not taken by the helpdesk: closed" in audit["C-0001"]["error"]
+    second = Sync(engine, adapter, state).run(datetime.fromisoformat("2025-03-20T09:00:00+08:00"), full=True)
+    assert told == ["C-0001", "C-0001"]  # the note is still missing, so it was sent again and refused again
+    assert second.ok and second.not_taken == {} and second.notes == 0  # said once; never counted
+    state.close()

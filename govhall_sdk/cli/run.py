@@ -96,6 +96,8 @@ def print_summary(summary: Any, out: Any) -> None:
     if s.gone:
         say(f"  no longer on the helpdesk (deleted or merged), dropped from the schedule: {len(s.gone)} ("
             + ", ".join(sorted(s.gone)[:10]) + (", ..." if len(s.gone) > 10 else "") + ")")
+    for tid, reason in sorted(s.not_taken.items()):
+        say(f"  NOT TAKEN {tid}: {reason}")
     for tid, reason in sorted(s.failed.items()):
         say(f"  NOT WRITTEN {tid}: {reason}")
     for tid, reason in sorted(s.errors.items()):
