@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import string
 from datetime import datetime, timedelta, timezone
@@ -42,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, WriteOutcome, gone, secret_value
+from govhall_sdk.adapter import Page, WriteOutcome, env_secret, gone, secret_value
 from govhall_sdk.config import ConfigError
 from govhall_sdk.mapping import DEFAULT_KINDS, HelpdeskMapping, check_mapping
 from govhall_sdk.model import CHANNELS, KINDS, ROLES, STATUSES, Patch, Ticket
@@ -298,9 +297,7 @@ def _secret(section: Section, key: str) -> str:
     section.read.add(key)
     if key in section.raw:
         raise ConfigError(f"{section.path}.{key}: give {key} or {key}_env, not both")
-    if env not in os.environ:
-        raise ConfigError(f"{section.path}.{key}_env: the environment variable {env} is not set")
-    return secret_value(os.environ[env], f"{section.path}.{key}_env (${env})")
+    return env_secret(env, f"{section.path}.{key}_env")
 
 
 _SINCE_FORMATS = ("iso", "iso_utc", "epoch", "epoch_ms")

@@ -99,6 +99,14 @@ def secret_value(value: Any, path: str) -> str:
     return value
 
 
+def env_secret(variable: str, path: str) -> str:
+    """The secret held by environment variable ``variable``, named in the config at ``path`` (a
+    ``<name>_env`` setting); ConfigError when it is not set or not a usable token (see :func:`secret_value`)."""
+    if variable not in os.environ:
+        raise ConfigError(f"{path}: the environment variable {variable} is not set")
+    return secret_value(os.environ[variable], f"{path} (${variable})")
+
+
 class Adapter:
     """Base class of helpdesk adapters.
 
@@ -143,10 +151,7 @@ class Adapter:
         for key in cls.secret_settings:
             env_key = f"{key}_env"
             if env_key in raw:
-                variable = check_value(raw.pop(env_key), str, f"adapter.{env_key}")
-                if variable not in os.environ:
-                    raise ConfigError(f"adapter.{env_key}: the environment variable {variable} is not set")
-                raw[key] = secret_value(os.environ[variable], f"adapter.{env_key} (${variable})")
+                raw[key] = env_secret(check_value(raw.pop(env_key), str, f"adapter.{env_key}"), f"adapter.{env_key}")
             elif key in raw:
                 raw[key] = secret_value(raw[key], f"adapter.{key}")
         known = {"type", "timezone", *cls.settings_schema}

@@ -12,7 +12,8 @@ from .model import Clock, Finding, Note, Patch
 from .terminal import printable_json, shown
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """An instant in ISO 8601 with its offset (None stays None)."""
     return value.isoformat() if value is not None else None
 
 
@@ -21,11 +22,11 @@ def clock_dict(clock: Clock) -> dict[str, Any]:
     return {
         "name": clock.name,
         "rule": clock.rule,
-        "start": _iso(clock.start),
+        "start": iso(clock.start),
         "working_days": clock.working_days,
         "due_date": clock.due_date.isoformat(),
-        "due_at": _iso(clock.due_at),
-        "stopped_at": _iso(clock.stopped_at),
+        "due_at": iso(clock.due_at),
+        "stopped_at": iso(clock.stopped_at),
         "status": clock.status,
         "provisional": clock.provisional,
     }

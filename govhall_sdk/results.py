@@ -34,14 +34,10 @@ from typing import Any
 from .engine import Result
 from .model import Actor, Finding, Ticket
 from .privacy import mask_text
-from .report import clock_dict
+from .report import clock_dict, finding_dict, iso
 
 #: The finding code that marks a resolved proxy ticket drawn for a spot check and return visit.
 SPOT_CHECK = "ps.spot_check"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _actor(actor: Actor | None) -> dict[str, Any] | None:
@@ -71,12 +67,11 @@ def finding_at(finding: Finding, evaluated_at: datetime) -> datetime:
 
 
 def _finding(finding: Finding, evaluated_at: datetime) -> dict[str, Any]:
-    return {
-        "code": finding.code, "rule": finding.rule, "severity": finding.severity, "clause": finding.clause,
-        "clock": finding.clock, "key": finding.key, "due_at": _iso(finding.due_at),
-        "at": finding_at(finding, evaluated_at).isoformat(), "staff": finding.staff,
-        "department": finding.department,
-    }
+    """A finding as ``govhall check`` prints it, without its message, with its ``key``, ``due_at`` and ``at``."""
+    out = finding_dict(finding)
+    del out["message"]
+    out.update(key=finding.key, due_at=iso(finding.due_at), at=finding_at(finding, evaluated_at).isoformat())
+    return out
 
 
 def _proxy(ticket: Ticket) -> dict[str, Any] | None:
@@ -87,7 +82,7 @@ def _proxy(ticket: Ticket) -> dict[str, Any] | None:
     agent = next((r.agent for r in requests if getattr(r, "agent", None) is not None), None)
     handovers = ticket.events_of("handover")
     return {"mode": getattr(first, "mode", None), "requested_at": first.at.isoformat(), "agent": _actor(agent),
-            "handover_at": _iso(handovers[0].at) if handovers else None}
+            "handover_at": iso(handovers[0].at) if handovers else None}
 
 
 def _masked(text: str | None) -> str | None:
@@ -120,8 +115,8 @@ def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[st
         "channel": ticket.channel,
         "status": ticket.status, "department": ticket.department, "lead_department": ticket.lead_department,
         "assignee": _actor(ticket.assignee),
-        "created_at": ticket.created_at.isoformat(), "accepted_at": _iso(ticket.accepted_at),
-        "resolved_at": _iso(ticket.resolved_at), "due_at": _iso(ticket.due_at),
+        "created_at": ticket.created_at.isoformat(), "accepted_at": iso(ticket.accepted_at),
+        "resolved_at": iso(ticket.resolved_at), "due_at": iso(ticket.due_at),
         "evaluated_at": evaluated_at.isoformat(), "light": result.light,
         "escalation_level": result.escalation_level, "responsible": dict(result.responsible),
         "clocks": [clock_dict(c) for c in result.clocks],
@@ -133,8 +128,8 @@ def record_of(ticket: Ticket, result: Result, evaluated_at: datetime) -> dict[st
                           for e in ticket.events_of("return_visit")],
         "spot_check": any(f.code == SPOT_CHECK for f in result.findings),
         "people": _people(ticket, result),
-        "applicant": {"name": applicant.name, "phone": mask_text(applicant.phone) if proxy and applicant.phone
-                      else None, "groups": list(applicant.groups)},
+        "applicant": {"name": applicant.name, "phone": _masked(applicant.phone) if proxy else None,
+                      "groups": list(applicant.groups)},
     }
 
 

@@ -271,12 +271,19 @@ class StateStore:
                  for t, ch, codes, ok, err in rows],
             )
 
+    def _select(self, table: str, columns: Sequence[str], adapter: str | None, order: str) -> Any:
+        """The rows of ``columns`` of ``table`` (of one adapter, or of all), in ``order``."""
+        sql = f"SELECT {', '.join(columns)} FROM {table}" + (" WHERE adapter = ?" if adapter else "")
+        return self.db.execute(f"{sql} ORDER BY {order}", (adapter,) if adapter else ())
+
+    def _dicts(self, table: str, columns: Sequence[str], adapter: str | None, order: str) -> list[dict[str, Any]]:
+        """:meth:`_select` as one dict per row, by column name."""
+        return [dict(zip(columns, r)) for r in self._select(table, columns, adapter, order)]
+
     def audit_rows(self, adapter: str | None = None) -> list[dict[str, Any]]:
         """The audit log, oldest first."""
-        sql = "SELECT seq, at, adapter, ticket_id, changes, codes, ok, error FROM audit"
-        rows = self.db.execute(sql + (" WHERE adapter = ?" if adapter else "") + " ORDER BY seq", (adapter,) if adapter else ())
-        keys = ("seq", "at", "adapter", "ticket_id", "changes", "codes", "ok", "error")
-        return [dict(zip(keys, r)) for r in rows]
+        return self._dicts("audit", ("seq", "at", "adapter", "ticket_id", "changes", "codes", "ok", "error"),
+                           adapter, "seq")
 
     def escalated_levels(self, adapter: str, ticket_id: str) -> set[int]:
         """The escalation levels already sent for a ticket."""
@@ -356,11 +363,7 @@ class StateStore:
         """The latest record of every ticket (of one adapter, or of all), in ticket order; each carries its
         ``adapter``. Records are JSON text, encoded and decoded with orjson: decoding 100,000 of them is most
         of what a report over them costs, and orjson does it in about half the time of the json module."""
-        sql = "SELECT adapter, record FROM results"
-        args: tuple[Any, ...] = ()
-        if adapter:
-            sql, args = sql + " WHERE adapter = ?", (adapter,)
-        for name, raw in self.db.execute(sql + " ORDER BY adapter, ticket_id", args):
+        for name, raw in self._select("results", ("adapter", "record"), adapter, "adapter, ticket_id"):
             record = orjson.loads(raw)
             record["adapter"] = name
             yield record
@@ -379,21 +382,17 @@ class StateStore:
 
     def contacts(self, adapter: str | None = None) -> dict[tuple[str, str], str]:
         """The unmasked phones of proxy tickets' applicants, by (adapter, ticket id)."""
-        sql = "SELECT adapter, ticket_id, phone FROM contacts"
-        rows = self.db.execute(sql + (" WHERE adapter = ?" if adapter else ""), (adapter,) if adapter else ())
+        rows = self._select("contacts", ("adapter", "ticket_id", "phone"), adapter, "adapter, ticket_id")
         return {(a, t): phone for a, t, phone in rows}
 
     def finding_history(self, adapter: str | None = None) -> list[dict[str, Any]]:
         """Every finding a ticket had, with when it appeared and cleared (None while it holds), oldest first;
         instants as UTC keys (:func:`utc_key`)."""
-        sql = ("SELECT adapter, ticket_id, code, staff, department, at, appeared_at, cleared_at FROM finding_history"
-               + (" WHERE adapter = ?" if adapter else "") + " ORDER BY appeared_at, adapter, ticket_id, identity")
-        keys = ("adapter", "ticket_id", "code", "staff", "department", "at", "appeared_at", "cleared_at")
-        return [dict(zip(keys, r)) for r in self.db.execute(sql, (adapter,) if adapter else ())]
+        return self._dicts("finding_history", ("adapter", "ticket_id", "code", "staff", "department", "at",
+                                               "appeared_at", "cleared_at"),
+                           adapter, "appeared_at, adapter, ticket_id, identity")
 
     def escalation_rows(self, adapter: str | None = None) -> list[dict[str, Any]]:
         """Every escalation sent: adapter, ticket, level, target, when (a UTC key), oldest first."""
-        sql = ("SELECT adapter, ticket_id, level, target, at FROM escalations"
-               + (" WHERE adapter = ?" if adapter else "") + " ORDER BY at, adapter, ticket_id, level")
-        keys = ("adapter", "ticket_id", "level", "target", "at")
-        return [dict(zip(keys, r)) for r in self.db.execute(sql, (adapter,) if adapter else ())]
+        return self._dicts("escalations", ("adapter", "ticket_id", "level", "target", "at"), adapter,
+                           "at, adapter, ticket_id, level")

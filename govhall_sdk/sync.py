@@ -244,7 +244,6 @@ class Sync:
         writes: list[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]] = []
         records: list[tuple[dict[str, Any], str | None]] = []
         gone: list[str] = []
-        conflicts: list[str] = []
         for item in _last_of_each(items):
             if isinstance(item.error, TicketGone):  # deleted or merged: dropped from the schedule, said once
                 gone.append(item.id)
@@ -286,35 +285,43 @@ class Sync:
             return
         self.state.store_results(name, ctx.now, records)
         self.state.forget_results(name, gone, ctx.now)
-        if writes:
-            self.state.mark_in_flight(name, [t.id for t, *_ in writes])
-            outcomes = {o.ticket_id: o for o in self.adapter.apply([(t, p) for t, p, _, _ in writes])}
-            audit, escalated = [], []
-            for ticket, patch, result, raised in writes:
-                outcome = outcomes.get(ticket.id) or WriteOutcome(ticket.id, False, "the adapter reported nothing")
-                codes = [f.code for f in result.findings]
-                not_taken = None if outcome.skipped is None else f"not taken by the helpdesk: {outcome.skipped or 'as before'}"
-                audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error or not_taken))
-                if outcome.ok:
-                    summary.written += 1
-                    summary.failed.pop(ticket.id, None)  # an earlier pass of this run failed, this one landed
-                    if outcome.skipped:
-                        summary.not_taken[ticket.id] = scrub(outcome.skipped)
-                    if outcome.skipped is None:  # a note the helpdesk never took is not counted as written
-                        summary.notes += len(patch.notes)
-                        summary.escalations += len(raised)
-                    escalated.extend((ticket.id, level, target) for level, target in raised)
-                else:
-                    summary.failed[ticket.id] = scrub(outcome.error or "write failed")
-                    schedule[ticket.id] = ASAP
-                    if outcome.conflict:
-                        conflicts.append(ticket.id)
-            self.state.audit(name, ctx.now, audit)
-            self.state.record_escalations(name, ctx.now, escalated)
+        conflicts = self._write(writes, ctx, summary, schedule) if writes else []
         self.state.finish_page(name, list(schedule.items()), cursor, ctx.now)
         if conflicts and reread:
             fetched = list(self._guarded(self.adapter.fetch(conflicts), summary, "fetch"))
             self._process(fetched, ctx, summary, seen, None, dry_run, asked=conflicts, reread=False)
+
+    def _write(self, writes: Sequence[tuple[Ticket, Patch, Result, list[tuple[int, str | None]]]], ctx: Context,
+               summary: Summary, schedule: dict[str, datetime | str | None]) -> list[str]:
+        """Write a page's patches, count and audit what landed, reschedule what did not; the ids of the writes
+        refused for a conflict."""
+        name = self.adapter.name
+        self.state.mark_in_flight(name, [t.id for t, *_ in writes])
+        outcomes = {o.ticket_id: o for o in self.adapter.apply([(t, p) for t, p, _, _ in writes])}
+        audit, escalated, conflicts = [], [], []
+        for ticket, patch, result, raised in writes:
+            outcome = outcomes.get(ticket.id) or WriteOutcome(ticket.id, False, "the adapter reported nothing")
+            codes = [f.code for f in result.findings]
+            not_taken = None if outcome.skipped is None else \
+                f"not taken by the helpdesk: {outcome.skipped or 'as before'}"
+            audit.append((ticket.id, patch_dict(patch), codes, outcome.ok, outcome.error or not_taken))
+            if outcome.ok:
+                summary.written += 1
+                summary.failed.pop(ticket.id, None)  # an earlier pass of this run failed, this one landed
+                if outcome.skipped:
+                    summary.not_taken[ticket.id] = scrub(outcome.skipped)
+                if outcome.skipped is None:  # a note the helpdesk never took is not counted as written
+                    summary.notes += len(patch.notes)
+                    summary.escalations += len(raised)
+                escalated.extend((ticket.id, level, target) for level, target in raised)
+            else:
+                summary.failed[ticket.id] = scrub(outcome.error or "write failed")
+                schedule[ticket.id] = ASAP
+                if outcome.conflict:
+                    conflicts.append(ticket.id)
+        self.state.audit(name, ctx.now, audit)
+        self.state.record_escalations(name, ctx.now, escalated)
+        return conflicts
 
     def _escalate(self, ticket: Ticket, result: Result, patch: Patch, ctx: Context) -> list[tuple[int, str | None]]:
         """Call the escalate hook for each level reached and not yet sent; merge its changes."""

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone, tzinfo
-from pathlib import Path
 from typing import Any, Iterable
 
 from ..terminal import shown, shown_json
-from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .options import add_options, command_epilog, config_from_args
+from .errors import EXIT_OK, EXIT_USAGE
+from .options import add_options, command_epilog, config_from_args, open_state
 from .period import add_period_options, period_from_args
 
 FORMATS = {"table": "one line per write, for people", "json": "a JSON list of writes, for programs"}
@@ -27,20 +26,6 @@ FORMATS = {"table": "one line per write, for people", "json": "a JSON list of wr
 def _instant(key: str, tz: tzinfo) -> datetime:
     """A UTC key of the state store as an instant in ``tz`` (so it prints with its offset)."""
     return datetime.fromisoformat(key).replace(tzinfo=timezone.utc).astimezone(tz)
-
-
-def open_state(config: Any) -> Any:
-    """The state store of ``config`` for reading; a usage error when there is none yet (none is created)."""
-    from ..state import StateError, StateStore
-
-    path = Path(config.state_path)
-    if not path.is_file():
-        raise UsageError(f"no state store at {path}: nothing is on record yet; run govhall run first "
-                         "(or give govhall report a ticket file)")
-    try:
-        return StateStore(path)
-    except StateError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _entry(row: dict[str, Any], escalations: dict[tuple[str, str, str], list[dict[str, Any]]],

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..reader import INPUT_FORMATS
 from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .options import add_options, command_epilog, config_from_args, engine_from_config, positive_int
+from .options import add_options, command_epilog, config_from_args, engine_from_config, open_input, positive_int
 
 FORMATS = {
     "json": "one JSON document: the results as they come, then the errors",
@@ -29,12 +29,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         config = config.with_strict()
     engine = engine_from_config(config)
     now = args.now or datetime.now(config.timezone)
-    try:
-        stream = open(args.file, "rb") if args.file != "-" else sys.stdin.buffer
-    except OSError as exc:
-        raise UsageError(f"{args.file}: {exc.strerror}") from None
+    stream, name = open_input(args.file)
     with stream:
-        fatal = run_check(stream, "" if args.file == "-" else args.file, engine, now, args.format, sys.stdout,
+        fatal = run_check(stream, name, engine, now, args.format, sys.stdout,
                           jobs=args.jobs, input_format=args.input_format)
     if fatal:
         raise UsageError(f"{args.file}: {fatal}")

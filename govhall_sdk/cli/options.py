@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import re
+import sys
 import unicodedata
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -29,8 +30,8 @@ __all__ = [
     "CONFIG_FILE", "ENV_CONFIG", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "GLOBAL_OPTIONS", "SHARED_OPTIONS",
     "HelpFormatter", "UsageError", "WallTime", "add_options", "command_epilog", "config_from_args", "config_path",
     "engine_from_config",
-    "non_negative_float", "non_negative_int", "parse_date", "parse_instant", "parse_now", "positive_int",
-    "resolve_now",
+    "non_negative_float", "non_negative_int", "open_input", "open_state", "parse_date", "parse_instant",
+    "parse_now", "positive_int", "resolve_now",
 ]
 
 #: The environment variable naming the config file when ``--config`` is not given.
@@ -428,4 +429,35 @@ def engine_from_config(config: Config) -> Any:
     try:
         return Engine(config)
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def open_input(path: str) -> tuple[Any, str]:
+    """A ticket file given on the command line, opened for reading bytes, and the name its errors use
+    (``-``: standard input, named ``""``).
+
+    :raises UsageError: the file cannot be opened.
+    """
+    if path == "-":
+        return sys.stdin.buffer, ""
+    try:
+        return open(path, "rb"), path
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+
+
+def open_state(config: Config) -> Any:
+    """The state store of ``config`` for reading (``govhall report``, ``govhall audit``); none is created.
+
+    :raises UsageError: there is none yet, or it cannot be used.
+    """
+    from ..state import StateError, StateStore
+
+    path = Path(config.state_path)
+    if not path.is_file():
+        raise UsageError(f"no state store at {path}: nothing is on record yet; run govhall run first "
+                         "(or give govhall report a ticket file)")
+    try:
+        return StateStore(path)
+    except StateError as exc:
         raise UsageError(str(exc)) from None

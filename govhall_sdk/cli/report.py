@@ -27,7 +27,7 @@ from ..reader import INPUT_FORMATS
 from ..terminal import printable, shown_json
 from .check import INPUT_FORMAT_HELP
 from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .options import add_options, command_epilog, config_from_args, engine_from_config
+from .options import add_options, command_epilog, config_from_args, engine_from_config, open_input, open_state
 from .period import add_period_options, period_from_args
 
 REPORTS = {
@@ -60,28 +60,18 @@ def _split(items: list[str]) -> tuple[list[str], str | None]:
     return list(dict.fromkeys(kinds)) or list(REPORTS), files[0] if files else None
 
 
-def _catalog(engine: Any) -> Any:
-    from ..reports.data import catalog_of
-
-    return catalog_of(engine.pm.rules)
-
-
 def _from_file(path: str, args: argparse.Namespace, config: Any, period: Any) -> Any:
     """The report input of a ticket file evaluated as of --now; each bad ticket is one line on stderr."""
     from ..reader import FileError, iter_tickets
-    from ..reports.data import from_evaluations
+    from ..reports.data import catalog_of, from_evaluations
 
     engine = engine_from_config(config)
     now = args.now or datetime.now(config.timezone)
-    try:
-        stream = open(path, "rb") if path != "-" else sys.stdin.buffer
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
+    stream, name = open_input(path)
     evaluated = []
     with stream:
         try:
-            for item in iter_tickets(stream, "" if path == "-" else path, config.adapter_timezone,
-                                     args.input_format, strict=config.strict):
+            for item in iter_tickets(stream, name, config.adapter_timezone, args.input_format, strict=config.strict):
                 if item.ticket is None:
                     _skipped(f"{item.id or item.where}: {item.error}")
                     continue
@@ -92,8 +82,8 @@ def _from_file(path: str, args: argparse.Namespace, config: Any, period: Any) ->
                 evaluated.append((item.ticket, result))
         except FileError as exc:
             raise UsageError(f"{path}: {exc}") from None
-    return from_evaluations(evaluated, now, _catalog(engine), period=period, tz=config.timezone, lang=config.lang,
-                            department=args.department, unmasked=args.unmasked)
+    return from_evaluations(evaluated, now, catalog_of(engine.pm.rules), period=period, tz=config.timezone,
+                            lang=config.lang, department=args.department, unmasked=args.unmasked)
 
 
 def _skipped(text: str) -> None:
@@ -101,13 +91,12 @@ def _skipped(text: str) -> None:
 
 
 def _from_store(args: argparse.Namespace, config: Any, period: Any) -> Any:
-    from ..reports.data import from_store
-    from .audit import open_state
+    from ..host import get_plugin_manager
+    from ..reports.data import catalog_of, from_store
 
-    engine = engine_from_config(config)
     state = open_state(config)
     try:
-        return from_store(state, _catalog(engine), period=period, tz=config.timezone, lang=config.lang,
+        return from_store(state, catalog_of(get_plugin_manager().rules), period=period, tz=config.timezone, lang=config.lang,
                           department=args.department, unmasked=args.unmasked, adapter=args.adapter)
     finally:
         state.close()

@@ -40,8 +40,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Iterator, Mapping
 
-from .data import SYSTEMS, Occurrence, ReportData, instant
-from .ledger import free_text, local
+from .data import SYSTEMS, Occurrence, ReportData, free_text, instant, local
 from .tables import Column, Table
 
 VIOLATION = "violation"

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
 
+from ..privacy import mask_text
 from ..results import contact_of, finding_at, record_of
 
 #: The four systems of the notice, by the plugin (rule) name that enforces each, in Chinese and English.
@@ -33,6 +34,18 @@ SYSTEMS: Mapping[str, tuple[str, str]] = {
 def instant(text: str | None) -> datetime | None:
     """An ISO 8601 instant of a record (None stays None)."""
     return datetime.fromisoformat(text) if text else None
+
+
+def local(text: str | None, tz: tzinfo) -> datetime | None:
+    """A record's ISO instant in the config's time zone (None stays None)."""
+    at = instant(text)
+    return at.astimezone(tz) if at is not None else None
+
+
+def free_text(text: str | None) -> str | None:
+    """Ticket text (a subject, a visit's result) as a report shows it: any phone or ID number in it masked,
+    with or without ``--unmasked`` (which unmasks only the applicant's phone column)."""
+    return mask_text(text) if text else text
 
 
 def _from_key(text: str | None) -> datetime | None:

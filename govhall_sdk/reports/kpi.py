@@ -52,8 +52,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from ..privacy import mask_text
-from .data import Occurrence, ReportData, instant
+from ..report import iso
+from .data import Occurrence, ReportData, free_text, instant
 
 #: How many tickets ``longest_overdue`` lists.
 LONGEST_OVERDUE = 20
@@ -242,7 +242,7 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict
     for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):
         assignee = (record.get("assignee") or {}).get("id")
         rows.append({
-            "id": record["id"], "adapter": record.get("adapter", ""), "subject": mask_text(record.get("subject") or ""),
+            "id": record["id"], "adapter": record.get("adapter", ""), "subject": free_text(record.get("subject")) or "",
             "department": record.get("department"), "assignee": data.person(record, assignee), "clock": clock,
             "due_at": due_at.isoformat(),
             "calendar_days_overdue": (today - due_at.astimezone(data.tz).date()).days,
@@ -250,16 +250,12 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict
     return rows
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def dashboard_data(data: ReportData) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
     found, rated = violations(data), rated_evaluations(data)
     return {
         "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
-        "period": {"from": _iso(data.period.start), "to": _iso(data.period.end)},
+        "period": {"from": iso(data.period.start), "to": iso(data.period.end)},
         "department": data.department, "tickets": len(data.records),
         "kpis": {
             "on_time_completion": on_time_completion(data), "overdue": overdue_now(data),

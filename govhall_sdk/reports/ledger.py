@@ -33,11 +33,9 @@ Ticket text (the subject) is shown with any phone or ID number in it masked,
 """
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
-from ..privacy import mask_text
-from .data import ReportData, instant
+from .data import ReportData, free_text, instant, local
 from .tables import Column, Table
 
 #: The 帮办代办 service modes of ``proxy_request`` (帮办代办制度 二).
@@ -67,18 +65,6 @@ COLUMNS = (
     Column("rating", "评价", "Evaluation", RATINGS),
     Column("evaluated_at", "评价时间", "Evaluated at"),
 )
-
-
-def local(text: str | None, tz: tzinfo) -> datetime | None:
-    """A record's ISO instant in the config's time zone (None stays None)."""
-    at = instant(text)
-    return at.astimezone(tz) if at is not None else None
-
-
-def free_text(text: str | None) -> str | None:
-    """Ticket text (a subject, a visit's result) as a report shows it: any phone or ID number in it masked,
-    with or without ``--unmasked`` (which unmasks only the applicant's phone column)."""
-    return mask_text(text) if text else text
 
 
 def agent_text(agent: Mapping[str, Any] | None) -> str | None:

@@ -39,8 +39,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator, Mapping
 
-from .data import ReportData, instant
-from .ledger import RATINGS, agent_text, free_text, latest_evaluation, local
+from .data import ReportData, free_text, instant, local
+from .ledger import RATINGS, agent_text, latest_evaluation
 from .tables import Column, Table
 
 SPOT_CHECK, POOR_REVIEW = "spot_check", "poor_review"
