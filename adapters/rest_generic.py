@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import Page, WriteOutcome, env_secret, gone, secret_value
+from govhall_sdk.adapter import Page, env_secret, gone, secret_value
 from govhall_sdk.config import ConfigError
 from govhall_sdk.mapping import DEFAULT_KINDS, HelpdeskMapping, check_mapping
 from govhall_sdk.model import CHANNELS, KINDS, ROLES, STATUSES, Patch, Ticket
@@ -975,20 +975,9 @@ class GenericRESTAdapter(RESTAdapter):
         return actor
 
     # ---------------------------------------------------------- writing
-    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
-        """Each ticket's requests in turn; a refusal for a conflict says so (the ticket is read again)."""
-        outcomes = []
-        for ticket, patch in writes:
-            try:
-                self.apply_one(ticket, patch)
-            except HTTPError as exc:
-                conflict = exc.status in self.settings["write"].conflicts
-                outcomes.append(WriteOutcome(ticket.id, False, f"HTTPError: {exc}", conflict=conflict))
-            except Exception as exc:  # reported per ticket, never dropped
-                outcomes.append(WriteOutcome(ticket.id, False, f"{type(exc).__name__}: {exc}"))
-            else:
-                outcomes.append(WriteOutcome(ticket.id, True))
-        return outcomes
+    def is_conflict(self, exc: Exception) -> bool:
+        """A refusal with one of ``[adapter.write] conflict_statuses`` (the ticket is read again)."""
+        return isinstance(exc, HTTPError) and exc.status in self.settings["write"].conflicts
 
     def apply_one(self, ticket: Ticket, patch: Patch) -> None:
         """Fields, then tags, then one internal note with every new note (never resent blindly)."""

@@ -197,10 +197,16 @@ class Adapter:
             try:
                 self.apply_one(ticket, patch)
             except Exception as exc:  # reported per ticket, never dropped
-                outcomes.append(WriteOutcome(ticket.id, False, f"{type(exc).__name__}: {exc}"))
+                outcomes.append(WriteOutcome(ticket.id, False, f"{type(exc).__name__}: {exc}",
+                                             conflict=self.is_conflict(exc)))
             else:
                 outcomes.append(WriteOutcome(ticket.id, True))
         return outcomes
+
+    def is_conflict(self, exc: Exception) -> bool:
+        """Whether :meth:`apply_one`'s exception is the helpdesk refusing a write because the ticket changed
+        since it was read (:attr:`WriteOutcome.conflict`); never, by default."""
+        return False
 
     def current_echo_horizon(self) -> str | None:
         """An opaque mark of "now" in the helpdesk's change history, for :attr:`echo_horizon`; None by default."""
