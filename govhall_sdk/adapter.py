@@ -181,6 +181,11 @@ class Adapter:
         """Pages of tickets changed after ``cursor`` (None: from the beginning), oldest first."""
         raise NotImplementedError
 
+    def page_size(self) -> int:
+        """The tickets of one page of :meth:`pull` when ``govhall run`` sets none: 100 by default; a REST adapter
+        pulls at its ``per_page`` setting, the platform's largest page unless the config says otherwise."""
+        return 100
+
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
         """The current state of the tickets with these ids: for an id the helpdesk no longer has (deleted,
         merged), :func:`gone`; for one it cannot read, that ticket's error."""

@@ -125,11 +125,11 @@ class Sync:
         (simulates a crash between pages).
     """
 
-    def __init__(self, engine: Engine, adapter: Adapter, state: StateStore, *, page_size: int = 100):
+    def __init__(self, engine: Engine, adapter: Adapter, state: StateStore, *, page_size: int | None = None):
         self.engine = engine
         self.adapter = adapter
         self.state = state
-        self.page_size = page_size
+        self.page_size = page_size or adapter.page_size()
 
     def run(self, now: datetime, *, dry_run: bool = False, limit: int | None = None, since: str | None = None,
             progress: Callable[[int], None] | None = None, full: bool = False,

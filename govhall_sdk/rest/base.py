@@ -97,7 +97,8 @@ class RESTAdapter(Adapter):
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.requests_made = 0
-        self._echo: dict[str, str] = {}
+        self._echo: dict[str, str] = {}  # ticket id -> the version this run's own write produced
+        self._kept: dict[str, str] | None = None  # the same, of earlier runs (see _kept_echoes)
         self._api_user: Mapping[str, Any] | None = None
         self.origin = origin_of(self.base_url)
         self.session.verify = self.settings["verify_tls"]
@@ -231,6 +232,10 @@ class RESTAdapter(Adapter):
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         return self.retry.retrying(safe, self.sleep)(self._send, method, url, want_json, **kwargs)
 
+    def page_size(self) -> int:
+        """The ``per_page`` setting (by default the platform's largest page), else 100."""
+        return int(self.settings.get("per_page") or 100)
+
     def get_json(self, path: str, **params: Any) -> Any:
         """The decoded body of ``GET path?params``."""
         return self.request("GET", path, params=params, want_json=True).body
@@ -325,8 +330,9 @@ class RESTAdapter(Adapter):
         for record in records:
             if self.is_echo(record):
                 echoes += 1
-            else:
-                items.append(self.parsed(record, page))
+                continue
+            self.forget_version(self.ticket_id(record))
+            items.append(self.parsed(record, page))
         return items, echoes
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
@@ -395,13 +401,38 @@ class RESTAdapter(Adapter):
         return not mine or str(value) == str(mine)
 
     def is_echo(self, record: Mapping[str, Any]) -> bool:
-        """True when a record is exactly the version govhall's own write produced (see :meth:`remember_echo`)."""
-        return bool(self._echo) and self._echo.get(self.ticket_id(record)) == record.get(self.version_key)
+        """True when a record is exactly the version govhall's own write produced (see :meth:`remember_echo`):
+        a write of this run, or, when the run may skip echoes (:attr:`Adapter.skip_echoes`), of an earlier run."""
+        tid, version = self.ticket_id(record), str(record.get(self.version_key))
+        if self._echo.get(tid) == version:
+            return True
+        return self.skip_echoes and self._kept_echoes().get(tid) == version
+
+    def _kept_echoes(self) -> dict[str, str]:
+        """The versions earlier runs' writes produced (``echo:{id}`` in :attr:`Adapter.memory`), read once."""
+        if self._kept is None:
+            kept = self.memory.items("echo:") if self.memory is not None else {}
+            self._kept = {key.removeprefix("echo:"): value for key, value in kept.items()}
+        return self._kept
 
     def remember_echo(self, ticket_id: str, answer: Any) -> None:
         """Note the version a write produced (from the platform's answer), so pulling it back skips it."""
         if isinstance(answer, Mapping) and answer.get(self.version_key):
-            self._echo[str(ticket_id)] = answer[self.version_key]
+            self.remember_version(ticket_id, answer[self.version_key])
+
+    def remember_version(self, ticket_id: str, version: Any) -> None:
+        """Note ``version`` as the one govhall's own write of the ticket produced: pulled back unchanged, in this
+        run or a later one, it is skipped as an echo instead of being read again. Kept in :attr:`Adapter.memory`
+        under ``echo:{id}`` (with ``govhall run``) and forgotten once the ticket is seen at another version."""
+        tid, version = str(ticket_id), str(version)
+        self._echo[tid] = version
+        if self.memory is not None:
+            self.memory.set(f"echo:{tid}", version)
+
+    def forget_version(self, ticket_id: str) -> None:
+        """Forget the version kept for a ticket seen changed by someone else since govhall's write."""
+        if self._kept_echoes().pop(ticket_id, None) is not None and self.memory is not None:
+            self.memory.delete(f"echo:{ticket_id}")
 
 
 def records_at(body: Any, key: str | None) -> list[Any]:

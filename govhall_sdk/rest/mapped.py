@@ -50,8 +50,11 @@ class MappedAdapter(RESTAdapter):
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, then the mapping tables', ``per_page`` and ``start``."""
+        """The base checks, then the mapping tables', ``per_page`` (by default the platform's largest page,
+        ``max_per_page``) and ``start``."""
         out = super().validate_settings(raw)
+        if "per_page" not in raw:  # every request at the platform's largest page: fewer requests of its budget
+            out["per_page"] = cls.max_per_page
         check_mapping(out)
         if not 1 <= out["per_page"] <= cls.max_per_page:
             raise ConfigError(f"adapter.per_page: expected 1 to {cls.max_per_page}, got {out['per_page']}")
