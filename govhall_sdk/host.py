@@ -108,7 +108,7 @@ def _read_installed() -> list[InstalledEntryPoint]:
     return sorted(found, key=lambda e: e.name)
 
 
-def installed_entry_points() -> list[InstalledEntryPoint]:
+def installed_entry_points(key: str = "") -> list[InstalledEntryPoint]:
     """The installed ``govhall`` entry points, by name.
 
     Kept in a cache file (:func:`~govhall_sdk.config.cache_dir`) under a key of
@@ -116,32 +116,82 @@ def installed_entry_points() -> list[InstalledEntryPoint]:
     and reads every distribution's metadata, more than the check of a ticket
     costs. A file that cannot be read or does not hold what is expected, or any
     problem writing one, means the metadata is read, exactly as without a cache.
+    ``key`` is that key when the caller has it already.
     """
-    folder = cache_dir()
-    if folder is None:
+    if cache_dir() is None:
         return _read_installed()
-    key = _search_path_key()
-    path = folder / f"entry-points-{key[:32]}.json"
+    key = key or _search_path_key()
+    cached = _read_cache("entry-points", key)
+    with contextlib.suppress(KeyError, TypeError):
+        if cached is not None and all(_is_entry(v) for v in cached["entry_points"]):
+            return [InstalledEntryPoint(*v) for v in cached["entry_points"]]
+    found = _read_installed()
+    _write_cache("entry-points", key, {"entry_points": found})
+    return found
+
+
+def _cache_path(kind: str, key: str) -> Any:
+    """The file of one plugin cache (``entry-points``, ``plugin-hooks``) under ``key``
+    (:func:`_search_path_key`), or None when caches are off."""
+    folder = cache_dir()
+    return None if folder is None else folder / f"{kind}-{key[:32]}.json"
+
+
+def _read_cache(kind: str, key: str) -> dict[str, Any] | None:
+    """A plugin cache's content when it exists, is JSON and holds ``key``; else None."""
+    path = _cache_path(kind, key)
+    if path is None:
+        return None
     try:
         cached = json.loads(path.read_bytes())
-        if cached["key"] == key and all(_is_entry(v) for v in cached["entry_points"]):
-            return [InstalledEntryPoint(*v) for v in cached["entry_points"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    found = _read_installed()
+    except (OSError, ValueError):
+        return None
+    return cached if isinstance(cached, dict) and cached.get("key") == key else None
+
+
+def _write_cache(kind: str, key: str, content: dict[str, Any]) -> None:
+    """Write a plugin cache atomically under ``key``; any problem leaves the cache unwritten."""
+    path = _cache_path(kind, key)
+    if path is None:
+        return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, aside = tempfile.mkstemp(dir=folder, prefix=".entry-points-", suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{kind}-", suffix=".tmp")
     except OSError:
-        return found
+        return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"key": key, "entry_points": found}, fh)
+            json.dump({"key": key, **content}, fh)
         os.replace(aside, path)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(aside)
-    return found
+
+
+#: The hooks whose implementations can wait until their registry is read: a plugin implementing nothing else
+#: (an adapter) is imported when :attr:`GovhallPluginManager.adapters` is first used, not at start-up.
+DEFERRABLE_HOOKS = frozenset({"govhall_register_adapters"})
+
+
+def _module_stamp(plugin: Any) -> list[Any] | None:
+    """``[file, mtime_ns]`` of a plugin module's source, or None when it has none."""
+    path = getattr(plugin, "__file__", None)
+    try:
+        return [path, os.stat(path).st_mtime_ns] if path else None
+    except OSError:
+        return None
+
+
+def _still_deferrable(known: Any, ep: InstalledEntryPoint) -> bool:
+    """Whether what the ``plugin-hooks`` cache says of an entry point still holds: the same value, only
+    :data:`DEFERRABLE_HOOKS`, and its module file unchanged since."""
+    try:
+        if known["value"] != ep.value or not set(known["hooks"]) <= DEFERRABLE_HOOKS:
+            return False
+        path, stamp = known["stamp"]
+        return type(known["adapters"]) is list and os.stat(path).st_mtime_ns == stamp
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
 
 
 def _is_entry(value: Any) -> bool:
@@ -294,6 +344,8 @@ class GovhallPluginManager(pluggy.PluginManager):
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
         self._plain_hookexec = self._inner_hookexec  # replaced while hook calls are monitored or traced
         self._direct: dict[str, tuple[Callable[..., Any], ...] | None] = {}
+        #: Entry points waiting to be imported (see load_entry_points), with the adapter names they register.
+        self._deferred: dict[str, tuple[InstalledEntryPoint, tuple[str, ...]]] = {}
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
         """Register a plugin; its rule implementations are guarded (see the module docstring).
@@ -321,28 +373,84 @@ class GovhallPluginManager(pluggy.PluginManager):
         return super().unregister(plugin, name)
 
     def load_entry_points(self) -> None:
-        """Import and register every ``govhall`` entry point (:func:`installed_entry_points`), each in its own try."""
-        strict = os.environ.get("GOVHALL_STRICT_PLUGINS", "") not in ("", "0")
+        """Import and register every ``govhall`` entry point (:func:`installed_entry_points`), each in its own try.
+
+        An entry point that the ``plugin-hooks`` cache knows to implement only :data:`DEFERRABLE_HOOKS` (an
+        adapter), from a module unchanged since, waits: it is imported when :attr:`adapters`,
+        :meth:`plugin_infos` or :meth:`get_plugin` first needs it, so a ``govhall check`` never imports the
+        HTTP adapters. What each plugin loaded here implements is written to that cache for the next process.
+        """
         disabled = _switch("GOVHALL_DISABLE_PLUGINS")
-        for ep in installed_entry_points():
+        key = _search_path_key() if cache_dir() is not None else ""
+        cached = (_read_cache("plugin-hooks", key) if key else None) or {}
+        known = cached["plugins"] if isinstance(cached.get("plugins"), dict) else {}
+        learned = {}
+        for ep in installed_entry_points(key):
             if ep.name in disabled:
                 self.disabled.add(ep.name)
                 continue
             if self.has_plugin(ep.name):
                 continue
-            try:
-                self.register(ep.load(), name=ep.name)
-            except Exception as exc:  # isolate: a broken plugin must not break the host
-                reason = f"{type(exc).__name__}: {exc}"
-                if strict:
-                    raise PluginError(f"plugin {ep.name!r} failed to load: {reason}") from exc
-                self.load_failures[ep.name] = reason
-                warnings.warn(f"govhall plugin {ep.name!r} skipped: {reason}", PluginLoadWarning, stacklevel=2)
+            if _still_deferrable(known.get(ep.name), ep):
+                self._deferred[ep.name] = (ep, tuple(known[ep.name]["adapters"]))
+                learned[ep.name] = known[ep.name]
                 continue
-            self.distributions[ep.name] = (ep.distribution, ep.version)
+            plugin = self._load(ep)
+            if plugin is not None:
+                learned[ep.name] = self._hooks_of(ep, plugin)
+        if key and learned != known:
+            _write_cache("plugin-hooks", key, {"plugins": learned})
+
+    def _load(self, ep: InstalledEntryPoint) -> Any:
+        """Import and register one entry point; a failure is a warning (fatal with ``GOVHALL_STRICT_PLUGINS``)."""
+        try:
+            plugin = ep.load()
+            self.register(plugin, name=ep.name)
+        except Exception as exc:  # isolate: a broken plugin must not break the host
+            reason = f"{type(exc).__name__}: {exc}"
+            if os.environ.get("GOVHALL_STRICT_PLUGINS", "") not in ("", "0"):
+                raise PluginError(f"plugin {ep.name!r} failed to load: {reason}") from exc
+            self.load_failures[ep.name] = reason
+            warnings.warn(f"govhall plugin {ep.name!r} skipped: {reason}", PluginLoadWarning, stacklevel=3)
+            return None
+        self.distributions[ep.name] = (ep.distribution, ep.version)
+        return plugin
+
+    def _hooks_of(self, ep: InstalledEntryPoint, plugin: Any) -> dict[str, Any]:
+        """What the ``plugin-hooks`` cache keeps of a loaded plugin: its value, hooks, adapter names and module."""
+        adapters: list[str] = []
+        for impl in self.hook.govhall_register_adapters.get_hookimpls():
+            if impl.plugin_name == ep.name:
+                impl.function(register=lambda name, obj=None: adapters.append(str(name)))
+        hooks = sorted(c.name for c in self.get_hookcallers(plugin) or ())
+        return {"value": ep.value, "hooks": hooks, "adapters": adapters, "stamp": _module_stamp(plugin)}
+
+    def _load_deferred(self) -> None:
+        """Import the plugins that were left waiting (see :meth:`load_entry_points`)."""
+        while self._deferred:
+            name = next(iter(self._deferred))
+            ep, _ = self._deferred.pop(name)
+            self._load(ep)
+
+    @property
+    def adapter_names(self) -> frozenset[str]:
+        """The adapter names registered, those of the plugins still waiting included, without importing them."""
+        waiting = {name for _, names in self._deferred.values() for name in names}
+        return frozenset(self._registry("govhall_register_adapters", "adapter")) | waiting
+
+    def has_plugin(self, name: str) -> bool:
+        """Whether a plugin of that name is registered or waiting to be imported."""
+        return name in self._deferred or super().has_plugin(name)
+
+    def get_plugin(self, name: str) -> Any:
+        """The plugin registered under ``name`` (a waiting one is imported first), or None."""
+        if name in self._deferred:
+            self._load_deferred()
+        return super().get_plugin(name)
 
     def plugin_infos(self) -> list[PluginInfo]:
         """Every registered plugin with its distribution, version and hooks, by name."""
+        self._load_deferred()
         infos = []
         for name, plugin in sorted(self.list_name_plugin(), key=lambda np: np[0]):
             hooks = tuple(sorted(c.name for c in self.get_hookcallers(plugin) or ()))
@@ -391,7 +499,8 @@ class GovhallPluginManager(pluggy.PluginManager):
 
     @property
     def adapters(self) -> dict[str, Registration]:
-        """Adapter name -> :class:`Registration` of an adapter class."""
+        """Adapter name -> :class:`Registration` of an adapter class (the plugins still waiting imported first)."""
+        self._load_deferred()
         return self._registry("govhall_register_adapters", "adapter")
 
     # -- the typed facade: one method per hook --------------------------------------------------

@@ -144,3 +144,47 @@ def test_a_plugin_installed_later_is_found(ticket_file, tmp_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: later-rule\nVersion: 1.0\n", encoding="utf-8")
     (info / "entry_points.txt").write_text("[govhall]\nlater = later_rule\n", encoding="utf-8")
     assert _python(code, cache=cache, env=env).stdout.strip() == "True"
+
+
+#: Runs a check, then prints which adapter modules and whether the REST kit it imported.
+CHECK_ADAPTERS = CHECK.replace('watched = ("holidays", "requests", "chinese_calendar", "importlib.metadata")',
+                               'watched = [m for m in sys.modules if m.startswith(("govhall_adapters.", '
+                               '"govhall_sdk.rest", "later_"))]')
+
+
+def test_a_check_imports_no_adapter_once_their_hooks_are_cached(ticket_file, tmp_path):
+    cache = tmp_path / "cache"
+    first = _python(CHECK_ADAPTERS, "check", ticket_file, "--now", NOW, "--format", "json", cache=cache)
+    assert "govhall_adapters.zendesk" in first.stderr  # nothing cached yet: every plugin is imported once
+    (hooks,) = cache.glob("plugin-hooks-*.json")
+    zendesk = json.loads(hooks.read_text(encoding="utf-8"))["plugins"]["zendesk"]
+    assert zendesk["hooks"] == ["govhall_register_adapters"] and zendesk["adapters"] == ["zendesk"]
+    second = _python(CHECK_ADAPTERS, "check", ticket_file, "--now", NOW, "--format", "json", cache=cache)
+    imported = second.stderr.rsplit("IMPORTED ", 1)[1].strip().split(",")
+    assert second.stdout == first.stdout
+    assert not [m for m in imported if m.startswith("govhall_sdk.rest") or m.split(".")[-1] in
+                ("zendesk", "freshdesk", "jira", "zammad", "redmine", "rest_generic")]
+
+
+def test_a_waiting_adapter_is_there_when_asked_for_and_a_changed_module_is_read_again(tmp_path):
+    cache, site = tmp_path / "cache", tmp_path / "site"
+    site.mkdir()
+    module = site / "later_desk.py"
+    module.write_text("from govhall_sdk import hookimpl\n\nclass Desk:\n    pass\n\n@hookimpl\n"
+                      "def govhall_register_adapters(register):\n    register('later-desk', Desk)\n", encoding="utf-8")
+    info = site / "later_desk-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: later-desk\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[govhall]\nlater_desk = later_desk\n", encoding="utf-8")
+    env = {"PYTHONPATH": str(site)}
+    code = ("import sys\nfrom govhall_sdk.host import new_plugin_manager\npm = new_plugin_manager()\n"
+            "print('later_desk' in sys.modules, 'later-desk' in pm.adapter_names, 'later.rule' in pm.rules)\nprint(pm.adapters['later-desk'].obj.__name__, 'later_desk' in sys.modules)")
+    assert _python(code, cache=cache, env=env).stdout.split() == ["True", "True", "False", "Desk", "True"]
+    # cached now: the adapter waits, its name is known, and asking for it imports it
+    assert _python(code, cache=cache, env=env).stdout.split() == ["False", "True", "False", "Desk", "True"]
+    module.write_text(module.read_text(encoding="utf-8") + (
+        "\nfrom govhall_sdk.rules import RuleInfo\n\n@hookimpl\ndef govhall_register_rules(register):\n"
+        "    register(RuleInfo('later.rule', 'later', 'info', 'x'))\n"), encoding="utf-8")
+    os.utime(module, ns=(os.stat(module).st_atime_ns, os.stat(module).st_mtime_ns + 10**9))
+    # the module changed: imported at start-up again, and its new rule hook is seen
+    assert _python(code, cache=cache, env=env).stdout.split() == ["True", "True", "True", "Desk", "True"]

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import collections
 import json
-import multiprocessing
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import IO, Iterable, Iterator
 
@@ -87,6 +85,9 @@ def _chunks(items: Iterable[RawTicket]) -> Iterator[list[RawTicket]]:
 
 
 def _parallel(items: Iterable[RawTicket], render: _Renderer, jobs: int) -> Iterator[Rendered]:
+    import multiprocessing  # only with --jobs above 1: a check in one process never imports it
+    from concurrent.futures import ProcessPoolExecutor
+
     global _WORKER
     _WORKER = render
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
