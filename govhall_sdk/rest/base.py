@@ -22,20 +22,25 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from ..adapter import Adapter, AdapterError, Page, gone, with_warnings
-from ..config import check_value
+from ..config import ConfigError, check_value
 from ..parse import Parsed, TicketError, parse_item
 from ..redaction import redact, register_secret, scrub
 from .paginators import Paginator
 from .retry import IDEMPOTENT_METHODS, HTTPError, RetryPolicy, parse_retry_after
 from .transport import MAX_REDIRECTS, READ_METHODS, check_base_url, cross_origin, origin_of
 
-#: The settings of every REST adapter, whatever its platform: how its connection is secured.
-TRANSPORT_SETTINGS = {"verify_tls": True, "allow_http": False}
+#: The settings of every REST adapter, whatever its platform: how its connection is secured, and how many of a
+#: page's tickets are read at once (``concurrency``; 0: the adapter's own ``read_concurrency``).
+TRANSPORT_SETTINGS = {"verify_tls": True, "allow_http": False, "concurrency": 0}
+#: The most tickets read at once: a few requests in flight reach a platform's per-minute budget, more only meet
+#: its 429s sooner.
+MAX_CONCURRENCY = 8
 if TYPE_CHECKING:  # requests is imported when an adapter is made, not when one is registered (start-up)
     import requests
 
@@ -84,6 +89,10 @@ class RESTAdapter(Adapter):
     empty_pages_move_cursor: ClassVar[bool] = False
     #: Who the credentials belong to (``/users/me``), read once by :meth:`api_user`.
     api_user_path: ClassVar[str | None] = None
+    #: How many of a page's tickets :meth:`read_ticket` reads at once by default (``[adapter] concurrency``
+    #: sets it): 1 keeps a serial client; an adapter whose ``read_ticket`` is safe to run in threads raises it,
+    #: so that requests in flight, not the network's round trip, meet the platform's budget.
+    read_concurrency: ClassVar[int] = 1
 
     def __init__(self, settings: Mapping[str, Any], config: Any, *, session: requests.Session | None = None,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep):
@@ -97,6 +106,7 @@ class RESTAdapter(Adapter):
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.requests_made = 0
+        self._counting = threading.Lock()  # tickets may be read from several threads (read_concurrency)
         self._echo: dict[str, str] = {}  # ticket id -> the version this run's own write produced
         self._kept: dict[str, str] | None = None  # the same, of earlier runs (see _kept_echoes)
         self._api_user: Mapping[str, Any] | None = None
@@ -117,8 +127,11 @@ class RESTAdapter(Adapter):
         """The base checks, then the transport: ``url`` (see :mod:`govhall_sdk.rest.transport`),
         ``verify_tls`` and ``allow_http``, which every REST adapter takes."""
         raw = dict(raw)
-        transport = {key: check_value(raw.pop(key, default), bool, f"adapter.{key}")
+        transport = {key: check_value(raw.pop(key, default), type(default), f"adapter.{key}")
                      for key, default in TRANSPORT_SETTINGS.items()}
+        if not 0 <= transport["concurrency"] <= MAX_CONCURRENCY:
+            raise ConfigError(f"adapter.concurrency: expected 0 (the adapter's default) to {MAX_CONCURRENCY}, "
+                              f"got {transport['concurrency']}")
         out = super().validate_settings(raw)
         out.update(transport)
         out["url"] = check_base_url(str(out["url"]), transport["allow_http"])
@@ -192,7 +205,8 @@ class RESTAdapter(Adapter):
             raise HTTPError(self.redact(f"{method} {url}: refused: {refused}"), transient=False)
         import requests
 
-        self.requests_made += 1
+        with self._counting:
+            self.requests_made += 1
         try:
             # verify= on each request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
             return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify,
@@ -326,14 +340,30 @@ class RESTAdapter(Adapter):
 
     def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Parsed], int]:
         """A page's records as items, and how many were govhall's own echo (not read again)."""
-        items, echoes = [], 0
+        wanted, echoes = [], 0
         for record in records:
             if self.is_echo(record):
                 echoes += 1
                 continue
             self.forget_version(self.ticket_id(record))
-            items.append(self.parsed(record, page))
-        return items, echoes
+            wanted.append(record)
+        return self.parse_all(wanted, page), echoes
+
+    @property
+    def concurrency(self) -> int:
+        """How many tickets are read at once: ``[adapter] concurrency``, else :attr:`read_concurrency`."""
+        return self.settings.get("concurrency") or self.read_concurrency
+
+    def parse_all(self, records: Sequence[Mapping[str, Any]], page: Any = None) -> list[Parsed]:
+        """:meth:`parsed` of each record, in their order, up to :attr:`concurrency` of them at once (each in a
+        thread of its own: the requests of one ticket stay in order, and a ticket's failure stays its own)."""
+        workers = min(self.concurrency, len(records))
+        if workers <= 1:
+            return [self.parsed(record, page) for record in records]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"govhall-{self.name}") as pool:
+            return list(pool.map(lambda record: self.parsed(record, page), records))
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
         """The tickets with these ids, each read afresh from ``ticket_path``; an unknown id is reported."""
