@@ -25,6 +25,8 @@ import tempfile
 from datetime import tzinfo
 from typing import IO, Any, Iterator, NamedTuple
 
+import orjson
+
 from .parse import Parsed, TicketError, parse_item
 
 #: Deepest nesting of a ticket (the ticket object itself is depth 1).
@@ -47,6 +49,10 @@ _STRING_BODY = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.S)  # a string's ins
 _SCALAR = re.compile(rb'[^ \t\r\n,\]}\[{":]*+')
 _BLANK = re.compile(rb"[ \t\r\n]*+")
 _LONG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{%d,}" % (MAX_INT_DIGITS + 1))
+#: Digits as ``0``, every other byte as a space: a run of 19 digits is then a plain substring search (in C,
+#: a tenth of the time of a regular expression over a ticket full of dates).
+_DIGITS_AS_ZERO = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+_LONG_RUN = b"0" * 19
 _STRINGS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 _PAIRS = re.compile(rb"\[\]|\{\}")
 _PASSES = 8
@@ -513,10 +519,22 @@ def iter_raw(stream: IO[Any], name: str = "", fmt: str = "auto") -> Iterator[Raw
 
 
 def decode(raw: RawTicket) -> Any:
-    """The JSON value of a raw ticket; raises ``ValueError`` naming the line when it cannot be decoded."""
+    """The JSON value of a raw ticket; raises ``ValueError`` naming the line when it cannot be decoded.
+
+    orjson decodes a ticket in about half the time of the json module. What it refuses (NaN, an infinite
+    number, a lone surrogate, invalid UTF-8, too deep) goes the json module's way, which accepts what the
+    json module accepts and names the line of what it cannot take; so does a ticket holding a run of 19 digits
+    or more, which orjson would read as a float where the json module keeps an integer.
+    """
     if raw.error is not None:
         raise ValueError(raw.error)
     data = raw.data
+    shallow = raw.depth_checked or data.count(b"[") + data.count(b"{") <= MAX_DEPTH
+    if shallow and _LONG_RUN not in data.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the json module's way below: the same acceptance and the error naming the line
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,11 +1,16 @@
-"""The reader's fast nesting check (``reader._outside_strings``: strings dropped in a few C passes when no
-string holds a bracket) finds what dropping each string by the regular expression finds, on any bytes."""
+"""The reader's fast paths against the plain ones: the nesting check (``reader._outside_strings``: strings
+dropped in a few C passes when no string holds a bracket) finds what dropping each string by the regular
+expression finds, on any bytes; ``reader.decode`` (orjson first) gives what the json module gives."""
 from __future__ import annotations
 
 import json
 import random
 
-from govhall_sdk.reader import _NOT_BRACKETS, _STRINGS, MAX_DEPTH, _outside_strings, _too_deep
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from govhall_sdk.reader import _NOT_BRACKETS, _STRINGS, MAX_DEPTH, RawTicket, _outside_strings, _too_deep, decode
 
 PIECES = [b'"', b'"', b'"', b"[", b"]", b"{", b"}", b"\\", b'\\"', b"a", b":", b",", b" ", b"\n", b'""', b"[]", b"{}"]
 
@@ -44,3 +49,34 @@ def test_a_one_line_wrapper_named_json_is_told_from_its_first_chunk():
         stream = io.BytesIO(data)
         assert _probe(_Source(stream), named_json) == fmt
         assert (stream.tell() == len(data)) is whole  # any other name: the whole line decides
+
+
+# ---------------------------------------------------------------- decode: orjson first, the json module's way after
+
+@pytest.mark.parametrize("text", [
+    '{"id": "T", "n": 1}', '{"a": 1, "a": 2}', '{"x": -0.0, "y": 1.5e-320, "z": 0.1}', '[NaN, Infinity, -Infinity]',
+    '[1e400]', '"\\ud800"', '{"big": 1234567890123456789012}', '{"edge": 9223372036854775807}',
+    '{"neg": -9223372036854775809}', '{"phone": "13812345678", "id": 610202198001011234}', '"\\u4e2d\\u6587"',
+])
+def test_decode_gives_what_the_json_module_gives(text):
+    raw = RawTicket("line 1", text.encode("utf-8"), 1)
+    got, expected = decode(raw), json.loads(text)
+    assert repr(got) == repr(expected) and type(got) is type(expected)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+                    max_leaves=20))
+def test_decode_of_any_json_value_is_the_json_module_s(value):
+    text = json.dumps(value, ensure_ascii=False)
+    assert repr(decode(RawTicket("line 1", text.encode("utf-8"), 1))) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"a": }', "line 1: malformed JSON"), (b'{"a": "\xff"}', "line 1: invalid UTF-8"),
+    ('{"a":\n\n [1,}', "line 3: malformed JSON"),
+])
+def test_decode_errors_name_the_line_as_before(text, message):
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    with pytest.raises(ValueError, match=message):
+        decode(RawTicket("line 1", data, 1))
