@@ -6,13 +6,21 @@ escaped), through the kit's shared "updated since" walk, as the Freshdesk adapte
 index trails the database, so the stored cursor stays ``settle_seconds`` (60)
 behind the run instant and a ticket indexed late is still found next run.
 Events: ``GET /api/v1/ticket_articles/by_ticket/{id}``; tags:
-``GET /api/v1/tags?object=Ticket&o_id={id}``.
+``GET /api/v1/tags?object=Ticket&o_id={id}``. Two requests, not one: ``GET /api/v1/tickets/{id}?all=true``
+holds the tags and the articles, but the articles as assets (``attributes_with_association_ids``:
+``sender_id``, ``type_id``, no names; zammad/zammad app/models/ticket/article/assets.rb), and who wrote an
+article (applicant, staff, system) is read from the sender's name, which no documented request lists; its
+``form_meta`` also runs Zammad's core workflow for every answer. The search's tickets carry
+``article_count`` and ``article_ids`` but no tags ("missing by design", zammad/zammad issue 679).
 Write back: ``POST /api/v1/tags/add`` / ``DELETE /api/v1/tags/remove`` per tag
-(idempotent on Zammad), internal notes ``POST /api/v1/ticket_articles`` with
-``type: note, internal: true`` (never blindly retried; markers make a rerun
-safe), then ``PUT /api/v1/tickets/{id}`` with the custom attributes, verified in
-Zammad's answer (the ticket as stored): Zammad drops an unknown attribute and answers
-200, so an attribute missing from the answer is a failed write naming it. Before the
+(idempotent on Zammad; no request sets several: ``tags`` is read by the ticket create only, and a ``PUT``
+drops it like any attribute the model lacks, zammad/zammad app/controllers/tickets_controller.rb), then ONE
+``PUT /api/v1/tickets/{id}?all=true`` with the custom attributes and the run's notes as one internal
+``article`` (docs.zammad.org/en/latest/api/ticket/index.html, "Update"; created in the same locked update;
+never blindly retried, markers make a rerun safe), verified in Zammad's answer (the ticket as stored): Zammad
+drops an unknown attribute and answers 200, so an attribute missing from the answer is a failed write naming
+it. The answer's ``updated_at`` is remembered as govhall's echo only when the answer shows nothing but this
+write changed the ticket since it was read (:meth:`Seen.only`). Before the
 first pull, a start-up check: the search must find the oldest ticket the database
 lists, else one clear error (no Elasticsearch: the search finds nothing).
 Auth: ``Authorization: Token token=...``. Zammad documents no rate limit; a 429
@@ -21,6 +29,8 @@ still waits ``Retry-After`` through the shared retry policy.
 from __future__ import annotations
 
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
+
+import attrs
 
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import AdapterError, Page
@@ -74,6 +84,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
         self._search_checked = False
+        self._seen: dict[str, Seen] = {}  # ticket id -> what was read of it, until it is written
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Token token={self.settings['token']}"}
@@ -113,10 +124,13 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
         raise ValueError(f"expected a list of tickets, got {type(body).__name__}")
 
     def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
+        """The ticket's articles and tags (two requests: see the module docstring), kept as :class:`Seen`
+        until the ticket is written."""
         tid = self.ticket_id(record)
         articles = self.get_json(f"/api/v1/ticket_articles/by_ticket/{tid}")
-        tags = self.get_json("/api/v1/tags", object="Ticket", o_id=tid)
-        return {"articles": articles, "tags": (tags or {}).get("tags") or []}
+        tags = (self.get_json("/api/v1/tags", object="Ticket", o_id=tid) or {}).get("tags") or []
+        self._seen[tid] = Seen.of(record, articles, tags)
+        return {"articles": articles, "tags": tags}
 
     def to_interchange(self, raw: Mapping[str, Any], warnings: list[str], *,
                        articles: Sequence[Mapping[str, Any]] = (), tags: Sequence[str] = ()) -> dict[str, Any]:
@@ -162,26 +176,31 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
 
     # -------------------------------------------------------------- writing
     def apply_one(self, ticket: Ticket, patch: Patch) -> None:
-        """Tags one by one (idempotent), notes (not retried blindly), then one PUT of attributes."""
+        """Tags one by one, then one ``PUT`` with the attributes and the run's notes as one article; the
+        version it produced is remembered when its answer shows no change but this write's (:meth:`Seen.only`)."""
         oid: Any = int(ticket.id) if ticket.id.isdigit() else ticket.id
         for tag in patch.add_tags:
             self.request("POST", "/api/v1/tags/add", json={"item": tag, "object": "Ticket", "o_id": oid},
                          idempotent=True)
         for tag in patch.remove_tags:
             self.request("DELETE", "/api/v1/tags/remove", json={"item": tag, "object": "Ticket", "o_id": oid})
-        for note in patch.notes:
-            self.request("POST", "/api/v1/ticket_articles", idempotent=False,
-                         json={"ticket_id": oid, "subject": "govhall", "body": note.body,
-                               "content_type": "text/plain", "type": "note", "internal": True})
         update: dict[str, Any] = dict(patch.fields)
         if patch.assign:
             update.update(assignee(self.settings, patch.assign))
-        if update:
-            stored = self.request("PUT", f"/api/v1/tickets/{ticket.id}", json=update, want_json=True).body
+        body: dict[str, Any] = dict(update)
+        if patch.notes:
+            body["article"] = {"subject": "govhall", "body": combined_note(patch), "content_type": "text/plain",
+                               "type": "note", "internal": True}
+        # with an article the PUT is not retried after an error or a timeout: the note may have been created
+        answer = self.request("PUT", f"/api/v1/tickets/{ticket.id}", params={"all": "true"}, json=body,
+                              want_json=True, idempotent=not patch.notes).body
+        stored = ticket_in(answer)
+        problems = not_stored(update, stored)
+        if problems:
+            raise AdapterError(f"Zammad did not store {'; '.join(problems)}")
+        seen = self._seen.pop(ticket.id, None)
+        if seen is not None and seen.only(patch, update, answer):
             self.remember_echo(ticket.id, stored)
-            problems = not_stored(update, stored)
-            if problems:
-                raise AdapterError(f"Zammad did not store {'; '.join(problems)}")
 
     # -------------------------------------------------------------- the start-up check
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Page]:
@@ -232,6 +251,60 @@ def not_stored(sent: Mapping[str, Any], stored: Any) -> list[str]:
 def _text(value: Any) -> str:
     """A value as Zammad's text attributes store it (None as empty)."""
     return "" if value is None else str(value)
+
+
+def combined_note(patch: Patch) -> str:
+    """The run's notes of one ticket as one article's text, each with its marker (found again next run)."""
+    return "\n\n".join(note.body for note in patch.notes)
+
+
+def ticket_in(answer: Any) -> Mapping[str, Any]:
+    """The ticket of a ``?all=true`` answer (``assets.Ticket[ticket_id]``), ``{}`` when it has none."""
+    if not isinstance(answer, Mapping):
+        return {}
+    stored = ((answer.get("assets") or {}).get("Ticket") or {}).get(str(answer.get("ticket_id")))
+    return stored if isinstance(stored, Mapping) else {}
+
+
+#: Attributes a write of govhall's changes itself (its user, the time, the counters and the escalation times
+#: Zammad derives on every save): not evidence of anyone else's change.
+WRITE_EFFECTS = frozenset({
+    "updated_at", "updated_by_id", "article_count", "last_contact_at", "last_contact_agent_at",
+    "last_contact_customer_at", "last_owner_update_at", "escalation_at", "first_response_escalation_at",
+    "first_response_in_min", "first_response_diff_in_min", "close_escalation_at", "close_in_min",
+    "close_diff_in_min", "update_escalation_at", "update_in_min", "update_diff_in_min",
+})
+
+
+@attrs.frozen
+class Seen:
+    """What govhall read of a ticket before writing it: its scalar attributes, its article ids and its tags."""
+
+    attributes: Mapping[str, Any]
+    article_ids: frozenset[Any]
+    tags: frozenset[str]
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], articles: Any, tags: Sequence[str]) -> "Seen":
+        """The parts of a read that a write's answer is checked against."""
+        scalars = {k: v for k, v in record.items() if k not in WRITE_EFFECTS and not isinstance(v, (dict, list))}
+        ids = frozenset(a.get("id") for a in articles if isinstance(a, Mapping)) if isinstance(articles, list) else ()
+        return cls(scalars, frozenset(ids), frozenset(tags))
+
+    def only(self, patch: Patch, sent: Mapping[str, Any], answer: Any) -> bool:
+        """Whether the ``?all=true`` answer of govhall's last request shows the ticket as read plus this write and
+        nothing else: the articles read and the one note written (``ticket_article_ids``), the tags read with the
+        patch's applied (``tags``), every other attribute as read. Anything else (a person's reply, tag, status
+        change, however close in time) means the version is not govhall's alone."""
+        if not isinstance(answer, Mapping):
+            return False
+        now = set(answer.get("ticket_article_ids") or ())
+        if not self.article_ids <= now or len(now - self.article_ids) != (1 if patch.notes else 0):
+            return False
+        if set(answer.get("tags") or ()) != (self.tags | set(patch.add_tags)) - set(patch.remove_tags):
+            return False
+        stored = ticket_in(answer)
+        return all(_text(stored[k]) == _text(v) for k, v in self.attributes.items() if k in stored and k not in sent)
 
 
 #: How a Zammad webhook with an "HMAC SHA1 Signature Token" signs its call

@@ -6,7 +6,16 @@ of tickets with association names (``group``, ``state``, ``create_article_type``
 ...); ``per_page`` capped at 200; ``sort_by``/``order_by``; timestamps with
 milliseconds (``2021-11-03T11:51:13.809Z``); ``by_ticket`` articles with
 ``type``/``sender``/``internal``; ``{"tags": [...]}``; ``tags/add`` and
-``tags/remove`` answering ``201 true``; unknown ticket attributes **dropped with
+``tags/remove`` answering ``201 true``, an add touching the ticket only when the tag is new and a
+remove always (``Tag.tag_add`` / ``Tag.tag_remove`` "touch reference", zammad/zammad
+app/models/tag.rb); ``article_count`` counting the articles whose sender is not System
+(``article_count_update``, zammad/zammad
+app/models/ticket/article/has_ticket_contact_attributes_impact.rb); ``PUT /api/v1/tickets/{id}``
+creating the ``article`` it carries in the same locked update (docs.zammad.org/en/latest/api/ticket/index.html,
+"Update": "This article is a *new article*"; ``ticket.with_lock`` in ``TicketsController#update``) and
+answering, with ``all=true``, the ticket's ``ticket_all`` (``ticket_id``, ``ticket_article_ids``,
+``assets``, ``tags``, ..., zammad/zammad app/controllers/tickets_controller.rb); a ``tags`` attribute on
+that ``PUT`` is not a model attribute and is dropped like any other; unknown ticket attributes **dropped with
 200**, as Zammad's ``param_cleanup`` does ("remove all not used model attributes of
 params", zammad/zammad app/models/application_model/can_cleanup_param.rb), so the
 answer shows what was stored; ``GET /api/v1/tickets`` (the list, from the database,
@@ -39,6 +48,8 @@ KIND_WORDS = {"consultation": "咨询", "application": "申请", "complaint": "�
 ARTICLE_TYPES = {"mail": "email", "web": "web", "phone": "phone", "counter": "note", "hotline": "phone",
                  "letter": "fax"}
 GOVHALL_USER = 9  # the user the token belongs to
+#: The association names of an expanded article; its assets (``attributes_with_association_ids``) hold the ids only.
+ARTICLE_NAMES = frozenset({"type", "sender", "created_by", "updated_by"})
 STATES = {"new": "new", "open": "open", "pending": "pending reminder", "accepted": "open", "resolved": "closed",
           "closed": "closed", "rejected": "closed"}
 
@@ -64,12 +75,13 @@ class ZammadFake(FakeHelpdesk):
         self.unindexed: set[str] = set()
         self.elasticsearch = True
         self.next_article = 1
+        self.meanwhile: list[tuple[str, str, str | None, Any]] = []  # see before_next
         routes = [
             ("GET", r"/api/v1/users/me", self._me),
             ("GET", r"/api/v1/tickets/search", lambda call: (200, self._search(call.query))),
             ("GET", r"/api/v1/tickets", self._list),
-            ("POST", r"/api/v1/tags/add", lambda call: self._tag(call.body, add=True)),
-            ("DELETE", r"/api/v1/tags/remove", lambda call: self._tag(call.body, add=False)),
+            ("POST", r"/api/v1/tags/add", lambda call: self._tag(call, add=True)),
+            ("DELETE", r"/api/v1/tags/remove", lambda call: self._tag(call, add=False)),
             ("GET", r"/api/v1/tags", self._tags),
             ("POST", r"/api/v1/ticket_articles", self._new_article),
             ("GET", r"/api/v1/ticket_articles/by_ticket/([^/]+)", self._articles),
@@ -77,7 +89,25 @@ class ZammadFake(FakeHelpdesk):
             ("PUT", r"/api/v1/tickets/([^/]+)", self._ticket),
         ]
         for method, path, handler in routes:
-            self.route(method, path, handler, expected=False)
+            self.route(method, path, self._after_persons(handler), expected=False)
+
+    def before_next(self, method: str, path: str, action: Any, o_id: str | None = None) -> None:
+        """Run ``action()`` (a person's change) just before the next ``method`` request to a path matching
+        ``path`` (and, given ``o_id``, a body naming that ticket) is handled: what happens between two of
+        govhall's requests."""
+        self.meanwhile.append((method, path, o_id, action))
+
+    def _after_persons(self, handler: Any) -> Any:
+        """``handler``, run once what :meth:`before_next` queued for its request is done."""
+        def handle(call: Any, *groups: str) -> Any:
+            for entry in list(self.meanwhile):
+                method, path, o_id, action = entry
+                named = o_id is None or (isinstance(call.body, dict) and str(call.body.get("o_id")) == o_id)
+                if call.method == method and re.search(path, call.path) and named:
+                    self.meanwhile.remove(entry)
+                    action()
+            return handler(call, *groups)
+        return handle
 
     def tick(self) -> str:
         self.clock += timedelta(seconds=1)
@@ -119,7 +149,7 @@ class ZammadFake(FakeHelpdesk):
         self.articles[tid].append(full)
         ticket = self.tickets[tid]
         ticket["article_ids"] = [a["id"] for a in self.articles[tid]][::-1]
-        ticket["article_count"] = len(self.articles[tid])
+        ticket["article_count"] = sum(1 for a in self.articles[tid] if a["sender"] != "System")
         if bump:
             ticket["updated_at"] = at
         return full
@@ -151,10 +181,14 @@ class ZammadFake(FakeHelpdesk):
         tid = str(body.get("ticket_id"))
         if tid not in self.tickets:
             return 404, {"error": "Couldn't find Ticket"}
-        return 201, self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
-                                           "type": body.get("type", "note"), "internal": body.get("internal", False),
-                                           "subject": body.get("subject"), "created_by": "govhall@center.example",
-                                           "created_by_id": GOVHALL_USER, "updated_by_id": GOVHALL_USER})
+        return 201, self._govhall_article(tid, body)
+
+    def _govhall_article(self, tid, body):
+        """An article the token's user (an agent: sender Agent) creates."""
+        return self.add_article(tid, {"body": body["body"], "content_type": body.get("content_type", "text/html"),
+                                      "type": body.get("type", "note"), "internal": body.get("internal", False),
+                                      "subject": body.get("subject"), "created_by": "govhall@center.example",
+                                      "created_by_id": GOVHALL_USER, "updated_by_id": GOVHALL_USER})
 
     def _articles(self, call, tid):
         if tid not in self.tickets:
@@ -165,30 +199,49 @@ class ZammadFake(FakeHelpdesk):
         if tid not in self.tickets:
             return 404, {"error": "No route matches"}
         ticket = self.tickets[tid]
-        if call.method == "GET":
-            return 200, ticket if call.query.get("expand") == ["true"] else self._ids_only(ticket)
-        # param_cleanup keeps the model's attributes only: an unknown one is dropped, and the answer is 200
-        ticket.update({k: v for k, v in call.body.items()
+        if call.method == "PUT":
+            self._update(tid, call.body)
+        if call.query.get("all") == ["true"]:
+            return 200, self._ticket_all(tid)
+        return 200, ticket if call.query.get("expand") == ["true"] else self._ids_only(ticket)
+
+    def _update(self, tid, body):
+        """``TicketsController#update``: param_cleanup keeps the model's attributes only (an unknown one, and
+        ``tags``, is dropped and the answer is 200), then, in the same lock, the ``article`` it carries."""
+        ticket = self.tickets[tid]
+        ticket.update({k: v for k, v in body.items()
                        if k in ticket and k not in ("id", "number", "created_at", "updated_at")})
         ticket["updated_at"] = self.tick()
-        return 200, self._ids_only(ticket)
+        if body.get("article"):
+            self._govhall_article(tid, body["article"])
+
+    def _ticket_all(self, tid):
+        """``ticket_all``: the ticket among its assets (ids, not names), its article ids and its tags."""
+        ticket = self.tickets[tid]
+        return {"ticket_id": ticket["id"], "ticket_article_ids": [a["id"] for a in self.articles[tid]],
+                "assets": {"Ticket": {str(ticket["id"]): self._ids_only(ticket)},
+                           "TicketArticle": {str(a["id"]): {k: v for k, v in a.items() if k not in ARTICLE_NAMES}
+                                             for a in self.articles[tid]}},
+                "links": [], "tags": list(self.tags[tid]), "mentions": [], "form_meta": {}}
 
     def _ids_only(self, ticket):
         names = {"group", "organization", "ticket_time_accounting", "state", "priority", "owner", "customer",
                  "created_by", "updated_by", "create_article_type", "create_article_sender"}
         return {k: v for k, v in ticket.items() if k not in names}
 
-    def _tag(self, body, add):
+    def _tag(self, call, add):
+        body = call.body
         tid = str(body.get("o_id"))
         if body.get("object") != "Ticket" or tid not in self.tickets or not body.get("item"):
             return 422, {"error": "Need object, o_id and item"}
         tags = self.tags[tid]
-        if add and body["item"] not in tags:
+        if add and body["item"] in tags:
+            return 201, "true"  # "return if duplicate": nothing touched
+        if add:
             tags.append(body["item"])
-            self.tickets[tid]["updated_at"] = self.tick()
-        elif not add and body["item"] in tags:
+        elif body["item"] in tags:
             tags.remove(body["item"])
-            self.tickets[tid]["updated_at"] = self.tick()
+        self.tickets[tid]["updated_at"] = self.tick()  # "touch reference"
         return 201, "true"
 
     def _list(self, call):

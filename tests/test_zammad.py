@@ -8,6 +8,7 @@ from govhall_adapters.zammad import ZammadAdapter
 from govhall_sdk.adapter import AdapterError
 from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
+from govhall_sdk.patch import written_markers
 from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
@@ -153,25 +154,31 @@ def test_a_ticket_indexed_late_is_found_next_run_while_the_cursor_settles(fake, 
 
 # ------------------------------------------------------------------ writing, limits, secrets
 
-def test_patch_uses_tag_endpoints_an_internal_note_and_one_put(fake, helpdesk_driver, config):
+def test_patch_uses_tag_endpoints_then_one_put_carrying_the_combined_note(fake, helpdesk_driver, config):
     fake.add_ticket(DOC_TICKET, DOC_ARTICLES, ["americano", "govhall_sla_green"])
     adapter = helpdesk_driver.make_adapter(config)
     (item,) = adapter.fetch(["3"])
+    notes = [Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]"),
+             Note("fi.no_first_handler", "[govhall:fi.no_first_handler]", "无首办 [govhall:fi.no_first_handler]")]
     patch = Patch(["govhall_sla_red"], ["govhall_sla_green"], {"govhall_light": "red", "govhall_escalation_level": 1},
-                  [Note("tl.overdue", "[govhall:tl.overdue:completion]", "超时 [govhall:tl.overdue:completion]")])
+                  notes)
     assert adapter.apply([(item.ticket, patch)])[0].ok
     ((_, added),) = fake.requests_to("POST", "/api/v1/tags/add")
     ((_, removed),) = fake.requests_to("DELETE", "/api/v1/tags/remove")
     assert added == {"item": "govhall_sla_red", "object": "Ticket", "o_id": 3}
     assert removed == {"item": "govhall_sla_green", "object": "Ticket", "o_id": 3}
-    ((_, note),) = fake.requests_to("POST", "/api/v1/ticket_articles")
-    assert note["type"] == "note" and note["internal"] is True and note["ticket_id"] == 3
-    ((_, put),) = fake.requests_to("PUT", "/api/v1/tickets/3")
-    assert put == {"govhall_light": "red", "govhall_escalation_level": 1}
+    assert fake.requests_to("POST", "/api/v1/ticket_articles") == []
+    ((query, put),) = fake.requests_to("PUT", "/api/v1/tickets/3")
+    assert query == {"all": ["true"]}
+    assert put == {"govhall_light": "red", "govhall_escalation_level": 1,
+                   "article": {"subject": "govhall", "body": "超时 [govhall:tl.overdue:completion]\n\n"
+                               "无首办 [govhall:fi.no_first_handler]", "content_type": "text/plain", "type": "note",
+                               "internal": True}}
     assert fake.tags["3"] == ["americano", "govhall_sla_red"]
     (again,) = adapter.fetch(["3"])
-    (own,) = [e for e in again.ticket.events if e.type == "reply" and "[govhall:tl.overdue:completion]" in e.body]
+    (own,) = [e for e in again.ticket.events if e.type == "reply" and "[govhall:" in e.body]
     assert own.actor.role == "system" and not own.public
+    assert {"[govhall:tl.overdue:completion]", "[govhall:fi.no_first_handler]"} <= written_markers(again.ticket)
 
 
 def test_an_attribute_zammad_dropped_with_200_is_a_failed_write_naming_it(fake, helpdesk_driver, config):
@@ -218,21 +225,30 @@ def test_a_429_storm_is_waited_out_and_loses_no_write(fake, helpdesk_driver, con
             helpdesk_driver.sleeps.count(13.0)) == (2, 3, 2)
     for i in range(12):
         seen = helpdesk_driver.read(f"C-{i:04d}")
-        assert {"govhall_tl_overdue", "govhall_sla_red"} <= seen["tags"] and len(seen["notes"]) == 2
+        assert {"govhall_tl_overdue", "govhall_sla_red"} <= seen["tags"] and len(seen["notes"]) == 1
+        assert seen["notes"][0].count("[govhall:") == 2  # both notes, combined into one article
         assert seen["fields"]["govhall_light"] == "red"
 
 
-def test_a_failed_note_post_is_not_retried_blindly_and_the_rerun_writes_it_once(fake, helpdesk_driver, config,
-                                                                               govhall_pm):
+def test_a_failed_put_carrying_a_note_is_not_retried_blindly_and_the_rerun_writes_it_once(fake, helpdesk_driver,
+                                                                                          config, govhall_pm):
     helpdesk_driver.seed(conformance_tickets(2))
-    fake.fail("POST", "/api/v1/ticket_articles", status=504, times=1, body={"error": "gateway timeout"})
+    fake.fail("PUT", "/api/v1/tickets/C-0000", status=504, times=1, body={"error": "gateway timeout"})
     first, _ = run(helpdesk_driver, config, govhall_pm)
     assert len(first.failed) == 1 and "HTTP 504" in next(iter(first.failed.values()))
-    assert len(fake.requests_to("POST", "/api/v1/ticket_articles")) == 3  # 2 tickets x 2 notes, one failed
+    assert len(fake.requests_to("PUT", "/api/v1/tickets/C-0000")) == 1  # not sent a second time
     second, _ = run(helpdesk_driver, config, govhall_pm)
     third, _ = run(helpdesk_driver, config, govhall_pm)
     assert second.ok and second.written == 1 and third.ok and third.written == 0
-    assert [len(helpdesk_driver.read(t)["notes"]) for t in ("C-0000", "C-0001")] == [2, 2]
+    assert [len(helpdesk_driver.read(t)["notes"]) for t in ("C-0000", "C-0001")] == [1, 1]  # two notes in one
+
+
+def test_a_429_on_the_put_carrying_a_note_is_retried(fake, helpdesk_driver, config, govhall_pm):
+    helpdesk_driver.seed(conformance_tickets(1))
+    fake.fail("PUT", "/api/v1/tickets/C-0000", times=1, headers={"Retry-After": "7"})
+    summary, _ = run(helpdesk_driver, config, govhall_pm)
+    assert summary.ok and helpdesk_driver.sleeps.count(7.0) == 1
+    assert len(helpdesk_driver.read("C-0000")["notes"]) == 1
 
 
 def test_the_token_never_shows_in_errors_or_repr(fake, config):
