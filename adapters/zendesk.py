@@ -33,6 +33,7 @@ agents, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import deque
@@ -63,6 +64,18 @@ ZENDESK_FIELDS = {"kind": "ticket_form_id", "subject": "subject", "applicant_id"
                   "applicant_name": "requester.name", "applicant_phone": "requester.phone", "due_at": "due_at",
                   "resolved_at": "metrics.solved_at"}
 JOB_DONE = frozenset({"completed", "failed", "killed"})
+#: The keys of a ticket :meth:`ZendeskAdapter.to_interchange` reads besides the configured field paths: what
+#: the echo check compares (:meth:`ZendeskAdapter.mapped_state`).
+MAPPED_KEYS = ("id", "status", "assignee_id", "group_id", "ticket_form_id", "subject", "due_at", "requester_id",
+               "via", "created_at", "tags", "custom_fields")
+#: "You can also include a comment_count property in the JSON objects returned by GET requests by sideloading
+#: it" ("Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/); the incremental ticket export
+#: takes the "Tickets sideloads" too ("Incremental Exports", developer.zendesk.com/api-reference/ticketing/
+#: ticket-management/incremental_exports/).
+EXPORT_SIDELOADS = "users,metric_sets,comment_count"
+#: "Show Multiple Tickets" (``GET /api/v2/tickets/show_many.json?ids=``) "will return up to 100 tickets records"
+#: ("Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/#show-multiple-tickets).
+SHOW_MANY = 100
 #: "You can make up to 10 requests per minute to these endpoints" ("Incremental Exports",
 #: developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/).
 EXPORT_PER_MINUTE = 10
@@ -102,6 +115,9 @@ class ZendeskAdapter(MappedAdapter):
         self._local = LocalMemory()
         self.monotonic = time.monotonic  # the clock the export is paced by
         self._exports: deque[float] = deque(maxlen=EXPORT_PER_MINUTE)
+        #: What the echo check compares: :data:`MAPPED_KEYS` and the first key of every configured field path.
+        self.mapped_keys = tuple(sorted(set(MAPPED_KEYS) | {
+            path.split(".")[0] for spec in self.mapping.fields.values() for path in str(spec).split("|") if path}))
         if kw.get("retry") is None:  # Retry-After honoured up to retry_after_max, not the shared policy's 60 s
             self.retry = RetryPolicy(max_wait=self.settings["retry_after_max"])
 
@@ -129,7 +145,7 @@ class ZendeskAdapter(MappedAdapter):
     def list_params(self, cursor: str | None, page_size: int) -> dict[str, Any]:
         """An export from ``cursor`` (an ``after_cursor``), or starting at an instant or date (``--since``)."""
         params: dict[str, Any] = {"per_page": min(page_size, self.settings["per_page"]),
-                                  "include": "users,metric_sets", "exclude_deleted": "true"}
+                                  "include": EXPORT_SIDELOADS, "exclude_deleted": "true"}
         start = self._since(cursor) if cursor else None
         if cursor and start is None:
             params["cursor"] = cursor
@@ -187,8 +203,8 @@ class ZendeskAdapter(MappedAdapter):
         """The tickets with these ids (``show_many``, 100 at a time); unknown ids are reported."""
         numeric = [str(i) for i in ids if str(i).isdigit()]
         found: dict[str, Parsed] = {}
-        for start in range(0, len(numeric), 100):
-            body = self.get_json("/api/v2/tickets/show_many.json", ids=",".join(numeric[start:start + 100]),
+        for start in range(0, len(numeric), SHOW_MANY):
+            body = self.get_json("/api/v2/tickets/show_many.json", ids=",".join(numeric[start:start + SHOW_MANY]),
                                  include="users,metric_sets")
             for ticket in records_at(body, "tickets"):
                 item = self.parsed(ticket, body)
@@ -238,6 +254,7 @@ class ZendeskAdapter(MappedAdapter):
             "fields": {name: custom.get(fid) for name, fid in self.field_ids.items()},
             "updated_at": ticket.get("updated_at"),
             "zendesk_status": ticket.get("status"),
+            "zendesk_read": {"state": self.mapped_state(ticket), "comments": len(comments)},
             "assignee": None if assigned is None else m.actor(assigned, "staff", (users.get(str(assigned)) or {}).get("name")),
             **m.common(view, kind),
         }
@@ -263,6 +280,70 @@ class ZendeskAdapter(MappedAdapter):
         """True when a comment's author is govhall's API user (its ``email``), or when the author is not sideloaded."""
         email = person.get("email")
         return not email or str(email).casefold() == str(self.settings["email"]).casefold()
+
+    # -------------------------------------------------------------- govhall's own echo
+    def mapped_state(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        """What of a ticket the mapping reads (:attr:`mapped_keys`), in a form that compares equal whatever JSON
+        types Zendesk answers with (:func:`plain`): tags as a sorted list, custom fields by id."""
+        state = {key: plain(ticket.get(key)) for key in self.mapped_keys}
+        state["tags"] = sorted(set(state["tags"] or []))
+        state["custom_fields"] = {str(f.get("id")): plain(f.get("value")) for f in ticket.get("custom_fields") or []
+                                  if isinstance(f, Mapping)}
+        return state
+
+    def version_of(self, ticket: Mapping[str, Any]) -> str:
+        """A ticket's version for the echo check: its ``updated_at`` and a digest of its mapped state and its
+        ``comment_count``. ``updated_at`` counts whole seconds: a person's comment or field change in the same
+        second as govhall's write, after its read-back, still makes another version."""
+        seen = json.dumps([self.mapped_state(ticket), plain(ticket.get("comment_count"))], sort_keys=True,
+                          ensure_ascii=False)
+        return f"{ticket.get('updated_at')}|{hashlib.sha256(seen.encode()).hexdigest()[:24]}"
+
+    def is_echo(self, record: Mapping[str, Any]) -> bool:
+        """True when an exported ticket is exactly the version govhall's write produced, as read back
+        (:meth:`version_of`, remembered by :meth:`_read_back`); the rules of :meth:`RESTAdapter.is_echo`."""
+        return super().is_echo({self.id_key: record.get(self.id_key), self.version_key: self.version_of(record)})
+
+    def _read_back(self, written: Sequence[tuple[Ticket, Patch, bool]]) -> None:
+        """Read the tickets just written back (``show_many`` with the ``comment_count`` sideload, 100 a request)
+        and remember as govhall's own echo the version of each whose read-back shows nothing but this write since
+        govhall read it (:meth:`_expected`). The job's results carry no version, so this is the only way to know
+        it. When in doubt (a read-back that fails, or shows anything else) nothing is remembered: the export
+        brings the ticket again and it is read and evaluated again."""
+        expected = {ticket.id: found for ticket, patch, closed in written
+                    if (found := self._expected(ticket, patch, closed)) is not None}
+        ids = list(expected)
+        for start in range(0, len(ids), SHOW_MANY):
+            try:
+                body = self.get_json("/api/v2/tickets/show_many.json", ids=",".join(ids[start:start + SHOW_MANY]),
+                                     include="comment_count")
+                tickets = [t for t in records_at(body, "tickets") if isinstance(t, Mapping)]
+            except (HTTPError, ValueError):
+                continue
+            for ticket in tickets:
+                tid = self.ticket_id(ticket)
+                if expected.get(tid) == (self.mapped_state(ticket), ticket.get("comment_count")):
+                    self.remember_version(tid, self.version_of(ticket))
+
+    def _expected(self, ticket: Ticket, patch: Patch, closed: bool) -> tuple[dict[str, Any], int] | None:
+        """The mapped state and comment count a ticket shows if nothing but this write changed it since it was
+        read: the state read plus the patch (a closed ticket takes its tags only) and one comment more for the
+        note. None when that cannot be said: the ticket was not read by this adapter, or its assignment sets a
+        key the mapped state does not hold."""
+        read = ticket.extra.get("zendesk_read")
+        if not isinstance(read, Mapping):
+            return None
+        state = dict(read["state"])
+        state["tags"] = sorted((set(state["tags"]) | set(patch.add_tags)) - set(patch.remove_tags))
+        if closed:
+            return state, read["comments"]
+        fields = {str(fid): plain(value) for fid, value in self.custom_field_ids(patch.fields).items()}
+        state["custom_fields"] = {**state["custom_fields"], **fields}
+        assignment = plain(assignee(self.settings, patch.assign)) if patch.assign else {}
+        if not set(assignment) <= set(state):
+            return None
+        state.update(assignment)
+        return state, read["comments"] + (1 if patch.notes else 0)
 
     # -------------------------------------------------------------- jobs kept across runs
     @property
@@ -333,7 +414,8 @@ class ZendeskAdapter(MappedAdapter):
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
         """Each ticket once (its last patch): the jobs kept are polled first, and a ticket of a job still
         pending is not written (not ok, tried again at the next run); a closed ticket gets its tags only
-        (:meth:`_write_closed`); the others a batch update, then their tags to remove in bulk updates."""
+        (:meth:`_write_closed`); the others a batch update, then their tags to remove in bulk updates. The
+        tickets written are read back (:meth:`_read_back`) so that their echo is not read again."""
         pending = self.poll_kept_jobs()
         last = {ticket.id: (ticket, patch) for ticket, patch in writes}
         outcomes: dict[str, WriteOutcome] = {}
@@ -347,6 +429,8 @@ class ZendeskAdapter(MappedAdapter):
                 (closed if ticket.extra.get("zendesk_status") == "closed" else open_).append((ticket, patch))
         outcomes.update(self._write_open(open_))
         outcomes.update(self._write_closed(closed))
+        self._read_back([(t, p, shut) for pairs, shut in ((open_, False), (closed, True)) for t, p in pairs
+                         if outcomes[t.id].ok])
         return [outcomes.get(t.id) or WriteOutcome(t.id, False, "not sent") for t, _ in writes]
 
     def _write_open(self, pairs: Sequence[tuple[Ticket, Patch]]) -> dict[str, WriteOutcome]:
@@ -488,6 +572,16 @@ class ZendeskAdapter(MappedAdapter):
         if job.get("status") in JOB_DONE or job.get("status") == "expired":
             self.kept.delete(f"job:{job.get('id')}")
         return job
+
+
+def plain(value: Any) -> Any:
+    """A JSON value with every scalar as text, for comparing what was read with what was written (Zendesk
+    answers a custom field's number as text, an id as a number)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return None if value is None else str(value)
 
 
 def closed_skips(patch: Patch) -> str:

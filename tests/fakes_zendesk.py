@@ -1,8 +1,11 @@
 """A stateful fake Zendesk on ``responses``: just the endpoints the adapter uses, shaped like the docs.
 
 Endpoints (developer.zendesk.com/api-reference): the cursor-based incremental
-ticket export with ``users``/``metric_sets`` sideloads, ticket comments (cursor
-pagination, ``include=users``), ``tickets/show_many``, ``tickets/update_many``
+ticket export with ``users``/``metric_sets``/``comment_count`` sideloads, which
+leaves out what changed within the minute before the request (a request arrives
+``lag`` after the latest change, two minutes unless a test says otherwise),
+ticket comments (cursor pagination, ``include=users``), ``tickets/show_many``
+(at most 100 ids, ``include=comment_count``), ``tickets/update_many``
 (batch form: ``{"tickets": [{"id": ..}]}``, at most 100) and ``job_statuses``,
 whose results are ``{"id", "action", "success", "status"}`` or, for a failed
 ticket, ``{"id", "index", "error", "details"}``. Jobs are applied later, as
@@ -18,7 +21,8 @@ developer.zendesk.com/documentation/ticketing/managing-tickets/creating-and-upda
 A closed ticket refuses every update but that of its tags in a bulk update;
 ``remove_tags`` works in bulk updates only. Each behaviour cites its page beside
 its code. ``before_jobs`` are called when a job starts applying (a person's change
-between govhall's read and its write).
+between govhall's read and its write), ``after_jobs`` when it has applied (a
+person's change right after govhall's write, before govhall reads it back).
 
 Built on the testing kit's :class:`~govhall_sdk.testing.FakeHelpdesk` (routes,
 request log, injected failures and 429s); :class:`ZendeskDriver` runs the
@@ -111,6 +115,9 @@ class FakeZendesk(FakeHelpdesk):
         self.fail_always: set[int] = set()
         self.remaining = 700
         self.before_jobs: list[Callable[[], Any]] = []
+        self.after_jobs: list[Callable[[], Any]] = []
+        #: How long after the latest change a request arrives (the export leaves out the last minute before it).
+        self.lag = timedelta(minutes=2)
         self.hold_jobs = False  # True: Zendesk's job queue is busy, polls find every job still queued
         self.bot = self.add_user(9999, "govhall bot", "admin", email=EMAIL)
         routes = [
@@ -132,14 +139,21 @@ class FakeZendesk(FakeHelpdesk):
         self.remaining = max(0, self.remaining - 1)
         return {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": str(self.remaining)}
 
+    def now(self) -> datetime:
+        """When a request arrives: :attr:`lag` after the latest change."""
+        return self.clock + self.lag
+
     def tick(self) -> datetime:
         """Advance the helpdesk clock one minute and return it."""
         self.clock += timedelta(minutes=1)
         return self.clock
 
-    def changed(self, tid: int) -> None:
-        """Bump a ticket's place in the incremental export and its timestamps."""
+    def changed(self, tid: int, same_second: bool = False) -> None:
+        """Bump a ticket's place in the incremental export and its timestamps; ``same_second``: a change within
+        the second of the ticket's last one (its ``updated_at`` counts whole seconds, so it stays)."""
         self.position[tid] = next(self.version)
+        if same_second:
+            return
         now = self.tick()
         self.tickets[tid]["updated_at"] = zulu(now)
         self.tickets[tid]["generated_timestamp"] = int(now.timestamp())
@@ -179,8 +193,8 @@ class FakeZendesk(FakeHelpdesk):
         return tid
 
     def add_comment(self, tid: int, author_id: int, body: str, public: bool = True, at: datetime | None = None,
-                    bump: bool = True) -> None:
-        at = at or self.tick()
+                    bump: bool = True, same_second: bool = False) -> None:
+        at = at or (self.clock if same_second else self.tick())
         self.comments[tid].append({
             "id": next(self.comment_ids), "type": "Comment", "author_id": author_id, "body": body,
             "html_body": f"<div class=\"zd-comment\"><p>{body}</p></div>", "plain_body": body, "public": public,
@@ -189,12 +203,25 @@ class FakeZendesk(FakeHelpdesk):
             "metadata": {"system": {}, "custom": {}},
         })
         if bump:
-            self.changed(tid)
+            self.changed(tid, same_second)
+
+    def set_field(self, tid: int, fid: int, value: Any) -> None:
+        """A person sets a custom field of a ticket."""
+        next(f for f in self.tickets[tid]["custom_fields"] if f["id"] == fid)["value"] = value
+        self.changed(tid)
 
     def field(self, tid: int, fid: int) -> Any:
         return next((f["value"] for f in self.tickets[tid]["custom_fields"] if f["id"] == fid), None)
 
     # -- endpoints
+
+    def _tickets_json(self, tickets: list[dict[str, Any]], include: str) -> list[dict[str, Any]]:
+        """The ticket objects of an answer. "You can also include a comment_count property in the JSON objects
+        returned by GET requests by sideloading it" ("Tickets", developer.zendesk.com/api-reference/ticketing/
+        tickets/tickets/): with ``include=comment_count`` each carries its number of comments."""
+        if "comment_count" not in include.split(","):
+            return tickets
+        return [{**t, "comment_count": len(self.comments[t["id"]])} for t in tickets]
 
     def _sideload(self, tickets: list[dict[str, Any]], include: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -215,23 +242,34 @@ class FakeZendesk(FakeHelpdesk):
             after, start = 0, int(params["start_time"])
         else:
             return 400, {"error": "InvalidPaginationParameter", "description": "start_time or cursor required"}
+        # "any items that were created or changed within the minute prior to your request are excluded" ("Using
+        # the Incremental Exports API", developer.zendesk.com/documentation/ticketing/managing-tickets/
+        # using-the-incremental-export-api/); the cursor stops before them, so a later export brings them.
+        settled = int(self.now().timestamp()) - 60
         pending = sorted((p, t) for t, p in self.position.items()
-                         if p > after and (start is None or self.tickets[t]["generated_timestamp"] >= start))
+                         if p > after and self.tickets[t]["generated_timestamp"] <= settled
+                         and (start is None or self.tickets[t]["generated_timestamp"] >= start))
         page = pending[:per_page]
         last = page[-1][0] if page else after
+        include = params.get("include", "")
         tickets = [self.tickets[t] for _, t in page]
-        payload = {"tickets": tickets, "after_url": f"{BASE}/api/v2/incremental/tickets/cursor.json?cursor={_cursor(last)}",
+        payload = {"tickets": self._tickets_json(tickets, include),
+                   "after_url": f"{BASE}/api/v2/incremental/tickets/cursor.json?cursor={_cursor(last)}",
                    "after_cursor": _cursor(last), "before_url": None, "before_cursor": None,
                    "end_of_stream": len(pending) <= per_page}
-        payload.update(self._sideload(tickets, params.get("include", "")))
+        payload.update(self._sideload(tickets, include))
         return 200, payload
 
+    # "Show Multiple Tickets", GET /api/v2/tickets/show_many?ids={ids}: "Accepts a comma-separated list of ticket ids
+    # to return. This endpoint will return up to 100 tickets records" ("Tickets", developer.zendesk.com/
+    # api-reference/ticketing/tickets/tickets/#show-multiple-tickets).
     def _show_many(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
         ids = [int(i) for i in params.get("ids", "").split(",") if i]
         if len(ids) > 100:
             return 400, {"error": "InvalidParameter", "description": "at most 100 ids"}
         tickets = [self.tickets[i] for i in ids if i in self.tickets]
-        return 200, {"tickets": tickets, **self._sideload(tickets, params.get("include", ""))}
+        include = params.get("include", "")
+        return 200, {"tickets": self._tickets_json(tickets, include), **self._sideload(tickets, include)}
 
     def _comments(self, params: dict[str, str], body: Any, tid: str) -> tuple[int, Any]:
         if int(tid) not in self.tickets:
@@ -305,6 +343,8 @@ class FakeZendesk(FakeHelpdesk):
             self.before_jobs.pop(0)()
         job["results"] = [self._apply(i, item, job["bulk"]) for i, item in enumerate(job["tickets"])]
         job["status"] = "completed"
+        while self.after_jobs:
+            self.after_jobs.pop(0)()
 
     def _apply(self, index: int, item: dict[str, Any], bulk: bool) -> dict[str, Any]:
         tid = item["id"]

@@ -103,7 +103,7 @@ def test_maps_the_docs_example_ticket(zendesk, config):
     assert applicant.actor.role == "applicant"
     first = zendesk.received[0]
     assert (first.params["start_time"], first.params["per_page"], first.params["include"]) == (
-        "946684800", "100", "users,metric_sets")
+        "946684800", "100", "users,metric_sets,comment_count")
 
 
 def test_a_ticket_of_an_undocumented_shape_is_its_own_error_and_the_export_goes_on(zendesk, config):
