@@ -39,19 +39,23 @@ Auth: basic auth with the account's email and an API token. Pacing on
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import attrs
+
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import AdapterError, Page
+from govhall_sdk.adapter import AdapterError, Page, WriteOutcome
 from govhall_sdk.config import ConfigError, check_value
 from govhall_sdk.mapping import assignee, check_forms, form_defaults, path_value
 from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
+from govhall_sdk.parse import Parsed
 from govhall_sdk.patch import markers_in
 from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, MappedAdapter, OffsetPaginator, SyncCursor,
-    parse_instant,
+    parse_instant, records_at,
 )
 from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
 
@@ -66,6 +70,13 @@ BASE_FIELDS = ("summary", "status", "created", "updated", "labels", "reporter", 
                "resolutiondate", "duedate", "comment", "project")
 NOTE_APIS = ("servicedesk", "platform")
 ZONE_MARGIN = timedelta(hours=14)  # the widest UTC offset
+#: The issues one search may reconcile ("reconcileIssues ... Accepts max 50 ids").
+RECONCILE_CAP = 50
+#: The comment ids one "Get comments by IDs" takes ("A maximum of 1000 IDs can be specified").
+COMMENT_IDS_CAP = 1000
+#: The statuses Jira sends with a ``Retry-After`` when a limit is reached.
+RATE_LIMITED = (429, 503)
+log = logging.getLogger("govhall.jira")
 
 
 def plain(value: Any) -> Any:
@@ -131,6 +142,37 @@ def check_status_events(table: Mapping[str, Any]) -> None:
                               f"(known: {', '.join(EVENT_CLASSES)})")
 
 
+class AsRead(NamedTuple):
+    """An issue as govhall read it: its id, its ``updated`` and the ids of its comments then."""
+
+    issue_id: str
+    updated: datetime
+    comment_ids: frozenset[str]
+
+
+@attrs.define
+class EchoCheck:
+    """Whether one written issue changed only by govhall's own write since govhall read it (see
+    :meth:`JiraAdapter.remember_own_versions`).
+
+    ``updated`` is the issue's ``updated`` after the write; ``changed_at`` the instants of govhall's own changes
+    seen since the read; ``hidden`` the comment ids the read-back search did not show, still to be checked.
+    """
+
+    key: str
+    read: AsRead
+    updated: str
+    changed_at: list[datetime] = attrs.Factory(list)
+    hidden: set[str] = attrs.Factory(set)
+    doubtful: bool = False
+
+    def confirmed(self) -> bool:
+        """True when nothing but govhall changed the issue: every change seen is its own, none is hidden, and the
+        issue's ``updated`` is exactly its last own change (anything later, recorded or not, moved it)."""
+        return not self.doubtful and not self.hidden and bool(self.changed_at) \
+            and max(self.changed_at) == parse_instant(self.updated)
+
+
 class JiraAdapter(MappedAdapter):
     """Jira Service Management. Settings: ``url``, ``email``, ``api_token`` (secret), ``jql``,
     ``custom_fields`` (name = field id) and the mapping tables described in ``docs/adapters/jira.md``."""
@@ -155,6 +197,10 @@ class JiraAdapter(MappedAdapter):
     secret_settings = ("api_token", "webhook_secret")
     api_user_path = "/rest/api/3/myself"
     custom_field_hint = "create the custom field on Jira and map it"
+    #: maxResults of ``/search/jql``: "It returns max 5000 issues", fewer "where a large number of fields are
+    #: requested" (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/): asked for at the
+    #: most, Jira answers with the page it allows and ``isLast`` says whether more follow.
+    max_per_page = 5000
 
     def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
         super().__init__(settings, config, **kw)
@@ -163,6 +209,8 @@ class JiraAdapter(MappedAdapter):
         self.department_field = department.split("|")[0].split(".")[0].strip() or None
         zone = self.settings["jql_timezone"]
         self._zone: Any = ZoneInfo(zone) if zone else None
+        self._as_read: dict[str, AsRead] = {}  # the issues of the page being written, as read
+        self._notes_posted: dict[str, str] = {}  # issue key -> the comment id of govhall's note in this write
 
     def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
         """A verifier of this site's webhook calls, with the ``webhook_secret`` setting (see the
@@ -265,12 +313,25 @@ class JiraAdapter(MappedAdapter):
                     finished = beyond or response.body.get("isLast") is not False
                     break
             if fresh:
-                yield Page([self.parsed(i) for i in fresh], SyncCursor(since, seen).dump())
+                self._as_read.clear()  # the page before is written
+                items, echoes = self.page_items(fresh, response.body)
+                yield Page(items, SyncCursor(since, seen).dump(), echoes)
             if not fresh or finished:
                 return
 
+    def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
+        """The issues with these keys, each read directly (``GET /rest/api/3/issue/{key}``)."""
+        self._as_read.clear()  # the page before is written
+        return super().fetch(ids)
+
     def fetch_params(self) -> dict[str, Any]:
         return {"fields": ",".join(self.search_fields), "expand": "changelog"}
+
+    def is_echo(self, issue: Mapping[str, Any]) -> bool:
+        """True when the issue's ``updated`` is the version govhall's own write produced (see
+        :meth:`remember_own_versions`)."""
+        return super().is_echo({self.id_key: issue.get(self.id_key),
+                                self.version_key: (issue.get("fields") or {}).get("updated")})
 
     def read_ticket(self, issue: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
         """All the issue's comments and changelog (the search holds the first of each; the rest are paged)."""
@@ -279,6 +340,9 @@ class JiraAdapter(MappedAdapter):
         comments = list(block.get("comments") or [])
         if block.get("total", len(comments)) > len(comments):
             comments = self.collect(f"/rest/api/3/issue/{key}/comment", _offset(), "comments", {"orderBy": "created"})
+        updated = parse_instant((issue.get("fields") or {}).get("updated"))
+        if updated is not None:
+            self._as_read[key] = AsRead(str(issue.get("id")), updated, frozenset(str(c.get("id")) for c in comments))
         changelog = issue.get("changelog") or {}
         histories = list(reversed(changelog.get("histories") or []))  # embedded: newest first
         wanted = self.settings["status_events"] or self.department_field
@@ -366,6 +430,14 @@ class JiraAdapter(MappedAdapter):
         return out
 
     # -------------------------------------------------------------- writing
+    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
+        """Each issue's patch (:meth:`apply_one`), then the versions these writes produced, read back
+        (:meth:`remember_own_versions`), so that the next run skips the issues nobody else changed."""
+        self._notes_posted.clear()
+        outcomes = super().apply(writes)
+        self.remember_own_versions([ticket.id for (ticket, _), outcome in zip(writes, outcomes) if outcome.ok])
+        return outcomes
+
     def apply_one(self, ticket: Ticket, patch: Patch) -> None:
         """Labels, fields and assignee in one edit, then every note in one internal comment."""
         edit: dict[str, Any] = {}
@@ -380,9 +452,9 @@ class JiraAdapter(MappedAdapter):
         if edit:
             self.request("PUT", f"/rest/api/3/issue/{ticket.id}", json=edit)
         if patch.notes:
-            self._note(ticket.id, "\n\n".join(n.body for n in patch.notes))
+            self._notes_posted[ticket.id] = self._note(ticket.id, "\n\n".join(n.body for n in patch.notes))
 
-    def _note(self, key: str, text: str) -> None:
+    def _note(self, key: str, text: str) -> str:
         """One internal comment, read back from Jira's answer: a note it says customers see is an error.
 
         ``servicedesk``: "Create request comment", ``POST /rest/servicedeskapi/request/{issueIdOrKey}/comment``
@@ -399,11 +471,104 @@ class JiraAdapter(MappedAdapter):
             answer = self.request("POST", f"/rest/api/3/issue/{key}/comment", idempotent=False, want_json=True, json={
                 "body": adf_doc(text), "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}).body
             visible = answer.get("jsdPublic") if isinstance(answer, Mapping) else None
+        cid = answer.get("id") if isinstance(answer, Mapping) else None
         if visible is not False:
-            cid = answer.get("id") if isinstance(answer, Mapping) else None
             raise AdapterError(f"comment {cid} on {key}: Jira {'saved it visible to customers' if visible else 'did not say it is internal'} "
                                "(not written again: make it internal or delete it by hand; note_api = \"servicedesk\" "
                                "is the documented way)")
+        return str(cid)
+
+    # -------------------------------------------------------------- what govhall's writes produced
+    def remember_own_versions(self, keys: Sequence[str]) -> None:
+        """Read back the issues just written and remember the ``updated`` each write produced
+        (:meth:`remember_version`), only where nothing but govhall changed the issue since govhall read it.
+
+        Jira's edit answers 204 without a body, so the version is read back: one search per 50 issues
+        (``key in (...)`` with ``reconcileIssues``, the documented read-after-write consistency of
+        ``/search/jql``), with ``updated``, the comments and the changelog, and for an issue with more comments
+        than the search holds, its earlier comments by id (``POST /rest/api/3/comment/list``, up to 1000 a
+        request). Only govhall's account (``GET /myself``) may have changed the issue since the ``updated``
+        govhall read: each changelog entry and comment made or edited since then is its own, no comment is
+        gone, no other was added, and the issue's ``updated`` is the instant of govhall's last change (so a
+        change that leaves no entry but moved ``updated`` counts too). An issue that fails any of this, or whose
+        read-back fails, is not remembered and is read again next run.
+        """
+        mine = self.api_user().get("accountId")
+        known = [key for key in keys if key in self._as_read]
+        for start in range(0, len(known) if mine else 0, RECONCILE_CAP):
+            chunk = known[start:start + RECONCILE_CAP]
+            try:
+                checks = [self._echo_check(issue, str(mine)) for issue in self._read_back(chunk)]
+                self._check_hidden_comments([c for c in checks if c.hidden and not c.doubtful], str(mine))
+            except (AdapterError, ValueError) as exc:
+                log.warning("jira: the %d issues just written could not be read back (%s); the next run reads "
+                            "them again", len(chunk), exc)
+                continue
+            for check in checks:
+                if check.confirmed():
+                    self.remember_version(check.key, check.updated)
+
+    def _read_back(self, keys: Sequence[str]) -> list[Mapping[str, Any]]:
+        """The issues ``keys`` as they are now, reconciled with the search (at most 50)."""
+        ids = [int(self._as_read[key].issue_id) for key in keys]
+        body = {"jql": f"key in ({', '.join(keys)})", "fields": ["updated", "comment"], "expand": "changelog",
+                "maxResults": len(keys), "reconcileIssues": ids}
+        return self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
+
+    def _echo_check(self, issue: Mapping[str, Any], mine: str) -> EchoCheck:
+        """What the read-back issue shows of the changes since govhall read it (see :meth:`remember_own_versions`)."""
+        key = self.ticket_id(issue)
+        fields = issue.get("fields") or {}
+        check = EchoCheck(key, self._as_read[key], str(fields.get("updated")))
+        self._check_changelog(check, issue.get("changelog") or {}, mine)
+        block = fields.get("comment") or {}
+        expected = set(check.read.comment_ids) | ({self._notes_posted[key]} if key in self._notes_posted else set())
+        shown = block.get("comments") or []
+        check.doubtful |= block.get("total") != len(expected)  # a comment added or deleted by someone else
+        for comment in shown:
+            self._check_comment(check, comment, expected, mine)
+        check.hidden = expected - {str(c.get("id")) for c in shown}
+        return check
+
+    @staticmethod
+    def _check_changelog(check: EchoCheck, changelog: Mapping[str, Any], mine: str) -> None:
+        """The changelog entries made since the read: all govhall's, and all of them seen (the search embeds
+        the newest 40: when each of those is newer than the read, older ones may be missing)."""
+        histories = changelog.get("histories") or []
+        made = [parse_instant(h.get("created")) for h in histories]
+        since = [(h, at) for h, at in zip(histories, made) if at is None or at > check.read.updated]
+        check.doubtful |= len(histories) >= CHANGELOG_CAP and len(since) == len(histories)
+        for history, at in since:
+            check.doubtful |= at is None or str((history.get("author") or {}).get("accountId")) != mine
+            check.changed_at.extend([at] if at else [])
+
+    @staticmethod
+    def _check_comment(check: EchoCheck, comment: Mapping[str, Any], expected: set[str], mine: str) -> None:
+        """One comment of the issue now: one govhall knew of or its own note, and, if made or edited since the
+        read, made and last edited by govhall."""
+        check.doubtful |= str(comment.get("id")) not in expected
+        made, edited = parse_instant(comment.get("created")), parse_instant(comment.get("updated"))
+        if made is None or edited is None:
+            check.doubtful = True
+        elif edited > check.read.updated:
+            authors = {str((comment.get(who) or {}).get("accountId")) for who in ("author", "updateAuthor")}
+            check.doubtful |= authors != {mine}
+            check.changed_at.append(edited)
+
+    def _check_hidden_comments(self, checks: Sequence[EchoCheck], mine: str) -> None:
+        """The comments the read-back search did not show, by id ("Get comments by IDs",
+        developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/, at most 1000 a request):
+        each still there and, if made or edited since the read, govhall's."""
+        owner = {cid: check for check in checks for cid in check.hidden}
+        ids = sorted(owner, key=lambda cid: (len(cid), cid))
+        for start in range(0, len(ids), COMMENT_IDS_CAP):
+            body = self.request("POST", "/rest/api/3/comment/list", idempotent=True, want_json=True,
+                                json={"ids": [int(i) for i in ids[start:start + COMMENT_IDS_CAP]]}).body
+            for comment in records_at(body, "values"):
+                check = owner.get(str(comment.get("id")))
+                if check is not None:
+                    check.hidden.discard(str(comment.get("id")))
+                    self._check_comment(check, comment, {str(comment.get("id"))}, mine)
 
 
 def changelog_complete(changelog: Mapping[str, Any]) -> bool:

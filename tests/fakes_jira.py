@@ -1,19 +1,25 @@
 """A stateful fake Jira Service Management on ``responses``: the endpoints the adapter uses, shaped like the docs.
 
 - ``POST /rest/api/3/search/jql``: ``{"jql", "fields", "expand", "maxResults",
-  "nextPageToken"}`` -> ``{"issues", "nextPageToken", "isLast"}``. The JQL
+  "nextPageToken", "reconcileIssues"}`` -> ``{"issues", "nextPageToken", "isLast"}``. The JQL
   understood is the adapter's: ``(project = GOV) [AND updated >= 'yyyy/MM/dd HH:mm']
   ORDER BY updated ASC, key ASC`` (the date read in the API user's time zone, at
-  minute precision) and ``key in ("GOV-1", ...)`` (400 when a key does not exist).
+  minute precision) and ``key in ("GOV-1", ...)`` (400 when a key does not exist);
+  a page holds at most 100 issues (5,000 when only ``id`` or ``key`` is asked for).
 - ``GET /rest/api/3/issue/{key}``, ``.../comment`` (``startAt``/``maxResults``/``total``)
   and ``.../changelog`` (``values``, ``isLast``); ``fields.comment`` of a search
   holds at most ``comment_page`` comments, like Jira's.
 - ``PUT /rest/api/3/issue/{key}`` (``update.labels`` add/remove, ``fields``; a
-  number field refuses a string and a text field a number) -> 204.
+  number field refuses a string and a text field a number) -> 204, with a changelog
+  entry by the API user whose ``created`` is the issue's new ``updated``.
+- ``POST /rest/api/3/comment/list`` ``{"ids"}`` -> the comments that still exist.
 - ``POST /rest/servicedeskapi/request/{key}/comment`` ``{"body", "public"}``: the
   body is rendered as wiki markup into the ADF the platform API returns: a
   ``[link]`` loses its brackets, a ``{noformat}`` block is kept verbatim.
 - ``POST /rest/api/3/issue/{key}/comment`` with an ADF body and properties.
+A new comment's ``created`` is the issue's new ``updated``. Every answer carries
+``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` (a budget of 100 that refills once the
+fake's clock moves) and ``X-RateLimit-NearLimit: true`` below 20 % of it.
 Timestamps are Jira's ``2025-01-06T09:30:00.000+0800``. Built on the testing kit's
 :class:`~govhall_sdk.testing.FakeHelpdesk`.
 """
@@ -116,12 +122,15 @@ class FakeJira(FakeHelpdesk):
         self.comment_page = 5
         self.search_changelog_cap = 40
         self.honour_internal_property = True  # False: sd.public.comment ignored, a platform comment is public
-        self.remaining = 100
+        self.rate_limit = 100
+        self.remaining = self.rate_limit
+        self._refilled_at = self.clock
         self.bot = self.add_user("5b10a2844c20165700ede000", "govhall bot", "atlassian")
         self.add_user("5b10ac8d82e05b22cc7d4ef5", "王主任", "atlassian")
         routes = [
             ("POST", r"/rest/api/3/search/jql", self._search),
             ("GET", r"/rest/api/3/myself", self._myself),
+            ("POST", r"/rest/api/3/comment/list", self._comments_by_ids),
             ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/comment", self._list_comments),
             ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)/changelog", self._changelog),
             ("GET", r"/rest/api/3/issue/([A-Z]+-\d+)", self._get_issue),
@@ -135,11 +144,19 @@ class FakeJira(FakeHelpdesk):
 
     # -- plumbing
 
+    # "Rate limiting" (developer.atlassian.com/cloud/jira/platform/rate-limiting/, as quoted in JRACLOUD-69262):
+    # X-RateLimit-Limit, X-RateLimit-Remaining, and X-RateLimit-NearLimit "When true, indicates that less than 20%
+    # of any budget remains". The budget here refills whenever the fake's clock has moved (a burst budget).
     def served_headers(self, call: Any, served: bool) -> dict[str, str]:
         if not served:
             return {}
+        if self.clock != self._refilled_at:
+            self.remaining, self._refilled_at = self.rate_limit, self.clock
         self.remaining = max(0, self.remaining - 1)
-        return {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": str(self.remaining)}
+        headers = {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(self.remaining)}
+        if self.remaining < self.rate_limit * 0.2:
+            headers["X-RateLimit-NearLimit"] = "true"
+        return headers
 
     def throttle(self, method: str, path: str, times: int, retry_after: int, body: Any = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -195,6 +212,9 @@ class FakeJira(FakeHelpdesk):
 
     def add_comment(self, key: str, author: str, body: Any, public: bool = True, at: datetime | None = None,
                     bump: bool = True, properties: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A comment made now (its ``created`` becomes the issue's ``updated``), or at ``at`` (seeding: the
+        issue is then updated now)."""
+        made_now = at is None
         at = at or self.tick()
         cid = str(next(self.ids))
         comment = {"self": f"{BASE}/rest/api/3/issue/{key}/comment/{cid}", "id": cid, "author": self.user_json(author),
@@ -202,7 +222,9 @@ class FakeJira(FakeHelpdesk):
                    "created": jira_time(at), "updated": jira_time(at), "jsdPublic": public,
                    **({"properties": properties} if properties else {})}
         self.comments[key].append(comment)
-        if bump:
+        if bump and made_now:
+            self.issues[key]["fields"]["updated"] = comment["created"]
+        elif bump:
             self.touched(key)
         return comment
 
@@ -260,7 +282,10 @@ class FakeJira(FakeHelpdesk):
                      if (low is None or datetime.fromisoformat(i["fields"]["updated"]) >= low)
                      and (high is None or datetime.fromisoformat(i["fields"]["updated"]) <= high)]
             found.sort(key=lambda i: (datetime.fromisoformat(i["fields"]["updated"]), int(i["key"].split("-")[1])))
-        size = min(int(body.get("maxResults", 50)), 100)
+        refused = self._unreconcilable(body.get("reconcileIssues"))
+        if refused:
+            return 400, {"errorMessages": [refused], "warningMessages": []}
+        size = min(int(body.get("maxResults", 50)), self._page_cap(body["fields"]))
         start = int(base64.b64decode(body["nextPageToken"]).decode()) if body.get("nextPageToken") else 0
         page = found[start:start + size]
         out: dict[str, Any] = {"issues": [self._project(i, body["fields"], body.get("expand", ""), self.search_changelog_cap) for i in page],
@@ -268,6 +293,26 @@ class FakeJira(FakeHelpdesk):
         if not out["isLast"]:
             out["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
         return 200, out
+
+    # "Search for issues using JQL enhanced search": maxResults "The maximum number of items to return per page. To
+    # manage page size, API may return fewer items per page where a large number of fields are requested. The
+    # greatest number of items returned per page is achieved when requesting id or key only. It returns max 5000
+    # issues." (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/); 100 per page otherwise,
+    # as the public documentation is quoted in ECO-1010 (jira.atlassian.com/browse/ECO-1010).
+    @staticmethod
+    def _page_cap(fields: list[str]) -> int:
+        return 5000 if set(fields) <= {"id", "key"} else 100
+
+    # reconcileIssues: "Strong consistency issue ids to be reconciled with search results. Accepts max 50 ids. All
+    # issues must exist." (the same operation). The fake's index never lags, so reconciling changes nothing else.
+    def _unreconcilable(self, ids: Any) -> str | None:
+        if ids is None:
+            return None
+        known = {issue["id"] for issue in self.issues.values()}
+        if not isinstance(ids, list) or len(ids) > 50:
+            return "reconcileIssues: at most 50 issue ids"
+        missing = [i for i in ids if str(i) not in known]
+        return f"reconcileIssues: no issue with id {missing[0]}" if missing else None
 
     def _jql_date(self, text: str | None) -> datetime | None:
         """A JQL date literal read in the API user's zone, as Jira does."""
@@ -295,6 +340,18 @@ class FakeJira(FakeHelpdesk):
     # "Get changelogs" (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/
     # #api-rest-api-3-issue-issueidorkey-changelog-get): "a paginated list of all changelogs for an issue sorted by
     # date, starting from the oldest", startAt / maxResults (at most 100) / total / isLast / values.
+    # "Get comments by IDs" (developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/
+    # #api-rest-api-3-comment-list-post): "Returns a paginated list of comments specified by a list of comment IDs",
+    # {"ids"} of "A maximum of 1000 IDs" -> PageBeanComment (isLast, maxResults, startAt, total, values); a deleted
+    # comment is simply not among the values.
+    def _comments_by_ids(self, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        ids = (body or {}).get("ids")
+        if not isinstance(ids, list) or len(ids) > 1000:
+            return 400, {"errorMessages": ["ids: a list of at most 1000 comment ids"], "errors": {}}
+        wanted = {str(i) for i in ids}
+        found = [c for comments in self.comments.values() for c in comments if c["id"] in wanted]
+        return 200, {"isLast": True, "maxResults": 1000, "startAt": 0, "total": len(found), "values": found}
+
     def _changelog(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
         start, size = int(params.get("startAt", 0)), min(int(params.get("maxResults", 100)), 100)
         values = self.histories[key][start:start + size]
@@ -320,6 +377,7 @@ class FakeJira(FakeHelpdesk):
         if errors:
             return 400, {"errorMessages": [], "errors": errors}
         fields = self.issues[key]["fields"]
+        before = {k: (list(v) if isinstance(v, list) else v) for k, v in fields.items()}
         for op in ((body.get("update") or {}).get("labels") or []):
             if "add" in op and op["add"] not in fields["labels"]:
                 fields["labels"].append(op["add"])
@@ -331,7 +389,20 @@ class FakeJira(FakeHelpdesk):
             else:
                 fields[fid] = float(value) if isinstance(value, int) and kinds[fid] == "number" else value
         self.touched(key)
+        self._record_edit(key, before, self.bot["accountId"])
         return 204, None
+
+    # An edit is recorded in the issue's changelog ("Get changelogs": "a paginated list of all changelogs for an
+    # issue", each with its author, created and items), by whoever made it (the API user here), at the instant it
+    # became the issue's updated.
+    def _record_edit(self, key: str, before: dict[str, Any], author: str) -> None:
+        fields = self.issues[key]["fields"]
+        items = [{"field": fid, "fieldtype": "jira" if fid in ("labels", "assignee") else "custom", "fieldId": fid,
+                  "fromString": _shown(before.get(fid)), "toString": _shown(value)}
+                 for fid, value in fields.items() if fid != "updated" and before.get(fid) != value]
+        if items:
+            self.histories[key].append({"id": str(next(self.ids)), "author": self.user_json(author),
+                                        "created": fields["updated"], "items": items})
 
     def _add_request_comment(self, params: dict[str, str], body: Any, key: str) -> tuple[int, Any]:
         if key not in self.issues:
@@ -357,6 +428,17 @@ class FakeJira(FakeHelpdesk):
             p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal") for p in body.get("properties") or [])
         return 201, self.add_comment(key, self.bot["accountId"], body["body"], not internal,
                                      properties=body.get("properties"))
+
+
+def _shown(value: Any) -> str | None:
+    """A field value as a changelog's ``fromString`` / ``toString`` shows it."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("displayName") or value.get("value") or value)
+    return str(value)
 
 
 class JiraDriver(HelpdeskDriver):
@@ -393,6 +475,9 @@ class JiraDriver(HelpdeskDriver):
 
     def seed(self, tickets: list[dict[str, Any]]) -> None:
         kinds = {v: k for k, v in KIND_VALUES.items()}
+        happened = [datetime.fromisoformat(at) for t in tickets
+                    for at in (t["created_at"], *(e["at"] for e in t.get("events", [])))]
+        self.fake.clock = max([self.fake.clock, *happened])  # the helpdesk's now is after all that happened on it
         for t in tickets:
             reporter = f"qm:{len(self.fake.users):04d}"
             self.fake.add_user(reporter, (t.get("applicant") or {}).get("name") or "群众", "customer")
