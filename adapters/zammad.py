@@ -240,6 +240,8 @@ def not_stored(sent: Mapping[str, Any], stored: Any) -> list[str]:
     stored = stored if isinstance(stored, Mapping) else {}
     problems = []
     for key, value in sent.items():
+        if key not in stored and f"{key}_id" in stored:
+            continue  # a name (``group``) Zammad looked up and stored as its id; an unknown name is refused, 422
         if key not in stored:
             problems.append(f"attribute {key} (no such ticket attribute: create it in Zammad's Objects, or fix "
                             "its name; Zammad dropped it and answered 200)")

@@ -48,6 +48,9 @@ KIND_WORDS = {"consultation": "咨询", "application": "申请", "complaint": "�
 ARTICLE_TYPES = {"mail": "email", "web": "web", "phone": "phone", "counter": "note", "hotline": "phone",
                  "letter": "fax"}
 GOVHALL_USER = 9  # the user the token belongs to
+#: Groups by name, for a ``PUT`` naming one: an unknown name is refused with 422, "No lookup value found for
+#: 'group'" (``association_name_to_id_convert``, zammad/zammad app/models/application_model/can_associations.rb).
+GROUPS = {"Users": 1, "2nd Level": 2, "Service Desk": 3}
 #: The association names of an expanded article; its assets (``attributes_with_association_ids``) hold the ids only.
 ARTICLE_NAMES = frozenset({"type", "sender", "created_by", "updated_by"})
 STATES = {"new": "new", "open": "open", "pending": "pending reminder", "accepted": "open", "resolved": "closed",
@@ -199,6 +202,8 @@ class ZammadFake(FakeHelpdesk):
         if tid not in self.tickets:
             return 404, {"error": "No route matches"}
         ticket = self.tickets[tid]
+        if call.method == "PUT" and "group" in call.body and call.body["group"] not in GROUPS:
+            return 422, {"error": f"No lookup value found for 'group': \"{call.body['group']}\""}
         if call.method == "PUT":
             self._update(tid, call.body)
         if call.query.get("all") == ["true"]:
@@ -211,6 +216,8 @@ class ZammadFake(FakeHelpdesk):
         ticket = self.tickets[tid]
         ticket.update({k: v for k, v in body.items()
                        if k in ticket and k not in ("id", "number", "created_at", "updated_at")})
+        if "group" in body:  # association_name_to_id_convert: the name is stored as its id
+            ticket["group_id"] = GROUPS[body["group"]]
         ticket["updated_at"] = self.tick()
         if body.get("article"):
             self._govhall_article(tid, body["article"])

@@ -337,3 +337,16 @@ def test_an_unreadable_note_value_is_a_warning_naming_the_article(fake, helpdesk
     assert item.warnings == (f"article {aid}: [补正告知] 方式: '飞鸽传书' is not 口头, 书面 or 公开; ignored",)
     (notice,) = item.ticket.events_of("notice")
     assert notice.form == "written" and notice.missing == ("身份证",)  # the prefix's own form stands
+
+
+@pytest.mark.parametrize("group, ok", [("2nd Level", True), ("no such group", False)])
+def test_an_assignment_by_group_name_is_stored_as_its_id_or_refused(fake, helpdesk_driver, config, group, ok):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    adapter = helpdesk_driver.make_adapter(config, assignees={"supervisor": {"group": group}})
+    (item,) = adapter.fetch(["3"])
+    (outcome,) = adapter.apply([(item.ticket, Patch(fields={"govhall_light": "red"}, assign="supervisor"))])
+    assert outcome.ok is ok, outcome.error
+    if ok:
+        assert fake.tickets["3"]["group_id"] == 2
+    else:
+        assert "HTTP 422" in outcome.error and fake.tickets["3"]["group_id"] == 1
