@@ -6,6 +6,7 @@ from datetime import datetime
 import pytest
 
 from fakes_zammad import ZammadDriver, ZammadFake
+from govhall_sdk.model import Patch
 from govhall_sdk.testing import build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
@@ -115,3 +116,17 @@ def test_a_write_zammad_did_not_store_is_not_remembered(fake, driver, config, go
     reads = reads_of(fake, "/api/v1/ticket_articles/by_ticket/C-0000")
     run(driver, config, govhall_pm)
     assert reads_of(fake, "/api/v1/ticket_articles/by_ticket/C-0000") == reads + 1
+
+
+def test_a_write_of_tags_alone_ends_with_an_empty_put_whose_version_is_remembered(fake, config):
+    fake.add_ticket({"id": 40}, tags=["govhall_sla_green"])
+    adapter = ZammadDriver(fake).make_adapter(config)
+    (item,) = adapter.fetch(["40"])
+    (outcome,) = adapter.apply([(item.ticket, Patch(["govhall_sla_red"], ["govhall_sla_green"]))])
+    assert outcome.ok
+    ((query, put),) = fake.requests_to("PUT", "/api/v1/tickets/40")
+    assert (query, put) == ({"all": ["true"]}, {})
+    assert adapter.is_echo(fake.tickets["40"]), "the version after the last tag request and the PUT"
+    fake.tags["40"].append("加急")  # a person's tag: a newer version
+    fake.tickets["40"]["updated_at"] = fake.tick()
+    assert not adapter.is_echo(fake.tickets["40"])
