@@ -205,10 +205,10 @@ class FakeZendesk(FakeHelpdesk):
         if bump:
             self.changed(tid, same_second)
 
-    def set_field(self, tid: int, fid: int, value: Any) -> None:
+    def set_field(self, tid: int, fid: int, value: Any, same_second: bool = False) -> None:
         """A person sets a custom field of a ticket."""
         next(f for f in self.tickets[tid]["custom_fields"] if f["id"] == fid)["value"] = value
-        self.changed(tid)
+        self.changed(tid, same_second)
 
     def field(self, tid: int, fid: int) -> Any:
         return next((f["value"] for f in self.tickets[tid]["custom_fields"] if f["id"] == fid), None)
