@@ -290,14 +290,15 @@ class Seen:
     def of(cls, record: Mapping[str, Any], articles: Any, tags: Sequence[str]) -> "Seen":
         """The parts of a read that a write's answer is checked against."""
         scalars = {k: v for k, v in record.items() if k not in WRITE_EFFECTS and not isinstance(v, (dict, list))}
-        ids = frozenset(a.get("id") for a in articles if isinstance(a, Mapping)) if isinstance(articles, list) else ()
+        ids = [a.get("id") for a in articles if isinstance(a, Mapping)] if isinstance(articles, list) else []
         return cls(scalars, frozenset(ids), frozenset(tags))
 
     def only(self, patch: Patch, sent: Mapping[str, Any], answer: Any) -> bool:
         """Whether the ``?all=true`` answer of govhall's last request shows the ticket as read plus this write and
         nothing else: the articles read and the one note written (``ticket_article_ids``), the tags read with the
-        patch's applied (``tags``), every other attribute as read. Anything else (a person's reply, tag, status
-        change, however close in time) means the version is not govhall's alone."""
+        patch's applied (``tags``), every other attribute as read (``group_id`` too is the write's own when it sent
+        ``group``). Anything else (a person's reply, tag, status change, however close in time) means the version
+        is not govhall's alone."""
         if not isinstance(answer, Mapping):
             return False
         now = set(answer.get("ticket_article_ids") or ())
@@ -306,7 +307,8 @@ class Seen:
         if set(answer.get("tags") or ()) != (self.tags | set(patch.add_tags)) - set(patch.remove_tags):
             return False
         stored = ticket_in(answer)
-        return all(_text(stored[k]) == _text(v) for k, v in self.attributes.items() if k in stored and k not in sent)
+        written = {*sent, *(f"{k}_id" for k in sent)}
+        return all(_text(stored[k]) == _text(v) for k, v in self.attributes.items() if k in stored and k not in written)
 
 
 #: How a Zammad webhook with an "HMAC SHA1 Signature Token" signs its call

@@ -350,3 +350,11 @@ def test_an_assignment_by_group_name_is_stored_as_its_id_or_refused(fake, helpde
         assert fake.tickets["3"]["group_id"] == 2
     else:
         assert "HTTP 422" in outcome.error and fake.tickets["3"]["group_id"] == 1
+
+
+def test_an_escalations_own_assignment_is_no_change_of_someone_elses(fake, helpdesk_driver, config):
+    fake.add_ticket(DOC_TICKET, DOC_ARTICLES)
+    adapter = helpdesk_driver.make_adapter(config, assignees={"supervisor": {"group": "2nd Level"}})
+    (item,) = adapter.fetch(["3"])
+    assert adapter.apply([(item.ticket, Patch(fields={"govhall_light": "red"}, assign="supervisor"))])[0].ok
+    assert adapter.is_echo(fake.tickets["3"])
