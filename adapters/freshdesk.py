@@ -6,15 +6,34 @@ re-anchored at the newest ``updated_at`` after every page, so Freshdesk's 300-pa
 cap on this endpoint is never reached and govhall's own writes between pages
 (which move a ticket to the end of the order) never make it skip one. Events:
 ``GET /api/v2/tickets/{id}/conversations`` (``Link`` header paging).
-Write back: private notes ``POST /api/v2/tickets/{id}/notes`` (never blindly
-retried; markers make a rerun safe), then one ``PUT /api/v2/tickets/{id}`` with
-the full new ``tags`` list and ``custom_fields``. Auth: basic, API key as the user
-and ``X`` as the password. Pacing on ``X-RateLimit-Remaining``; 429 waits ``Retry-After``.
+Write back: the patch's notes as ONE private note, ``POST /api/v2/tickets/{id}/notes``
+(never blindly retried; markers make a rerun safe), then, only when tags, fields or the
+assignee change, one ``PUT /api/v2/tickets/{id}`` with the full new ``tags`` list and
+``custom_fields``. Auth: basic, API key as the user and ``X`` as the password.
+
+Credits (developers.freshdesk.com/api/, "Rate Limit", "Embedding", "List All Tickets",
+"View a Ticket"): every call costs one credit of the account's minute; an ``include`` on
+List All Tickets costs 2 more per page, on View a Ticket 1 more. ``include=conversations``
+exists on View a Ticket only (up to ten conversations, "two API calls"), so a pulled
+ticket's timeline is cheaper from List All Conversations (1 credit for up to 100).
+The bulk update (``POST /api/v2/tickets/bulk_update``) is not used: one set of
+``properties`` for every id (a whole ``tags`` list, the same ``custom_fields``), no
+private note (its ``reply`` is a public reply), an asynchronous job whose status names
+no ticket, and no ticket's ``updated_at`` to recognise the echo by.
+
+Echo: the version remembered is that of the LAST request of a write (the ``PUT``'s
+answer, or the note's ``created_at`` when only a note was written), with a digest of
+the ticket's properties and ``stats``, and only when the ``PUT``'s answer shows no
+property changed by anyone else (:meth:`FreshdeskAdapter.is_echo`). Pacing on
+``X-RateLimit-Remaining`` of ``X-RateLimit-Total``; ``X-RateLimit-Used-CurrentRequest``
+is counted in :attr:`FreshdeskAdapter.credits_used`; 429 waits ``Retry-After``.
 The mapping of types, groups, users, fields and note prefixes is :mod:`govhall_sdk.mapping`.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 from typing import Any, Mapping, Sequence
 
 from govhall_sdk import hookimpl
@@ -27,6 +46,11 @@ from govhall_sdk.rest import GOVHALL_ACTOR, LinkHeaderPaginator, MappedAdapter, 
 FRESHDESK_CHANNELS = {"1": "mail", "2": "web", "3": "phone", "7": "web", "8": "web", "9": "web", "10": "mail"}
 #: Freshdesk ``status`` codes: 2 Open, 3 Pending, 4 Resolved, 5 Closed.
 FRESHDESK_STATUSES = {"2": "open", "3": "pending", "4": "resolved", "5": "closed"}
+#: The ticket properties a person can change without a conversation (View a Ticket's attributes): with
+#: ``stats``, what the version govhall remembers covers besides ``updated_at`` (a second's resolution).
+TICKET_PROPERTIES = ("status", "priority", "source", "type", "subject", "group_id", "responder_id", "requester_id",
+                     "company_id", "product_id", "due_by", "fr_due_by", "is_escalated", "fr_escalated", "spam",
+                     "tags", "custom_fields")
 FRESHDESK_FIELDS = {
     "kind": "type", "subject": "subject", "applicant_name": "requester.name",
     "applicant_phone": "requester.mobile|requester.phone", "due_at": "due_by", "resolved_at": "stats.resolved_at",
@@ -39,8 +63,8 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
 
     name = "freshdesk"
     remaining_header = "X-RateLimit-Remaining"
+    #: Credits kept in hand: twice the dearest request sent (a list page with two includes, 5 credits).
     pace_below = 10
-    pace_seconds = 6.0
     tickets_path = "/api/v2/tickets"
     ticket_path = "/api/v2/tickets/{id}"
     channels, statuses, fields = FRESHDESK_CHANNELS, FRESHDESK_STATUSES, FRESHDESK_FIELDS
@@ -49,9 +73,25 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
     settings_types = {**MappedAdapter.settings_types, "api_key": str}
     secret_settings = ("api_key",)
 
+    def __init__(self, settings: Mapping[str, Any], config: Any, **kw: Any):
+        super().__init__(settings, config, **kw)
+        #: Credits Freshdesk charged this adapter (``X-RateLimit-Used-CurrentRequest`` of every answer).
+        self.credits_used = 0
+        self._as_read: dict[str, dict[str, Any]] = {}  # ticket id -> its properties and stats as last read
+
     def basic_credentials(self) -> tuple[str, str]:
         """The API key as the user and ``X`` as the password."""
         return self.settings["api_key"], "X"
+
+    def pace(self, response: Any) -> None:
+        """Count the credits the answer says were used; below ``pace_below`` remaining, wait as long as the
+        documented per-minute budget (``X-RateLimit-Total``) takes to give back what is missing."""
+        headers = response.headers
+        used, left, total = (headers.get(name, "") for name in
+                             ("X-RateLimit-Used-CurrentRequest", "X-RateLimit-Remaining", "X-RateLimit-Total"))
+        self.credits_used += int(used) if used.isdigit() else 1
+        if left.isdigit() and total.isdigit() and int(total) and int(left) < self.pace_below:
+            self.sleep(60.0 * (self.pace_below - int(left)) / int(total))
 
     # -------------------------------------------------------------- reading
     def max_page(self, per_page: int) -> int:
@@ -67,8 +107,46 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
         return {"include": self.settings["include"]} if self.settings["include"] else {}
 
     def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
+        """The ticket's conversations, 100 a page; its properties and stats are kept for the echo of a write."""
         path = f"/api/v2/tickets/{record.get('id')}/conversations"
-        return {"conversations": self.collect(path, LinkHeaderPaginator(), None, {"per_page": 100})}
+        conversations = self.collect(path, LinkHeaderPaginator(), None, {"per_page": 100})
+        self._as_read[self.ticket_id(record)] = {**properties(record), "stats": record.get("stats")}
+        return {"conversations": conversations}
+
+    def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Any], int]:
+        """The kit's items of a page; what was kept of the page before (written by now) is let go first."""
+        self._as_read.clear()
+        return super().page_items(records, page)
+
+    def fetch(self, ids: Sequence[str]) -> Any:
+        """The kit's fetch; what was kept of the tickets read before (written by now) is let go first."""
+        self._as_read.clear()
+        return super().fetch(ids)
+
+    # -------------------------------------------------------------- govhall's own echo
+    def is_echo(self, record: Mapping[str, Any]) -> bool:
+        """The kit's rule on a version that is ``updated_at`` with a digest of the properties and stats: a
+        person's change in the same second as govhall's write (``updated_at`` has a second's resolution)
+        that shows in a property, a tag, a field or ``stats`` is read, not skipped."""
+        state = {**properties(record), "stats": record.get("stats")}
+        return super().is_echo({**record, self.version_key: echo_version(record.get(self.version_key), state)})
+
+    def remember_write(self, ticket_id: str, updated_at: Any, state: Mapping[str, Any]) -> None:
+        """Remember the version a write's last request produced, the ticket then holding ``state``."""
+        read = self._as_read.get(ticket_id)
+        if updated_at and read is not None:
+            self.remember_version(ticket_id, echo_version(updated_at, {**state, "stats": read["stats"]}))
+
+    def expected_after(self, ticket_id: str, update: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The properties the ticket holds after ``update`` if nobody else changed it since it was read."""
+        read = self._as_read.get(ticket_id)
+        if read is None:
+            return None
+        expected = {**{key: read[key] for key in TICKET_PROPERTIES}, **update}
+        if "custom_fields" in update:  # only the fields sent change
+            kept = read["custom_fields"] if isinstance(read["custom_fields"], Mapping) else {}
+            expected["custom_fields"] = {**kept, **update["custom_fields"]}
+        return properties(expected)
 
     def to_interchange(self, raw: Mapping[str, Any], warnings: list[str], *,
                        conversations: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
@@ -115,22 +193,52 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
 
     # -------------------------------------------------------------- writing
     def apply_one(self, ticket: Ticket, patch: Patch) -> None:
-        """Notes first (one POST each, not retried blindly), then one PUT of tags, fields and assignee."""
-        for note in patch.notes:
-            body = "<div>" + html.escape(note.body).replace("\n", "<br>") + "</div>"
-            self.request("POST", f"/api/v2/tickets/{ticket.id}/notes", json={"body": body, "private": True},
-                         idempotent=False)
+        """The notes as one private note (one POST, not retried blindly), then one PUT of tags, fields and
+        assignee when any of them changes; the version after the last of these is remembered."""
+        note = self.post_note(ticket.id, patch.notes) if patch.notes else None
+        update = self.ticket_update(ticket, patch)
+        if update:
+            answer = self.request("PUT", f"/api/v2/tickets/{ticket.id}", json=update, want_json=True).body
+            if isinstance(answer, Mapping) and properties(answer) == self.expected_after(ticket.id, update):
+                self.remember_write(ticket.id, answer.get(self.version_key), properties(answer))
+        elif isinstance(note, Mapping) and ticket.id in self._as_read:
+            # only the note changed the ticket: Freshdesk gives the ticket's new updated_at nowhere, the note's
+            # own creation is taken for it (if the ticket says otherwise, it is simply read again)
+            self.remember_write(ticket.id, note.get("created_at"), properties(self._as_read[ticket.id]))
+
+    def post_note(self, ticket_id: str, notes: Sequence[Any]) -> Any:
+        """One private note carrying every note of the patch (each its own paragraph, its marker in it)."""
+        body = "".join("<div>" + html.escape(n.body).replace("\n", "<br>") + "</div>" for n in notes)
+        return self.request("POST", f"/api/v2/tickets/{ticket_id}/notes", json={"body": body, "private": True},
+                            idempotent=False, want_json=True).body
+
+    def ticket_update(self, ticket: Ticket, patch: Patch) -> dict[str, Any]:
+        """The ``PUT`` body of a patch: the whole new tag list (when it differs), the fields, the assignee."""
         update: dict[str, Any] = {}
-        if patch.add_tags or patch.remove_tags:
-            tags = [t for t in ticket.tags if t not in patch.remove_tags]
-            update["tags"] = tags + [t for t in patch.add_tags if t not in tags]
+        tags = [t for t in ticket.tags if t not in patch.remove_tags]
+        tags += [t for t in patch.add_tags if t not in tags]
+        if tags != list(ticket.tags):
+            update["tags"] = tags
         if patch.fields:
             update["custom_fields"] = {self.settings["custom_field_prefix"] + k: v for k, v in patch.fields.items()}
         if patch.assign:
             update.update(assignee(self.settings, patch.assign))
-        if update:
-            answer = self.request("PUT", f"/api/v2/tickets/{ticket.id}", json=update, want_json=True).body
-            self.remember_echo(ticket.id, answer)
+        return update
+
+
+def properties(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A ticket's :data:`TICKET_PROPERTIES` as they are (a list of tags in order of name: an order is no
+    change); a value of a shape the docs do not describe is kept as it is, never an error."""
+    out = {key: record.get(key) for key in TICKET_PROPERTIES}
+    if isinstance(out["tags"], list):
+        out["tags"] = sorted(out["tags"], key=str)
+    return out
+
+
+def echo_version(updated_at: Any, state: Mapping[str, Any]) -> str:
+    """The version kept for govhall's echo: ``updated_at`` and a digest of the properties and stats."""
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return f"{updated_at} {digest}"
 
 
 @hookimpl

@@ -55,6 +55,7 @@ class FreshdeskFake(FakeHelpdesk):
         self.conversations: dict[str, list[dict[str, Any]]] = {}
         self.clock = datetime.fromisoformat(start)
         self.rate_total, self.rate_left = rate_total, rate_total
+        self.credits_used = 0  # every credit charged (see credits), for the figures
         self.page_cap = page_cap
         self.custom_fields = custom_fields
         self.next_conversation = 1
@@ -114,9 +115,26 @@ class FreshdeskFake(FakeHelpdesk):
 
     # ------------------------------------------------------------ HTTP
     def served_headers(self, call: Any, served: bool) -> dict[str, str]:
-        self.rate_left = max(self.rate_left - 1, 0)
+        """The rate-limit headers of every answer ("Rate Limit", developers.freshdesk.com/api/#ratelimit):
+        ``X-RateLimit-Total`` a minute, ``X-RateLimit-Remaining`` and the credits this call used. Every
+        call is charged, a refused one too ("Even invalid requests count towards the rate limit")."""
+        cost = self.credits(call)
+        self.credits_used += cost
+        self.rate_left = max(self.rate_left - cost, 0)
         return {"Content-Type": "application/json", "X-RateLimit-Total": str(self.rate_total),
-                "X-RateLimit-Remaining": str(self.rate_left), "X-RateLimit-Used-CurrentRequest": "1"}
+                "X-RateLimit-Remaining": str(self.rate_left), "X-RateLimit-Used-CurrentRequest": str(cost)}
+
+    @staticmethod
+    def credits(call: Any) -> int:
+        """What a call costs: one credit, plus 2 for each ``include`` of List All Tickets ("Each include will
+        consume an additional 2 credits", developers.freshdesk.com/api/#list_all_tickets) and 1 for each of
+        View a Ticket ("Each include will consume an additional credit", .../api/#view_a_ticket)."""
+        includes = [name for value in call.query.get("include", []) for name in value.split(",") if name]
+        if call.method != "GET" or not includes:
+            return 1
+        if call.path == "/api/v2/tickets":
+            return 1 + 2 * len(includes)
+        return 1 + len(includes) if re.fullmatch(r"/api/v2/tickets/[^/]+", call.path) else 1
 
     def _handle(self, call):
         query, body = call.query, call.body
@@ -172,14 +190,18 @@ class FreshdeskFake(FakeHelpdesk):
             out["requester"] = ticket.get("requester") or {
                 "id": ticket["requester_id"], "name": "张三", "email": "zhangsan@example.com",
                 "mobile": "13800000000", "phone": None}
-        if "stats" in include and ticket.get("stats"):
-            out["stats"] = ticket["stats"]
-        elif "stats" in include:
-            resolved = ticket["updated_at"] if ticket["status"] in (4, 5) else None
-            out["stats"] = {"agent_responded_at": None, "requester_responded_at": None, "first_responded_at": None,
-                            "status_updated_at": ticket["updated_at"], "reopened_at": None,
-                            "resolved_at": resolved, "closed_at": None, "pending_since": None}
+        if "stats" in include:
+            out["stats"] = dict(ticket.get("stats") or self._stats(ticket, ticket["created_at"]))
         return out
+
+    @staticmethod
+    def _stats(ticket, since):
+        """The ``stats`` of a ticket whose status was last set at ``since`` (the sample of View a Ticket with
+        include=stats; a status change moves ``status_updated_at``, any other update does not)."""
+        done = since if ticket["status"] in (4, 5) else None
+        return {"agent_responded_at": None, "requester_responded_at": None, "first_responded_at": None,
+                "status_updated_at": since, "reopened_at": None, "resolved_at": done, "closed_at": None,
+                "pending_since": None}
 
     def _conversation_page(self, tid, query):
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
@@ -207,6 +229,8 @@ class FreshdeskFake(FakeHelpdesk):
             else:
                 ticket[key] = value
         ticket["updated_at"] = self.tick()
+        if "status" in body:
+            ticket["stats"] = self._stats(ticket, ticket["updated_at"])
         return 200, self._view(ticket, {})
 
     # ------------------------------------------------------------ interchange seeding

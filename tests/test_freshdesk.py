@@ -7,9 +7,16 @@ from govhall_adapters.freshdesk import FreshdeskAdapter
 from govhall_sdk.rest import SyncCursor
 from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
+from govhall_sdk.patch import markers_in
 from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
+OVERDUE, ESCALATED = "[govhall:tl.overdue:completion]", "[govhall:escalation:1]"
+
+
+def markers(notes):
+    """The govhall markers of a ticket's private notes, in order."""
+    return [m for text in notes for m in markers_in(text)]
 
 
 @pytest.fixture
@@ -232,7 +239,8 @@ def test_a_429_storm_is_waited_out_and_loses_no_write(fake, helpdesk_driver, con
     assert helpdesk_driver.sleeps.count(2.0) == 2
     for i in range(12):
         seen = helpdesk_driver.read(f"C-{i:04d}")
-        assert "govhall_tl_overdue" in seen["tags"] and len(seen["notes"]) == 2  # the violation and the escalation
+        # the violation and the escalation, in one note
+        assert "govhall_tl_overdue" in seen["tags"] and markers(seen["notes"]) == [OVERDUE, ESCALATED]
 
 
 def test_a_failed_note_post_is_not_retried_blindly_and_the_rerun_writes_it_once(fake, helpdesk_driver, config,
@@ -246,7 +254,8 @@ def test_a_failed_note_post_is_not_retried_blindly_and_the_rerun_writes_it_once(
     assert second.ok and second.written == 1
     third, _ = run(helpdesk_driver, config, govhall_pm)
     assert third.ok and third.written == 0
-    assert len(helpdesk_driver.read("C-0001")["notes"]) == len(helpdesk_driver.read("C-0000")["notes"]) == 2
+    for tid in ("C-0000", "C-0001"):
+        assert markers(helpdesk_driver.read(tid)["notes"]) == [OVERDUE, ESCALATED]
 
 
 def test_a_note_post_answered_429_is_retried_after_retry_after(fake, helpdesk_driver, config):
@@ -258,14 +267,15 @@ def test_a_note_post_answered_429_is_retried_after_retry_after(fake, helpdesk_dr
     assert outcome.ok and helpdesk_driver.sleeps == [3.0, 3.0] and len(fake.conversations["6"]) == 1
 
 
-def test_pacing_sleeps_before_the_next_request_when_few_are_left(fake, helpdesk_driver, config):
+def test_pacing_sleeps_before_the_next_request_when_few_credits_are_left(fake, helpdesk_driver, config):
     fake.add_ticket({**DOC_TICKET, "id": 7})
-    fake.rate_left = 12  # each answer says one fewer is left
+    fake.rate_left = 17  # each answer says what is left after the credits it cost
     adapter = helpdesk_driver.make_adapter(config)
-    list(adapter.fetch(["7"]))  # 2 requests: 11 left, then 10
-    assert helpdesk_driver.sleeps == []
-    list(adapter.fetch(["7"]))  # 9 left, then 8: below pace_below (10) each time
-    assert helpdesk_driver.sleeps == [adapter.pace_seconds] * 2
+    list(adapter.fetch(["7"]))  # the view with include=requester,stats costs 3 credits, the conversations 1
+    assert (fake.rate_left, helpdesk_driver.sleeps) == (13, [])
+    list(adapter.fetch(["7"]))  # 10 left, then 9: below pace_below (10), it waits for one credit of 700 a minute
+    assert fake.rate_left == 9 and helpdesk_driver.sleeps == [60 / 700]
+    assert adapter.credits_used == fake.credits_used == 8
 
 
 def test_the_api_key_never_shows_in_errors_or_repr(fake, config):
