@@ -2,8 +2,8 @@
 
 Pull: the cursor-based incremental ticket export
 (``GET /api/v2/incremental/tickets/cursor.json?start_time=`` first, then
-``?cursor=<after_cursor>`` until ``end_of_stream``) with the ``users`` and
-``metric_sets`` sideloads; each ticket's comments
+``?cursor=<after_cursor>`` until ``end_of_stream``, 1000 a page) with the ``users``,
+``metric_sets`` and ``comment_count`` sideloads; each ticket's comments
 (``GET /api/v2/tickets/{id}/comments.json?include=users``, cursor paged) are its
 timeline. The sync cursor is the ``after_cursor`` of the last fully processed
 export page, which Zendesk documents as the start of the next export;
@@ -24,6 +24,14 @@ is sent once more, then reported; an ``UpdateConflict`` is a conflict
 (``WriteOutcome.conflict``): the sync reads the ticket again. A batch that carries a
 comment is sent as not idempotent: after an answer that may mean it was applied
 (5xx, a timeout) it is not repeated; a 429 (refused unprocessed) is.
+
+Echo: a job's results carry no version, so the tickets written are read back once
+their job completed (``show_many`` with ``comment_count``, 100 a request), and a
+ticket whose read-back shows nothing but govhall's write since govhall read it (its
+mapped state as read plus the patch, one comment more for the note) has that version
+kept as govhall's own echo: the next export's identical copy is skipped, not read
+again. Anything else, however close in time, is read and evaluated
+(``docs/adapters/zendesk.md``, "Requests").
 
 Auth: basic auth as ``{email}/token`` with an API token (``api_token`` or
 ``api_token_env``); the incremental export needs an admin's token. Pacing on
