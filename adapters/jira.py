@@ -34,8 +34,12 @@ first): a changelog that may be cut is read from ``/issue/{key}/changelog`` to i
 comment POST is not repeated after an answer that may mean it was saved (only a
 429 is); note markers make the next run safe.
 
-Auth: basic auth with the account's email and an API token. Pacing on
-``X-RateLimit-Remaining``; a 429 waits ``Retry-After``.
+No echo re-read: after a page is written, the issues are read back and the ``updated`` each
+write produced is kept only where nothing but govhall changed the issue since it was read
+(:meth:`JiraAdapter.remember_own_versions`); the next run skips those issues unread.
+
+Auth: basic auth with the account's email and an API token. Pacing on Jira's documented
+headers (:meth:`JiraAdapter.pace`).
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ from govhall_sdk.parse import Parsed
 from govhall_sdk.patch import markers_in
 from govhall_sdk.rest import (
     DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, MappedAdapter, OffsetPaginator, SyncCursor,
-    parse_instant, records_at,
+    parse_instant, parse_retry_after, records_at,
 )
 from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
 
@@ -236,6 +240,40 @@ class JiraAdapter(MappedAdapter):
     def basic_credentials(self) -> tuple[str, str]:
         """The account's email and API token."""
         return self.settings["email"], self.settings["api_token"]
+
+    def pace(self, response: Any) -> None:
+        """Slow down as Jira's headers say ("Rate limiting", developer.atlassian.com/cloud/jira/platform/rate-limiting/).
+
+        A 429 (or a 503 with a ``Retry-After``) is waited out for as long as Jira names: "If you reissue the
+        request before the retry period expires, the request will fail and return the same or longer
+        Retry-After period". The retry policy waits ``Retry-After`` up to its ``max_wait``; the rest of it is
+        waited here. Without ``Retry-After``, ``Beta-Retry-After`` (seconds) or ``X-RateLimit-Reset`` (an ISO
+        8601 instant, ``yyyy-MM-ddTHH:mmZ``) says how long. Any other answer pauses ``pace_seconds`` when
+        ``X-RateLimit-NearLimit: true`` ("less than 20% of any budget remains"), when it carries a
+        ``Beta-Retry-After`` (a limit not yet enforced was reached), or when ``X-RateLimit-Remaining`` is below
+        ``pace_below``; otherwise not at all, so that a serial client runs at the rate Jira allows.
+        """
+        headers = response.headers
+        if response.status_code in RATE_LIMITED:
+            wait = self.rate_limit_wait(headers)
+            if wait > 0:
+                self.sleep(wait)
+            return
+        left = headers.get(self.remaining_header) or ""
+        if headers.get("X-RateLimit-NearLimit", "").lower() == "true" or headers.get("Beta-Retry-After") \
+                or (left.isdigit() and int(left) < self.pace_below):
+            self.sleep(self.pace_seconds)
+
+    def rate_limit_wait(self, headers: Mapping[str, str]) -> float:
+        """Seconds to wait after a refused request beyond what the retry policy waits by itself."""
+        named = parse_retry_after(headers.get("Retry-After"))
+        if named is not None:
+            return max(0.0, named - self.retry.max_wait)
+        beta = parse_retry_after(headers.get("Beta-Retry-After"))
+        if beta is not None:
+            return beta
+        reset = parse_instant(headers.get("X-RateLimit-Reset"))
+        return max(0.0, (reset - self.clock()).total_seconds()) if reset else 0.0
 
     # -------------------------------------------------------------- the search
     @property
