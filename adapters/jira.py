@@ -531,13 +531,15 @@ class JiraAdapter(MappedAdapter):
         change that leaves no entry but moved ``updated`` counts too). An issue that fails any of this, or whose
         read-back fails, is not remembered and is read again next run.
         """
-        mine = self.api_user().get("accountId")
+        mine = str(self.api_user().get("accountId") or "")
+        if not mine:  # whose changes are govhall's is unknown: nothing is taken for an echo
+            return
         known = [key for key in keys if key in self._as_read]
-        for start in range(0, len(known) if mine else 0, RECONCILE_CAP):
+        for start in range(0, len(known), RECONCILE_CAP):
             chunk = known[start:start + RECONCILE_CAP]
             try:
-                checks = [self._echo_check(issue, str(mine)) for issue in self._read_back(chunk)]
-                self._check_hidden_comments([c for c in checks if c.hidden and not c.doubtful], str(mine))
+                checks = [self._echo_check(issue, mine) for issue in self._read_back(chunk)]
+                self._check_hidden_comments([c for c in checks if c.hidden and not c.doubtful], mine)
             except (AdapterError, ValueError) as exc:
                 log.warning("jira: the %d issues just written could not be read back (%s); the next run reads "
                             "them again", len(chunk), exc)
@@ -598,7 +600,7 @@ class JiraAdapter(MappedAdapter):
         developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/, at most 1000 a request):
         each still there and, if made or edited since the read, govhall's."""
         owner = {cid: check for check in checks for cid in check.hidden}
-        ids = sorted(owner, key=lambda cid: (len(cid), cid))
+        ids = sorted(owner)
         for start in range(0, len(ids), COMMENT_IDS_CAP):
             body = self.request("POST", "/rest/api/3/comment/list", idempotent=True, want_json=True,
                                 json={"ids": [int(i) for i in ids[start:start + COMMENT_IDS_CAP]]}).body

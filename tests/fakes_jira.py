@@ -213,7 +213,12 @@ class FakeJira(FakeHelpdesk):
     def add_comment(self, key: str, author: str, body: Any, public: bool = True, at: datetime | None = None,
                     bump: bool = True, properties: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A comment made now (its ``created`` becomes the issue's ``updated``), or at ``at`` (seeding: the
-        issue is then updated now)."""
+        issue is then updated now).
+
+        That a new comment's ``created`` and the issue's new ``updated`` are the same instant (as an edit's
+        changelog entry and the issue's ``updated`` are) is not stated in Jira's docs; the adapter only counts
+        on it to recognise its own echo, and where the stamps differ it reads the issue again.
+        """
         made_now = at is None
         at = at or self.tick()
         cid = str(next(self.ids))
