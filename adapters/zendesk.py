@@ -72,10 +72,10 @@ ZENDESK_FIELDS = {"kind": "ticket_form_id", "subject": "subject", "applicant_id"
                   "applicant_name": "requester.name", "applicant_phone": "requester.phone", "due_at": "due_at",
                   "resolved_at": "metrics.solved_at"}
 JOB_DONE = frozenset({"completed", "failed", "killed"})
-#: The keys of a ticket :meth:`ZendeskAdapter.to_interchange` reads besides the configured field paths: what
-#: the echo check compares (:meth:`ZendeskAdapter.mapped_state`).
+#: The keys of a ticket :meth:`ZendeskAdapter.to_interchange` reads besides its tags, its custom fields and the
+#: configured field paths: what the echo check compares with them (:meth:`ZendeskAdapter.mapped_state`).
 MAPPED_KEYS = ("id", "status", "assignee_id", "group_id", "ticket_form_id", "subject", "due_at", "requester_id",
-               "via", "created_at", "tags", "custom_fields")
+               "via", "created_at")
 #: "You can also include a comment_count property in the JSON objects returned by GET requests by sideloading
 #: it" ("Tickets", developer.zendesk.com/api-reference/ticketing/tickets/tickets/); the incremental ticket export
 #: takes the "Tickets sideloads" too ("Incremental Exports", developer.zendesk.com/api-reference/ticketing/
@@ -125,7 +125,8 @@ class ZendeskAdapter(MappedAdapter):
         self._exports: deque[float] = deque(maxlen=EXPORT_PER_MINUTE)
         #: What the echo check compares: :data:`MAPPED_KEYS` and the first key of every configured field path.
         self.mapped_keys = tuple(sorted(set(MAPPED_KEYS) | {
-            path.split(".")[0] for spec in self.mapping.fields.values() for path in str(spec).split("|") if path}))
+            path.split(".")[0] for spec in self.mapping.fields.values() for path in str(spec).split("|") if path}
+            - {"tags", "custom_fields"}))  # compared on their own (mapped_state)
         if kw.get("retry") is None:  # Retry-After honoured up to retry_after_max, not the shared policy's 60 s
             self.retry = RetryPolicy(max_wait=self.settings["retry_after_max"])
 
@@ -291,12 +292,13 @@ class ZendeskAdapter(MappedAdapter):
 
     # -------------------------------------------------------------- govhall's own echo
     def mapped_state(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
-        """What of a ticket the mapping reads (:attr:`mapped_keys`), in a form that compares equal whatever JSON
-        types Zendesk answers with (:func:`plain`): tags as a sorted list, custom fields by id."""
+        """What of a ticket the mapping reads (:attr:`mapped_keys`, its tags and custom fields), in a form that
+        compares equal whatever JSON types Zendesk answers with (:func:`plain`): tags as a sorted list, custom
+        fields by id."""
         state = {key: plain(ticket.get(key)) for key in self.mapped_keys}
-        state["tags"] = sorted(set(state["tags"] or []))
+        state["tags"] = sorted({str(tag) for tag in ticket.get("tags") or []})
         state["custom_fields"] = {str(f.get("id")): plain(f.get("value")) for f in ticket.get("custom_fields") or []
-                                  if isinstance(f, Mapping)}
+                                  if isinstance(f, dict)}
         return state
 
     def version_of(self, ticket: Mapping[str, Any]) -> str:
@@ -325,7 +327,7 @@ class ZendeskAdapter(MappedAdapter):
             try:
                 body = self.get_json("/api/v2/tickets/show_many.json", ids=",".join(ids[start:start + SHOW_MANY]),
                                      include="comment_count")
-                tickets = [t for t in records_at(body, "tickets") if isinstance(t, Mapping)]
+                tickets = [t for t in records_at(body, "tickets") if isinstance(t, dict)]
             except (HTTPError, ValueError):
                 continue
             for ticket in tickets:
@@ -585,11 +587,13 @@ class ZendeskAdapter(MappedAdapter):
 def plain(value: Any) -> Any:
     """A JSON value with every scalar as text, for comparing what was read with what was written (Zendesk
     answers a custom field's number as text, an id as a number)."""
-    if isinstance(value, Mapping):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    return None if value is None else str(value)
+    return str(value)
 
 
 def closed_skips(patch: Patch) -> str:
