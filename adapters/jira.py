@@ -20,8 +20,9 @@ Comments come with the issue (``fields.comment``; the rest through
 ``GET /rest/api/3/issue/{key}/comment`` when Jira holds more); the changelog turns
 status transitions (``[adapter.status_events]``) and moves of the department
 field into events. Internal comments are those with ``jsdPublic: false`` or the
-``sd.public.comment`` property ``{"internal": true}``. ``fetch`` reads each issue
-with ``GET /rest/api/3/issue/{key}``, which does not lag like the search.
+``sd.public.comment`` property ``{"internal": true}``. ``fetch`` reads issues by key, 50 a
+search reconciled with ``reconcileIssues`` (so it does not lag like the pull's search), and an
+issue the search does not answer for with ``GET /rest/api/3/issue/{key}``.
 
 Write: ``PUT /rest/api/3/issue/{key}`` with ``update.labels`` add/remove and
 ``fields`` (custom fields, assignee), then one internal comment with every note:
@@ -58,7 +59,7 @@ from govhall_sdk.model import EVENT_CLASSES, Patch, Ticket
 from govhall_sdk.parse import Parsed
 from govhall_sdk.patch import markers_in
 from govhall_sdk.rest import (
-    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, MappedAdapter, OffsetPaginator, SyncCursor,
+    DEFAULT_START, GOVHALL_ACTOR, CursorTokenPaginator, HTTPError, MappedAdapter, OffsetPaginator, SyncCursor,
     parse_instant, parse_retry_after, records_at,
 )
 from govhall_sdk.rest.webhooks import WebhookFormat, WebhookVerifier, check_once, verifier_for
@@ -358,9 +359,37 @@ class JiraAdapter(MappedAdapter):
                 return
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
-        """The issues with these keys, each read directly (``GET /rest/api/3/issue/{key}``)."""
+        """The issues with these keys as they are now, 50 a search (:meth:`search_keys`); a key the search does
+        not answer for (deleted, moved, or a search refused) is read directly (``GET /rest/api/3/issue/{key}``),
+        which says when the issue is gone."""
         self._as_read.clear()  # the page before is written
-        return super().fetch(ids)
+        keys = [str(i) for i in ids]
+        for start in range(0, len(keys), RECONCILE_CAP):
+            chunk = keys[start:start + RECONCILE_CAP]
+            found = self.search_keys(chunk)
+            yield from (self.parsed(found[key]) for key in chunk if key in found)
+            yield from super().fetch([key for key in chunk if key not in found])
+
+    def search_keys(self, keys: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """The issues ``keys`` (at most 50) by key, read with the fields of the pull and reconciled: the search
+        index lags ("Recent updates might not be immediately visible"), and ``reconcileIssues`` is its documented
+        read-after-write consistency, by issue id. So two searches: the ids (which never change, so a lagging
+        index answers them right), then the issues. ``{}`` when Jira refuses the search (a key it does not
+        know makes the whole JQL a 400)."""
+        jql = f"key in ({', '.join(keys)})"
+        try:
+            ids = self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json={
+                "jql": jql, "fields": ["id"], "maxResults": len(keys)}).body)
+        except HTTPError as exc:
+            if exc.status == 400:
+                return {}
+            raise
+        if not ids:
+            return {}
+        body = {"jql": jql, "fields": self.search_fields, "expand": "changelog", "maxResults": len(keys),
+                "reconcileIssues": [int(issue["id"]) for issue in ids]}
+        issues = self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
+        return {self.ticket_id(issue): issue for issue in issues}
 
     def fetch_params(self) -> dict[str, Any]:
         return {"fields": ",".join(self.search_fields), "expand": "changelog"}

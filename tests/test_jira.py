@@ -152,12 +152,25 @@ def test_department_moves_become_assignments(helpdesk_driver, config):
     assert (move.from_department, move.to_department, move.actor.role) == ("综合窗口", "社保窗口", "staff")
 
 
-def test_fetch_reads_each_issue_directly(helpdesk_driver, config):
+def test_fetch_reads_issues_50_a_reconciled_search(helpdesk_driver, config):
+    helpdesk_driver.seed(conformance_tickets(60))
+    fake = helpdesk_driver.fake
+    keys = [helpdesk_driver.ids[f"C-{i:04d}"] for i in range(60)]
+    items = list(helpdesk_driver.adapter(config).fetch(keys))
+    assert [i.ticket.id for i in items] == keys
+    searches = [c.body for c in fake.sent("POST", r"/rest/api/3/search/jql")]
+    assert [(b["fields"] == ["id"], len(b.get("reconcileIssues", []))) for b in searches] == [
+        (True, 0), (False, 50), (True, 0), (False, 10)]  # the ids, then the issues reconciled by id
+    assert fake.requests("GET", r"/issue/") == 0
+
+
+def test_fetch_reads_a_key_jira_does_not_know_directly(helpdesk_driver, config):
     helpdesk_driver.seed(conformance_tickets(2))
     items = list(helpdesk_driver.adapter(config).fetch([helpdesk_driver.ids["C-0001"], "GOV-999"]))
     assert items[0].ticket.id == helpdesk_driver.ids["C-0001"]
     assert items[1].error.problems == ["no such issue on Jira"]
-    assert helpdesk_driver.fake.requests("POST", r"search") == 0
+    assert helpdesk_driver.fake.requests("POST", r"search") == 1  # refused: GOV-999 does not exist
+    assert helpdesk_driver.fake.requests("GET", r"/issue/GOV-\d+$") == 2
 
 
 # ---------------------------------------------------------------- the cursor
@@ -322,7 +335,7 @@ def test_the_token_never_appears_in_errors_or_repr(helpdesk_driver, config):
     echo = lambda request: json.dumps({"errorMessages": [f"bad credentials {TOKEN} in {request.headers['Authorization']}"]})
     helpdesk_driver.fake.fail("PUT", r"/issue/", 400, echo)
     outcome = adapter.apply([(item.ticket, Patch(["x"]))])[0]
-    helpdesk_driver.fake.fail("GET", r"/issue/", 500, echo, times=10)
+    helpdesk_driver.fake.fail("POST", r"search/jql", 500, echo, times=10)
     with pytest.raises(Exception) as caught:
         list(adapter.fetch([item.ticket.id]))
     for text in (outcome.error, str(caught.value), repr(adapter)):
