@@ -37,6 +37,7 @@ import json
 from typing import Any, Mapping, Sequence
 
 from govhall_sdk import hookimpl
+from govhall_sdk.adapter import AdapterError
 from govhall_sdk.mapping import assignee, html_text
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.rest import GOVHALL_ACTOR, LinkHeaderPaginator, MappedAdapter, UpdatedSinceWalk, iso_utc
@@ -107,11 +108,16 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
         return {"include": self.settings["include"]} if self.settings["include"] else {}
 
     def read_ticket(self, record: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
-        """The ticket's conversations, 100 a page; its properties and stats are kept for the echo of a write."""
-        path = f"/api/v2/tickets/{record.get('id')}/conversations"
-        conversations = self.collect(path, LinkHeaderPaginator(), None, {"per_page": 100})
-        self._as_read[self.ticket_id(record)] = {**properties(record), "stats": record.get("stats")}
+        """The ticket's conversations; what it holds as read is kept for the echo of a write."""
+        conversations = self.conversations(record.get("id"))
+        self._as_read[self.ticket_id(record)] = {**properties(record), "stats": record.get("stats"),
+                                                 "conversations": versions(conversations)}
         return {"conversations": conversations}
+
+    def conversations(self, ticket_id: Any) -> list[Any]:
+        """List All Conversations of a Ticket, 100 a page (``Link: rel="next"``)."""
+        path = f"/api/v2/tickets/{ticket_id}/conversations"
+        return self.collect(path, LinkHeaderPaginator(), None, {"per_page": 100})
 
     def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Any], int]:
         """The kit's items of a page; what was kept of the page before (written by now) is let go first."""
@@ -131,11 +137,22 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
         state = {**properties(record), "stats": record.get("stats")}
         return super().is_echo({**record, self.version_key: echo_version(record.get(self.version_key), state)})
 
-    def remember_write(self, ticket_id: str, updated_at: Any, state: Mapping[str, Any]) -> None:
-        """Remember the version a write's last request produced, the ticket then holding ``state``."""
+    def remember_write(self, ticket_id: str, updated_at: Any, state: Mapping[str, Any], note: Any) -> None:
+        """Remember the version a write's last request produced, the ticket then holding ``state``, once its
+        conversations prove that nobody but govhall (``note``) wrote on it since it was read: no answer of a
+        write shows a person's reply or note of that time, and Freshdesk's ``PUT`` has no version check."""
         read = self._as_read.get(ticket_id)
-        if updated_at and read is not None:
+        if updated_at and read is not None and self.only_own_since_read(ticket_id, read, note):
             self.remember_version(ticket_id, echo_version(updated_at, {**state, "stats": read["stats"]}))
+
+    def only_own_since_read(self, ticket_id: str, read: Mapping[str, Any], note: Any) -> bool:
+        """Whether the ticket's conversations are those read, unedited, plus govhall's ``note`` (if any); a
+        read that fails proves nothing (the ticket is read again)."""
+        own = versions([note]) if isinstance(note, Mapping) else []
+        try:
+            return versions(self.conversations(ticket_id)) == read["conversations"] + own
+        except (AdapterError, ValueError):
+            return False
 
     def expected_after(self, ticket_id: str, update: Mapping[str, Any]) -> dict[str, Any] | None:
         """The properties the ticket holds after ``update`` if nobody else changed it since it was read."""
@@ -200,11 +217,11 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
         if update:
             answer = self.request("PUT", f"/api/v2/tickets/{ticket.id}", json=update, want_json=True).body
             if isinstance(answer, Mapping) and properties(answer) == self.expected_after(ticket.id, update):
-                self.remember_write(ticket.id, answer.get(self.version_key), properties(answer))
+                self.remember_write(ticket.id, answer.get(self.version_key), properties(answer), note)
         elif isinstance(note, Mapping) and ticket.id in self._as_read:
             # only the note changed the ticket: Freshdesk gives the ticket's new updated_at nowhere, the note's
             # own creation is taken for it (if the ticket says otherwise, it is simply read again)
-            self.remember_write(ticket.id, note.get("created_at"), properties(self._as_read[ticket.id]))
+            self.remember_write(ticket.id, note.get("created_at"), properties(self._as_read[ticket.id]), note)
 
     def post_note(self, ticket_id: str, notes: Sequence[Any]) -> Any:
         """One private note carrying every note of the patch (each its own paragraph, its marker in it)."""
@@ -233,6 +250,11 @@ def properties(record: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out["tags"], list):
         out["tags"] = sorted(out["tags"], key=str)
     return out
+
+
+def versions(conversations: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """``(id, updated_at)`` of each conversation, in order: what a reply, an edit or a deletion changes."""
+    return [(c.get("id"), c.get("updated_at")) if isinstance(c, Mapping) else (None, None) for c in conversations]
 
 
 def echo_version(updated_at: Any, state: Mapping[str, Any]) -> str:

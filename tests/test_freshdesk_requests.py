@@ -10,6 +10,7 @@ from govhall_sdk.patch import markers_in
 from govhall_sdk.testing import build_sync, conformance_tickets
 from test_freshdesk import DOC_TICKET, NOW
 
+CONVERSATIONS = "GET /api/v2/tickets/{id}/conversations"
 FIRST, SECOND = "[govhall:tl.overdue:completion]", "[govhall:escalation:1]"
 NOTES = [Note("tl.overdue", FIRST, f"超时 {FIRST}"), Note("escalation", SECOND, f"升级 {SECOND}")]
 
@@ -67,7 +68,7 @@ def sync_run(driver, config, pm):
 
 
 def read_then_pull(fake, driver, config, memory=None):
-    """An adapter that has read ticket 5 (a documented ticket) and the cursor just before its version."""
+    """An adapter that has pulled ticket 5 (a documented ticket), the ticket, and the cursor after that pull."""
     fake.add_ticket({**DOC_TICKET, "id": 5, "custom_fields": {}, "updated_at": fake.tick()})
     adapter = driver.make_adapter(config)
     adapter.memory = memory
@@ -87,7 +88,7 @@ def test_the_notes_of_a_patch_are_one_private_note_and_only_notes_send_no_update
     adapter, ticket, _ = read_then_pull(fake, driver, config)
     before = len(fake.log)
     assert adapter.apply([(ticket, Patch(notes=NOTES))])[0].ok
-    assert requests_by_endpoint(fake, before) == {"POST /api/v2/tickets/{id}/notes": 1}
+    assert requests_by_endpoint(fake, before) == {"POST /api/v2/tickets/{id}/notes": 1, CONVERSATIONS: 1}
     (note,) = fake.conversations["5"]
     assert note["private"] and markers_in(note["body_text"]) == [FIRST, SECOND]
 
@@ -98,7 +99,7 @@ def test_tags_already_as_the_patch_leaves_them_send_no_update(fake, driver, conf
     assert adapter.apply([(ticket, Patch(add_tags=["窗口A"]))])[0].ok  # the ticket has it already
     assert fake.log[before:] == []
     adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"]))])
-    assert requests_by_endpoint(fake, before) == {"PUT /api/v2/tickets/{id}": 1}
+    assert requests_by_endpoint(fake, before) == {"PUT /api/v2/tickets/{id}": 1, CONVERSATIONS: 1}
 
 
 def test_many_tickets_are_written_one_update_each_never_by_the_asynchronous_bulk_update(fake, driver, config,
@@ -132,7 +133,7 @@ def test_the_echo_of_a_note_alone_is_the_notes_version_and_kept_for_the_next_run
     next_run = driver.make_adapter(config)
     next_run.memory = memory
     assert pulled_again(next_run, cursor) == ([], 1), "the next run skips it too, reading no conversation"
-    assert not fake.requests_to("GET", "/api/v2/tickets/5/conversations")[1:]
+    assert len(fake.requests_to("GET", "/api/v2/tickets/5/conversations")) == 2  # the read, the write's proof
 
 
 def test_a_persons_reply_right_after_govhalls_write_is_read_next_run(fake, driver, config, govhall_pm):
@@ -158,6 +159,44 @@ def test_a_persons_change_between_govhalls_read_and_its_write_is_read(fake, driv
     adapter, ticket, cursor = read_then_pull(fake, driver, config)
     fake.tickets["5"].update(priority=3, updated_at=fake.tick())  # the write's answer shows it
     adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"], notes=NOTES))])
+    assert pulled_again(adapter, cursor) == (["5"], 0)
+
+
+def test_an_agents_private_note_between_govhalls_read_and_its_write_is_read(fake, driver, config):
+    adapter, ticket, cursor = read_then_pull(fake, driver, config)
+    fake.add_conversation("5", {"body": "<div>[受理] 通知书: 是</div>", "private": True})  # no property moves
+    adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"]))])
+    assert pulled_again(adapter, cursor) == (["5"], 0)
+
+
+def test_a_persons_note_between_govhalls_note_and_its_update_is_read(fake, driver, config):
+    adapter, ticket, cursor = read_then_pull(fake, driver, config)
+    update = fake._update
+
+    def a_note_lands_first(tid, body):  # an agent's note lands between govhall's two requests
+        fake.add_conversation(tid, {"body": "<div>已电话联系申请人</div>", "private": True})
+        return update(tid, body)
+
+    fake._update = a_note_lands_first
+    adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"], notes=NOTES))])
+    assert pulled_again(adapter, cursor) == (["5"], 0)
+
+
+def test_a_conversation_edited_before_govhalls_write_is_read(fake, driver, config):
+    fake.add_ticket({**DOC_TICKET, "id": 5, "custom_fields": {}, "updated_at": fake.tick()},
+                    [{"body": "<div>[受理] 通知书: 否</div>", "private": True}])
+    adapter = driver.make_adapter(config)
+    ((ticket, cursor),) = [(p.items[0].ticket, p.cursor) for p in adapter.pull(None, 10)]
+    fake.conversations["5"][0].update(body="<div>[受理] 通知书: 是</div>", updated_at=fake.tick())
+    adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"]))])
+    assert pulled_again(adapter, cursor) == (["5"], 0)
+
+
+def test_a_failed_proof_leaves_the_write_done_and_the_ticket_to_be_read_again(fake, driver, config):
+    adapter, ticket, cursor = read_then_pull(fake, driver, config)
+    fake.fail("GET", "/api/v2/tickets/5/conversations", status=500, times=6)
+    (outcome,) = adapter.apply([(ticket, Patch(add_tags=["govhall_sla_red"]))])
+    assert outcome.ok and "govhall_sla_red" in fake.tickets["5"]["tags"]
     assert pulled_again(adapter, cursor) == (["5"], 0)
 
 
