@@ -160,8 +160,9 @@ class EchoCheck:
     """Whether one written issue changed only by govhall's own write since govhall read it (see
     :meth:`JiraAdapter.remember_own_versions`).
 
-    ``updated`` is the issue's ``updated`` after the write; ``changed_at`` the instants of govhall's own changes
-    seen since the read; ``hidden`` the comment ids the read-back search did not show, still to be checked.
+    ``updated`` is the issue's ``updated`` after the write; ``changed_at`` the instants of the changes seen since
+    the read; ``hidden`` the comment ids the read-back search did not show, still to be checked; ``doubtful``
+    once anything but govhall's own change was seen, or could not be read.
     """
 
     key: str

@@ -28,7 +28,8 @@ def config(govhall_config):
 def run(driver, config, pm):
     """One ``govhall run`` on the fake, and the requests it sent by ``(method, path)``."""
     before = len(driver.fake.received)
-    summary = build_sync(config, driver.make_adapter(config), pm, driver.adapter(config).page_size()).run(NOW)
+    adapter = driver.make_adapter(config)
+    summary = build_sync(config, adapter, pm, adapter.page_size()).run(NOW)
     return summary, [(c.method, c.path) for c in driver.fake.received[before:]]
 
 
@@ -37,23 +38,17 @@ def reads_of_issues(sent):
     return [(m, p) for m, p in sent if m == "GET" and "/issue/" in p]
 
 
-def during_write(driver, adapter_wrapper, change):
-    """Make ``change(key)`` happen on the fake just before govhall writes each issue (after it read it)."""
-    inner = adapter_wrapper.inner
-    original = inner.apply_one
+def run_with_change_before_write(driver, config, pm, change):
+    """A first run in which ``change(key)`` happens to every issue between govhall's read and its write."""
+    adapter = driver.make_adapter(config)
+    original = adapter.inner.apply_one
 
     def apply_one(ticket, patch):
         change(ticket.id)
         original(ticket, patch)
 
-    inner.apply_one = apply_one
-
-
-def run_with_change_before_write(driver, config, pm, change):
-    """A first run in which ``change`` happens to every issue between govhall's read and its write."""
-    adapter = driver.make_adapter(config)
-    during_write(driver, adapter, change)
-    return build_sync(config, adapter, pm, 100).run(NOW)
+    adapter.inner.apply_one = apply_one
+    return build_sync(config, adapter, pm, adapter.page_size()).run(NOW)
 
 
 def busy(driver, seeded_id, comments=8):
