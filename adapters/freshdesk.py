@@ -23,8 +23,10 @@ no ticket, and no ticket's ``updated_at`` to recognise the echo by.
 
 Echo: the version remembered is that of the LAST request of a write (the ``PUT``'s
 answer, or the note's ``created_at`` when only a note was written), with a digest of
-the ticket's properties and ``stats``, and only when the ``PUT``'s answer shows no
-property changed by anyone else (:meth:`FreshdeskAdapter.is_echo`). Pacing on
+the ticket's properties and ``stats`` (:meth:`FreshdeskAdapter.is_echo`), and only when
+the ``PUT``'s answer shows no property changed by anyone else and the conversations,
+read once more after the write, are those read plus govhall's note: Freshdesk's ``PUT``
+has no version check, and no answer of a write shows a person's note. Pacing on
 ``X-RateLimit-Remaining`` of ``X-RateLimit-Total``; ``X-RateLimit-Used-CurrentRequest``
 is counted in :attr:`FreshdeskAdapter.credits_used`; 429 waits ``Retry-After``.
 The mapping of types, groups, users, fields and note prefixes is :mod:`govhall_sdk.mapping`.
