@@ -388,7 +388,7 @@ class JiraAdapter(MappedAdapter):
         if not ids:
             return {}
         body = {"jql": jql, "fields": self.search_fields, "expand": "changelog", "maxResults": len(keys),
-                "reconcileIssues": [int(issue["id"]) for issue in ids]}
+                "reconcileIssues": [int(issue["id"]) for issue in ids if str(issue.get("id", "")).isdigit()]}
         issues = self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
         return {self.ticket_id(issue): issue for issue in issues}
 
@@ -568,7 +568,8 @@ class JiraAdapter(MappedAdapter):
         for start in range(0, len(known), RECONCILE_CAP):
             chunk = known[start:start + RECONCILE_CAP]
             try:
-                checks = [self._echo_check(issue, mine) for issue in self._read_back(chunk)]
+                checks = [self._echo_check(issue, mine) for issue in self._read_back(chunk)
+                          if self.ticket_id(issue) in chunk]  # an issue moved meanwhile answers with another key
                 self._check_hidden_comments([c for c in checks if c.hidden and not c.doubtful], mine)
             except (AdapterError, ValueError) as exc:
                 log.warning("jira: the %d issues just written could not be read back (%s); the next run reads "
