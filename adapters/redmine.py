@@ -12,10 +12,15 @@ for a full configuration. In short:
   ``updated_on``) never shift it; the cursor is a :class:`~govhall_sdk.rest.SyncCursor`
   (the instant and the ids already taken in the second Redmine's ``>=`` re-lists:
   it means ``> T - 1 s``).
-- **echo**: an issue whose last journal is govhall's own write (same second as
-  ``updated_on``, no other user's journal since this adapter last read it, or
-  since the cursor) is counted in ``Page.skipped`` and not evaluated again.
-- **write**: one ``PUT /issues/ID.json`` per ticket with the govhall custom
+- **echo**: a PUT answers 204 with no body, so after a page's PUTs one
+  ``GET /issues.json?issue_id=1,2,3&status_id=*&last_updated_by=ME`` reads back the
+  ``updated_on`` each write left, kept in the state store (:meth:`RESTAdapter.remember_version`);
+  a later pull that lists the issue at that ``updated_on`` skips it (``Page.skipped``)
+  without reading it. Kept only when nothing but govhall's write can be behind it (see
+  :meth:`RedmineAdapter.apply`; ``docs/adapters/redmine.md``, "Changes made while govhall writes").
+- **write**: one list request by id before a page's PUTs (an issue changed since it
+  was read is not written: a conflict, read and evaluated again), then one
+  ``PUT /issues/ID.json`` per ticket with the govhall custom
   fields, the full new value of the tags list field, the notes joined into one
   private note, and the assignee; nothing at all when nothing would change
   (Redmine bumps ``updated_on`` even for an empty PUT). A PUT that carries a
@@ -41,12 +46,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time as clock
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from govhall_sdk import hookimpl
-from govhall_sdk.adapter import gone
+from govhall_sdk.adapter import WriteOutcome, gone
 from govhall_sdk.config import ConfigError
 from govhall_sdk.mapping import DEFAULT_NOTE_PREFIXES as SHARED_NOTE_PREFIXES
 from govhall_sdk.mapping import DEFAULT_GROUP_VALUES, read_note
@@ -102,6 +108,11 @@ TEXT_INTO = {
 SPEC_KEYS = frozenset({"type", "text", "approved"})
 _SPLIT = re.compile(r"[,，、;；\n]+")
 _REDMINE_TIME = "%Y-%m-%dT%H:%M:%SZ"
+#: Redmine's largest page: ``limit`` above 100 is served as 100 (``api_offset_and_limit`` in Redmine's
+#: ApplicationController; redmine.org/projects/redmine/wiki/Rest_api, "Collection resources and pagination").
+REDMINE_MAX_LIMIT = 100
+#: Why a write was not sent: the issue's ``updated_on`` moved between govhall's read and its write.
+CHANGED_SINCE_READ = "changed in Redmine since govhall read it (another updated_on): read again, not written"
 
 
 def _rm_time(text: str) -> datetime:
@@ -337,8 +348,8 @@ class RedmineAdapter(UpdatedSinceWalk):
         self._status_names: dict[int, str] = {}
         self._status_lookup_done = False
         self._written: list[int] = []
-        self._journal_marks: dict[int, int] = {}  # issue id -> its highest journal id when this adapter read it
-        self._echo_since: datetime | None = None
+        self._read_at: dict[str, float] = {}  # issue id -> when its read with journals was sent (monotonic)
+        self._put_at: dict[str, float] = {}  # issue id -> when govhall's PUT of it was answered (monotonic)
 
     # ---------------------------------------------------------- plumbing
 
@@ -349,6 +360,8 @@ class RedmineAdapter(UpdatedSinceWalk):
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """:meth:`RESTAdapter.request`, counted by kind for the run's figures."""
         kind = ("list" if path.startswith("/issues.json") else "issue" if path.startswith("/issues/") else "meta")
+        if kind == "list" and "issue_id" in (kwargs.get("params") or {}):
+            kind = "list by id"
         self.stats[f"{method.upper()} {kind}"] += 1
         return super().request(method, path, **kwargs)
 
@@ -396,6 +409,11 @@ class RedmineAdapter(UpdatedSinceWalk):
             body = self.request("GET", "/issue_statuses.json", want_json=True).body
             self._status_names.update({s["id"]: s["name"] for s in body.get("issue_statuses", [])})
         return self._status_names.get(sid)
+
+    def _read_issue(self, issue_id: Any) -> dict[str, Any] | None:
+        """:meth:`_get_issue` for an evaluation, noting when the read was sent (see :meth:`_read_long_after_a_change`)."""
+        self._read_at[str(issue_id)] = clock.monotonic()
+        return self._get_issue(issue_id)
 
     def _get_issue(self, issue_id: Any) -> dict[str, Any] | None:
         """One issue with its journals, or None when it is gone (404)."""
@@ -631,32 +649,6 @@ class RedmineAdapter(UpdatedSinceWalk):
         fid = self.fields.get(name)
         return f"custom field {cf_names.get(fid) or name!r} (id {fid})"
 
-    def is_echo(self, issue: Mapping[str, Any], since: datetime | None = None,
-                after_journal: int | None = None) -> bool:
-        """True when the issue's last change is govhall's own write and nobody else wrote since.
-
-        "Since" is exact when this adapter fetched the issue before in the same
-        pull (``after_journal``: the highest journal id it had then); otherwise
-        it is the cursor's instant ``since`` (a journal by someone else at or
-        after it means a person's change). A first pull (neither) counts no echo.
-        """
-        if self._me is None or (since is None and after_journal is None):
-            return False
-        journals = sorted(issue.get("journals") or [], key=lambda j: (j.get("created_on") or "", j.get("id") or 0))
-        if not journals or (journals[-1].get("user") or {}).get("id") != self._me["id"]:
-            return False
-        if abs(_rm_time(issue["updated_on"]) - _rm_time(journals[-1]["created_on"])) > timedelta(seconds=1):
-            return False
-        for j in journals:
-            if (j.get("user") or {}).get("id") == self._me["id"]:
-                continue
-            if after_journal is not None:
-                if (j.get("id") or 0) > after_journal:
-                    return False
-            elif _rm_time(j["created_on"]) >= since:
-                return False
-        return True
-
     # ---------------------------------------------------------- adapter API
 
     def list_params(self, cursor: str | None, page_size: int) -> dict[str, Any]:
@@ -671,7 +663,7 @@ class RedmineAdapter(UpdatedSinceWalk):
         params["updated_on"] = ">=" + iso_utc(since + timedelta(seconds=1))
 
     def per_page(self, page_size: int) -> int:
-        return max(1, min(page_size, 100))
+        return max(1, min(page_size, REDMINE_MAX_LIMIT))
 
     def new_paginator(self, cursor: str | None, page_size: int, **extra: Any) -> UpdatedSincePaginator:
         return super().new_paginator(cursor, page_size, written=self._written)
@@ -679,31 +671,28 @@ class RedmineAdapter(UpdatedSinceWalk):
     def pull(self, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
         """Issues updated since ``cursor``, oldest first; govhall's own echoes counted in ``skipped``."""
         self._ensure_meta()
-        # a first pull, or a pass over every ticket (skip_echoes false), never takes an earlier run's write for
-        # an echo; this run's own writes are still recognised by their journal ids
-        self._echo_since = SyncCursor.parse(cursor, self.start(), self.tz).since if cursor and self.skip_echoes else None
         yield from super().pull(cursor, page_size)
 
     def page_items(self, records: Sequence[Mapping[str, Any]], page: Any) -> tuple[list[Parsed], int]:
-        """Each issue of the page read with its journals (the list has none); other trackers' issues are left out."""
+        """Each issue of the page read with its journals (the list has none), unless the list shows it at the
+        version govhall's own write left (:meth:`RESTAdapter.is_echo`, kept by :meth:`apply`); other
+        trackers' issues are left out."""
         items: list[Parsed] = []
         skipped = 0
         for record in records:
             if (record.get("tracker") or {}).get("name") not in self.trackers:
                 continue  # another tracker in the same project: not a govhall ticket
+            if self.is_echo(record):
+                skipped += 1
+                continue
+            self.forget_version(str(record["id"]))
             try:
-                issue = self._get_issue(record["id"])
+                issue = self._read_issue(record["id"])
             except HTTPError as exc:  # this issue's error, not the page's: the others are still written
                 items.append(missing(str(record["id"]), f"ticket: cannot be read: {exc}"))
                 continue
-            if issue is None:
-                continue
-            echo = self.is_echo(issue, self._echo_since, self._journal_marks.get(issue["id"]))
-            self._journal_marks[issue["id"]] = max((j.get("id") or 0 for j in issue.get("journals") or []), default=0)
-            if echo:
-                skipped += 1
-                continue
-            items.append(self.parsed(issue))
+            if issue is not None:
+                items.append(self.parsed(issue))
         return items, skipped
 
     def fetch(self, ids: Sequence[str]) -> Iterator[Parsed]:
@@ -713,7 +702,7 @@ class RedmineAdapter(UpdatedSinceWalk):
             if not tid.isdigit():
                 yield missing(tid, "id: not a Redmine issue id")
                 continue
-            issue = self._get_issue(tid)
+            issue = self._read_issue(tid)
             yield gone(tid, self.missing_ticket) if issue is None else self.parsed(issue)
 
     def user_id(self, who: str | None) -> int | None:
@@ -783,7 +772,78 @@ class RedmineAdapter(UpdatedSinceWalk):
         else:
             markers = [n.marker for n in patch.notes if n.marker in body["notes"]]
             self._put_with_note(ticket.id, path, body, markers)
+        self._put_at[ticket.id] = clock.monotonic()
         self._written.append(int(ticket.id))
+
+    def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
+        """A page's PUTs (:meth:`apply_one`) between two reads of the issue list by id, one request each.
+
+        Before: an issue that needs a PUT and whose ``updated_on`` moved since govhall read it is not written;
+        its outcome is a conflict, so ``govhall run`` reads and evaluates it again (Redmine's REST API has no
+        conditional update: a PUT overwrites whatever changed meanwhile). After: the version each write left is
+        kept (:meth:`_remember_writes`), so the next pull knows govhall's echo from the list alone.
+        """
+        self._ensure_meta()
+        try:
+            changed = self._changed_since_read([ticket for ticket, patch in writes if self.build_update(ticket, patch)])
+        except HTTPError as exc:  # not checked, not written: each is tried again at the next run
+            return [WriteOutcome(ticket.id, False, f"HTTPError: {exc}") for ticket, _ in writes]
+        mark = len(self._written)
+        outcomes = {o.ticket_id: o for o in super().apply([(t, p) for t, p in writes if t.id not in changed])}
+        self._remember_writes({t.id: t for t, _ in writes}, [str(i) for i in self._written[mark:]])
+        return [outcomes.get(t.id) or WriteOutcome(t.id, False, CHANGED_SINCE_READ, conflict=True) for t, _ in writes]
+
+    def _listed_versions(self, ids: Sequence[str], **filters: Any) -> dict[str, str]:
+        """``updated_on`` by issue id as the issue list shows them, ``filters`` applied: one request per 100 ids
+        (the list's ``issue_id`` filter takes ids separated by commas, redmine.org/projects/redmine/wiki/Rest_Issues,
+        "Listing issues"; ``status_id=*``: closed issues too)."""
+        versions: dict[str, str] = {}
+        for start in range(0, len(ids), REDMINE_MAX_LIMIT):
+            chunk = ids[start:start + REDMINE_MAX_LIMIT]
+            body = self.get_json(self.tickets_path, issue_id=",".join(chunk), status_id="*", limit=len(chunk),
+                                 **filters)
+            versions.update({str(r["id"]): str(r["updated_on"]) for r in self.records(body)})
+        return versions
+
+    def _changed_since_read(self, tickets: Sequence[Ticket]) -> set[str]:
+        """The ids of the issues whose ``updated_on`` is no longer the one govhall read."""
+        read = {t.id: str((t.extra.get("redmine") or {}).get("updated_on")) for t in tickets}
+        if not read:
+            return set()
+        return {tid for tid, version in self._listed_versions(list(read)).items() if version != read[tid]}
+
+    def _remember_writes(self, tickets: Mapping[str, Ticket], written: Sequence[str]) -> None:
+        """Keep the ``updated_on`` govhall's writes left (:meth:`RESTAdapter.remember_version`), read back with
+        one list request per 100 issues, for the issues that certainly changed by govhall's write alone.
+
+        Only issues whose last journal is govhall's are listed (the ``last_updated_by`` filter of Redmine 3.4+,
+        Feature #17720: the user of the issue's newest journal), so a person's journal after the write is read
+        next run. The read-back waits until a second has passed since the last PUT: a person's later change then has another
+        ``updated_on`` (Redmine shows whole seconds). A failed read-back keeps nothing: those echoes are read.
+        """
+        if not written:
+            return
+        self.sleep(max(0.0, 1.0 - (clock.monotonic() - max(self._put_at[tid] for tid in written))))
+        try:
+            versions = self._listed_versions(list(written), last_updated_by=self._me["id"])
+        except HTTPError as exc:
+            log.info("redmine: the versions govhall's writes left could not be read back (%s); read next run", exc)
+            return
+        for tid, version in versions.items():
+            if self._read_long_after_a_change(tickets[tid], version):
+                self.remember_version(tid, version)
+
+    def _read_long_after_a_change(self, ticket: Ticket, written_version: str) -> bool:
+        """Whether govhall read the issue at least a second after its last change before the read, bounded from
+        the issue's ``updated_on`` before and after the write and the time between the read and the PUT's
+        answer: a person's change in the second of the old ``updated_on``, after the read, would show the same
+        ``updated_on`` to :meth:`_changed_since_read`. When it cannot be told, nothing is kept (read again)."""
+        read_version = (ticket.extra.get("redmine") or {}).get("updated_on")
+        read_at, put_at = self._read_at.get(ticket.id), self._put_at.get(ticket.id)
+        if not read_version or read_at is None or put_at is None:
+            return False
+        lead = (_rm_time(written_version) - _rm_time(str(read_version))).total_seconds()
+        return lead >= 1.0 + (put_at - read_at)
 
     def _put_with_note(self, issue_id: str, path: str, body: dict[str, Any], markers: list[str]) -> None:
         """A PUT that posts a note is never resent blindly (the note would appear twice).

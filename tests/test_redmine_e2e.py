@@ -34,7 +34,8 @@ from govhall_sdk.config import default_config, load_config
 from govhall_sdk.engine import Engine
 from govhall_sdk.host import get_plugin_manager
 from govhall_sdk.parse import Parsed
-from govhall_sdk.sync import make_adapter
+from govhall_sdk.state import StateStore
+from govhall_sdk.sync import Sync, make_adapter
 from govhall_sdk.testing import AdapterConformance, HelpdeskDriver
 from redmine_server import RedmineClient, require_server
 
@@ -385,7 +386,8 @@ def test_figures(demo, capsys):
     with capsys.disabled():
         print("\n" + "\n".join(lines))
     assert second["requests"] <= 3
-    assert first["requests"] <= 3 + 2 * len(demo.ids) + 2 * first["written"] + 2
+    assert first["by_kind"]["GET issue"] == len(demo.ids)  # each issue read once: no echo re-read
+    assert first["requests"] <= 3 + len(demo.ids) + first["written"] + 2 + 2
 
 
 # ---------------------------------------------------------------- mapping traps found on a real Redmine
@@ -576,7 +578,8 @@ class SeededIdsAdapter(RedmineAdapter):
 
     def apply(self, writes):
         outcomes = super().apply([(attrs.evolve(t, id=self.to_rm.get(t.id, t.id)), p) for t, p in writes])
-        return [WriteOutcome(self.to_ext.get(o.ticket_id, o.ticket_id), o.ok, o.error) for o in outcomes]
+        return [WriteOutcome(self.to_ext.get(o.ticket_id, o.ticket_id), o.ok, o.error, o.conflict)
+                for o in outcomes]
 
 
 class RedmineDriver(HelpdeskDriver):
@@ -629,3 +632,88 @@ class TestRedmineConformance(AdapterConformance):
 
     # Redmine stamps issues with its own clock: evaluate well after it, so the complaints are overdue.
     now = (datetime.now(timezone.utc) + timedelta(days=DAYS_AHEAD)).astimezone(TZ).isoformat()
+
+
+# ---------------------------------------------------------------- requests: no echo re-read (issue 16)
+
+@attrs.define
+class Echoes:
+    ids: list[int]
+    runs: list[tuple[object, dict, list[str]]]  # (summary, requests by kind, the walk's list URLs)
+    after_first: dict[int, dict]
+
+
+@pytest.fixture(scope="module")
+def echoes(redmine, tmp_path_factory):
+    """Four complaints; a first run during whose read-back a person notes issue 1 (right after govhall's
+    write, before its echo is seen), a rerun, a person's note on issue 2 a while later and its run, an idle run."""
+    project = redmine.new_project("echo")
+    ids = [redmine.create(project, "Complaint", f"投诉 {n}", "wang", "Open", channel="phone", department="综合窗口")
+           for n in range(4)]
+    now = (redmine.server_now(project) + timedelta(days=DAYS_AHEAD)).astimezone(TZ)
+    time.sleep(2.1)  # a scheduled run comes seconds after the last change, not in its second
+    state = StateStore(tmp_path_factory.mktemp("redmine-echo") / "state.sqlite")
+    config = default_config(get_plugin_manager())
+    settings = {**adapter_settings(redmine, project), "api_key": redmine.info["api_key"]}
+    settings.pop("type")
+    engine = Engine(config)
+    runs = []
+
+    def run(during_read_back=None):
+        def sleep(seconds):
+            if during_read_back:
+                during_read_back()
+            time.sleep(seconds)
+
+        adapter = RedmineAdapter(settings, config, sleep=sleep)
+        listed: list[str] = []
+        adapter.session.hooks["response"].append(
+            lambda r, *a, **k: listed.append(r.request.url) if "/issues.json?" in r.request.url
+            and "issue_id=" not in r.request.url else None)
+        summary = Sync(engine, adapter, state).run(now)
+        adapter.close()
+        runs.append((summary, dict(adapter.stats), listed))
+
+    once = iter([lambda: redmine.update(ids[1], "li", "已电话联系申请人，正在办理。")])
+    run(during_read_back=lambda: next(once, lambda: None)())
+    after_first = {i: redmine.read(i) for i in ids}
+    time.sleep(2.1)
+    run()
+    time.sleep(1.1)
+    redmine.update(ids[2], "wang", "申请人来电补充说明。")
+    time.sleep(2.1)
+    run()
+    run()
+    return Echoes(ids, runs, after_first)
+
+
+def test_a_first_run_reads_each_issue_once_and_no_echo(echoes):
+    summary, kinds, listed = echoes.runs[0]
+    assert summary.ok and summary.written == 4
+    # each issue read once with its journals; issue 1's echo read again: a person wrote after govhall
+    assert kinds["GET issue"] == 4 + 1 and summary.skipped == 3
+    assert kinds["GET list by id"] == 2  # checked before the page's PUTs, read back after them
+    assert listed and all("limit=100" in url for url in listed)  # Redmine's largest page
+
+
+def test_one_combined_note_per_issue_per_run(echoes):
+    for iid in echoes.ids:
+        notes = [j for j in echoes.after_first[iid]["govhall_journals"] if j.get("notes")]
+        assert len(notes) == 1, iid
+
+
+def test_a_persons_journal_right_after_govhalls_write_is_read_next_run(echoes):
+    summary, kinds, _ = echoes.runs[1]
+    assert summary.ok and summary.evaluated == 1 and kinds["GET issue"] == 1  # issue 1, and only it
+
+
+def test_a_persons_later_journal_is_read_and_nothing_else(echoes):
+    summary, kinds, _ = echoes.runs[2]
+    # the person's issue is read; the echoes of the rerun's writes (made after its pull) are skipped unread
+    assert summary.ok and summary.evaluated == 1 and kinds["GET issue"] == 1
+
+
+def test_an_idle_run_reads_no_issue(echoes):
+    summary, kinds, _ = echoes.runs[3]
+    assert summary.ok and summary.evaluated == 0 and kinds.get("GET issue", 0) == 0
+    assert kinds.get("PUT issue", 0) == 0 and kinds.get("GET list", 0) == 1
