@@ -914,6 +914,25 @@ def test_sync_reads_and_evaluates_a_persons_change_right_after_govhalls_write(co
     assert second.ok and second.evaluated == 1 and [c for c in fake.calls[mark:] if c[0] == "get"] == [("get", "2")]
 
 
+def test_sync_reads_again_an_issue_a_person_changed_between_govhalls_read_and_its_write(config, fake, govhall_pm):
+    iid = fake.add(cfs={"channel": "phone", "department": "综合窗口"})
+    fake.tick(5)
+    real, checks = fake._by_id, []
+
+    def by_id(q):  # the check before the PUTs: a person noted the issue after govhall read it
+        if "last_updated_by" not in q and not checks:
+            fake.tick(1.5)
+            fake.journal(iid, LI, "[答复] 依据、条件、材料、程序、时限")
+        checks.append(q)
+        return real(q)
+
+    fake._by_id = by_id
+    adapter = make(config)
+    summary = Sync(Engine(config, govhall_pm), adapter, StateStore(config.state_path)).run(fake.clock + timedelta(days=60))
+    assert summary.ok and summary.written == 1 and len(fake.puts) == 1  # written once, after reading it again
+    assert [c for c in fake.calls if c[0] == "get"][:2] == [("get", str(iid))] * 2
+
+
 # ---------------------------------------------------------------- govhall redmine setup
 
 SETUP_INFO = {"url": "http://127.0.0.1:3300", "api_key": KEY, "project_id": 1, "project_identifier": "govhall",
