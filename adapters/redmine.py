@@ -411,7 +411,8 @@ class RedmineAdapter(UpdatedSinceWalk):
         return self._status_names.get(sid)
 
     def _read_issue(self, issue_id: Any) -> dict[str, Any] | None:
-        """:meth:`_get_issue` for an evaluation, noting when the read was sent (see :meth:`_read_long_after_a_change`)."""
+        """:meth:`_get_issue` for an evaluation, noting when the read was sent
+        (for :meth:`_read_long_after_a_change`)."""
         self._read_at[str(issue_id)] = clock.monotonic()
         return self._get_issue(issue_id)
 
@@ -818,8 +819,9 @@ class RedmineAdapter(UpdatedSinceWalk):
 
         Only issues whose last journal is govhall's are listed (the ``last_updated_by`` filter of Redmine 3.4+,
         Feature #17720: the user of the issue's newest journal), so a person's journal after the write is read
-        next run. The read-back waits until a second has passed since the last PUT: a person's later change then has another
-        ``updated_on`` (Redmine shows whole seconds). A failed read-back keeps nothing: those echoes are read.
+        next run. The read-back waits until a second has passed since the last PUT: a person's later change
+        then has another ``updated_on`` (Redmine shows whole seconds). A failed read-back keeps nothing: those
+        echoes are read.
         """
         if not written:
             return
