@@ -23,7 +23,7 @@ no ticket, and no ticket's ``updated_at`` to recognise the echo by.
 
 Echo: the version remembered is that of the LAST request of a write (the ``PUT``'s
 answer, or the note's ``created_at`` when only a note was written), with a digest of
-the ticket's properties and ``stats`` (:meth:`FreshdeskAdapter.is_echo`), and only when
+the ticket's properties and ``stats`` (:meth:`FreshdeskAdapter.version_of`), and only when
 the ``PUT``'s answer shows no property changed by anyone else and the conversations,
 read once more after the write, are those read plus govhall's note: Freshdesk's ``PUT``
 has no version check, and no answer of a write shows a person's note. Pacing on
@@ -132,12 +132,11 @@ class FreshdeskAdapter(UpdatedSinceWalk, MappedAdapter):
         return super().fetch(ids)
 
     # -------------------------------------------------------------- govhall's own echo
-    def is_echo(self, record: Mapping[str, Any]) -> bool:
-        """The kit's rule on a version that is ``updated_at`` with a digest of the properties and stats: a
-        person's change in the same second as govhall's write (``updated_at`` has a second's resolution)
-        that shows in a property, a tag, a field or ``stats`` is read, not skipped."""
-        state = {**properties(record), "stats": record.get("stats")}
-        return super().is_echo({**record, self.version_key: echo_version(record.get(self.version_key), state)})
+    def version_of(self, record: Mapping[str, Any]) -> str:
+        """``updated_at`` with a digest of the properties and stats: a person's change in the same second as
+        govhall's write (``updated_at`` has a second's resolution) that shows in a property, a tag, a field or
+        ``stats`` makes another version, read, not skipped."""
+        return echo_version(record.get(self.version_key), {**properties(record), "stats": record.get("stats")})
 
     def remember_write(self, ticket_id: str, updated_at: Any, state: Mapping[str, Any], note: Any) -> None:
         """Remember the version a write's last request produced, the ticket then holding ``state``, once its

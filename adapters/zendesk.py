@@ -309,11 +309,6 @@ class ZendeskAdapter(MappedAdapter):
                           ensure_ascii=False)
         return f"{ticket.get('updated_at')}|{hashlib.sha256(seen.encode()).hexdigest()[:24]}"
 
-    def is_echo(self, record: Mapping[str, Any]) -> bool:
-        """True when an exported ticket is exactly the version govhall's write produced, as read back
-        (:meth:`version_of`, remembered by :meth:`_read_back`); the rules of :meth:`RESTAdapter.is_echo`."""
-        return super().is_echo({self.id_key: record.get(self.id_key), self.version_key: self.version_of(record)})
-
     def _read_back(self, written: Sequence[tuple[Ticket, Patch, bool]]) -> None:
         """Read the tickets just written back (``show_many`` with the ``comment_count`` sideload, 100 a request)
         and remember as govhall's own echo the version of each whose read-back shows nothing but this write since

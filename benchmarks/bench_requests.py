@@ -44,7 +44,8 @@ from govhall_sdk.sync import Sync  # noqa: E402
 #: Requests a minute each platform allows on the plan named, and where that is documented.
 LIMITS = {
     "zendesk": (700, "Support Enterprise: 700/min (developer.zendesk.com/api-reference/introduction/rate-limits/)"),
-    "freshdesk": (700, "Enterprise: 700/min, 160/min of them ticket updates (developers.freshdesk.com/api/#ratelimit)"),
+    "freshdesk": (700, "Enterprise: 700/min, 280/min of them ticket updates; Pro 400 (160) "
+                       "(developers.freshdesk.com/api/#ratelimit)"),
     "jira": (600, "no fixed figure; ~10/s per user is a common budget (developer.atlassian.com/cloud/jira/platform/rate-limiting/)"),
     "zammad": (6000, "self-hosted, no default limit; 100/s assumed"),
 }

@@ -433,10 +433,15 @@ class RESTAdapter(Adapter):
     def is_echo(self, record: Mapping[str, Any]) -> bool:
         """True when a record is exactly the version govhall's own write produced (see :meth:`remember_echo`):
         a write of this run, or, when the run may skip echoes (:attr:`Adapter.skip_echoes`), of an earlier run."""
-        tid, version = self.ticket_id(record), str(record.get(self.version_key))
+        tid, version = self.ticket_id(record), self.version_of(record)
         if self._echo.get(tid) == version:
             return True
         return self.skip_echoes and self._kept_echoes().get(tid) == version
+
+    def version_of(self, record: Mapping[str, Any]) -> str:
+        """A pulled record's version for the echo check (:meth:`is_echo`): its ``version_key`` as text. An
+        adapter whose version counts whole seconds adds a digest of what a person may change in that second."""
+        return str(record.get(self.version_key))
 
     def _kept_echoes(self) -> dict[str, str]:
         """The versions earlier runs' writes produced (``echo:{id}`` in :attr:`Adapter.memory`), read once."""
