@@ -18,7 +18,7 @@ for a full configuration. In short:
   a later pull that lists the issue at that ``updated_on`` skips it (``Page.skipped``)
   without reading it. Kept only when nothing but govhall's write can be behind it (see
   :meth:`RedmineAdapter.apply`; ``docs/adapters/redmine.md``, "Changes made while govhall writes").
-- **write**: one list request by id before a page's PUTs (an issue changed since it
+- **write**: one list request by id before every 10 PUTs (an issue changed since it
   was read is not written: a conflict, read and evaluated again), then one
   ``PUT /issues/ID.json`` per ticket with the govhall custom
   fields, the full new value of the tags list field, the notes joined into one
@@ -111,6 +111,9 @@ _REDMINE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 #: Redmine's largest page: ``limit`` above 100 is served as 100 (``api_offset_and_limit`` in Redmine's
 #: ApplicationController; redmine.org/projects/redmine/wiki/Rest_api, "Collection resources and pagination").
 REDMINE_MAX_LIMIT = 100
+#: Writes sent after one check that their issues did not change since govhall read them (see
+#: :meth:`RedmineAdapter.apply`): a person's change in the time of the PUTs before a write is not seen.
+CHECK_EVERY = 10
 #: Why a write was not sent: the issue's ``updated_on`` moved between govhall's read and its write.
 CHANGED_SINCE_READ = "changed in Redmine since govhall read it (another updated_on): read again, not written"
 
@@ -777,7 +780,8 @@ class RedmineAdapter(UpdatedSinceWalk):
         self._written.append(int(ticket.id))
 
     def apply(self, writes: Sequence[tuple[Ticket, Patch]]) -> list[WriteOutcome]:
-        """A page's PUTs (:meth:`apply_one`) between two reads of the issue list by id, one request each.
+        """A page's PUTs (:meth:`apply_one`), each ``CHECK_EVERY`` of them after a read of the issue list by id,
+        and one read of the list by id after them all.
 
         Before: an issue that needs a PUT and whose ``updated_on`` moved since govhall read it is not written;
         its outcome is a conflict, so ``govhall run`` reads and evaluates it again (Redmine's REST API has no
@@ -785,14 +789,20 @@ class RedmineAdapter(UpdatedSinceWalk):
         kept (:meth:`_remember_writes`), so the next pull knows govhall's echo from the list alone.
         """
         self._ensure_meta()
+        outcomes: dict[str, WriteOutcome] = {}
+        mark = len(self._written)
+        for start in range(0, len(writes), CHECK_EVERY):
+            outcomes.update(self._apply_checked(writes[start:start + CHECK_EVERY]))
+        self._remember_writes({t.id: t for t, _ in writes}, [str(i) for i in self._written[mark:]])
+        return [outcomes.get(t.id) or WriteOutcome(t.id, False, CHANGED_SINCE_READ, conflict=True) for t, _ in writes]
+
+    def _apply_checked(self, writes: Sequence[tuple[Ticket, Patch]]) -> dict[str, WriteOutcome]:
+        """The outcomes of the writes of issues not changed since govhall read them (checked in one request)."""
         try:
             changed = self._changed_since_read([ticket for ticket, patch in writes if self.build_update(ticket, patch)])
         except HTTPError as exc:  # not checked, not written: each is tried again at the next run
-            return [WriteOutcome(ticket.id, False, f"HTTPError: {exc}") for ticket, _ in writes]
-        mark = len(self._written)
-        outcomes = {o.ticket_id: o for o in super().apply([(t, p) for t, p in writes if t.id not in changed])}
-        self._remember_writes({t.id: t for t, _ in writes}, [str(i) for i in self._written[mark:]])
-        return [outcomes.get(t.id) or WriteOutcome(t.id, False, CHANGED_SINCE_READ, conflict=True) for t, _ in writes]
+            return {ticket.id: WriteOutcome(ticket.id, False, f"HTTPError: {exc}") for ticket, _ in writes}
+        return {o.ticket_id: o for o in super().apply([(t, p) for t, p in writes if t.id not in changed])}
 
     def _listed_versions(self, ids: Sequence[str], **filters: Any) -> dict[str, str]:
         """``updated_on`` by issue id as the issue list shows them, ``filters`` applied: one request per 100 ids

@@ -693,6 +693,25 @@ def test_a_change_in_the_second_govhall_read_is_never_taken_for_its_echo(config,
     assert memory.get(f"echo:{iid}") is None and _rerun(config, fake, memory, page.cursor)[0] == [str(iid)]
 
 
+def test_every_ten_writes_are_checked_again(config, fake):
+    """A person's change made while govhall writes the page's first PUTs is caught before the later ones."""
+    for _ in range(15):
+        fake.add()
+    fake.tick(5)
+    adapter = make(config)
+    (page,) = adapter.pull(None)
+
+    def after(response, *args, **kwargs):  # the person notes issue 12 while govhall writes issue 3
+        if response.request.method == "PUT" and response.request.url.endswith("/issues/3.json"):
+            fake.tick(1.5)
+            fake.journal(12, WANG, "已电话答复")
+
+    adapter.session.hooks["response"].append(after)
+    outcomes = adapter.apply([(i.ticket, Patch(["govhall_sla_red"], [], {}, [])) for i in page.items])
+    assert [o.ticket_id for o in outcomes if o.conflict] == ["12"] and len(fake.puts) == 14
+    assert len([c for c in fake.calls if c[0] == "by id"]) == 2 + 1  # checked before 1-10 and 11-15, read back
+
+
 def test_a_failed_read_back_keeps_nothing(config, fake):
     memory = StateStore(config.state_path).memory("redmine")
     real = fake._by_id
