@@ -244,38 +244,33 @@ class JiraAdapter(MappedAdapter):
         return self.settings["email"], self.settings["api_token"]
 
     def pace(self, response: Any) -> None:
-        """Slow down as Jira's headers say ("Rate limiting", developer.atlassian.com/cloud/jira/platform/rate-limiting/).
-
-        A 429 (or a 503 with a ``Retry-After``) is waited out for as long as Jira names: "If you reissue the
-        request before the retry period expires, the request will fail and return the same or longer
-        Retry-After period". The retry policy waits ``Retry-After`` up to its ``max_wait``; the rest of it is
-        waited here. Without ``Retry-After``, ``Beta-Retry-After`` (seconds) or ``X-RateLimit-Reset`` (an ISO
-        8601 instant, ``yyyy-MM-ddTHH:mmZ``) says how long. Any other answer pauses ``pace_seconds`` when
-        ``X-RateLimit-NearLimit: true`` ("less than 20% of any budget remains"), when it carries a
-        ``Beta-Retry-After`` (a limit not yet enforced was reached), or when ``X-RateLimit-Remaining`` is below
-        ``pace_below``; otherwise not at all, so that a serial client runs at the rate Jira allows.
-        """
+        """Slow down as Jira's headers say ("Rate limiting", developer.atlassian.com/cloud/jira/platform/rate-limiting/):
+        an answer pauses ``pace_seconds`` when ``X-RateLimit-NearLimit: true`` ("less than 20% of any budget
+        remains"), when it carries a ``Beta-Retry-After`` (a limit not yet enforced was reached), or when
+        ``X-RateLimit-Remaining`` is below ``pace_below``; otherwise not at all, so that a serial client runs at
+        the rate Jira allows. A refused request's wait is :meth:`retry_after`'s, waited by the retry policy."""
         headers = response.headers
         if response.status_code in RATE_LIMITED:
-            wait = self.rate_limit_wait(headers)
-            if wait > 0:
-                self.sleep(wait)
             return
         left = headers.get(self.remaining_header) or ""
         if headers.get("X-RateLimit-NearLimit", "").lower() == "true" or headers.get("Beta-Retry-After") \
                 or (left.isdigit() and int(left) < self.pace_below):
             self.sleep(self.pace_seconds)
 
-    def rate_limit_wait(self, headers: Mapping[str, str]) -> float:
-        """Seconds to wait after a refused request beyond what the retry policy waits by itself."""
+    def retry_after(self, response: Any) -> float | None:
+        """How long a refused request (a 429, or a 503 naming a wait) is to be waited out, in full: "If you
+        reissue the request before the retry period expires, the request will fail and return the same or longer
+        Retry-After period". ``Retry-After``; without it ``Beta-Retry-After`` (seconds) or ``X-RateLimit-Reset``
+        (an ISO 8601 instant, ``yyyy-MM-ddTHH:mmZ``)."""
+        headers = response.headers
         named = parse_retry_after(headers.get("Retry-After"))
-        if named is not None:
-            return max(0.0, named - self.retry.max_wait)
+        if named is not None or response.status_code not in RATE_LIMITED:
+            return named
         beta = parse_retry_after(headers.get("Beta-Retry-After"))
         if beta is not None:
             return beta
         reset = parse_instant(headers.get("X-RateLimit-Reset"))
-        return max(0.0, (reset - self.clock()).total_seconds()) if reset else 0.0
+        return max(0.0, (reset - self.clock()).total_seconds()) if reset else None
 
     # -------------------------------------------------------------- the search
     @property

@@ -127,8 +127,8 @@ class ZendeskAdapter(MappedAdapter):
         self.mapped_keys = tuple(sorted(set(MAPPED_KEYS) | {
             path.split(".")[0] for spec in self.mapping.fields.values() for path in str(spec).split("|") if path}
             - {"tags", "custom_fields"}))  # compared on their own (mapped_state)
-        if kw.get("retry") is None:  # Retry-After honoured up to retry_after_max, not the shared policy's 60 s
-            self.retry = RetryPolicy(max_wait=self.settings["retry_after_max"])
+        if kw.get("retry") is None:  # Retry-After waited in full up to the retry_after_max setting
+            self.retry = RetryPolicy(retry_after_max=self.settings["retry_after_max"])
 
     def webhook_verifier(self, **kw: Any) -> WebhookVerifier:
         """A verifier of this account's webhook calls, with the ``webhook_secret`` setting (see the

@@ -282,3 +282,23 @@ def test_each_page_is_decoded_once(adapter, monkeypatch):
     assert [r for _, r in adapter.paginate("/items", OffsetPaginator(limit=2), "items")] == [[0, 1], [2]]
     assert [r for _, r in adapter.paginate("/c", CursorTokenPaginator(lambda b: b["next"]), "items")] == [[1], [2]]
     assert len(decoded) == 4  # one decode per page, none by the paginators
+
+
+@responses.activate
+def test_retry_after_is_waited_in_full_beyond_the_backoff_cap(adapter):
+    """A request sent again before its Retry-After passed is refused again: the wait is not cut to max_wait."""
+    adapter.retry = RetryPolicy(attempts=3, base=0.01, max_wait=60)
+    responses.get(f"{URL}/x", status=429, headers={"Retry-After": "240"})
+    responses.get(f"{URL}/x", json={"ok": True})
+    assert adapter.request("GET", "/x").json() == {"ok": True}
+    assert adapter.waits == [240]
+
+
+@responses.activate
+def test_a_retry_after_beyond_retry_after_max_fails_at_once_saying_so(adapter):
+    adapter.retry = RetryPolicy(attempts=3, base=0.01, retry_after_max=300)
+    responses.get(f"{URL}/x", status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(HTTPError, match=r"HTTP 429.*asks to wait 3600 s, longer than the 300 s govhall waits: "
+                                        r"not retried in this run, tried again by the next") as raised:
+        adapter.request("GET", "/x")
+    assert adapter.waits == [] and adapter.requests_made == 1 and raised.value.status == 429

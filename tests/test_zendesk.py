@@ -10,6 +10,7 @@ from fakes_zendesk import BASE, EMAIL, FIELD_IDS, GROUPS, TOKEN, ZendeskDriver, 
 from govhall_adapters.zendesk import ZendeskAdapter
 from govhall_sdk.config import ConfigError
 from govhall_sdk.model import Note, Patch
+from govhall_sdk.rest import HTTPError
 from govhall_sdk.testing import AdapterConformance, build_sync, conformance_tickets
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
@@ -627,14 +628,28 @@ def test_a_ticket_closed_after_it_was_read_is_refused_and_not_resent(helpdesk_dr
 
 # ---------------------------------------------------------------- Retry-After
 
-@pytest.mark.parametrize("retry_after, cap, waited", [(120, None, 120), (1200, None, 900), (120, 90, 90)])
-def test_retry_after_is_waited_in_full_up_to_retry_after_max(helpdesk_driver, config, retry_after, cap, waited):
+@pytest.mark.parametrize("retry_after, cap", [(120, None), (900, None), (90, 90)])
+def test_retry_after_is_waited_in_full_up_to_retry_after_max(helpdesk_driver, config, retry_after, cap):
     helpdesk_driver.seed(conformance_tickets(1))
     helpdesk_driver.fake.throttle("GET", r"incremental", 1, retry_after)
     sleeps = []
     extra = {} if cap is None else {"retry_after_max": cap}
     list(ZendeskAdapter(adapter_settings(**extra), config, sleep=sleeps.append).pull(None))
-    assert sleeps == [waited]
+    assert sleeps == [retry_after]
+
+
+@pytest.mark.parametrize("retry_after, cap", [(1200, None), (120, 90)])
+def test_a_retry_after_beyond_retry_after_max_is_not_retried_early_and_says_so(helpdesk_driver, config,
+                                                                                 retry_after, cap):
+    """Sent again before the wait passed, the request would only be refused again: it fails at once."""
+    helpdesk_driver.seed(conformance_tickets(1))
+    helpdesk_driver.fake.throttle("GET", r"incremental", 1, retry_after)
+    sleeps = []
+    extra = {} if cap is None else {"retry_after_max": cap}
+    with pytest.raises(HTTPError, match=rf"asks to wait {retry_after} s, longer than the {cap or 900} s govhall "
+                                        r"waits: not retried in this run"):
+        list(ZendeskAdapter(adapter_settings(**extra), config, sleep=sleeps.append).pull(None))
+    assert sleeps == [] and helpdesk_driver.fake.requests("GET", r"incremental") == 1
 
 
 # ---------------------------------------------------------------- the export's own limit

@@ -187,7 +187,7 @@ class RESTAdapter(Adapter):
             # scrub (secrets, then phone and ID numbers), then cut: no half secret, no half number
             detail = scrub(response.text[:2000])[:300].replace("\n", " ")
             raise HTTPError(self.redact(f"{method} {url}: HTTP {response.status_code}: {detail}"),
-                            response.status_code, parse_retry_after(response.headers.get("Retry-After")))
+                            response.status_code, self.retry_after(response))
         if response.status_code >= 300:  # a 3xx that is not a redirect (304, 300): nothing was done
             raise HTTPError(self.redact(f"{method} {url}: HTTP {response.status_code}"), response.status_code,
                             transient=False)
@@ -197,6 +197,12 @@ class RESTAdapter(Adapter):
             except ValueError as exc:
                 raise HTTPError(self.redact(f"{method} {url}: malformed JSON: {exc}")) from None
         return response
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds a refused request asks to be waited before it is sent again: ``Retry-After`` (seconds or an
+        HTTP date), None when it names none. An adapter whose platform names the wait in other headers reads
+        them here."""
+        return parse_retry_after(response.headers.get("Retry-After"))
 
     def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request to the configured origin, redirects not followed; any failure a redacted HTTPError."""
@@ -239,12 +245,20 @@ class RESTAdapter(Adapter):
         :param idempotent: whether a retry is safe; by default true for GET, HEAD,
             PUT, DELETE and OPTIONS, false for POST and PATCH. A 429 is retried
             either way: the platform refused the request without processing it.
-        :raises HTTPError: after the last attempt, or at once when not retryable.
+        :raises HTTPError: after the last attempt, or at once when not retryable (a ``Retry-After`` beyond the
+            policy's ``retry_after_max`` included, saying so).
         """
         method = method.upper()
         url = path if urlsplit(path).scheme else f"{self.base_url}{path}"
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        return self.retry.retrying(safe, self.sleep)(self._send, method, url, want_json, **kwargs)
+        try:
+            return self.retry.retrying(safe, self.sleep)(self._send, method, url, want_json, **kwargs)
+        except HTTPError as exc:
+            if not self.retry.too_long(exc):
+                raise
+            raise HTTPError(f"{exc} (the helpdesk asks to wait {exc.retry_after:.0f} s, longer than the "
+                            f"{self.retry.retry_after_max:.0f} s govhall waits: not retried in this run, tried again "
+                            "by the next)", exc.status, exc.retry_after, transient=exc.transient) from None
 
     def page_size(self) -> int:
         """The ``per_page`` setting (by default the platform's largest page), else 100."""

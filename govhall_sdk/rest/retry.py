@@ -2,7 +2,11 @@
 
 Retried (tenacity): 429, 500, 502, 503, 504, connection errors, timeouts and a
 body cut short or not JSON when JSON was asked for. ``Retry-After`` (seconds or
-an HTTP date) comes first; otherwise exponential backoff with jitter. Attempts
+an HTTP date) comes first and is waited in full, as the platforms ask (a request
+sent again earlier is refused again, with the same wait or a longer one), up to
+``retry_after_max`` (15 minutes by default): a longer one is not retried at all,
+and the request fails at once saying so, for the next run to try. Otherwise
+exponential backoff with jitter, each wait at most ``max_wait``. Attempts
 are bounded. A request that is not idempotent (POST, PATCH) is retried only on
 429, which the platform sends before processing it, or when its caller declares
 it safe.
@@ -85,17 +89,24 @@ class RetryPolicy:
 
     :param attempts: total tries of one request, the first included.
     :param base: the first backoff in seconds; doubled each retry.
-    :param max_wait: the longest single wait, ``Retry-After`` included.
+    :param max_wait: the longest single backoff.
+    :param retry_after_max: the longest ``Retry-After`` waited; a longer one is not retried (:meth:`too_long`).
     """
 
-    def __init__(self, attempts: int = 6, base: float = 0.5, max_wait: float = 60.0):
-        self.attempts, self.base, self.max_wait = attempts, base, max_wait
+    def __init__(self, attempts: int = 6, base: float = 0.5, max_wait: float = 60.0, retry_after_max: float = 900.0):
+        self.attempts, self.base, self.max_wait, self.retry_after_max = attempts, base, max_wait, retry_after_max
+
+    def too_long(self, exc: BaseException) -> bool:
+        """Whether a failure asks for a wait (``Retry-After``) longer than :attr:`retry_after_max`: sending the
+        request again before it has passed would only be refused again, so it is not retried."""
+        wait = getattr(exc, "retry_after", None)
+        return wait is not None and wait > self.retry_after_max
 
     def wait(self, state: tenacity.RetryCallState) -> float:
-        """Seconds to sleep before the next attempt."""
+        """Seconds to sleep before the next attempt: the ``Retry-After`` asked for, in full, else the backoff."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, HTTPError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_wait)
+            return exc.retry_after
         backoff = self.base * (2 ** (state.attempt_number - 1))
         return min(self.max_wait, backoff * (0.5 + random.random() / 2))
 
@@ -121,7 +132,8 @@ class RetryPolicy:
 
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(
-                lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)),
+                lambda e: isinstance(e, HTTPError) and e.retryable and (safe or e.status == 429)
+                and not self.too_long(e)),
             stop=tenacity.stop_after_attempt(self.attempts),
             wait=self.wait,
             sleep=sleep,

@@ -30,7 +30,7 @@ CANARIES = (TOKEN, base64.b64encode(f"{TOKEN}:X".encode()).decode())
 #: ``govhall run`` with the root logger at DEBUG (urllib3 then logs every request) and retries that do not
 #: sleep (connection refused would otherwise back off for ~15 s); everything else is the real CLI.
 DEBUG_CLI = ("import logging, sys; logging.basicConfig(level=logging.DEBUG); "
-             "from govhall_sdk import http; http.RetryPolicy.__init__.__defaults__ = (6, 0.0, 0.0); "
+             "from govhall_sdk import http; http.RetryPolicy.__init__.__defaults__ = (6, 0.0, 0.0, 0.0); "
              "from govhall_sdk.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
