@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 from govhall_sdk import hookimpl
 from govhall_sdk.adapter import Adapter, Page, WriteOutcome, gone
 from govhall_sdk.model import Patch, Ticket
-from govhall_sdk.parse import Parsed, TicketError, parse_item
+from govhall_sdk.parse import Parsed, parse_item
 from govhall_sdk.reader import decode, iter_raw
 from govhall_sdk.storage import transaction
 

@@ -183,7 +183,7 @@ def test_a_secret_can_come_from_the_environment(monkeypatch):
 # ---------------------------------------------------------------- the declarative base (govhall_sdk.rest)
 
 from govhall_sdk.config import ConfigError  # noqa: E402
-from govhall_sdk.rest import MappedAdapter, PageNumberPaginator  # noqa: E402
+from govhall_sdk.rest import MappedAdapter  # noqa: E402
 
 
 class Desk(MappedAdapter):

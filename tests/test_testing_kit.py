@@ -111,7 +111,7 @@ def test_a_subclass_is_a_stateful_fake(fake_helpdesk):
             self.left -= served
             return {"X-Left": str(self.left)}
 
-    desk = fake_helpdesk(URL, cls=Counter)
+    fake_helpdesk(URL, cls=Counter)
     answer = requests.get(f"{URL}/n", headers={"Authorization": "Token token=x"})
     assert answer.headers["X-Left"] == "1" and answer.json() == {"left": 1}
     assert requests.get(f"{URL}/n").json() == {"message": "log in"}

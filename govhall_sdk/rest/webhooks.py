@@ -44,7 +44,7 @@ import re
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import attrs
 
