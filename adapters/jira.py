@@ -184,6 +184,7 @@ class JiraAdapter(MappedAdapter):
     ``custom_fields`` (name = field id) and the mapping tables described in ``docs/adapters/jira.md``."""
 
     name = "jira"
+    read_concurrency = 4  # a page's tickets read four at a time (read_ticket keeps per-ticket state only)
     remaining_header = "X-RateLimit-Remaining"
     tickets_path = "/rest/api/3/search/jql"
     tickets_method = "POST"

@@ -69,6 +69,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
     ``docs/adapters/zammad.md``."""
 
     name = "zammad"
+    read_concurrency = 4  # a page's tickets read four at a time (read_ticket keeps per-ticket state only)
     max_per_page = 200  # tickets/search: paginate_with(max: 200)
     #: Elasticsearch's default index.max_result_window: page x per_page stays within it.
     result_window: ClassVar[int] = 10_000

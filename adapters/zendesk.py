@@ -99,6 +99,7 @@ class ZendeskAdapter(MappedAdapter):
     (name = field id) and the mapping tables described in ``docs/adapters/zendesk.md``."""
 
     name = "zendesk"
+    read_concurrency = 4  # a page's tickets read four at a time (read_ticket keeps per-ticket state only)
     remaining_header = "X-Rate-Limit-Remaining"
     max_per_page = 1000  # the incremental export's per_page limit
     tickets_path = "/api/v2/incremental/tickets/cursor.json"

@@ -12,6 +12,9 @@ nothing leaves the process), by method and endpoint, and the time 100,000 open
 tickets take on a first run at the platform's documented request limit is
 printed beside it (``LIMITS``, with where each limit is documented).
 
+Redmine runs against a real server instead of a fake: ``python
+benchmarks/bench_requests_redmine.py [N]`` gives the same three runs.
+
 Targets (issue 16): a first run on Zendesk at most 1.1 requests a ticket plus
 one ``update_many`` per 100 written; no echo re-read on any platform (the idle
 rerun and the 1 % rerun read only what changed); an incremental run
@@ -136,6 +139,11 @@ def main() -> None:
     args = sys.argv[1:]
     n = int(args.pop(0)) if args and args[0].isdigit() else 1000
     names = args or list(DRIVERS)
+    if "redmine" in names:
+        sys.exit("redmine runs against a real server: python benchmarks/bench_requests_redmine.py [N]")
+    unknown = [name for name in names if name not in DRIVERS]
+    if unknown:
+        sys.exit(f"unknown adapter {', '.join(unknown)} (known: {', '.join(DRIVERS)}, redmine)")
     print(f"{'adapter':<10} {'run':<26} {'requests':>8} {'per ticket':>10} {'written':>7}  first run on 100,000 at the limit")
     details = []
     for name in names:
