@@ -4,11 +4,11 @@ credits counted and paced on the documented headers."""
 from collections import Counter
 
 import pytest
-from fakes_freshdesk import FreshdeskDriver, FreshdeskFake
+from fakes_freshdesk import FreshdeskDriver
 from govhall_sdk.model import Note, Patch
 from govhall_sdk.patch import markers_in
 from govhall_sdk.testing import build_sync, conformance_tickets
-from test_freshdesk import DOC_TICKET, NOW
+from test_freshdesk import DOC_TICKET, NOW, config, fake  # noqa: F401 (the fixtures)
 
 CONVERSATIONS = "GET /api/v2/tickets/{id}/conversations"
 FIRST, SECOND = "[govhall:tl.overdue:completion]", "[govhall:escalation:1]"
@@ -16,20 +16,8 @@ NOTES = [Note("tl.overdue", FIRST, f"超时 {FIRST}"), Note("escalation", SECOND
 
 
 @pytest.fixture
-def fake(govhall_http):
-    helpdesk = FreshdeskFake()
-    helpdesk.install(govhall_http)
-    return helpdesk
-
-
-@pytest.fixture
 def driver(fake):
     return FreshdeskDriver(fake)
-
-
-@pytest.fixture
-def config(govhall_config):
-    return govhall_config()
 
 
 class Memory:

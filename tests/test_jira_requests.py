@@ -11,6 +11,7 @@ import pytest
 from fakes_jira import JiraDriver, jira_time
 from govhall_sdk.model import Note, Patch
 from govhall_sdk.testing import build_sync, conformance_tickets
+from test_jira import config  # noqa: F401 (the fixture)
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
 
@@ -18,11 +19,6 @@ NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
 @pytest.fixture
 def driver(govhall_http):
     return JiraDriver(govhall_http)
-
-
-@pytest.fixture
-def config(govhall_config):
-    return govhall_config()
 
 
 def run(driver, config, pm):

@@ -5,9 +5,10 @@ from datetime import datetime
 
 import pytest
 
-from fakes_zammad import ZammadDriver, ZammadFake
+from fakes_zammad import ZammadDriver
 from govhall_sdk.model import Patch
 from govhall_sdk.testing import build_sync, conformance_tickets
+from test_zammad import config, fake  # noqa: F401 (the fixtures)
 
 NOW = datetime.fromisoformat("2025-03-03T09:00:00+08:00")
 TICKET = "C-0003"
@@ -15,22 +16,10 @@ BY_TICKET = f"/api/v1/ticket_articles/by_ticket/{TICKET}"
 
 
 @pytest.fixture
-def fake(govhall_http):
-    helpdesk = ZammadFake()
-    helpdesk.install(govhall_http)
-    return helpdesk
-
-
-@pytest.fixture
 def driver(fake):
     driver = ZammadDriver(fake)
     driver.seed(conformance_tickets(6))
     return driver
-
-
-@pytest.fixture
-def config(govhall_config):
-    return govhall_config()
 
 
 def run(driver, config, pm):
