@@ -375,8 +375,7 @@ class JiraAdapter(MappedAdapter):
         know makes the whole JQL a 400)."""
         jql = f"key in ({', '.join(keys)})"
         try:
-            ids = self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json={
-                "jql": jql, "fields": ["id"], "maxResults": len(keys)}).body)
+            ids = self.search({"jql": jql, "fields": ["id"], "maxResults": len(keys)})
         except HTTPError as exc:
             if exc.status == 400:
                 return {}
@@ -385,17 +384,19 @@ class JiraAdapter(MappedAdapter):
             return {}
         body = {"jql": jql, "fields": self.search_fields, "expand": "changelog", "maxResults": len(keys),
                 "reconcileIssues": [int(issue["id"]) for issue in ids if str(issue.get("id", "")).isdigit()]}
-        issues = self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
-        return {self.ticket_id(issue): issue for issue in issues}
+        return {self.ticket_id(issue): issue for issue in self.search(body)}
+
+    def search(self, body: Mapping[str, Any]) -> list[Any]:
+        """The issues of one ``/search/jql`` request (no paging: ``maxResults`` covers them)."""
+        return self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
 
     def fetch_params(self) -> dict[str, Any]:
         return {"fields": ",".join(self.search_fields), "expand": "changelog"}
 
-    def is_echo(self, issue: Mapping[str, Any]) -> bool:
-        """True when the issue's ``updated`` is the version govhall's own write produced (see
-        :meth:`remember_own_versions`)."""
-        return super().is_echo({self.id_key: issue.get(self.id_key),
-                                self.version_key: (issue.get("fields") or {}).get("updated")})
+    def version_of(self, issue: Mapping[str, Any]) -> str:
+        """An issue's ``updated`` (in its ``fields``), the version govhall's own write produced when it is the one
+        :meth:`remember_own_versions` kept."""
+        return str((issue.get("fields") or {}).get("updated"))
 
     def read_ticket(self, issue: Mapping[str, Any], page: Mapping[str, Any]) -> dict[str, Any]:
         """All the issue's comments and changelog (the search holds the first of each; the rest are paged)."""
@@ -516,7 +517,7 @@ class JiraAdapter(MappedAdapter):
         if edit:
             self.request("PUT", f"/rest/api/3/issue/{ticket.id}", json=edit)
         if patch.notes:
-            self._notes_posted[ticket.id] = self._note(ticket.id, "\n\n".join(n.body for n in patch.notes))
+            self._notes_posted[ticket.id] = self._note(ticket.id, patch.combined_note())
 
     def _note(self, key: str, text: str) -> str:
         """One internal comment, read back from Jira's answer: a note it says customers see is an error.
@@ -580,7 +581,7 @@ class JiraAdapter(MappedAdapter):
         ids = [int(self._as_read[key].issue_id) for key in keys]
         body = {"jql": f"key in ({', '.join(keys)})", "fields": ["updated", "comment"], "expand": "changelog",
                 "maxResults": len(keys), "reconcileIssues": ids}
-        return self.records(self.request("POST", self.tickets_path, idempotent=True, want_json=True, json=body).body)
+        return self.search(body)
 
     def _echo_check(self, issue: Mapping[str, Any], mine: str) -> EchoCheck:
         """What the read-back issue shows of the changes since govhall read it (see :meth:`remember_own_versions`)."""

@@ -749,10 +749,9 @@ class RedmineAdapter(UpdatedSinceWalk):
             body["custom_fields"] = cfs
         # a marker counts as written only in an internal note not by the applicant (the engine's rule: an
         # applicant who pastes "[govhall:...]" into a reply must not keep govhall's own note from being written)
-        written = written_markers(ticket)
-        notes = [n.body for n in patch.notes if n.marker not in written]
+        notes = patch.combined_note(written_markers(ticket))
         if notes:
-            body["notes"] = "\n\n".join(notes)
+            body["notes"] = notes
             body["private_notes"] = True
         if patch.assign:
             uid = self.user_id(patch.assign)

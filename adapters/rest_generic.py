@@ -985,10 +985,9 @@ class GenericRESTAdapter(RESTAdapter):
         if patch.fields:
             spec.requests["fields"].send(self, ticket.id, {"fields": self._fields(patch.fields)}, None)
         self._write_tags(ticket, patch)
-        written = written_markers(ticket)
-        notes = [n.body for n in patch.notes if n.marker not in written]
+        notes = patch.combined_note(written_markers(ticket))
         if notes:
-            spec.requests["note"].send(self, ticket.id, {"note.body": "\n\n".join(notes)}, False)
+            spec.requests["note"].send(self, ticket.id, {"note.body": notes}, False)
         if patch.assign:
             self._assign(ticket, patch.assign)
 

@@ -190,7 +190,7 @@ class ZammadAdapter(UpdatedSinceWalk, MappedAdapter):
             update.update(assignee(self.settings, patch.assign))
         body: dict[str, Any] = dict(update)
         if patch.notes:
-            body["article"] = {"subject": "govhall", "body": combined_note(patch), "content_type": "text/plain",
+            body["article"] = {"subject": "govhall", "body": patch.combined_note(), "content_type": "text/plain",
                                "type": "note", "internal": True}
         # with an article the PUT is not retried after an error or a timeout: the note may have been created
         answer = self.request("PUT", f"/api/v1/tickets/{ticket.id}", params={"all": "true"}, json=body,
@@ -254,11 +254,6 @@ def not_stored(sent: Mapping[str, Any], stored: Any) -> list[str]:
 def _text(value: Any) -> str:
     """A value as Zammad's text attributes store it (None as empty)."""
     return "" if value is None else str(value)
-
-
-def combined_note(patch: Patch) -> str:
-    """The run's notes of one ticket as one article's text, each with its marker (found again next run)."""
-    return "\n\n".join(note.body for note in patch.notes)
 
 
 def ticket_in(answer: Any) -> Mapping[str, Any]:

@@ -410,7 +410,7 @@ class ZendeskAdapter(MappedAdapter):
             item["custom_fields"] = [{"id": int(fid), "value": value}
                                      for fid, value in self.custom_field_ids(patch.fields).items()]
         if patch.notes:
-            item["comment"] = {"body": "\n\n".join(n.body for n in patch.notes), "public": False}
+            item["comment"] = {"body": patch.combined_note(), "public": False}
         if patch.assign:
             item.update(assignee(self.settings, patch.assign))
         if ticket.extra.get("updated_at"):  # "safe update": refused if the ticket changed since this version was read

@@ -539,8 +539,9 @@ def load_config(path: str | Path, pm: Any) -> Config:
 def _names(pm: Any) -> dict[str, Collection[str] | None]:
     """The registered calendars and adapters of ``pm`` (None for a manager without those registries)."""
     adapters = getattr(pm, "adapter_names", None)  # names only: the adapters' modules are imported when used
-    return {"calendars": getattr(pm, "calendars", None), "adapters": getattr(pm, "adapters", None) if adapters is None
-            else adapters}
+    if adapters is None:
+        adapters = getattr(pm, "adapters", None)
+    return {"calendars": getattr(pm, "calendars", None), "adapters": adapters}
 
 
 def default_config(pm: Any) -> Config:

@@ -468,6 +468,12 @@ class Patch:
         """True when writing this patch would change nothing."""
         return not (self.add_tags or self.remove_tags or self.fields or self.notes or self.assign)
 
+    def combined_note(self, written: frozenset[str] | set[str] = frozenset()) -> str:
+        """The patch's notes as the one note a helpdesk gets per ticket per run: their texts, each with its marker
+        (found again next run), a blank line apart; those whose marker is in ``written`` left out. Empty when
+        none is left."""
+        return "\n\n".join(n.body for n in self.notes if n.marker not in written)
+
     def merge(self, other: "Patch") -> None:
         """Add another patch's changes to this one (its fields and assignee win)."""
         self.add_tags.extend(t for t in other.add_tags if t not in self.add_tags)
