@@ -27,6 +27,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,13 +162,21 @@ class StateStore:
         try:
             lock.acquire(timeout=wait if wait is not None else 0)
         except filelock.Timeout:
-            raise StateLocked(f"state store {self.path} is in use by another govhall run ({self.holder()}); "
+            raise StateLocked(f"state store {self.path} is in use by another govhall run ({self._holder_soon()}); "
                               "wait for it to finish, or give --wait SECONDS") from None
         self._lock = lock
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
                   "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self.set_meta("holder", json.dumps(holder))
         return self
+
+    def _holder_soon(self, patience: float = 2.0) -> str:
+        """:meth:`holder`, once the run that just took the lock of a new state store has recorded itself (it
+        does right after taking it): two runs started together, the refused one names the other's pid."""
+        deadline = time.monotonic() + patience
+        while self.meta("holder") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.holder()
 
     def holder(self) -> str:
         """Who holds (or last held) the run lock, for the refusal message."""

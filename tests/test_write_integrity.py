@@ -9,17 +9,19 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+import filelock
 import pytest
 
 from adapters_local_driver import LocalDriver
 from govhall_adapters.local import LocalAdapter
 from govhall_sdk import hookimpl
 from govhall_sdk.cli import main
-from govhall_sdk.state import StateStore
+from govhall_sdk.state import StateLocked, StateStore
 from govhall_sdk.sync import Sync
 from govhall_sdk.testing import build_engine, conformance_tickets
 
@@ -85,6 +87,29 @@ def test_a_second_run_is_refused_naming_the_holder_unless_it_waits(demo):
     finally:
         holder.close()
     assert govhall("run", "--config", str(demo), "--now", NOW).returncode == 0
+
+
+def test_a_run_refused_before_the_holder_recorded_itself_still_names_it(tmp_path):
+    """Two runs started together on a new state store: the refused one looks before the winner, which took the
+    lock a moment earlier, has recorded its pid; it waits for that record instead of saying "holder unknown"."""
+    path = tmp_path / "state.sqlite"
+    lock = filelock.FileLock(str(path) + ".lock", thread_local=False)
+    lock.acquire()  # the winner, between taking the lock and recording itself
+    StateStore(path).close()  # the new state store the winner made
+
+    def recorded():
+        winner = StateStore(path)
+        winner.set_meta("holder", json.dumps({"pid": 4242, "host": "counter-7", "since": "2025-03-14T08:00:00+00:00"}))
+        winner.close()
+
+    record = threading.Timer(0.3, recorded)
+    record.start()
+    try:
+        with pytest.raises(StateLocked, match=r"in use by another govhall run \(pid 4242 on counter-7 since"):
+            StateStore(path).lock()
+    finally:
+        record.join()
+        lock.release()
 
 
 def test_a_run_killed_while_holding_the_lock_leaves_nothing_to_clean(demo):
