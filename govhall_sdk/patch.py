@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from .model import Clock, Finding, Note, Patch, Ticket
-from .privacy import mask_text, mask_unique
+from .privacy import mask_text, mask_unique, none_masked
 
 TAG_PREFIX = "govhall_"
 MARKER_PREFIX = "[govhall:"
@@ -114,12 +114,12 @@ def _masked_notes(findings: list[Finding], markers: list[str], provisional: list
     match of the fast path, spans the two, so the masking of the whole is the masking of each. The text
     before the marker repeats from finding to finding (it depends on the message, the clause, the deadline
     and the caveat only), so it is written and masked once for each; the markers, which do not repeat, are
-    masked together, in one pass over them all when nothing in them is masked (the usual case), by the
-    same argument. A backslash, which could begin an escape across two pieces, masks its note whole.
+    kept as they are when none of them holds a number (the usual case, told from their shapes by
+    :func:`~govhall_sdk.privacy.none_masked`), else masked one by one. A backslash, which could begin an
+    escape across two pieces, masks its note whole.
     """
     plain = [marker for marker in markers if "\\" not in marker and marker.startswith(MARKER_PREFIX)]
-    joined = "".join(plain)
-    masked = dict(zip(plain, plain)) if mask_unique(joined) == joined else {m: mask_unique(m) for m in plain}
+    masked = dict(zip(plain, plain)) if none_masked(plain) else {m: mask_unique(m) for m in plain}
     heads: dict[tuple, tuple[str, str | None]] = {}
     notes = []
     for finding, marker, caveat in zip(findings, markers, provisional):

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["mask_text", "mask_unique"]
+__all__ = ["mask_text", "mask_unique", "none_masked"]
 
 # What may stand between the digit groups of one number, besides every Unicode space (``\s``): a regex class body.
 _SEPARATORS = (
@@ -103,6 +103,27 @@ def mask_unique(text: str) -> str:
     return _mask_escaped(text) if "\\" in text else _mask_plain(text)
 
 
+def none_masked(texts: list[str]) -> bool:
+    """Whether :func:`mask_text` leaves every one of ``texts`` as it is, decided without masking each
+    (a ticket's note markers, which repeat one shape: the same letters, separators and digit positions).
+
+    A text is masked only where it holds a stretch worth reading (11 digits, at most 3 separators between
+    two), and whether it does depends only on which of its characters are digits: ASCII texts without a
+    backslash are checked once per shape (every digit read as ``0``), the others one by one. True means no
+    text holds such a stretch; False, that one may be masked.
+    """
+    plain = [text for text in texts if text.isascii() and "\\" not in text]
+    if len(plain) < len(texts) and any(mask_unique(t) != t for t in texts if not t.isascii() or "\\" in t):
+        return False
+    # NUL is neither a digit nor a separator: no stretch spans it, so splitting at it (within a text too) is safe
+    shapes = set("\0".join(plain).encode("ascii").translate(_ZEROS).split(b"\0"))
+    return not any(_first_stretch(shape.decode("ascii")) for shape in shapes)
+
+
+#: Every ASCII digit as ``0`` (see :func:`none_masked`).
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+
 #: Texts masked lately and their masking (findings repeat the same messages, and masking is a pure function).
 _MEMO: dict[str, str] = {}
 _MEMO_SIZE = 4096
@@ -120,10 +141,15 @@ def _mask_plain(text: str) -> str:
     return "".join(chars)
 
 
+def _first_stretch(text: str) -> re.Match[str] | None:
+    """The first 11 digits of ``text`` with at most 3 separators between two (where masking may begin), or None."""
+    first = _SPAN.search(text)
+    return first and _ELEVEN.search(text, first.start())
+
+
 def _hidden(text: str) -> list[int]:
     """The positions in ``text`` of the digits to mask."""
-    first = _SPAN.search(text)
-    first = first and _ELEVEN.search(text, first.start())
+    first = _first_stretch(text)
     if first is None:
         return []
     hidden: list[int] = []
