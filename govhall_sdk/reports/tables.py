@@ -18,10 +18,7 @@ The writers:
 - **XLSX** (:func:`write_xlsx`): one workbook, one sheet per table named by its
   title, the header row bold, frozen and filtered, the columns as wide as their
   header and their first :data:`WIDTH_SAMPLE` rows (CJK counted double, at most
-  :data:`MAX_WIDTH`). XlsxWriter's plain mode, with its shared-string table, is used rather than
-  ``constant_memory``: report cells repeat (departments, names, words), which makes it a fifth to a third
-  faster and the file smaller, at the cost of holding the cells until the workbook closes (some 100 MB a
-  million cells; the ledger of 100,000 tickets is some 230,000). XlsxWriter itself is the bulk of the time.
+  :data:`MAX_WIDTH`), written by :mod:`.xlsx` (every text a shared string).
 - **JSON** (:func:`write_json`, :func:`json_document`): an object with one
   member per table key, each the list of its rows by column key, values as in
   the rows (labels not applied).
@@ -39,7 +36,7 @@ reader can sum).
 Ticket text is untrusted: a cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return would become a formula in Excel (CSV injection). CSV
 prefixes such a cell with an apostrophe, Excel's own mark of text; XLSX writes
-every text cell with ``write_string``, never as a formula, keeping it intact.
+every text cell as a string cell, never as a formula, keeping it intact.
 """
 from __future__ import annotations
 
@@ -50,7 +47,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import attrs
-import xlsxwriter
+
+from . import xlsx
 
 #: The first characters that make a spreadsheet read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -192,44 +190,18 @@ def sheet_name(title: str, taken: set[str]) -> str:
     return candidate
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: Any) -> None:
-    """One XLSX cell: numbers as numbers, text always as a string (never a formula or a link), None blank."""
-    if value is None:
-        return
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        sheet.write_number(row, col, value)
-    else:
-        sheet.write_string(row, col, str(_plain(value)))
-
-
-def _write_sheet(book: Any, table: Table, taken: set[str]) -> None:
-    """One table as one sheet: bold frozen header row with a filter, measured widths, then the rows."""
-    sheet = book.add_worksheet(sheet_name(table.title(), taken))
-    headers = table.headers()
-    sample = ([_plain(c) for c in cells] for cells, _ in zip(table.cells(), range(WIDTH_SAMPLE)))
-    for col, width in enumerate(column_widths(headers, sample)):
-        sheet.set_column(col, col, width)
-    bold = book.add_format({"bold": True})
-    for col, header in enumerate(headers):
-        sheet.write_string(0, col, header, bold)
-    sheet.freeze_panes(1, 0)
-    last = 0
-    for last, cells in enumerate(table.cells(), start=1):
-        for col, value in enumerate(cells):
-            _write_cell(sheet, last, col, value)
-    sheet.autofilter(0, 0, max(last, 1), len(headers) - 1)
-
-
 def write_xlsx(tables: Sequence[Table], out: Path) -> list[Path]:
-    """The tables as one XLSX workbook at ``out``, one sheet per table; the path written."""
-    book = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False,
-                                          "strings_to_urls": False, "strings_to_numbers": False})
+    """The tables as one XLSX workbook at ``out``, one sheet per table (bold frozen header row with a filter,
+    measured widths, then the rows); the path written. An instant's cell is its ``str``, which is
+    :func:`instant_text`."""
     taken: set[str] = set()
-    try:
-        for table in tables:
-            _write_sheet(book, table, taken)
-    finally:
-        book.close()
+    sheets = []
+    for table in tables:
+        headers = table.headers()
+        sample = ([_plain(c) for c in cells] for cells, _ in zip(table.cells(), range(WIDTH_SAMPLE)))
+        sheets.append(xlsx.Sheet(sheet_name(table.title(), taken), headers, column_widths(headers, sample),
+                                 table.cells()))
+    xlsx.write_workbook(Path(out), sheets)
     return [Path(out)]
 
 

@@ -1,0 +1,114 @@
+"""The XLSX writer (govhall_sdk.reports.xlsx) against XlsxWriter, which wrote the report workbooks before it:
+the same sheets read back with openpyxl give the same cells (values and types), fonts, frozen panes, filters,
+dimensions and column widths, for every kind of cell the tables hold and the edge cases of text (control
+characters, Excel's own escapes, white space, markup, text past Excel's limit) and of shape (no rows, one
+column, blank rows); and the workbook's parts are well-formed XML.
+
+One difference is on purpose: XlsxWriter writes a text that starts with ``<r>`` and ends with ``</r>`` as
+rich-text markup (ticket text ``<r>x</r>`` reads back empty); this writer keeps it as the text it is."""
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from xml.dom import minidom
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from govhall_sdk.reports import xlsx
+from govhall_sdk.reports.tables import column_widths, sheet_name
+
+from .test_tables import HOSTILE, TZ
+
+TEXTS = ["营业执照（代办）", "a\x01b\x1fc", "_x0041_ literal", " leading", "trailing ", "\n", "&<>\"'", "x" * 40_000,
+         "😀" * 20_000, "line\r\nbreak", "\ufffe\uffff", *HOSTILE]
+#: Text that XlsxWriter takes for rich-text markup.
+MARKUP = "<r>x</r>"
+
+
+def xlsxwriter_workbook(path: Path, sheets: list[xlsx.Sheet]) -> None:
+    """The sheets as the report tables wrote them with XlsxWriter: header bold, frozen and filtered, widths
+    set, numbers as numbers, every other cell as a string, None blank."""
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False})
+    bold = book.add_format({"bold": True})
+    for sheet in sheets:
+        page = book.add_worksheet(sheet.name)
+        for col, width in enumerate(sheet.widths):
+            page.set_column(col, col, width)
+        for col, header in enumerate(sheet.headers):
+            page.write_string(0, col, header, bold)
+        page.freeze_panes(1, 0)
+        last = 0
+        for last, cells in enumerate(sheet.rows, start=1):
+            for col, value in enumerate(cells):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    page.write_number(last, col, value)
+                elif value is not None:
+                    page.write_string(last, col, str(value))
+        page.autofilter(0, 0, max(last, 1), len(sheet.headers) - 1)
+    book.close()
+
+
+def described(path: Path) -> list[tuple[Any, ...]]:
+    """Everything openpyxl reads of each sheet."""
+    book = openpyxl.load_workbook(path)
+    return [(sheet.title, sheet.freeze_panes, sheet.auto_filter.ref, sheet.dimensions,
+             {key: (dim.width, dim.min, dim.max) for key, dim in sheet.column_dimensions.items()},
+             [[(cell.value, cell.data_type, bool(cell.font.b), cell.font.name, cell.font.sz) for cell in row]
+              for row in sheet.iter_rows()])
+            for sheet in book.worksheets]
+
+
+def sheets_of_every_kind(texts: list[str] = TEXTS) -> list[Any]:
+    """Sheets of rows with every kind of cell and shape, the first one's first column ``texts``."""
+    when = datetime(2025, 3, 3, 10, tzinfo=TZ)
+    rows = [[text, i, None if i % 3 else -i, when if i % 2 else None] for i, text in enumerate(texts)]
+    rows += [[None, None, None, None], ["after a blank row", 10 ** 17, 2.5, "末"], [None, None, None, None]]
+    return [("示例表", ["名称", "次数", "数", "时间"], rows),
+            ("it's \"quoted\" & <marked>", ["only"], []),
+            ("one column", ["一"], [["x"], ["x"], [None]]),
+            ("Sheet", ["a", "b", "c"], [[None, None, "z"]])]
+
+
+def as_sheets(specs: list[Any]) -> list[xlsx.Sheet]:
+    taken: set[str] = set()
+    return [xlsx.Sheet(sheet_name(name, taken), headers, column_widths(headers, rows[:1000]), rows)
+            for name, headers, rows in specs]
+
+
+def test_the_workbook_reads_back_as_xlsxwriters_does(tmp_path):
+    ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
+    xlsx.write_workbook(ours, as_sheets(sheets_of_every_kind()))
+    xlsxwriter_workbook(theirs, as_sheets(sheets_of_every_kind()))
+    assert described(ours) == described(theirs)
+
+
+def test_text_is_never_a_formula_and_keeps_its_characters(tmp_path):
+    path = tmp_path / "t.xlsx"
+    xlsx.write_workbook(path, as_sheets(sheets_of_every_kind([*TEXTS, MARKUP])))
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert all(cell.data_type == "s" for cell in cells if cell.value is not None)
+    assert [cell.value for cell in cells[:7]] == ["营业执照（代办）", "a_x0001_b_x001F_c", "_x0041_ literal",
+                                                  " leading", "trailing ", "\n", "&<>\"'"]
+    assert len(cells[7].value) == xlsx.MAX_TEXT and len(cells[8].value) == xlsx.MAX_TEXT // 2  # 2 units each
+    assert cells[len(TEXTS)].value == MARKUP
+
+
+def test_every_part_is_well_formed_xml(tmp_path):
+    path = tmp_path / "t.xlsx"
+    xlsx.write_workbook(path, as_sheets(sheets_of_every_kind()))
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        for name in names:
+            minidom.parseString(archive.read(name))
+    assert names[0] == "[Content_Types].xml" and "xl/worksheets/sheet4.xml" in names
+
+
+@pytest.mark.parametrize("index,name", [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])
+def test_column_names(index, name):
+    assert xlsx.column_name(index) == name
