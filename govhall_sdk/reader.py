@@ -521,16 +521,18 @@ def iter_raw(stream: IO[Any], name: str = "", fmt: str = "auto") -> Iterator[Raw
 def decode(raw: RawTicket) -> Any:
     """The JSON value of a raw ticket; raises ``ValueError`` naming the line when it cannot be decoded.
 
-    orjson decodes a ticket in about half the time of the json module. What it refuses (NaN, an infinite
-    number, a lone surrogate, invalid UTF-8, too deep) goes the json module's way, which accepts what the
-    json module accepts and names the line of what it cannot take; so does a ticket holding a run of 19 digits
-    or more, which orjson would read as a float where the json module keeps an integer.
+    orjson decodes a ticket in about half the time of the json module. The nesting is checked first, when the
+    ticket has more brackets than :data:`MAX_DEPTH` (a long ticket's events), so orjson reads long tickets too.
+    What orjson refuses (NaN, an infinite number, a lone surrogate, invalid UTF-8) goes the json module's way,
+    which accepts what the json module accepts and names the line of what it cannot take; so does a ticket
+    holding a run of 19 digits or more, which orjson would read as a float where the json module keeps an
+    integer, and one nested too deep, which is an error.
     """
     if raw.error is not None:
         raise ValueError(raw.error)
     data = raw.data
-    shallow = raw.depth_checked or data.count(b"[") + data.count(b"{") <= MAX_DEPTH
-    if shallow and _LONG_RUN not in data.translate(_DIGITS_AS_ZERO):
+    too_deep = not raw.depth_checked and data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(data)
+    if not too_deep and _LONG_RUN not in data.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -540,7 +542,7 @@ def decode(raw: RawTicket) -> Any:
     except UnicodeDecodeError as exc:
         line = raw.line + data.count(b"\n", 0, exc.start)
         raise ValueError(f"line {line}: invalid UTF-8 (byte 0x{data[exc.start:exc.start + 1].hex()})") from None
-    if not raw.depth_checked and _too_deep(data):
+    if too_deep:
         raise ValueError(f"line {raw.line}: nested deeper than {MAX_DEPTH}")
     try:
         return json.loads(text)

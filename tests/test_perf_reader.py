@@ -80,3 +80,23 @@ def test_decode_errors_name_the_line_as_before(text, message):
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     with pytest.raises(ValueError, match=message):
         decode(RawTicket("line 1", data, 1))
+
+
+def test_a_long_shallow_ticket_is_read_by_orjson_and_a_deep_one_is_an_error(monkeypatch):
+    """More brackets than MAX_DEPTH: the nesting is checked first, then orjson reads a shallow ticket (the json
+    module is not asked); one nested deeper than MAX_DEPTH is an error naming its line, with or without orjson."""
+    from govhall_sdk import reader
+
+    long = {"id": "T", "events": [{"type": "reply", "at": "2025-03-03T09:00:00+08:00", "body": [k]}
+                                  for k in range(MAX_DEPTH)]}
+    text = json.dumps(long, ensure_ascii=False).encode("utf-8")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the json module was asked")
+
+    with monkeypatch.context() as m:
+        m.setattr(reader.json, "loads", refused)
+        assert decode(RawTicket("line 4", text, 4)) == long
+    deep = b'{"id": "T", "x": ' + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1) + b"}"
+    with pytest.raises(ValueError, match=f"line 4: nested deeper than {MAX_DEPTH}"):
+        decode(RawTicket("line 4", deep, 4))
