@@ -399,3 +399,81 @@ def test_python_dash_m():
     out = subprocess.run([sys.executable, "-m", "govhall_sdk.cli", "explain", "no.such_code"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.splitlines()[-1].startswith("govhall: error: unknown code")
+
+
+# ---------------------------------------------------------------- the parser of one built-in command
+
+#: Lines of built-in commands that the parser of that command alone reads: its options, its help, its mistakes.
+ONE_COMMAND_LINES = [
+    ["check", "t.json", "--now", NOW, "--format", "table", "--lang", "en", "--jobs", "2", "--strict"],
+    ["--config", "a.toml", "-vv", "check", "-", "--input-format", "jsonl", "--config", "b.toml"],
+    ["--config=a.toml", "-q", "--log-level", "info", "rules", "--format", "json"],
+    ["--lang", "en", "explain", "tl.overdue"],
+    ["calendar", "add", "2025-03-14", "3"],
+    ["--verbose", "calendar", "info", "2025-03-14", "--lang=en"],
+    ["run", "--dry-run", "--limit", "5", "--now", "2025-03-14"],
+    ["report", "ledger", "t.json", "--now", NOW, "assessment"],
+    ["audit", "--failed", "--format", "json"],
+    ["--quiet", "plugins", "--json"],
+    ["check"], ["check", "t.json", "--jobs", "0"], ["check", "t.json", "--nope"], ["check", "t.json", "extra"],
+    ["check", "t.json", "--now", "2025-03-14+08:00+08:00"], ["check", "t.json", "--conf", "a.toml"],
+    ["--lang", "xx", "check", "t.json"], ["--config"], ["--config", "--lang", "check"], ["--lang", "check", "run"],
+    ["rules", "--format", "yaml"], ["calendar"], ["calendar", "add", "x", "1"], ["run", "--limit", "-1"],
+    *([*c, "--help"] for c in (["check"], ["rules"], ["explain"], ["calendar"], ["calendar", "import"], ["run"],
+                               ["report"], ["audit"], ["plugins"])),
+]
+
+
+def _parsed(parser, argv, capsys):
+    """What the parser makes of ``argv``: the namespace (each value's repr), or the exit status and what it
+    printed."""
+    from govhall_sdk.cli.app import _parse
+
+    try:
+        return {name: repr(value) for name, value in vars(_parse(parser, argv)).items()}
+    except SystemExit as exc:
+        out = capsys.readouterr()
+        return exc.code, out.out, out.err
+
+
+@pytest.mark.parametrize("argv", ONE_COMMAND_LINES, ids=" ".join)
+def test_the_parser_of_the_invoked_command_reads_a_line_as_the_whole_parser_does(argv, capsys):
+    from govhall_sdk.cli.app import build_parser, invoked_command
+
+    command = invoked_command(argv)
+    one = build_parser(command)
+    assert _parsed(one, argv, capsys) == _parsed(build_parser(), argv, capsys)
+    if command is not None:  # the line is read without the other commands
+        (sub,) = [a for a in one._actions if isinstance(a, argparse._SubParsersAction)]
+        assert set(sub.choices) <= {"rules", "explain"} or list(sub.choices) == [command]
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["check", "t.json"], "check"), (["--config", "a.toml", "-vvv", "--lang=en", "rules"], "rules"),
+    (["--log-level", "debug", "-q", "explain", "x"], "explain"), (["--config", "check", "run"], "run"),
+    (["--help", "check"], None), (["--version"], None), (["--conf", "a.toml", "check"], None),
+    (["-vq", "check"], None), (["--", "check"], None), (["completion", "bash"], None), (["local", "list"], None),
+    (["chekc", "t.json"], None), ([], None), (["--config"], None),
+])
+def test_the_invoked_command(argv, command):
+    """Named only when nothing before it can mean anything but the global options; the rest (help, plugin
+    commands, completion, anything unusual) goes to the whole parser."""
+    from govhall_sdk.cli.app import invoked_command
+
+    assert invoked_command(argv) == command
+
+
+def test_a_built_in_command_does_not_ask_the_plugins_for_their_commands(mine_plugin, capsys):
+    from govhall_sdk.host import get_plugin_manager
+
+    calls = []
+    pm = get_plugin_manager()
+    original = pm.add_commands
+    pm.add_commands = lambda sub: (calls.append(sorted(sub.choices)), original(sub))
+    try:
+        assert main(["rules", "--format", "json"]) == 0 and json.loads(capsys.readouterr().out)
+        assert not calls
+        assert json.loads(_out(capsys, ["mine", "--json"])) == {"lang": "zh", "json": True}
+        assert calls and "mine" not in calls[0] and "check" in calls[0]
+    finally:
+        del pm.add_commands

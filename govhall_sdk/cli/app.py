@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
+import re
 import signal
 import sys
 import warnings
@@ -21,17 +23,10 @@ from .. import __version__
 from ..calendar import UnpublishedYearWarning
 from ..host import PluginError, get_plugin_manager
 from ..terminal import shown
-from .audit import add_audit_command
-from .calendar import add_calendar_command
-from .check import add_check_command
-from .completion import add_completion_command
 from .errors import EXIT_BROKEN_PIPE, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .logs import configure_logging
 from .options import CONFIG_FILE, ENV_CONFIG, HelpFormatter, add_global_options, command_epilog, resolve_now
 from .options import share_global_options
-from .plugins import add_plugins_command
-from .report import add_report_command
-from .rules import add_rules_commands
 
 DESCRIPTION = "The govhall command line: check, run, report, audit, plugins, rules, explain, calendar, completion."
 EPILOG = command_epilog(
@@ -61,31 +56,77 @@ class GovhallParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command, plugin commands included."""
-    from .run import add_run_command
+#: The built-in commands in the order of ``govhall --help``: the names one module of this package adds, the
+#: module and its function adding them (given the sub-parsers). ``completion`` comes after them, then the
+#: plugins' commands.
+BUILT_IN_COMMANDS = (
+    (("check",), "check", "add_check_command"),
+    (("plugins",), "plugins", "add_plugins_command"),
+    (("rules", "explain"), "rules", "add_rules_commands"),
+    (("calendar",), "calendar", "add_calendar_command"),
+    (("run",), "run", "add_run_command"),
+    (("report",), "report", "add_report_command"),
+    (("audit",), "audit", "add_audit_command"),
+)
+#: The top-level options that take a value (as written in full), and those that take none: all a command
+#: line may hold before its command for :func:`invoked_command` to name the command.
+_VALUED_OPTIONS = ("--config", "--lang", "--log-level")
+_VALUED_PREFIXES = tuple(f"{option}=" for option in _VALUED_OPTIONS)
+_FLAG_OPTIONS = ("--verbose", "-q", "--quiet")
+_VERBOSITY = re.compile("-v+")  # -v, -vv, ...
+_BUILT_IN_NAMES = frozenset(name for names, _, _ in BUILT_IN_COMMANDS for name in names)
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every command, plugin commands included.
+
+    With ``command``, the name of a built-in command other than ``completion``
+    (:func:`invoked_command`), only that command's sub-parser is built and the
+    plugins' commands are not asked for: the line of that command parses,
+    helps and fails exactly as with the whole parser, at a fraction of the cost.
+    """
     parser = GovhallParser(prog="govhall", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"govhall {__version__}",
                         help="print the version and exit")
     add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 help="the command (govhall COMMAND --help: its options)")
-    add_check_command(sub)
-    add_plugins_command(sub)
-    add_rules_commands(sub)
-    add_calendar_command(sub)
-    add_run_command(sub)
-    add_report_command(sub)
-    add_audit_command(sub)
-    sub.choices["run"].set_defaults(config_required="govhall run")  # it keeps state: never in ./.govhall by default
-    add_completion_command(sub, parser)
+    for names, module, adder in BUILT_IN_COMMANDS:
+        if command is None or command in names:
+            getattr(importlib.import_module(f".{module}", __package__), adder)(sub)
+    if "run" in sub.choices:  # it keeps state: never in ./.govhall by default
+        sub.choices["run"].set_defaults(config_required="govhall run")
     try:
-        get_plugin_manager().add_commands(sub)
+        pm = get_plugin_manager()
+        if command is None:
+            from .completion import add_completion_command
+
+            add_completion_command(sub, parser)
+            pm.add_commands(sub)
     except PluginError as exc:  # strict mode: report it when a command runs, keep --help working
         parser.set_defaults(plugin_error=exc)
     share_global_options(parser)
     return parser
+
+
+def invoked_command(argv: Sequence[str]) -> str | None:
+    """The built-in command ``argv`` runs when that is plain to see, else None (the whole parser is needed).
+
+    Plain is: before the first word that is not an option, only the global
+    options spelt in full (``--config F``, ``--config=F``, ``-v``, ``-vv``,
+    ``-q``, ...), and that word the name of a built-in command other than
+    ``completion`` (which writes its script from every command). Anything
+    else (``--help``, ``--version``, an abbreviated or unknown option, ``--``,
+    a plugin's command, a mistyped one) is for the whole parser, whose help
+    and messages list every command.
+    """
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED_OPTIONS:
+            next(words, None)  # its value
+        elif not (word in _FLAG_OPTIONS or word.startswith(_VALUED_PREFIXES) or _VERBOSITY.fullmatch(word)):
+            return word if word in _BUILT_IN_NAMES else None
+    return None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -156,7 +197,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(invoked_command(sys.argv[1:] if argv is None else argv))
     args = _parse(parser, argv)
     gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
     try:
