@@ -124,4 +124,10 @@ def govhall_add_commands(subparsers: Any) -> None:
         ``subparsers.add_parser(name, help=...)`` and ``set_defaults(func=...)``
         where ``func(args)`` returns the exit status. ``govhall local`` and
         ``govhall redmine`` are added this way.
+
+    Called when the whole command line is built: for ``govhall --help``,
+    ``govhall completion``, a plugin's command or a line that names no
+    built-in command. A built-in command (``govhall check ...``) builds its
+    own parser only, and a plugin implementing nothing but this hook is then
+    not even imported.
     """

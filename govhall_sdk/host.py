@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import tempfile
+import types
 import warnings
 from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple
@@ -168,9 +169,10 @@ def _write_cache(kind: str, key: str, content: dict[str, Any]) -> None:
             os.unlink(aside)
 
 
-#: The hooks whose implementations can wait until their registry is read: a plugin implementing nothing else
-#: (an adapter) is imported when :attr:`GovhallPluginManager.adapters` is first used, not at start-up.
-DEFERRABLE_HOOKS = frozenset({"govhall_register_adapters"})
+#: The hooks whose implementations can wait until they are needed: a plugin implementing nothing else (an
+#: adapter, a command) is imported when :attr:`GovhallPluginManager.adapters` or
+#: :meth:`GovhallPluginManager.add_commands` first needs it, not at start-up.
+DEFERRABLE_HOOKS = frozenset({"govhall_register_adapters", "govhall_add_commands"})
 
 
 def _module_stamp(plugin: Any) -> list[Any] | None:
@@ -322,6 +324,11 @@ def _policy_registry(impls: list[Any]) -> dict[str, Registration]:
     return found
 
 
+#: The attribute pluggy's marker sets on a hook implementation, and what pluggy can bind of a module.
+_IMPL_MARKER = f"{GROUP}_impl"
+_HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
+
+
 def _switch(name: str) -> set[str]:
     return {p.strip() for p in os.environ.get(name, "").split(",") if p.strip()}
 
@@ -344,8 +351,9 @@ class GovhallPluginManager(pluggy.PluginManager):
         self._registries: dict[str, dict[str, tuple[str, Any]]] = {}
         self._plain_hookexec = self._inner_hookexec  # replaced while hook calls are monitored or traced
         self._direct: dict[str, tuple[Callable[..., Any], ...] | None] = {}
-        #: Entry points waiting to be imported (see load_entry_points), with the adapter names they register.
-        self._deferred: dict[str, tuple[InstalledEntryPoint, tuple[str, ...]]] = {}
+        #: Entry points waiting to be imported (see load_entry_points): each with the hooks it implements and the
+        #: adapter names it registers.
+        self._deferred: dict[str, tuple[InstalledEntryPoint, frozenset[str], tuple[str, ...]]] = {}
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
         """Register a plugin; its rule implementations are guarded (see the module docstring).
@@ -367,6 +375,22 @@ class GovhallPluginManager(pluggy.PluginManager):
                             impl.function = _guard(impl.function, registered, hook_name, problem)
         return registered
 
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        """As pluggy's, answering at once for an attribute of a plugin module that is no hook implementation.
+
+        Registering asks this of every name a module holds, most of them imports; pluggy reads each with
+        ``inspect.getattr_static``. Of a module's own attributes it binds only functions, methods,
+        ``staticmethod`` and ``classmethod`` objects, and a function is an implementation only when it
+        carries the marker, so anything else is None here and those are left to pluggy.
+        """
+        if type(plugin) is types.ModuleType and not hasattr(types.ModuleType, name):
+            value = plugin.__dict__.get(name)
+            if type(value) is types.FunctionType and _IMPL_MARKER not in value.__dict__:
+                return None
+            if not isinstance(value, _HOOKABLE):
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
     def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
         self._registries.clear()
         self._direct.clear()
@@ -376,9 +400,10 @@ class GovhallPluginManager(pluggy.PluginManager):
         """Import and register every ``govhall`` entry point (:func:`installed_entry_points`), each in its own try.
 
         An entry point that the ``plugin-hooks`` cache knows to implement only :data:`DEFERRABLE_HOOKS` (an
-        adapter), from a module unchanged since, waits: it is imported when :attr:`adapters`,
-        :meth:`plugin_infos` or :meth:`get_plugin` first needs it, so a ``govhall check`` never imports the
-        HTTP adapters. What each plugin loaded here implements is written to that cache for the next process.
+        adapter, a command), from a module unchanged since, waits: it is imported when :attr:`adapters`,
+        :meth:`add_commands`, :meth:`plugin_infos` or :meth:`get_plugin` first needs it, so a ``govhall check``
+        never imports the HTTP adapters nor the plugins' commands. What each plugin loaded here implements is
+        written to that cache for the next process.
         """
         disabled = _switch("GOVHALL_DISABLE_PLUGINS")
         key = _search_path_key() if cache_dir() is not None else ""
@@ -392,7 +417,7 @@ class GovhallPluginManager(pluggy.PluginManager):
             if self.has_plugin(ep.name):
                 continue
             if _still_deferrable(known.get(ep.name), ep):
-                self._deferred[ep.name] = (ep, tuple(known[ep.name]["adapters"]))
+                self._deferred[ep.name] = (ep, frozenset(known[ep.name]["hooks"]), tuple(known[ep.name]["adapters"]))
                 learned[ep.name] = known[ep.name]
                 continue
             plugin = self._load(ep)
@@ -425,17 +450,18 @@ class GovhallPluginManager(pluggy.PluginManager):
         hooks = sorted(c.name for c in self.get_hookcallers(plugin) or ())
         return {"value": ep.value, "hooks": hooks, "adapters": adapters, "stamp": _module_stamp(plugin)}
 
-    def _load_deferred(self) -> None:
-        """Import the plugins that were left waiting (see :meth:`load_entry_points`)."""
-        while self._deferred:
-            name = next(iter(self._deferred))
-            ep, _ = self._deferred.pop(name)
-            self._load(ep)
+    def _load_deferred(self, hook_name: str | None = None) -> None:
+        """Import the plugins that were left waiting (see :meth:`load_entry_points`): those implementing
+        ``hook_name``, or all of them."""
+        for name, (ep, hooks, _) in list(self._deferred.items()):
+            if hook_name is None or hook_name in hooks:
+                del self._deferred[name]
+                self._load(ep)
 
     @property
     def adapter_names(self) -> frozenset[str]:
         """The adapter names registered, those of the plugins still waiting included, without importing them."""
-        waiting = {name for _, names in self._deferred.values() for name in names}
+        waiting = {name for _, _, names in self._deferred.values() for name in names}
         return frozenset(self._registry("govhall_register_adapters", "adapter")) | waiting
 
     def has_plugin(self, name: str) -> bool:
@@ -500,7 +526,7 @@ class GovhallPluginManager(pluggy.PluginManager):
     @property
     def adapters(self) -> dict[str, Registration]:
         """Adapter name -> :class:`Registration` of an adapter class (the plugins still waiting imported first)."""
-        self._load_deferred()
+        self._load_deferred("govhall_register_adapters")
         return self._registry("govhall_register_adapters", "adapter")
 
     # -- the typed facade: one method per hook --------------------------------------------------
@@ -602,7 +628,8 @@ class GovhallPluginManager(pluggy.PluginManager):
         return self.hook.govhall_escalate(ticket=ticket, result=result, level=level, target=target, ctx=ctx)
 
     def add_commands(self, subparsers: Any) -> None:
-        """Let plugins add ``govhall`` sub-commands."""
+        """Let plugins add ``govhall`` sub-commands (the plugins still waiting that add some imported first)."""
+        self._load_deferred("govhall_add_commands")
         self.hook.govhall_add_commands(subparsers=subparsers)
 
 

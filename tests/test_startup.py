@@ -188,3 +188,25 @@ def test_a_waiting_adapter_is_there_when_asked_for_and_a_changed_module_is_read_
     os.utime(module, ns=(os.stat(module).st_atime_ns, os.stat(module).st_mtime_ns + 10**9))
     # the module changed: imported at start-up again, and its new rule hook is seen
     assert _python(code, cache=cache, env=env).stdout.split() == ["True", "True", "True", "Desk", "True"]
+
+
+#: Runs a check, then prints which of the modules a check does not need it imported.
+CHECK_UNNEEDED = CHECK.replace('watched = ("holidays", "requests", "chinese_calendar", "importlib.metadata")',
+                               'watched = ("govhall_sdk.cli.run", "govhall_sdk.cli.audit", "govhall_sdk.cli.report", '
+                               '"govhall_sdk.cli.period", "govhall_sdk.cli.completion", "govhall_sdk.cli.rules", '
+                               '"govhall_sdk.cli.plugins", "govhall_sdk.cli.calendar", "govhall_sdk.cli.progress", '
+                               '"govhall_adapters.local_commands", "govhall_adapters.redmine_setup", '
+                               '"govhall_adapters.local", "govhall_sdk.storage", "sqlite3", "subprocess")')
+
+
+def test_a_check_builds_only_its_own_command_and_imports_no_plugin_command(ticket_file, tmp_path):
+    """The other commands' modules are imported when they run, the plugins adding commands (``govhall local``,
+    ``govhall redmine``) when the whole command line is built (help, completion, their own commands)."""
+    cache = tmp_path / "cache"
+    first = _python(CHECK_UNNEEDED, "check", ticket_file, "--now", NOW, "--format", "json", cache=cache)
+    assert "govhall_adapters.local_commands" in first.stderr  # nothing cached yet: every plugin is imported once
+    second = _python(CHECK_UNNEEDED, "check", ticket_file, "--now", NOW, "--format", "json", cache=cache)
+    assert second.stdout == first.stdout and json.loads(second.stdout)["tickets"][0]["clocks"]
+    assert second.stderr.rsplit("IMPORTED ", 1)[1].strip() == ""
+    listed = _python(CHECK_UNNEEDED, "local", "list", "--config", tmp_path / "govhall.toml", cache=cache, check=False)
+    assert "govhall_adapters.local_commands" in listed.stderr.rsplit("IMPORTED ", 1)[1]
