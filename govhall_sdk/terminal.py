@@ -89,10 +89,14 @@ _PICTOGRAPH = r"[\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]"  # also
 _KEEP = (rf"(?P<keep>\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{{2,6}}\U000e007f"
          rf"|(?<={_PICTOGRAPH})\u200d(?={_PICTOGRAPH}))")
 _JSON_ESCAPED = rf"[{_OTHERS}\u200d\U000e0020-\U000e007f]"
-# (found, replaced): a bare character class is scanned several times faster than the alternation
-_TEXT = re.compile(ESCAPED), re.compile(rf"{_KEEP}|{ESCAPED}")
-_JSON = re.compile(_JSON_ESCAPED), re.compile(rf"{_KEEP}|{_JSON_ESCAPED}")
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+@functools.cache
+def _patterns(escaped: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(found, replaced) for the character class ``escaped``: a bare character class is scanned several times
+    faster than the alternation. Compiled at first use, as most text has nothing to escape."""
+    return re.compile(escaped), re.compile(rf"{_KEEP}|{escaped}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -121,11 +125,12 @@ def _no_filler(text: str) -> bool:
     return "\u3164" not in text and "\uffa0" not in text and "\u115f" not in text and "\u1160" not in text
 
 
-def _replace(patterns: tuple[re.Pattern[str], re.Pattern[str]], escape: Callable[[str], str], text: str) -> str:
-    """``text`` with each character ``patterns`` find replaced by ``escape`` of it, the emoji sequences kept."""
+def _replace(escaped: str, escape: Callable[[str], str], text: str) -> str:
+    """``text`` with each character of the class ``escaped`` replaced by ``escape`` of it, the emoji sequences
+    kept."""
     if text.isprintable() and (text.isascii() or _no_filler(text)):  # the usual case: nothing to escape
         return text
-    found, replaced = patterns
+    found, replaced = _patterns(escaped)
     if found.search(text) is None:
         return text
     return replaced.sub(lambda m: m.group() if m.group("keep") else escape(m.group()), text)
@@ -137,7 +142,7 @@ def printable(text: object) -> str:
     ``printable("T-1\\r\\x1b[2KOK\\u202e")`` is ``'T-1\\\\r\\\\x1b[2KOK\\\\u202e'``; Chinese text,
     emoji and spaces are unchanged, and a backslash stays a backslash (see the module's text).
     """
-    return _replace(_TEXT, _escape, text if isinstance(text, str) else str(text))
+    return _replace(ESCAPED, _escape, text if isinstance(text, str) else str(text))
 
 
 def printable_lines(text: object) -> str:
@@ -153,7 +158,7 @@ def printable_json(text: str) -> str:
     ``json.dumps`` has escaped them already, outside they are the document's
     newlines and indentation.
     """
-    return _replace(_JSON, _escape_json, text)
+    return _replace(_JSON_ESCAPED, _escape_json, text)
 
 
 def shown(text: object) -> str:
