@@ -299,3 +299,30 @@ def test_what_the_helpdesk_never_takes_is_reported_once_and_never_counted_as_wri
     assert told == ["C-0001", "C-0001"]  # the note is still missing, so it was sent again and refused again
     assert second.ok and second.not_taken == {} and second.notes == 0  # said once; never counted
     state.close()
+
+
+def test_the_report_input_is_what_the_store_holds_read_plainly(tmp_path):
+    """``from_store`` reads each record as the JSON it is, the history through its rows with each instant read
+    once, and ``as_of`` as the latest evaluation: the first of equal instants written with other offsets."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    from govhall_sdk.reports.data import Occurrence, Period, from_store
+    from govhall_sdk.state import utc_key
+
+    store = StateStore(tmp_path / "state.sqlite")
+    at = datetime.fromisoformat(NOW)
+    finding = {"code": "tl.overdue", "key": "", "staff": "s1", "department": "窗口", "at": NOW}
+    rows = [({"id": f"T{i}", "light": "red", "evaluated_at": evaluated, "findings": [finding] * (i % 2),
+              "subject": "事项 ☎", "clocks": []}, None)
+            for i, evaluated in enumerate(["2025-03-14T08:00:00+00:00", NOW, "2025-03-13T16:00:00+08:00"])]
+    store.store_results("local", at, rows)
+    data = from_store(store, {}, period=Period(), tz=ZoneInfo("Asia/Shanghai"))
+    assert [{k: v for k, v in r.items() if k != "adapter"} for r in data.records] == [r for r, _ in rows]
+    assert str(data.as_of) == "2025-03-14 08:00:00+00:00"
+    appeared = datetime.fromisoformat(utc_key(at)).replace(tzinfo=timezone.utc)
+    assert data.history == [Occurrence("local", "T1", "tl.overdue", "s1", "窗口", at, appeared, None)]
+    assert store.finding_history() == [dict(zip(("adapter", "ticket_id", "code", "staff", "department", "at",
+                                                 "appeared_at", "cleared_at"), row))
+                                       for row in store.finding_history_rows()]
+    store.close()

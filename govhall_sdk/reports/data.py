@@ -15,6 +15,7 @@ one, and the history rows of those tickets.
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
@@ -167,13 +168,18 @@ def _filtered(records: Iterable[dict[str, Any]], history: Iterable[Occurrence],
 
 def from_store(state: Any, catalog: Mapping[str, CodeInfo], *, period: Period, tz: tzinfo, lang: str = "zh",
                department: str | None = None, unmasked: bool = False, adapter: str | None = None) -> ReportData:
-    """The report input from the state store of ``govhall run`` (of one adapter, or of all)."""
-    history = (Occurrence(h["adapter"], h["ticket_id"], h["code"], h["staff"], h["department"],
-                          instant(h["at"]) or _from_key(h["appeared_at"]), _from_key(h["appeared_at"]),
-                          _from_key(h["cleared_at"]))
-               for h in state.finding_history(adapter))
+    """The report input from the state store of ``govhall run`` (of one adapter, or of all).
+
+    The history's instants repeat (``appeared_at`` is a run's, a clock's deadline is often another's), so
+    each text is read once; ``as_of`` is the latest of the records' distinct ``evaluated_at``, in the order
+    they come, as :func:`max` over all of them would pick it."""
+    at, key = lru_cache(maxsize=None)(instant), lru_cache(maxsize=None)(_from_key)
+    history = (Occurrence(adapter_name, ticket_id, code, staff, department_of, at(fact) or key(appeared),
+                          key(appeared), key(cleared))
+               for adapter_name, ticket_id, code, staff, department_of, fact, appeared, cleared
+               in state.finding_history_rows(adapter))
     records, kept = _filtered(state.results(adapter), history, department)
-    as_of = max((instant(r["evaluated_at"]) for r in records), default=datetime.now(tz))
+    as_of = max(map(instant, dict.fromkeys(r["evaluated_at"] for r in records)), default=datetime.now(tz))
     return ReportData(records, kept, catalog, period, as_of, tz, lang,
                       state.contacts(adapter) if unmasked else None, department)
 
