@@ -1,23 +1,28 @@
 """Start-up of `govhall check` on one ticket, and what it imports.
 
-    python benchmarks/bench_startup.py [RUNS]      (default RUNS = 15)
+    python benchmarks/bench_startup.py [RUNS] [--against TREE ...]     (default RUNS = 15)
 
 Runs `python -m govhall_sdk.cli check ONE.json --now ...` RUNS times as a fresh
-process (output to /dev/null) and prints the median and quartiles of the wall
-time and of the CPU time (user and system, which a machine shared with other work
-inflates less than the wall time), next to the same for a bare `python -c pass`
-in the same interpreter (the floor no change to govhall can go below). The two
-are interleaved, so a machine whose speed drifts affects both alike. Then it
-lists the heavy packages the check imported (``requests``, ``urllib3``,
-``holidays``, ``importlib.metadata`` and the adapters) and the ten slowest
-imports by ``-X importtime``.
+process (output to /dev/null) and prints the best, the median and quartiles of
+the wall time and of the CPU time (user and system, which a machine shared with
+other work inflates less than the wall time), next to the same for a bare
+`python -c pass` in the same interpreter (the floor no change to govhall can go
+below). With ``--against TREE`` the same check also runs from each other source
+tree (a checkout of another commit: ``git worktree add /tmp/base HEAD~1``, put
+first on ``PYTHONPATH``: its ``govhall_sdk``, with the installed plugins and
+adapters), for a side-by-side figure. All runs are interleaved,
+so a machine whose speed drifts affects each alike. Then it lists the heavy
+packages the check imported (``requests``, ``urllib3``, ``holidays``,
+``importlib.metadata`` and the adapters) and the ten slowest imports by
+``-X importtime``.
 
 Byte-code caching is left on for the measured runs (``PYTHONDONTWRITEBYTECODE``
-is removed from their environment) and one untimed run warms it, as an
-installed package would be.
+is removed from their environment) and one untimed run of each warms it and
+the plugin caches, as an installed package would be.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -43,11 +48,12 @@ WATCHED = ("requests", "urllib3", "holidays", "holidays.countries", "importlib.m
            "govhall_adapters.freshdesk", "govhall_adapters.redmine", "govhall_sdk.rest")
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """The wall time and the CPU time (user and system) of one run of ``cmd``."""
+def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """The wall time and the CPU time (user and system) of one run of ``cmd`` in the folder ``cwd`` (``-m`` puts
+    it first on ``sys.path``: not the repository, whose tree would win over ``--against``'s)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, check=True)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, check=True, cwd=cwd)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -55,28 +61,39 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def _summary(values: list[float]) -> str:
     q = statistics.quantiles(values, n=4)
-    return f"median {statistics.median(values):.3f} s (quartiles {q[0]:.3f}-{q[2]:.3f} s, {len(values)} runs)"
+    return (f"best {min(values):.3f} s, median {statistics.median(values):.3f} s "
+            f"(quartiles {q[0]:.3f}-{q[2]:.3f} s, {len(values)} runs)")
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    parser = argparse.ArgumentParser(description="Start-up of govhall check on one ticket.")
+    parser.add_argument("runs", nargs="?", type=int, default=15, help="timed runs of each (default 15)")
+    parser.add_argument("--against", nargs="+", default=[], metavar="TREE",
+                        help="other source trees to time side by side (put first on PYTHONPATH)")
+    options = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    trees = {"govhall check, one ticket": env}
+    for tree in options.against:
+        trees[f"  from {tree}"] = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "one.json")
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(TICKET, fh, ensure_ascii=False)
         check = [sys.executable, "-m", "govhall_sdk.cli", "check", path, "--now", NOW, "--format", "json"]
         bare = [sys.executable, "-c", "pass"]
-        _timed(check, env)  # warm the byte-code cache
-        checks, bares = [], []
-        for _ in range(runs):
-            checks.append(_timed(check, env))
-            bares.append(_timed(bare, env))
+        for tree_env in trees.values():
+            _timed(check, tree_env, folder)  # warm the byte-code and plugin caches
+        timings: dict[str, list[tuple[float, float]]] = {name: [] for name in [*trees, "python -c pass"]}
+        for _ in range(options.runs):
+            for name, tree_env in trees.items():
+                timings[name].append(_timed(check, tree_env, folder))
+            timings["python -c pass"].append(_timed(bare, env, folder))
+        width = max(map(len, timings))
         for what, index in (("wall", 0), ("CPU", 1)):
-            print(f"govhall check, one ticket, {what:4}: {_summary([r[index] for r in checks])}")
-            print(f"python -c pass,            {what:4}: {_summary([r[index] for r in bares])}")
+            for name, runs in timings.items():
+                print(f"{name + ',':{width + 1}} {what:4}: {_summary([r[index] for r in runs])}")
         out = subprocess.run([sys.executable, "-X", "importtime", *check[1:]], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, env=env, check=True).stderr
+                             stderr=subprocess.PIPE, text=True, env=env, check=True, cwd=folder).stderr
     imported: dict[str, int] = {}
     for line in out.splitlines():
         if line.startswith("import time:") and "|" in line:
