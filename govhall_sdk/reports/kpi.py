@@ -69,37 +69,43 @@ def ratio(numerator: int, denominator: int) -> dict[str, Any]:
             "rate": numerator / denominator if denominator else None}
 
 
-def _clock(record: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    return next((c for c in record.get("clocks", ()) if c["name"] == name), None)
-
-
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
     met = missed = 0
     for record in data.records:
-        clock = _clock(record, "completion")
-        if clock is None or not record.get("resolved_at") or not data.period.holds(instant(record["resolved_at"])):
+        resolved = record.get("resolved_at")
+        if not resolved or not data.period.holds(instant(resolved)):
             continue
-        met += clock["status"] == "met"
-        missed += clock["status"] == "missed"
+        status = next((c["status"] for c in record.get("clocks", ()) if c["name"] == "completion"), None)
+        met += status == "met"
+        missed += status == "missed"
     return ratio(met, met + missed)
 
 
-def _statuses(record: Mapping[str, Any]) -> set[str]:
-    return {c["status"] for c in record.get("clocks", ())}
+#: Per record, whether it has a red clock and whether it has a yellow one, shared by the KPIs that read them.
+Running = list[tuple[bool, bool]]
 
 
-def overdue_now(data: ReportData) -> dict[str, int]:
+def running_clocks(data: ReportData) -> Running:
+    """(has a red clock, has a yellow clock) of each record, in record order."""
+    flags = []
+    for record in data.records:
+        statuses = {c["status"] for c in record.get("clocks", ())}
+        flags.append(("red" in statuses, "yellow" in statuses))
+    return flags
+
+
+def overdue_now(data: ReportData, running: Running | None = None) -> dict[str, int]:
     """超期件: the tickets with a red clock, and those whose light is red."""
-    return {"tickets": sum("red" in _statuses(r) for r in data.records),
+    flags = running_clocks(data) if running is None else running
+    return {"tickets": sum(red for red, _ in flags),
             "light_red": sum(r.get("light") == "red" for r in data.records)}
 
 
-def due_soon(data: ReportData) -> dict[str, int]:
+def due_soon(data: ReportData, running: Running | None = None) -> dict[str, int]:
     """预警件: the tickets with a yellow clock and no red one, and those whose light is yellow."""
-    def soon(statuses: set[str]) -> bool:
-        return "yellow" in statuses and "red" not in statuses
-    return {"tickets": sum(soon(_statuses(r)) for r in data.records),
+    flags = running_clocks(data) if running is None else running
+    return {"tickets": sum(yellow and not red for red, yellow in flags),
             "light_yellow": sum(r.get("light") == "yellow" for r in data.records)}
 
 
@@ -185,16 +191,19 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _weeks(data: ReportData, ats: Iterable[datetime]) -> Counter:
-    """The number of instants by the Monday of their week in the report's time zone (counted by day first)."""
-    by_day = Counter(at.astimezone(data.tz).date() for at in ats)
+def _weeks(data: ReportData, ats: Counter) -> Counter:
+    """The number of instants (each counted as often as ``ats`` says) by the Monday of their week in the
+    report's time zone (counted by day first)."""
+    by_day: Counter = Counter()
+    for at, count in ats.items():
+        by_day[at.astimezone(data.tz).date()] += count
     weeks: Counter = Counter()
     for day, count in by_day.items():
         weeks[_monday(day)] += count
     return weeks
 
 
-def _span(data: ReportData, series: list[list[datetime]]) -> tuple[date, date] | None:
+def _span(data: ReportData, series: list[Counter]) -> tuple[date, date] | None:
     """The Mondays of the first and last weeks of the trend (None when there is nothing to show)."""
     first = data.period.start or min((min(ats) for ats in series if ats), default=None)
     last = data.period.end - _JUST_BEFORE if data.period.end else max((max(ats) for ats in series if ats),
@@ -204,16 +213,22 @@ def _span(data: ReportData, series: list[list[datetime]]) -> tuple[date, date] |
     return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
 
 
-def _in_period(data: ReportData, key: str) -> list[datetime]:
-    """The instants of the records' ``key`` that are in the period (records without one left out)."""
-    return [at for r in data.records if (at := instant(r.get(key))) is not None and data.period.holds(at)]
+def _in_period(data: ReportData, key: str) -> Counter:
+    """The instants of the records' ``key`` that are in the period (records without one left out), each with
+    the number of records that have it; each distinct text is read once (tickets share minutes)."""
+    texts = Counter(r.get(key) for r in data.records)
+    ats: Counter = Counter()
+    for text, count in texts.items():
+        if (at := instant(text)) is not None and data.period.holds(at):
+            ats[at] += count
+    return ats
 
 
 def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
     """Tickets created, resolved and violations found per ISO week, over the period or the data's span."""
     found = violations(data) if found is None else found
     series = {"created": _in_period(data, "created_at"), "resolved": _in_period(data, "resolved_at"),
-              "violations": [o.at for o in found]}
+              "violations": Counter(o.at for o in found)}
     span = _span(data, list(series.values()))
     if span is None:
         return []
@@ -233,10 +248,12 @@ def _earliest_red(record: Mapping[str, Any]) -> tuple[datetime, str] | None:
     return min(red) if red else None
 
 
-def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict[str, Any]]:
+def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE,
+                    running: Running | None = None) -> list[dict[str, Any]]:
     """The open tickets with a red clock, the earliest deadline first (at most ``limit``)."""
-    overdue = ((red, record) for record in data.records
-               if record.get("resolved_at") is None and (red := _earliest_red(record)) is not None)
+    flags = running_clocks(data) if running is None else running
+    overdue = ((red, record) for record, (has_red, _) in zip(data.records, flags)
+               if has_red and record.get("resolved_at") is None and (red := _earliest_red(record)) is not None)
     today = data.as_of.astimezone(data.tz).date()
     rows = []
     for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):
@@ -252,18 +269,18 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict
 
 def dashboard_data(data: ReportData) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
-    found, rated = violations(data), rated_evaluations(data)
+    found, rated, running = violations(data), rated_evaluations(data), running_clocks(data)
     return {
         "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
         "period": {"from": iso(data.period.start), "to": iso(data.period.end)},
         "department": data.department, "tickets": len(data.records),
         "kpis": {
-            "on_time_completion": on_time_completion(data), "overdue": overdue_now(data),
-            "due_soon": due_soon(data), "satisfaction": satisfaction(data, rated),
+            "on_time_completion": on_time_completion(data), "overdue": overdue_now(data, running),
+            "due_soon": due_soon(data, running), "satisfaction": satisfaction(data, rated),
             "poor_review_return_visits": poor_review_return_visits(data, rated),
         },
         "lights": lights(data),
         "violations": violations_by(data, found),
         "weekly": weekly_trend(data, found),
-        "longest_overdue": longest_overdue(data),
+        "longest_overdue": longest_overdue(data, running=running),
     }

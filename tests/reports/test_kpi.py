@@ -159,6 +159,14 @@ def test_the_weekly_trend_covers_every_iso_week_of_the_period_in_the_report_time
     assert sum(created for created, _, _ in by_week.values()) == 2  # c is before the period
 
 
+def test_the_weekly_trend_counts_every_record_of_a_shared_instant_however_it_is_written():
+    utc = datetime(2025, 3, 3, 2, tzinfo=timezone.utc).isoformat()  # at(3), 10:00 in Shanghai
+    records = [record("a"), record("b"), record("c", created_at=utc, resolved_at=utc), record("d", resolved_at=at(3))]
+    history = [occurrence(t, "tl.overdue", at(4)) for t in "ab"]
+    [week] = kpi.weekly_trend(data(records, history))
+    assert (week["week"], week["created"], week["resolved"], week["violations"]) == ("2025-W10", 4, 2, 2)
+
+
 def test_an_open_period_trends_over_the_span_of_the_data():
     records = [record("a", created_at=at(20, month=1)), record("b", created_at=at(3), resolved_at=at(12))]
     weeks = kpi.weekly_trend(data(records))
