@@ -477,3 +477,44 @@ def test_a_built_in_command_does_not_ask_the_plugins_for_their_commands(mine_plu
         assert calls and "mine" not in calls[0] and "check" in calls[0]
     finally:
         del pm.add_commands
+
+
+def test_collection_paused_freezes_what_it_made_and_restores_the_collector():
+    import gc
+
+    from govhall_sdk.cli import collection_paused
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    with collection_paused():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() >= before + len(made)
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # the caller's pause stands
+    finally:
+        gc.enable()
+
+
+class _CollectorPlugin:
+    @hookimpl
+    def govhall_add_commands(self, subparsers):
+        import gc
+
+        subparsers.add_parser("collector", help="says whether it runs with the collector on").set_defaults(
+            func=lambda args: print(gc.isenabled()) or 0)
+
+
+def test_a_command_runs_with_the_collector_on(capsys):
+    """main pauses the collector while it starts up, not while the command runs."""
+    from govhall_sdk.host import get_plugin_manager
+
+    plugin = _CollectorPlugin()
+    get_plugin_manager().register(plugin, name="test_cli_options_collector")
+    try:
+        assert _out(capsys, ["collector"]) == "True\n"
+    finally:
+        get_plugin_manager().unregister(plugin)

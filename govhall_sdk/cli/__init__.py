@@ -35,13 +35,13 @@ from __future__ import annotations
 
 from .app import build_parser, main
 from .errors import EXIT_BROKEN_PIPE, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
-from .options import (GLOBAL_OPTIONS, HelpFormatter, add_options, command_epilog, config_from_args, config_path,
-                      engine_from_config, non_negative_float, non_negative_int, parse_date, parse_instant, parse_now,
-                      positive_int)
+from .options import (GLOBAL_OPTIONS, HelpFormatter, add_options, collection_paused, command_epilog, config_from_args,
+                      config_path, engine_from_config, non_negative_float, non_negative_int, parse_date, parse_instant,
+                      parse_now, positive_int)
 
 __all__ = [
     "EXIT_BROKEN_PIPE", "EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "GLOBAL_OPTIONS",
-    "HelpFormatter", "UsageError", "add_options", "build_parser", "command_epilog", "config_from_args",
-    "config_path", "engine_from_config", "main", "non_negative_float", "non_negative_int", "parse_date",
-    "parse_instant", "parse_now", "positive_int",
+    "HelpFormatter", "UsageError", "add_options", "build_parser", "collection_paused", "command_epilog",
+    "config_from_args", "config_path", "engine_from_config", "main", "non_negative_float", "non_negative_int",
+    "parse_date", "parse_instant", "parse_now", "positive_int",
 ]

@@ -10,7 +10,6 @@ for any of these.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import re
@@ -26,7 +25,7 @@ from ..terminal import shown
 from .errors import EXIT_BROKEN_PIPE, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .logs import configure_logging
 from .options import CONFIG_FILE, ENV_CONFIG, HelpFormatter, add_global_options, command_epilog, resolve_now
-from .options import share_global_options
+from .options import collection_paused, share_global_options
 
 DESCRIPTION = "The govhall command line: check, run, report, audit, plugins, rules, explain, calendar, completion."
 EPILOG = command_epilog(
@@ -197,9 +196,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser(invoked_command(sys.argv[1:] if argv is None else argv))
-    args = _parse(parser, argv)
-    gc.freeze()  # plugins, config and calendar live as long as the process: keep them out of every collection
+    with collection_paused():  # what start-up makes lives as long as the process
+        parser = build_parser(invoked_command(sys.argv[1:] if argv is None else argv))
+        args = _parse(parser, argv)
     try:
         configure_logging(args)
         if getattr(args, "plugin_error", None):
