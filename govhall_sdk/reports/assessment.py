@@ -168,12 +168,14 @@ def is_overdue(finding: Mapping[str, Any], data: ReportData) -> bool:
 
 def overdue_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[dict[str, Any]]:
     """The record's overdue items (:func:`is_overdue`), each with its clock's status and who answers for it."""
+    overdue = [f for f in record.get("findings") or () if is_overdue(f, data)]
+    if not overdue:
+        return
     status = {(c["name"], c["due_at"]): c["status"] for c in record.get("clocks") or ()}
-    for f in record.get("findings") or ():
-        if not is_overdue(f, data):
-            continue
+    subject = free_text(record.get("subject"))
+    for f in overdue:
         info = data.info(f["code"])
-        yield {"ticket_id": record["id"], "subject": free_text(record.get("subject")), "code": f["code"],
+        yield {"ticket_id": record["id"], "subject": subject, "code": f["code"],
                "system": info.rule, "clause": info.clause, "clock": f["clock"],
                "deadline": local(f["due_at"], data.tz), "clock_status": status.get((f["clock"], f["due_at"])),
                "staff_id": f.get("staff"), "person": data.person(record, f.get("staff")),

@@ -76,10 +76,15 @@ class Column:
 
     def text(self, value: Any, lang: str) -> Any:
         """What CSV and XLSX show for ``value``: its label when the column has one, else the value."""
-        if self.labels is not None and value in self.labels:
-            zh, en = self.labels[value]
-            return en if lang == "en" else zh
-        return value
+        words = self.words(lang)
+        return value if words is None else words.get(value, value)
+
+    def words(self, lang: str) -> dict[Any, str] | None:
+        """What CSV and XLSX show for each labelled value, in ``lang`` (None: the column has no labels, every
+        value is shown as it is)."""
+        if self.labels is None:
+            return None
+        return {value: en if lang == "en" else zh for value, (zh, en) in self.labels.items()}
 
 
 @attrs.frozen
@@ -106,8 +111,11 @@ class Table:
 
     def cells(self) -> Iterator[list[Any]]:
         """Each row as people read it (labels applied), then the totals row when the table has one."""
+        columns = [(c.key, c.words(self.lang)) for c in self.columns]
         for row in self.rows:
-            yield [c.text(row.get(c.key), self.lang) for c in self.columns]
+            # a labelled value shows its words, any other value itself (the walrus reads each cell once)
+            yield [(value := row.get(key)) if words is None else words.get(value := row.get(key), value)
+                   for key, words in columns]
         if self.totals:
             yield self.total_row()
 
@@ -153,7 +161,7 @@ def write_csv_table(table: Table, stream: Any) -> None:
     writer = csv.writer(stream, dialect="excel")
     writer.writerow([neutralised(h) for h in table.headers()])
     for cells in table.cells():
-        writer.writerow([neutralised(_plain(c)) for c in cells])
+        writer.writerow([neutralised(c) if c.__class__ is str else _plain(c) for c in cells])
 
 
 def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:
