@@ -15,7 +15,7 @@ import os
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Mapping, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -266,8 +266,7 @@ _CALENDAR_FILE_HEADER = """\
 """
 
 
-@attrs.frozen
-class CalendarYear:
+class CalendarYear(NamedTuple):
     """One year of a calendar file: its days off, make-up working days and source."""
 
     holidays: tuple[date, ...]

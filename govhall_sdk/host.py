@@ -29,7 +29,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import types
 import warnings
 from collections.abc import Mapping
@@ -155,6 +154,8 @@ def _write_cache(kind: str, key: str, content: dict[str, Any]) -> None:
     path = _cache_path(kind, key)
     if path is None:
         return
+    import tempfile  # at first use: a start-up whose caches are fresh writes none
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{kind}-", suffix=".tmp")
@@ -220,8 +221,7 @@ class Registration(NamedTuple):
     """What it registered: a RuleInfo, a dict of policy defaults, a calendar factory, an adapter class."""
 
 
-@attrs.frozen
-class PluginFailure:
+class PluginFailure(NamedTuple):
     """A hook implementation that raised or returned the wrong type, for one call."""
 
     plugin: str

@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import json
 import sys
-import tempfile
 from datetime import datetime
 from typing import IO, Iterable, Iterator
 
@@ -111,10 +110,14 @@ class _Errors:
     def __init__(self, fmt: str):
         self.fmt = fmt
         self.count = 0
-        self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
+        self.spool: IO[str] | None = None  # made at the first error: most files have none
 
     def add(self, entries: list[dict]) -> None:
         """Write ``entries`` to the spool."""
+        if entries and self.spool is None:
+            import tempfile
+
+            self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
         for e in entries:
             if self.fmt == "json":
                 self.spool.write(("" if not self.count else ",\n    ") + printable_json(json.dumps(e, ensure_ascii=False)))
@@ -124,16 +127,18 @@ class _Errors:
 
     def copy_to(self, out: IO[str]) -> None:
         """Write the errors where the format wants them, and close the spool."""
-        self.spool.seek(0)
         if self.fmt == "json":
             out.write('\n  ],\n  "errors": [')
             if self.count:
                 out.write("\n    ")
-        for block in iter(lambda: self.spool.read(1 << 16), ""):
-            out.write(block)
+        spool = self.spool
+        if spool is not None:
+            spool.seek(0)
+            for block in iter(lambda: spool.read(1 << 16), ""):
+                out.write(block)
+            spool.close()
         if self.fmt == "json":
             out.write("\n  ]\n}\n" if self.count else "]\n}\n")
-        self.spool.close()
 
 
 def run_check(stream: IO, name: str, engine: Engine, now: datetime, fmt: str, out: IO[str],
