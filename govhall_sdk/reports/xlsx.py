@@ -115,24 +115,31 @@ def _string_item(text: str) -> str:
     return f"<si><t{preserve}>{escape(text)}</t></si>"
 
 
-def _row_xml(number: int, cells: Sequence[Any], letters: Sequence[str], strings: _SharedStrings,
-             style: str = "") -> str:
-    """One ``<row>`` (``number`` from 1) of ``cells``; blank cells are left out, and a row of blanks is ``""``."""
-    index, parts = strings.index, []
-    for letter, value in zip(letters, cells):
+def _row_xml(number: int, cells: Sequence[Any], starts: Sequence[str], strings: _SharedStrings) -> str:
+    """One ``<row>`` (``number`` from 1) of ``cells``, each cell's XML begun by its column's ``starts`` (see
+    :func:`_cell_starts`); blank cells are left out, and a row of blanks is ``""``."""
+    index, parts, texts = strings.index, [], 0
+    for start, value in zip(starts, cells):
         if value is None:
             continue
         if value.__class__ is not str:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                parts.append(f'<c r="{letter}{number}"{style}><v>{value:.16G}</v></c>')
+                parts.append(f'{start}{number}"><v>{value:.16G}</v></c>')
                 continue
             value = str(value)
         position = index.get(value)
         if position is None:
             position = strings.add(value)
-        strings.count += 1
-        parts.append(f'<c r="{letter}{number}"{style} t="s"><v>{position}</v></c>')
-    return f'<row r="{number}">' + "".join(parts) + "</row>" if parts else ""
+        texts += 1
+        parts.append(f'{start}{number}" t="s"><v>{position}</v></c>')
+    strings.count += texts
+    return f'<row r="{number}">{"".join(parts)}</row>' if parts else ""
+
+
+def _cell_starts(columns: int, style: str = "") -> list[str]:
+    """What begins a cell of each column, up to its row number: ``<c``, the ``style`` attribute if any (the
+    header's: ``<c s="1" r="A1" t="s">``) and the reference's column letters."""
+    return [f'<c{style} r="{column_name(c)}' for c in range(columns)]
 
 
 def _cols_xml(widths: Sequence[int]) -> str:
@@ -150,14 +157,14 @@ def _cols_xml(widths: Sequence[int]) -> str:
 
 def _sheet_xml(sheet: Sheet, first: bool, strings: _SharedStrings) -> tuple[str, str]:
     """``xl/worksheets/sheetN.xml`` of one sheet, and the range of its filter (``A1:D4``)."""
-    letters = [column_name(c) for c in range(len(sheet.headers))]
-    rows = [_row_xml(1, sheet.headers, letters, strings, f' s="{_BOLD}"')]
+    starts = _cell_starts(len(sheet.headers))
+    rows = [_row_xml(1, sheet.headers, _cell_starts(len(sheet.headers), f' s="{_BOLD}"'), strings)]
     used = 1  # the last row with a cell that is not blank
     for number, cells in enumerate(sheet.rows, start=2):
-        rows.append(_row_xml(number, cells, letters, strings))
+        rows.append(_row_xml(number, cells, starts, strings))
         used = number if rows[-1] else used
-    last = letters[-1] if letters else "A"
-    dimension = "A1" if used == 1 and len(letters) <= 1 else f"A1:{last}{used}"
+    last = column_name(len(sheet.headers) - 1) if sheet.headers else "A"
+    dimension = "A1" if used == 1 and len(sheet.headers) <= 1 else f"A1:{last}{used}"
     filtered = f"A1:{last}{max(len(rows), 2)}"  # the header and the rows, or one empty row under the header
     selected = ' tabSelected="1"' if first else ""
     xml = (f'{_DECLARATION}<worksheet xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}"><dimension ref="{dimension}"/>'
