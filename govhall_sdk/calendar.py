@@ -29,6 +29,7 @@ from types import MappingProxyType
 import attrs
 
 __all__ = [
+    "INDEX_YEARS_AHEAD",
     "DaySource",
     "UnpublishedYearWarning",
     "WorkCalendar",
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 _fromordinal = date.fromordinal
+#: How many years after the published ones a :class:`WorkCalendar` indexes at construction (a deadline of a
+#: ticket received in the last published year falls in the years after it).
+INDEX_YEARS_AHEAD = 10
 
 
 def _library():
@@ -164,11 +168,14 @@ def chinesecalendar_source() -> DaySource:
 class WorkCalendar:
     """Working days for mainland China (or any :class:`DaySource`).
 
-    The days of ``first_year`` .. ``last_year`` are indexed once, at
-    construction: the sorted ordinals of the working days, and for every day
-    the number of working days up to it. :meth:`add_working_days` and
-    :meth:`count_working_days` answer in O(1) by indexing those two lists, with
-    no loop over days.
+    The days of ``first_year`` .. ``last_year`` are indexed: the sorted
+    ordinals of the working days, and for every day the number of working days
+    up to it. :meth:`add_working_days` and :meth:`count_working_days` answer in
+    O(1) by indexing those two lists, with no loop over days. Construction
+    indexes the years nearly every computation falls in, the published ones and
+    :data:`INDEX_YEARS_AHEAD` after them; the first computation reaching outside
+    them indexes every year (indexing all 161 years at once was most of the cost
+    of a calendar, paid at every start of ``govhall``).
 
     :param source: holidays, make-up working days and published years.
     :param extra_holidays: local days off from configuration; they override the
@@ -198,8 +205,7 @@ class WorkCalendar:
         "_lo",
         "_hi",
         "_flags",
-        "_upto",
-        "_ords",
+        "_index",
         "_safe_lo",
         "_safe_hi",
         "_warned",
@@ -256,11 +262,25 @@ class WorkCalendar:
             if lo <= (o := day.toordinal()) <= hi:
                 flags[o - lo] = 1
         self._flags = bytes(flags)
-        # _upto[o - lo]: working days up to and including ordinal o; the n-th working
-        # day strictly after o is therefore _ords[_upto[o - lo] + n - 1].
-        self._upto = list(itertools.accumulate(flags))
-        self._ords = list(itertools.compress(range(lo, hi + 1), flags))
         self._safe_lo, self._safe_hi = self._published_span()
+        if self._safe_lo <= self._safe_hi:
+            ahead = min(_fromordinal(self._safe_hi).year + INDEX_YEARS_AHEAD, last_year)
+            self._index = self._indexed(self._safe_lo, date(ahead, 12, 31).toordinal())
+        else:
+            self._index = self._indexed(lo, hi)
+
+    def _indexed(self, first: int, last: int) -> tuple[int, int, list[int], list[int]]:
+        """The index of the ordinals ``first`` .. ``last``: ``(first, last, upto, ords)``, where ``upto[o - first]``
+        is the number of working days from ``first`` up to and including ``o``, so the n-th working day strictly
+        after ``o`` is ``ords[upto[o - first] + n - 1]``. One tuple, so that a reader never sees half of one."""
+        flags = self._flags[first - self._lo : last - self._lo + 1]
+        return first, last, list(itertools.accumulate(flags)), list(itertools.compress(range(first, last + 1), flags))
+
+    def _index_everything(self) -> tuple[int, int, list[int], list[int]]:
+        """The index of every year of the calendar (built the first time it is needed)."""
+        if self._index[0] != self._lo or self._index[1] != self._hi:
+            self._index = self._indexed(self._lo, self._hi)
+        return self._index
 
     def _published_span(self) -> tuple[int, int]:
         """Ordinal bounds of the longest run of consecutive published years (the
@@ -334,15 +354,20 @@ class WorkCalendar:
             the calendar's years.
         """
         o = d.toordinal()
-        if not self._lo <= o <= self._hi:
-            raise ValueError(self._out_of_range(d))
+        first, last, upto, ords = self._index
+        if not first <= o <= last:
+            if not self._lo <= o <= self._hi:
+                raise ValueError(self._out_of_range(d))
+            first, last, upto, ords = self._index_everything()
         if n < 1:
             if n == 0:
                 return d
             raise ValueError(f"n must be >= 0, got {n}")
-        ords = self._ords
-        i = self._upto[o - self._lo] + n - 1
+        i = upto[o - first] + n - 1
         if i >= len(ords):
+            if last < self._hi:  # past the years indexed so far
+                self._index_everything()
+                return self.add_working_days(d, n)
             raise ValueError(
                 f"{n} working days after {d.isoformat()} is past the calendar's last year "
                 f"{self.last_year}"
@@ -363,8 +388,10 @@ class WorkCalendar:
             return 0
         if oa < self._safe_lo or ob > self._safe_hi:
             self._touch(oa, ob)
-        upto, lo = self._upto, self._lo
-        return upto[ob - lo] - upto[oa - lo]
+        first, last, upto, _ = self._index
+        if oa < first or ob > last:
+            first, last, upto, _ = self._index_everything()
+        return upto[ob - first] - upto[oa - first]
 
     def info(self, d: date) -> dict:
         """Explain ``d``: its ISO date, whether it is a working day, why, and

@@ -210,3 +210,39 @@ def test_a_check_builds_only_its_own_command_and_imports_no_plugin_command(ticke
     assert second.stderr.rsplit("IMPORTED ", 1)[1].strip() == ""
     listed = _python(CHECK_UNNEEDED, "local", "list", "--config", tmp_path / "govhall.toml", cache=cache, check=False)
     assert "govhall_adapters.local_commands" in listed.stderr.rsplit("IMPORTED ", 1)[1]
+
+
+def test_a_calendar_indexes_the_other_years_when_first_reached():
+    """A new calendar indexes the published years and INDEX_YEARS_AHEAD after them; a computation reaching
+    before or past them gives what a day-by-day count gives, and the calendar's limits stand."""
+    import warnings
+    from datetime import date, timedelta
+
+    from govhall_sdk.calendar import INDEX_YEARS_AHEAD, WorkCalendar, china_holidays_source
+
+    source = china_holidays_source()
+    edge = date(max(source.published_years) + INDEX_YEARS_AHEAD, 12, 31)
+    day = timedelta(days=1)
+
+    def counted(cal, a, b):
+        return sum(cal.is_working_day(a + k * day) for k in range(1, (b - a).days + 1))
+
+    def added(cal, d, n):
+        while n:
+            d += day
+            n -= cal.is_working_day(d)
+        return d
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for d, n in [(edge - 3 * day, 5), (edge, 1), (edge + day, 0), (date(1990, 1, 1), 3), (edge - 40 * day, 60)]:
+            assert WorkCalendar(source).add_working_days(d, n) == added(WorkCalendar(source), d, n), (d, n)
+        for a, b in [(date(2024, 12, 20), date(2026, 1, 10)), (date(1999, 12, 1), date(2001, 2, 1)),
+                     (edge - 10 * day, edge + 10 * day),
+                     (date(2025, 1, 1), date(2100, 1, 1))]:
+            assert WorkCalendar(source).count_working_days(a, b) == counted(WorkCalendar(source), a, b), (a, b)
+        cal = WorkCalendar(source)
+        assert cal.add_working_days(date(2025, 3, 14), 5) == date(2025, 3, 21)  # within the first years
+        with pytest.raises(ValueError, match="past the calendar's last year"):
+            cal.add_working_days(date(2150, 12, 1), 60)
+        assert cal.add_working_days(date(2150, 12, 1), 5) == added(cal, date(2150, 12, 1), 5)
