@@ -91,7 +91,7 @@ class Column:
 class Table:
     """A report table: ``key`` (the JSON member and the CSV file suffix), a Chinese and an English title,
     the columns, the rows (dicts by column key), the language of its headers and words, and whether CSV and
-    XLSX end it with a totals row."""
+    XLSX end it with a totals row. A table is built whole, then written: its :meth:`cells` are made once."""
 
     key: str
     zh: str
@@ -100,6 +100,7 @@ class Table:
     rows: list[dict[str, Any]]
     lang: str = "zh"
     totals: bool = False
+    _cells: list[list[Any]] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def title(self) -> str:
         """The title in the table's language."""
@@ -109,13 +110,20 @@ class Table:
         """The column headers in the table's language."""
         return [c.header(self.lang) for c in self.columns]
 
-    def cells(self) -> Iterator[list[Any]]:
-        """Each row as people read it (labels applied), then the totals row when the table has one."""
+    def cells(self) -> list[list[Any]]:
+        """Each row as people read it (labels applied, instants as :func:`instant_text`), then the totals row
+        when the table has one; made on the first call (the CSV and the XLSX of a report show the same)."""
+        if not self._cells:
+            self._cells.extend(self._shown())
+        return self._cells
+
+    def _shown(self) -> Iterator[list[Any]]:
         columns = [(c.key, c.words(self.lang)) for c in self.columns]
         for row in self.rows:
             # a labelled value shows its words, any other value itself (the walrus reads each cell once)
-            yield [(value := row.get(key)) if words is None else words.get(value := row.get(key), value)
-                   for key, words in columns]
+            cells = [(value := row.get(key)) if words is None else words.get(value := row.get(key), value)
+                     for key, words in columns]
+            yield [instant_text(c) if isinstance(c, datetime) else c for c in cells]
         if self.totals:
             yield self.total_row()
 
@@ -133,11 +141,6 @@ class Table:
 def instant_text(value: datetime) -> str:
     """An instant as CSV and XLSX show it: ``2025-03-03 10:00:00+08:00``."""
     return value.isoformat(sep=" ")
-
-
-def _plain(value: Any) -> Any:
-    """A cell's value for CSV or XLSX: instants as text, everything else as it is."""
-    return instant_text(value) if isinstance(value, datetime) else value
 
 
 def neutralised(value: Any) -> Any:
@@ -161,7 +164,7 @@ def write_csv_table(table: Table, stream: Any) -> None:
     writer = csv.writer(stream, dialect="excel")
     writer.writerow([neutralised(h) for h in table.headers()])
     for cells in table.cells():
-        writer.writerow([neutralised(c) if c.__class__ is str else _plain(c) for c in cells])
+        writer.writerow([neutralised(c) if c.__class__ is str else c for c in cells])
 
 
 def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:
@@ -200,15 +203,14 @@ def sheet_name(title: str, taken: set[str]) -> str:
 
 def write_xlsx(tables: Sequence[Table], out: Path) -> list[Path]:
     """The tables as one XLSX workbook at ``out``, one sheet per table (bold frozen header row with a filter,
-    measured widths, then the rows); the path written. An instant's cell is its ``str``, which is
-    :func:`instant_text`."""
+    measured widths, then the rows); the path written."""
     taken: set[str] = set()
     sheets = []
     for table in tables:
         headers = table.headers()
-        sample = ([_plain(c) for c in cells] for cells, _ in zip(table.cells(), range(WIDTH_SAMPLE)))
-        sheets.append(xlsx.Sheet(sheet_name(table.title(), taken), headers, column_widths(headers, sample),
-                                 table.cells()))
+        cells = table.cells()
+        sheets.append(xlsx.Sheet(sheet_name(table.title(), taken), headers,
+                                 column_widths(headers, cells[:WIDTH_SAMPLE]), cells))
     xlsx.write_workbook(Path(out), sheets)
     return [Path(out)]
 

@@ -34,6 +34,7 @@ _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 _TYPES = "application/vnd.openxmlformats-officedocument"
 _ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile("([\x00-\x08\x0b-\x1f\ufffe\uffff])")
+_TO_ESCAPE = re.compile(f"{_ESCAPED_ESCAPE.pattern}|{_CONTROL.pattern}")
 _STYLES = (
     f'<styleSheet xmlns="{_MAIN}"><fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/>'
     '</font><font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts><fills count="2"><fill>'
@@ -109,8 +110,9 @@ def _truncated(text: str) -> str:
 
 def _string_item(text: str) -> str:
     """One ``<si>`` of the shared strings: control characters escaped, surrounding white space preserved."""
-    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
-    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+    if _TO_ESCAPE.search(text):  # seldom: one search instead of two substitutions
+        text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
     preserve = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f"<si><t{preserve}>{escape(text)}</t></si>"
 
