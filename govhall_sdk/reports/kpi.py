@@ -50,6 +50,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 from ..report import iso
@@ -61,6 +62,7 @@ LONGEST_OVERDUE = 20
 LIGHTS = ("green", "yellow", "red", "none")
 _WEEK = timedelta(days=7)
 _JUST_BEFORE = timedelta(microseconds=1)
+_STATUS = itemgetter("status")
 
 
 def ratio(numerator: int, denominator: int) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def running_clocks(data: ReportData) -> Running:
     """(has a red clock, has a yellow clock) of each record, in record order."""
     flags = []
     for record in data.records:
-        statuses = {c["status"] for c in record.get("clocks", ())}
+        statuses = set(map(_STATUS, record.get("clocks", ())))
         flags.append(("red" in statuses, "yellow" in statuses))
     return flags
 

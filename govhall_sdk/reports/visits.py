@@ -37,6 +37,7 @@ keeps. Rows: overdue first, then pending, late and done; within each, by deadlin
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Iterator, Mapping
 
 from .data import ReportData, free_text, instant, local
@@ -57,6 +58,7 @@ STATUSES: Mapping[Any, tuple[str, str]] = {
 }
 ORDER = {"overdue": 0, "pending": 1, "late": 2, "done": 3}
 NO_DEADLINE = {None: ("不设期限（目录未规定）", "none (the catalog sets none)")}
+_NAME = itemgetter("name")
 
 COLUMNS = (
     Column("ticket_id", "工单编号", "Ticket"),
@@ -127,7 +129,7 @@ def spot_check_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any
 
 def visit_rows(record: Mapping[str, Any], data: ReportData) -> list[dict[str, Any]]:
     """The rows of one record: its poor evaluations, else its spot-check draw, else none."""
-    if any(c["name"] == "return_visit" for c in record.get("clocks") or ()):
+    if "return_visit" in map(_NAME, record.get("clocks") or ()):
         return list(poor_review_rows(record, data))
     if record.get("spot_check"):
         row = spot_check_row(record, data)
