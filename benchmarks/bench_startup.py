@@ -13,8 +13,8 @@ first on ``PYTHONPATH``: its ``govhall_sdk``, with the installed plugins and
 adapters), for a side-by-side figure. All runs are interleaved,
 so a machine whose speed drifts affects each alike. Then it lists the heavy
 packages the check imported (``requests``, ``urllib3``, ``holidays``,
-``importlib.metadata`` and the adapters) and the ten slowest imports by
-``-X importtime``.
+``importlib.metadata``, the adapters, the plugins' commands, ``govhall run``)
+and the ten slowest imports by ``-X importtime``.
 
 Byte-code caching is left on for the measured runs (``PYTHONDONTWRITEBYTECODE``
 is removed from their environment) and one untimed run of each warms it and
@@ -45,7 +45,8 @@ TICKET = {
     ],
 }
 WATCHED = ("requests", "urllib3", "holidays", "holidays.countries", "importlib.metadata", "tenacity", "sqlite3",
-           "govhall_adapters.freshdesk", "govhall_adapters.redmine", "govhall_sdk.rest")
+           "subprocess", "govhall_adapters.freshdesk", "govhall_adapters.redmine", "govhall_adapters.local_commands",
+           "govhall_sdk.rest", "govhall_sdk.cli.run")
 
 
 def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:

@@ -246,3 +246,12 @@ def test_a_calendar_indexes_the_other_years_when_first_reached():
         with pytest.raises(ValueError, match="past the calendar's last year"):
             cal.add_working_days(date(2150, 12, 1), 60)
         assert cal.add_working_days(date(2150, 12, 1), 5) == added(cal, date(2150, 12, 1), 5)
+
+
+def test_a_check_of_plain_text_compiles_no_escaping_pattern(ticket_file, tmp_path):
+    """The terminal's escaping patterns are compiled for the first text that needs them, not at import."""
+    code = ("import sys\nfrom govhall_sdk.cli import main\nfrom govhall_sdk import terminal\n"
+            "main(sys.argv[1:])\nprint(terminal._patterns.cache_info().currsize)\n"
+            "print(terminal.printable('a\\rb'), terminal._patterns.cache_info().currsize)")
+    out = _python(code, "check", ticket_file, "--now", NOW, "--format", "json", cache=tmp_path)
+    assert out.stdout.splitlines()[-2:] == ["0", "a\\rb 1"]
