@@ -4,6 +4,7 @@ and no import cycle among govhall_sdk.cli.* and govhall_sdk.cli.run."""
 import argparse
 import ast
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -518,3 +519,24 @@ def test_a_command_runs_with_the_collector_on(capsys):
         assert _out(capsys, ["collector"]) == "True\n"
     finally:
         get_plugin_manager().unregister(plugin)
+
+
+def test_a_plugin_failing_in_strict_mode_fails_a_built_in_command_and_keeps_every_help(tmp_path):
+    (tmp_path / "broken_rule.py").write_text("raise ImportError('missing dependency foo')\n")
+    info = tmp_path / "broken_rule-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken_rule\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[govhall]\nbroken = broken_rule\n")
+    env = {**os.environ, "GOVHALL_STRICT_PLUGINS": "1", "GOVHALL_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": str(tmp_path)}
+
+    def govhall(*argv):
+        return subprocess.run([sys.executable, "-m", "govhall_sdk.cli", *argv], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=120)
+
+    top = govhall("--help")
+    assert top.returncode == 0 and "completion" in top.stdout and "check" in top.stdout
+    assert govhall("check", "--help").returncode == 0 and govhall("completion", "--help").returncode == 0
+    for argv in (["check", "t.json", "--now", NOW], ["rules"]):
+        out = govhall(*argv)
+        assert out.returncode == 2 and "plugin 'broken' failed to load" in out.stderr, argv

@@ -95,12 +95,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             getattr(importlib.import_module(f".{module}", __package__), adder)(sub)
     if "run" in sub.choices:  # it keeps state: never in ./.govhall by default
         sub.choices["run"].set_defaults(config_required="govhall run")
+    if command is None:
+        from .completion import add_completion_command
+
+        add_completion_command(sub, parser)
     try:
         pm = get_plugin_manager()
         if command is None:
-            from .completion import add_completion_command
-
-            add_completion_command(sub, parser)
             pm.add_commands(sub)
     except PluginError as exc:  # strict mode: report it when a command runs, keep --help working
         parser.set_defaults(plugin_error=exc)
