@@ -111,3 +111,46 @@ def test_without_a_state_store_it_says_so_and_creates_nothing(tmp_path):
     done = report("--config", str(tmp_path / "govhall.toml"), cwd=tmp_path)
     assert done.returncode == 2 and "no state store" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["govhall.toml"]
+
+
+def written_files(folder: Path) -> dict[str, object]:
+    """Each file of a report folder: CSV and HTML as bytes, XLSX as its cells (its parts carry their time)."""
+    from .test_tables import read_xlsx
+
+    return {p.name: read_xlsx(p) if p.suffix == ".xlsx" else p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_two_jobs_write_the_same_files_and_say_the_same_as_one(demo_store, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    done_one = report("--config", config_of(demo_store), "--out", str(one))
+    done_two = report("--config", config_of(demo_store), "--out", str(two), "--jobs", "2")
+    assert done_one.returncode == done_two.returncode == 0, done_two.stderr
+    assert done_two.stdout == done_one.stdout.replace(str(one), str(two))
+    assert written_files(two) == written_files(one) and len(written_files(one)) == 10
+
+
+def test_a_file_a_forked_job_cannot_write_is_named_after_every_file_written(demo_store, tmp_path):
+    from govhall_sdk.cli.report import _plan, _shares
+
+    out = tmp_path / "out"
+    plan = _plan(["dashboard", "ledger", "assessment", "visits"], None, str(out))
+    assert [kind for kind, _, _ in _shares(plan, 2)[1]][-1] == "ledger"  # the fork's last report
+    (out / "ledger.csv").mkdir(parents=True)
+    done = report("--config", config_of(demo_store), "--out", str(out), "--jobs", "2")
+    assert done.returncode == 2 and f"{out / 'ledger.csv'}:" in done.stderr and "Traceback" not in done.stderr
+    said = [line.rsplit("/", 1)[1] for line in done.stdout.splitlines()]
+    assert said == ["dashboard.html", "ledger.xlsx", "assessment.xlsx", "assessment-staff.csv",
+                    "assessment-departments.csv", "assessment-clauses.csv", "assessment-overdue.csv", "visits.xlsx",
+                    "visits.csv"]
+
+
+def test_the_reports_are_shared_by_cost_each_with_all_its_files():
+    from govhall_sdk.cli.report import _plan, _shares
+
+    plan = _plan(["dashboard", "ledger", "assessment", "visits"], None, "out")
+    assert [[(kind, fmt) for kind, fmt, _ in share] for share in _shares(plan, 2)] == [
+        [("assessment", "xlsx"), ("assessment", "csv"), ("visits", "xlsx"), ("visits", "csv")],
+        [("dashboard", "html"), ("ledger", "xlsx"), ("ledger", "csv")]]
+    assert _shares(plan, 1) == [sorted(plan, key=lambda item: ["assessment", "dashboard", "ledger",
+                                                                "visits"].index(item[0]))]
+    assert len(_shares(_plan(["ledger"], None, "out"), 4)) == 1  # one report: no process to share it with
