@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tempfile
 from datetime import tzinfo
 from typing import IO, Any, Iterator, NamedTuple
 
@@ -485,6 +484,7 @@ def _detected(stream: IO[bytes], named_json: bool) -> tuple[str, IO[bytes]]:
         fmt = _probe(_Source(stream), named_json)
         stream.seek(start)
         return fmt, stream
+    import tempfile  # only a piped input is spooled: a check of a file does not pay its import
     spool = tempfile.SpooledTemporaryFile(max_size=4 << 20)
     fmt = _probe(_Source(stream, tee=spool), named_json)
     spool.seek(0)

@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -98,6 +97,7 @@ def _write(path, key, source):
     body = _dump(source).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only writing the cache needs it: a start-up that reads the cache does not pay its import
         fd, aside = tempfile.mkstemp(dir=path.parent, prefix=".cn-", suffix=".tmp")
     except OSError:
         return

@@ -196,7 +196,7 @@ CHECK_UNNEEDED = CHECK.replace('watched = ("holidays", "requests", "chinese_cale
                                '"govhall_sdk.cli.period", "govhall_sdk.cli.completion", "govhall_sdk.cli.rules", '
                                '"govhall_sdk.cli.plugins", "govhall_sdk.cli.calendar", "govhall_sdk.cli.progress", '
                                '"govhall_adapters.local_commands", "govhall_adapters.redmine_setup", '
-                               '"govhall_adapters.local", "govhall_sdk.storage", "sqlite3", "subprocess")')
+                               '"govhall_adapters.local", "govhall_sdk.storage", "sqlite3", "subprocess", "tempfile")')
 
 
 def test_a_check_builds_only_its_own_command_and_imports_no_plugin_command(ticket_file, tmp_path):
