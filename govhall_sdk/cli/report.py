@@ -10,7 +10,8 @@ of ``--now`` (for people without a helpdesk).
 Files are written to ``--out`` (a folder, ``govhall-report`` by default; or a
 file when one report in one format is asked for); ``--format json`` prints the
 reports' data instead (or writes it to ``--out``). Phones are masked in every
-report unless ``--unmasked`` (the ledger's 申请人信息 for return-visit calls).
+report unless ``--unmasked`` (the ledger's 申请人信息 for return-visit calls). With ``--jobs N`` the
+store is loaded once and the reports are built and written in N processes, forks of this one.
 """
 from __future__ import annotations
 
@@ -162,7 +163,8 @@ def _write_files(kinds: list[str], args: argparse.Namespace, data: Any) -> None:
             raise UsageError(f"--out {path.parent}: {exc.strerror}") from None
     shares = _shares(plan, args.jobs if "fork" in multiprocessing.get_all_start_methods() else 1)
     if len(shares) > 1:
-        return _write_in_parallel(plan, shares, data)
+        _write_in_parallel(plan, shares, data)
+        return
     built: dict[str, Any] = {}
     for kind, fmt, path in plan:
         try:
