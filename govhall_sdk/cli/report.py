@@ -16,23 +16,21 @@ store is loaded once and the reports are built and written in N processes, forks
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..reader import INPUT_FORMATS
 from ..terminal import printable, shown_json
 from .check import INPUT_FORMAT_HELP
 from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .options import (add_options, command_epilog, config_from_args, engine_from_config, open_input, open_state,
-                      positive_int)
+from .options import (add_options, collection_paused, command_epilog, config_from_args, engine_from_config,
+                      open_input, open_state, positive_int)
 from .period import add_period_options, period_from_args
 
 REPORTS = {
@@ -251,29 +249,12 @@ def _write_in_parallel(plan: Plan, shares: list[Plan], data: Any) -> None:
         raise UsageError(failure)
 
 
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """The garbage collector paused while the records load, and what loaded frozen out of its later passes.
-
-    Records are acyclic JSON data: a collection finds nothing in them, yet the millions of dicts and lists
-    of 100,000 records trigger collection after collection (a third of the load's time, measured).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """Build the reports named (all by default) from the results store or a ticket file."""
     kinds, path = _split(args.items)
     config = config_from_args(args)
     period = period_from_args(args, config.timezone)
-    with _collection_paused():
+    with collection_paused():  # records are acyclic JSON data: collections would find nothing in them
         data = _from_file(path, args, config, period) if path else _from_store(args, config, period)
     if args.unmasked:
         print("govhall report: --unmasked: applicants' phones are in these reports in full; keep them as "
