@@ -207,8 +207,14 @@ def test_a_base_url_that_could_leak_is_refused(url, problem, tmp_path):
     assert problem in str(raised.value) and "secret" not in str(raised.value)
 
 
+#: A plain-http helpdesk on no loopback host (so allow_http is needed and warned about) that refuses at once:
+#: connecting to 0.0.0.0 reaches this machine, where nothing listens on port 9. An unroutable address
+#: (192.0.2.1) is refused at once on some networks and silently dropped on others (30 s a try, 6 tries).
+NO_SERVER = "http://0.0.0.0:9"
+
+
 def test_allow_http_warns_at_every_run(tmp_path):
-    config = write_config(tmp_path, "http://192.0.2.1:9", api_key=TOKEN, allow_http=True)
+    config = write_config(tmp_path, NO_SERVER, api_key=TOKEN, allow_http=True)
     for _ in range(2):
         done = subprocess.run([GOVHALL, "run", "--config", str(config), "--now", NOW.isoformat(), "--limit", "1"],
                               capture_output=True, text=True, env=cli_env(), timeout=120)
@@ -291,7 +297,7 @@ def test_debug_logs_are_redacted(how, fake, tmp_path):
 
 
 def test_quiet_and_levels(tmp_path):
-    config = write_config(tmp_path, "http://192.0.2.1:9", api_key=TOKEN, allow_http=True)
+    config = write_config(tmp_path, NO_SERVER, api_key=TOKEN, allow_http=True)
     base = ["run", "--config", str(config), "--now", NOW.isoformat(), "--limit", "1", "--dry-run"]
     quiet = subprocess.run([GOVHALL, *base, "-q"], capture_output=True, text=True, env=cli_env(), timeout=120)
     assert "warning" not in quiet.stderr
