@@ -36,7 +36,7 @@ from govhall_sdk.adapter import Adapter, Page, WriteOutcome, gone
 from govhall_sdk.model import Patch, Ticket
 from govhall_sdk.parse import Parsed, parse_item
 from govhall_sdk.reader import decode, iter_raw
-from govhall_sdk.storage import transaction
+from govhall_sdk.storage import transaction, use_wal
 
 GOVHALL = "govhall"
 SCHEMA = """
@@ -75,8 +75,7 @@ class LocalHelpdesk:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        use_wal(self.db)
         self.db.executescript(SCHEMA)
 
     @property

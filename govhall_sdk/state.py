@@ -38,7 +38,7 @@ import orjson
 
 from .redaction import scrub
 from .results import finding_identity
-from .storage import transaction
+from .storage import transaction, use_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (adapter TEXT PRIMARY KEY, value TEXT NOT NULL, at TEXT NOT NULL);
@@ -141,8 +141,7 @@ class StateStore:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             if new:  # it holds applicants' phones (``contacts``): its owner only (SQLite gives -wal the same mode)
                 os.chmod(self.path, 0o600)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            use_wal(self.db)
             with self.transaction():
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     self.db.execute(statement)

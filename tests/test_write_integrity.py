@@ -75,6 +75,33 @@ def test_two_runs_started_together_write_no_marker_twice(demo):
     assert again.returncode == 0 and "written 0" in again.stdout
 
 
+def test_a_new_state_store_opened_by_two_at_once_opens_for_both(tmp_path):
+    """Two runs started together both open the brand-new state store (one of them is then refused the run lock,
+    not the file): switching a new file to WAL is a lock SQLite does not wait for, and it is tried again."""
+    for trial in range(40):
+        path = tmp_path / f"state-{trial}.sqlite"
+        errors: list[Exception] = []
+        modes: list[str] = []
+        start = threading.Barrier(2)
+
+        def open_it():
+            start.wait()
+            try:
+                store = StateStore(path)
+            except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+                errors.append(exc)
+                return
+            modes.append(store.db.execute("PRAGMA journal_mode").fetchone()[0])
+            store.close()
+
+        both = [threading.Thread(target=open_it) for _ in range(2)]
+        for thread in both:
+            thread.start()
+        for thread in both:
+            thread.join()
+        assert errors == [] and modes == ["wal", "wal"], errors
+
+
 def test_a_second_run_is_refused_naming_the_holder_unless_it_waits(demo):
     holder = StateStore(state_of(demo)).lock()
     try:
