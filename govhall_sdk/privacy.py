@@ -112,8 +112,11 @@ def none_masked(texts: list[str]) -> bool:
     backslash are checked once per shape (every digit read as ``0``), the others one by one. True means no
     text holds such a stretch; False, that one may be masked.
     """
-    plain = [text for text in texts if text.isascii() and "\\" not in text]
-    if len(plain) < len(texts) and any(mask_unique(t) != t for t in texts if not t.isascii() or "\\" in t):
+    plain: list[str] = []
+    others: list[str] = []
+    for text in texts:
+        (plain if text.isascii() and "\\" not in text else others).append(text)
+    if any(mask_unique(text) != text for text in others):
         return False
     # NUL is neither a digit nor a separator: no stretch spans it, so splitting at it (within a text too) is safe
     shapes = set("\0".join(plain).encode("ascii").translate(_ZEROS).split(b"\0"))

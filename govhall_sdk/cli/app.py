@@ -25,7 +25,7 @@ from ..terminal import shown
 from .errors import EXIT_BROKEN_PIPE, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .logs import configure_logging
 from .options import CONFIG_FILE, ENV_CONFIG, HelpFormatter, add_global_options, command_epilog, resolve_now
-from .options import collection_paused, share_global_options
+from .options import GLOBAL_OPTIONS, SHARED_OPTIONS, collection_paused, share_global_options
 
 DESCRIPTION = "The govhall command line: check, run, report, audit, plugins, rules, explain, calendar, completion."
 EPILOG = command_epilog(
@@ -67,12 +67,24 @@ BUILT_IN_COMMANDS = (
     (("report",), "report", "add_report_command"),
     (("audit",), "audit", "add_audit_command"),
 )
-#: The top-level options that take a value (as written in full), and those that take none: all a command
-#: line may hold before its command for :func:`invoked_command` to name the command.
-_VALUED_OPTIONS = ("--config", "--lang", "--log-level")
+
+
+def _global_option_strings(takes_value: bool) -> tuple[str, ...]:
+    """The option strings of the global options (``options.SHARED_OPTIONS``) that take a value, or of those
+    that take none (``-q``, ``--quiet``)."""
+    found: list[str] = []
+    for name in GLOBAL_OPTIONS:
+        flags, spec = SHARED_OPTIONS[name]
+        if ("action" not in spec) == takes_value:
+            found.extend((flags,) if isinstance(flags, str) else flags)
+    return tuple(found)
+
+
+#: The global options that take a value (as written in full), and those that take none: all a command line
+#: may hold before its command for :func:`invoked_command` to name the command.
+_VALUED_OPTIONS, _FLAG_OPTIONS = _global_option_strings(True), _global_option_strings(False)
 _VALUED_PREFIXES = tuple(f"{option}=" for option in _VALUED_OPTIONS)
-_FLAG_OPTIONS = ("--verbose", "-q", "--quiet")
-_VERBOSITY = re.compile("-v+")  # -v, -vv, ...
+_VERBOSITY = re.compile("-v+")  # -vv, -vvv, ...
 _BUILT_IN_NAMES = frozenset(name for names, _, _ in BUILT_IN_COMMANDS for name in names)
 
 

@@ -120,10 +120,13 @@ class Table:
     def _shown(self) -> Iterator[list[Any]]:
         columns = [(c.key, c.words(self.lang)) for c in self.columns]
         for row in self.rows:
-            # a labelled value shows its words, any other value itself (the walrus reads each cell once)
-            cells = [(value := row.get(key)) if words is None else words.get(value := row.get(key), value)
-                     for key, words in columns]
-            yield [instant_text(c) if isinstance(c, datetime) else c for c in cells]
+            cells = []
+            for key, words in columns:
+                value = row.get(key)
+                if words is not None:  # a labelled value shows its words, any other value itself
+                    value = words.get(value, value)
+                cells.append(instant_text(value) if isinstance(value, datetime) else value)
+            yield cells
         if self.totals:
             yield self.total_row()
 
