@@ -1,12 +1,22 @@
 """Tickets evaluated per second through all four rule plugins, and `govhall check` end to end.
 
     python benchmarks/bench_engine.py [N]      (default N = 100,000)
+    python benchmarks/bench_engine.py [N] --against TREE [TREE ...] [--repeat R] [--formats jsonl,pretty,one-line]
     python benchmarks/bench_engine.py --events [E] [--repeat R]      (default E = 100,000, R = 3)
 
 Prints evaluation throughput on one core with peak memory (RSS), and the same for
 `govhall check` on a JSON Lines file of the tickets (run as a subprocess, output
 to /dev/null), with one process and with two (``--jobs 2``). Memory is also
 measured at N/10 to show it does not grow with N.
+
+With ``--against``: `govhall check` of the N tickets, with ``--jobs 1`` and
+``--jobs 2``, from this tree (the one this script is in) and from each other source tree (a checkout of
+another commit, see ``trees.py``), runs interleaved ``--repeat R`` times (default
+3) so that a machine whose speed drifts affects each alike; it prints the best
+wall and CPU time (user and system, the workers' included) of each, tickets per
+second, and how many times faster this tree is. ``--formats`` names the files
+checked: JSON Lines, and the wrapped document pretty-printed (``json.dump(indent=2)``)
+or on one line (``json.dump``).
 
 With ``--events``: `govhall check` of one ticket of E ``reply`` events, an
 applicant's question and a staff reply with a forbidden phrase in turn (E/2
@@ -21,6 +31,7 @@ command alternately in both trees.
 """
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -33,6 +44,7 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(__file__))
 from corpus import NOW, corpus  # noqa: E402
+from trees import tree_env  # noqa: E402
 
 from govhall_sdk.config import default_config  # noqa: E402
 from govhall_sdk.engine import Engine  # noqa: E402
@@ -69,27 +81,59 @@ def _timed(engine, ctx, batch, codes) -> float:
     return took
 
 
-def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
-    path = os.path.join(folder, f"tickets-{n}.jsonl")
+def ticket_file(n: int, folder: str, fmt: str = "jsonl") -> str:
+    """A file of the first ``n`` corpus tickets in ``fmt`` (``jsonl``, ``pretty`` or ``one-line``), made once."""
+    path = os.path.join(folder, f"tickets-{n}-{fmt}.{'jsonl' if fmt == 'jsonl' else 'json'}")
     if not os.path.exists(path):
         with open(path, "w", encoding="utf-8") as fh:
-            for raw in corpus(n):
-                fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
-    return check_file(path, jobs)
+            if fmt == "jsonl":
+                for raw in corpus(n):
+                    fh.write(json.dumps(raw, ensure_ascii=False) + "\n")
+            else:
+                json.dump({"tickets": list(corpus(n))}, fh, ensure_ascii=False, indent=2 if fmt == "pretty" else None)
+    return path
 
 
-def check_file(path: str, jobs: int) -> tuple[float, float, int]:
-    """`govhall check` of a file in a subprocess: its seconds (after start-up), peak RSS in MiB, the file's size."""
+def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
+    return check_file(ticket_file(n, folder), jobs)[::2]
+
+
+def check_file(path: str, jobs: int, env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
+    """`govhall check` of a file in a subprocess: its seconds and CPU seconds (after start-up; workers
+    included), peak RSS in MiB (the parent's), the file's size. ``env``: the subprocess' environment."""
     size = os.path.getsize(path)
     cmd = [sys.executable, "-c",
-           "import resource,sys,time;from govhall_sdk.cli import main;t=time.perf_counter();"
-           "main(sys.argv[1:]);sys.stderr.write(f'{time.perf_counter()-t} '"
+           "import os,resource,sys,time;from govhall_sdk.cli import main;t=time.perf_counter();c=os.times();"
+           "main(sys.argv[1:]);d=os.times();sys.stderr.write(f'{time.perf_counter()-t} '"
+           "f'{d.user+d.system+d.children_user+d.children_system-c.user-c.system-c.children_user-c.children_system} '"
            "f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}\\n')",
            "check", path, "--now", NOW.isoformat(), "--format", "json", "--jobs", str(jobs)]
     with open(os.devnull, "w") as devnull:
-        out = subprocess.run(cmd, stdout=devnull, stderr=subprocess.PIPE, text=True, check=True)
-    seconds, rss = map(float, out.stderr.strip().splitlines()[-1].split())
-    return seconds, rss, size
+        out = subprocess.run(cmd, stdout=devnull, stderr=subprocess.PIPE, text=True, check=True, env=env,
+                             cwd=os.path.dirname(path))  # not the repository, whose tree would come first on sys.path
+    seconds, cpu, rss = map(float, out.stderr.strip().splitlines()[-1].split())
+    return seconds, cpu, rss, size
+
+
+def against_main(n: int, trees: list[str], repeat: int, formats: list[str]) -> None:
+    """`govhall check` of N tickets from this tree and from ``trees``, interleaved, best of ``repeat``."""
+    with tempfile.TemporaryDirectory() as folder:
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        envs = {"this tree": tree_env(here, folder), **{tree: tree_env(tree, folder) for tree in trees}}
+        for fmt in formats:
+            path = ticket_file(n, folder, fmt)
+            for jobs in (1, 2):
+                best: dict[str, list[float]] = {name: [float("inf")] * 2 for name in envs}
+                for _ in range(repeat):
+                    for name, env in envs.items():
+                        seconds, cpu, _, _ = check_file(path, jobs, env)
+                        best[name] = [min(best[name][0], seconds), min(best[name][1], cpu)]
+                ours = best["this tree"]
+                for name, (seconds, cpu) in best.items():
+                    than = "" if name == "this tree" else \
+                        f"; this tree {seconds / ours[0]:.2f}x faster (wall), {cpu / ours[1]:.2f}x less CPU"
+                    print(f"govhall check --jobs {jobs}, {n:,} tickets ({fmt}), {name}: best wall {seconds:.2f} s "
+                          f"= {n / seconds:,.0f} tickets/s, best CPU {cpu:.2f} s{than}", flush=True)
 
 
 def long_ticket(n: int, assignments: bool) -> dict:
@@ -142,16 +186,22 @@ def _timed_once(work):
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--events":
-        args = sys.argv[2:]
-        repeat = 3
-        if "--repeat" in args:
-            k = args.index("--repeat")
-            repeat = int(args[k + 1])
-            del args[k:k + 2]
-        events_main(int(args[0]) if args else 100_000, repeat)
+    parser = argparse.ArgumentParser(description="Evaluation and govhall check throughput.")
+    parser.add_argument("n", nargs="?", type=int, default=100_000, help="tickets (default 100,000)")
+    parser.add_argument("--events", nargs="?", type=int, const=100_000, metavar="E",
+                        help="time one ticket of E events instead (default 100,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timed command (default 3)")
+    parser.add_argument("--against", nargs="+", default=[], metavar="TREE",
+                        help="other source trees (checkouts of other commits) to run govhall check from, side by side")
+    parser.add_argument("--formats", default="jsonl", help="with --against: jsonl, pretty, one-line (comma-separated)")
+    options = parser.parse_args()
+    if options.events is not None:
+        events_main(options.events, options.repeat)
         return
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    n = options.n
+    if options.against:
+        against_main(n, options.against, options.repeat, options.formats.split(","))
+        return
     seconds, rss, codes = evaluate(n)
     print(f"evaluation: {n:,} tickets in {seconds:.2f} s = {n / seconds:,.0f} tickets/s "
           f"(4 rule plugins, one core); peak RSS of the benchmark process {rss:,.0f} MiB")

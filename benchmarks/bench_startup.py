@@ -8,9 +8,8 @@ the wall time and of the CPU time (user and system, which a machine shared with
 other work inflates less than the wall time), next to the same for a bare
 `python -c pass` in the same interpreter (the floor no change to govhall can go
 below). With ``--against TREE`` the same check also runs from each other source
-tree (a checkout of another commit: ``git worktree add /tmp/base HEAD~1``, put
-first on ``PYTHONPATH``: its ``govhall_sdk``, with the installed plugins and
-adapters), for a side-by-side figure. All runs are interleaved,
+tree (a checkout of another commit: ``git worktree add /tmp/base HEAD~1``; its
+``govhall_sdk``, plugins and adapters, see ``trees.py``), for a side-by-side figure. All runs are interleaved,
 so a machine whose speed drifts affects each alike. Then it lists the heavy
 packages the check imported (``requests``, ``urllib3``, ``holidays``,
 ``importlib.metadata``, the adapters, the plugins' commands, ``govhall run``)
@@ -31,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from trees import tree_env  # noqa: E402
 
 NOW = "2025-03-14T16:00:00+08:00"
 TICKET = {
@@ -70,24 +72,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Start-up of govhall check on one ticket.")
     parser.add_argument("runs", nargs="?", type=int, default=15, help="timed runs of each (default 15)")
     parser.add_argument("--against", nargs="+", default=[], metavar="TREE",
-                        help="other source trees to time side by side (put first on PYTHONPATH)")
+                        help="other source trees (checkouts of other commits) to time side by side")
     options = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     trees = {"govhall check, one ticket": env}
-    for tree in options.against:
-        trees[f"  from {tree}"] = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory() as folder:
+        for tree in options.against:
+            trees[f"  from {tree}"] = tree_env(tree, folder, env)
         path = os.path.join(folder, "one.json")
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(TICKET, fh, ensure_ascii=False)
         check = [sys.executable, "-m", "govhall_sdk.cli", "check", path, "--now", NOW, "--format", "json"]
         bare = [sys.executable, "-c", "pass"]
-        for tree_env in trees.values():
-            _timed(check, tree_env, folder)  # warm the byte-code and plugin caches
+        for run_env in trees.values():
+            _timed(check, run_env, folder)  # warm the byte-code and plugin caches
         timings: dict[str, list[tuple[float, float]]] = {name: [] for name in [*trees, "python -c pass"]}
         for _ in range(options.runs):
-            for name, tree_env in trees.items():
-                timings[name].append(_timed(check, tree_env, folder))
+            for name, run_env in trees.items():
+                timings[name].append(_timed(check, run_env, folder))
             timings["python -c pass"].append(_timed(bare, env, folder))
         width = max(map(len, timings))
         for what, index in (("wall", 0), ("CPU", 1)):
