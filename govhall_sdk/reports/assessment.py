@@ -38,9 +38,11 @@ and an unnamed person or department is null.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable, Iterator, Mapping
 
-from .data import SYSTEMS, Occurrence, ReportData, free_text, instant, local
+from .data import SYSTEMS, Occurrence, ReportData, free_text
 from .tables import Column, Table
 
 VIOLATION = "violation"
@@ -69,11 +71,17 @@ def system_labels(rules: Iterable[str]) -> dict[Any, tuple[str, str]]:
     return {rule: SYSTEMS.get(rule, (rule, rule)) for rule in rules}
 
 
+def violation_codes(data: ReportData) -> set[str]:
+    """The history's codes that the catalog makes violations."""
+    return {code for code in {o.code for o in data.history} if data.info(code).severity == VIOLATION}
+
+
 def counted(data: ReportData) -> Iterator[Occurrence]:
     """The history's violations of the period (of ``--department``, when given)."""
+    codes, period, department = violation_codes(data), data.period, data.department
     for o in data.history:
-        if data.period.holds(o.at) and data.info(o.code).severity == VIOLATION \
-                and (data.department is None or o.department == data.department):
+        if o.code in codes and (period.unbounded or period.holds(o.at)) \
+                and (department is None or o.department == department):
             yield o
 
 
@@ -82,27 +90,28 @@ Staff = tuple[str | None, str | None]
 
 
 class _Tally:
-    """The counts of one pass over the counted occurrences: by staff, by department and by clause."""
+    """The counts of one pass over the counted occurrences: by clause (department, staff member and code),
+    then, from those, by staff and by department."""
 
     def __init__(self, data: ReportData) -> None:
         self.data = data
-        self.records = {(r.get("adapter", ""), r["id"]): r for r in data.records}
-        self.staff: dict[Staff, Counter[str]] = defaultdict(Counter)
-        self.departments: dict[str | None, Counter[str]] = defaultdict(Counter)
         self.clauses: Counter[tuple[str | None, Staff, str]] = Counter()
         self.own: dict[Staff, str | None] = {}
         for o in counted(data):
             self.add(o)
+        self.staff: dict[Staff, Counter[str]] = defaultdict(Counter)
+        self.departments: dict[str | None, Counter[str]] = defaultdict(Counter)
+        for (department, who, code), n in self.clauses.items():
+            rule = data.info(code).rule
+            self.staff[who][rule] += n
+            self.departments[department][rule] += n
 
     def add(self, o: Occurrence) -> None:
-        """Count one occurrence under its staff member (as its ticket names them), department and code."""
-        record = self.records.get((o.adapter, o.ticket_id)) or {}
+        """Count one occurrence under its department, its staff member (as its ticket names them) and code."""
+        record = self.data.record(o.adapter, o.ticket_id)
         who = (o.staff, self.data.person(record, o.staff))
         if who not in self.own:
             self.own[who] = ((record.get("people") or {}).get(o.staff) or {}).get("department")
-        rule = self.data.info(o.code).rule
-        self.staff[who][rule] += 1
-        self.departments[o.department][rule] += 1
         self.clauses[(o.department, who, o.code)] += 1
 
 
@@ -162,30 +171,33 @@ def is_overdue(finding: Mapping[str, Any], data: ReportData) -> bool:
     the period and, with ``--department``, that the department answers for."""
     if not (finding.get("clock") and finding.get("due_at")) or data.info(finding["code"]).severity != VIOLATION:
         return False
-    return data.period.holds(instant(finding["due_at"])) \
+    return data.period.holds_text(finding["due_at"]) \
         and (data.department is None or finding.get("department") == data.department)
 
 
-def overdue_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[dict[str, Any]]:
+def overdue_rows(record: Mapping[str, Any], data: ReportData) -> list[dict[str, Any]]:
     """The record's overdue items (:func:`is_overdue`), each with its clock's status and who answers for it."""
-    overdue = [f for f in record.get("findings") or () if is_overdue(f, data)]
+    overdue = [f for f in record.get("findings") or () if f.get("clock") and is_overdue(f, data)]  # most name no clock
     if not overdue:
-        return
+        return []
     status = {(c["name"], c["due_at"]): c["status"] for c in record.get("clocks") or ()}
     subject = free_text(record.get("subject"))
+    rows = []
     for f in overdue:
         info = data.info(f["code"])
-        yield {"ticket_id": record["id"], "subject": subject, "code": f["code"],
-               "system": info.rule, "clause": info.clause, "clock": f["clock"],
-               "deadline": local(f["due_at"], data.tz), "clock_status": status.get((f["clock"], f["due_at"])),
-               "staff_id": f.get("staff"), "person": data.person(record, f.get("staff")),
-               "department": f.get("department")}
+        rows.append({"ticket_id": record["id"], "subject": subject, "code": f["code"],
+                     "system": info.rule, "clause": info.clause, "clock": f["clock"],
+                     "deadline": data.local(f["due_at"]), "clock_status": status.get((f["clock"], f["due_at"])),
+                     "staff_id": f.get("staff"), "person": data.person(record, f.get("staff")),
+                     "department": f.get("department")})
+    return rows
 
 
 def overdue_table(data: ReportData, rules: list[str]) -> Table:
     """Each overdue item of the period with its directly responsible person and department."""
     rows = [row for record in data.records for row in overdue_rows(record, data)]
-    rows.sort(key=lambda r: (r["deadline"].timestamp(), r["ticket_id"], r["code"]))
+    order = lru_cache(maxsize=None)(datetime.timestamp)  # the deadlines are the ends of a few hundred days
+    rows.sort(key=lambda r: (order(r["deadline"]), r["ticket_id"], r["code"]))
     columns = (Column("ticket_id", "工单编号", "Ticket"), Column("subject", "事项名称", "Item"),
                Column("code", "代码", "Code"),
                Column("system", "制度", "System", system_labels(set(rules) | {r["system"] for r in rows})),

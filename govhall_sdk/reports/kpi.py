@@ -50,8 +50,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta
-from operator import itemgetter
-from typing import Any, Iterable, Mapping
+from functools import lru_cache
+from operator import itemgetter, methodcaller
+from typing import Any, Callable, Iterable, Mapping
 
 from ..report import iso
 from .data import Occurrence, ReportData, free_text, instant
@@ -63,6 +64,7 @@ LIGHTS = ("green", "yellow", "red", "none")
 _WEEK = timedelta(days=7)
 _JUST_BEFORE = timedelta(microseconds=1)
 _STATUS = itemgetter("status")
+_LIGHT = methodcaller("get", "light")
 
 
 def ratio(numerator: int, denominator: int) -> dict[str, Any]:
@@ -74,13 +76,16 @@ def ratio(numerator: int, denominator: int) -> dict[str, Any]:
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
     met = missed = 0
+    holds = data.period.holds_text
     for record in data.records:
         resolved = record.get("resolved_at")
-        if not resolved or not data.period.holds(instant(resolved)):
+        if not resolved or not holds(resolved):
             continue
-        status = next((c["status"] for c in record.get("clocks", ()) if c["name"] == "completion"), None)
-        met += status == "met"
-        missed += status == "missed"
+        for clock in record.get("clocks", ()):
+            if clock["name"] == "completion":
+                met += clock["status"] == "met"
+                missed += clock["status"] == "missed"
+                break
     return ratio(met, met + missed)
 
 
@@ -100,15 +105,13 @@ def running_clocks(data: ReportData) -> Running:
 def overdue_now(data: ReportData, running: Running | None = None) -> dict[str, int]:
     """超期件: the tickets with a red clock, and those whose light is red."""
     flags = running_clocks(data) if running is None else running
-    return {"tickets": sum(red for red, _ in flags),
-            "light_red": sum(r.get("light") == "red" for r in data.records)}
+    return {"tickets": sum(red for red, _ in flags), "light_red": _light_values(data)["red"]}
 
 
 def due_soon(data: ReportData, running: Running | None = None) -> dict[str, int]:
     """预警件: the tickets with a yellow clock and no red one, and those whose light is yellow."""
     flags = running_clocks(data) if running is None else running
-    return {"tickets": sum(yellow and not red for red, yellow in flags),
-            "light_yellow": sum(r.get("light") == "yellow" for r in data.records)}
+    return {"tickets": sum(yellow and not red for red, yellow in flags), "light_yellow": _light_values(data)["yellow"]}
 
 
 #: The rated evaluations of the period as (record, at, rating), shared by the two KPIs that read them.
@@ -139,16 +142,25 @@ def poor_review_return_visits(data: ReportData, rated: Rated | None = None) -> d
     return ratio(sum(_visited_after(record, at) for record, at in poor), len(poor))
 
 
+def _light_values(data: ReportData) -> Counter:
+    """The number of records by the value of their ``light`` (None when they have none)."""
+    return Counter(map(_LIGHT, data.records))
+
+
 def lights(data: ReportData) -> dict[str, int]:
     """The number of tickets by light now: ``green``, ``yellow``, ``red`` and ``none``."""
-    counts = Counter(r.get("light") or "none" for r in data.records)
+    counts: Counter = Counter()
+    for value, count in _light_values(data).items():
+        counts[value or "none"] += count
     return {light: counts[light] for light in LIGHTS}
 
 
 def violations(data: ReportData) -> list[Occurrence]:
     """The history's occurrences of severity ``violation`` whose ``at`` is in the period."""
-    severity = {code: data.info(code).severity for code in {o.code for o in data.history}}
-    return [o for o in data.history if severity[o.code] == "violation" and data.period.holds(o.at)]
+    codes = {code for code in {o.code for o in data.history} if data.info(code).severity == "violation"}
+    if data.period.unbounded:
+        return [o for o in data.history if o.code in codes]
+    return [o for o in data.history if o.code in codes and data.period.holds(o.at)]
 
 
 def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
@@ -158,14 +170,17 @@ def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
 
 
 def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | None, str | None]:
-    """``name (id)`` of each staff id, from the first of the history's tickets whose record knows the name."""
-    wanted = set(staff)
-    by_ticket = {(r.get("adapter", ""), r["id"]): r for r in data.records}
+    """``name (id)`` of each staff id, from the first of the history's tickets whose record knows the name
+    (the history is read until every name is known)."""
+    unnamed = set(staff)
     names: dict[str | None, str | None] = {}
     for o in data.history:
-        if o.staff in wanted and (o.staff not in names or names[o.staff] == o.staff):
-            record = by_ticket.get((o.adapter, o.ticket_id), {})
-            names[o.staff] = data.person(record, o.staff)
+        if o.staff in unnamed:
+            names[o.staff] = name = data.person(data.record(o.adapter, o.ticket_id), o.staff)
+            if name != o.staff:
+                unnamed.discard(o.staff)
+                if not unnamed:
+                    break
     return names
 
 
@@ -193,48 +208,59 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _weeks(data: ReportData, ats: Counter) -> Counter:
-    """The number of instants (each counted as often as ``ats`` says) by the Monday of their week in the
-    report's time zone (counted by day first)."""
+#: The instants of one series of the trend: each distinct one with the number of its items.
+Counted = Iterable[tuple[datetime, int]]
+
+
+def _by_day(data: ReportData, ats: Counted) -> tuple[Counter, datetime | None, datetime | None]:
+    """The number of items by date in the report's time zone, and the first and last instant."""
     by_day: Counter = Counter()
-    for at, count in ats.items():
+    instants = []
+    for at, count in ats:
         by_day[at.astimezone(data.tz).date()] += count
+        instants.append(at)
+    return by_day, min(instants, default=None), max(instants, default=None)
+
+
+def _weeks(by_day: Counter) -> Counter:
+    """Counts by date as counts by the Monday of their week."""
     weeks: Counter = Counter()
     for day, count in by_day.items():
         weeks[_monday(day)] += count
     return weeks
 
 
-def _span(data: ReportData, series: list[Counter]) -> tuple[date, date] | None:
-    """The Mondays of the first and last weeks of the trend (None when there is nothing to show)."""
-    first = data.period.start or min((min(ats) for ats in series if ats), default=None)
-    last = data.period.end - _JUST_BEFORE if data.period.end else max((max(ats) for ats in series if ats),
-                                                                      default=None)
+def _span(data: ReportData, ends: list[tuple[datetime | None, datetime | None]]) -> tuple[date, date] | None:
+    """The Mondays of the first and last weeks of the trend, from each series' first and last instants (None
+    when there is nothing to show)."""
+    firsts = [first for first, _ in ends if first is not None]
+    lasts = [last for _, last in ends if last is not None]
+    first = data.period.start or min(firsts, default=None)
+    last = data.period.end - _JUST_BEFORE if data.period.end else max(lasts, default=None)
     if first is None or last is None or last < first:
         return None
     return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
 
 
-def _in_period(data: ReportData, key: str) -> Counter:
+def _in_period(data: ReportData, key: str) -> Counted:
     """The instants of the records' ``key`` that are in the period (records without one left out), each with
     the number of records that have it; each distinct text is read once (tickets share minutes)."""
-    texts = Counter(r.get(key) for r in data.records)
-    ats: Counter = Counter()
-    for text, count in texts.items():
-        if (at := instant(text)) is not None and data.period.holds(at):
-            ats[at] += count
-    return ats
+    holds = data.period.holds
+    for text, count in Counter(map(methodcaller("get", key), data.records)).items():
+        if (at := instant(text)) is not None and holds(at):
+            yield at, count
 
 
 def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
     """Tickets created, resolved and violations found per ISO week, over the period or the data's span."""
     found = violations(data) if found is None else found
     series = {"created": _in_period(data, "created_at"), "resolved": _in_period(data, "resolved_at"),
-              "violations": Counter(o.at for o in found)}
-    span = _span(data, list(series.values()))
+              "violations": Counter(o.at for o in found).items()}
+    days = {name: _by_day(data, ats) for name, ats in series.items()}
+    span = _span(data, [(first, last) for _, first, last in days.values()])
     if span is None:
         return []
-    counts = {name: _weeks(data, ats) for name, ats in series.items()}
+    counts = {name: _weeks(by_day) for name, (by_day, _, _) in days.items()}
     weeks, monday = [], span[0]
     while monday <= span[1]:
         year, week, _ = monday.isocalendar()
@@ -244,9 +270,11 @@ def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> lis
     return weeks
 
 
-def _earliest_red(record: Mapping[str, Any]) -> tuple[datetime, str] | None:
-    """(due_at, name) of the record's red clock with the earliest deadline, if any."""
-    red = [(instant(c["due_at"]), c["name"]) for c in record.get("clocks", ()) if c["status"] == "red"]
+def _earliest_red(record: Mapping[str, Any], read: Callable[[str], datetime | None] = instant
+                  ) -> tuple[datetime, str] | None:
+    """(due_at, name) of the record's red clock with the earliest deadline, if any (``read`` reads the
+    deadlines' text)."""
+    red = [(read(c["due_at"]), c["name"]) for c in record.get("clocks", ()) if c["status"] == "red"]
     return min(red) if red else None
 
 
@@ -254,8 +282,10 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE,
                     running: Running | None = None) -> list[dict[str, Any]]:
     """The open tickets with a red clock, the earliest deadline first (at most ``limit``)."""
     flags = running_clocks(data) if running is None else running
+    deadline = lru_cache(maxsize=None)(instant)  # deadlines are the ends of a few hundred days
     overdue = ((red, record) for record, (has_red, _) in zip(data.records, flags)
-               if has_red and record.get("resolved_at") is None and (red := _earliest_red(record)) is not None)
+               if has_red and record.get("resolved_at") is None
+               and (red := _earliest_red(record, deadline)) is not None)
     today = data.as_of.astimezone(data.tz).date()
     rows = []
     for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):

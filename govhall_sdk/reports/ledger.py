@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .data import ReportData, free_text, instant, local
+from .data import ReportData, free_text, instant
 from .tables import Column, Table
 
 #: The 帮办代办 service modes of ``proxy_request`` (帮办代办制度 二).
@@ -91,16 +91,16 @@ def on_ledger(record: Mapping[str, Any], data: ReportData) -> bool:
 
 def ledger_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
     """The ledger row of one proxy ticket."""
-    proxy, tz = record["proxy"], data.tz
+    proxy = record["proxy"]
     agent = proxy.get("agent") or {}
     evaluation = latest_evaluation(record) or {}
     return {
         "ticket_id": record["id"], "subject": free_text(record.get("subject")), "mode": proxy.get("mode"),
-        "requested_at": local(proxy["requested_at"], tz), "accepted_at": local(record.get("accepted_at"), tz),
-        "resolved_at": local(record.get("resolved_at"), tz), "agent": agent_text(agent),
+        "requested_at": data.local(proxy["requested_at"]), "accepted_at": data.local(record.get("accepted_at")),
+        "resolved_at": data.local(record.get("resolved_at")), "agent": agent_text(agent),
         "agent_department": agent.get("department"), "applicant": (record.get("applicant") or {}).get("name"),
         "applicant_phone": data.phone(record), "rating": evaluation.get("rating"),
-        "evaluated_at": local(evaluation.get("at"), tz),
+        "evaluated_at": data.local(evaluation.get("at")),
     }
 
 

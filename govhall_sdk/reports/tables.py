@@ -119,13 +119,14 @@ class Table:
 
     def _shown(self) -> Iterator[list[Any]]:
         columns = [(c.key, c.words(self.lang)) for c in self.columns]
+        shown: dict[int, str] = {}
         for row in self.rows:
             cells = []
             for key, words in columns:
                 value = row.get(key)
                 if words is not None:  # a labelled value shows its words, any other value itself
                     value = words.get(value, value)
-                cells.append(instant_text(value) if isinstance(value, datetime) else value)
+                cells.append(_instant_cell(value, shown) if isinstance(value, datetime) else value)
             yield cells
         if self.totals:
             yield self.total_row()
@@ -144,6 +145,16 @@ class Table:
 def instant_text(value: datetime) -> str:
     """An instant as CSV and XLSX show it: ``2025-03-03 10:00:00+08:00``."""
     return value.isoformat(sep=" ")
+
+
+def _instant_cell(value: datetime, shown: dict[int, str]) -> str:
+    """:func:`instant_text`, written once for each instant object of a table (the reports share one object
+    per instant text: deadlines repeat down a column); the table's rows hold the objects meanwhile, so no
+    two have the same ``id``."""
+    text = shown.get(id(value))
+    if text is None:
+        text = shown[id(value)] = instant_text(value)
+    return text
 
 
 def neutralised(value: Any) -> Any:

@@ -40,7 +40,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Iterator, Mapping
 
-from .data import ReportData, free_text, instant, local
+from .data import ReportData, free_text, instant
 from .ledger import RATINGS, agent_text, latest_evaluation
 from .tables import Column, Table
 
@@ -89,13 +89,13 @@ def _base(record: Mapping[str, Any], data: ReportData, reason: str) -> dict[str,
         "ticket_id": record["id"], "subject": free_text(record.get("subject")),
         "agent": agent_text((record.get("proxy") or {}).get("agent")),
         "applicant": (record.get("applicant") or {}).get("name"), "applicant_phone": data.phone(record),
-        "reason": reason, "resolved_at": local(record.get("resolved_at"), data.tz),
+        "reason": reason, "resolved_at": data.local(record.get("resolved_at")),
     }
 
 
 def _visit(row: dict[str, Any], visit: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
     """``row`` with the return visit's time and result."""
-    row["visited_at"] = local(visit.get("at"), data.tz)
+    row["visited_at"] = data.local(visit.get("at"))
     row["visit_result"] = free_text(visit.get("result"))
     return row
 
@@ -110,7 +110,7 @@ def poor_review_rows(record: Mapping[str, Any], data: ReportData) -> Iterator[di
             continue
         row = _base(record, data, reason)
         row.update(rating=ratings.get(start), evaluated_at=start.astimezone(data.tz),
-                   deadline=local(clock["due_at"], data.tz), status=STATUS_OF_CLOCK.get(clock["status"], "pending"))
+                   deadline=data.local(clock["due_at"]), status=STATUS_OF_CLOCK.get(clock["status"], "pending"))
         yield _visit(row, first_visit(record, start), data)
 
 
@@ -122,7 +122,7 @@ def spot_check_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any
     evaluation = latest_evaluation(record) or {}
     visit = first_visit(record, resolved)
     row = _base(record, data, SPOT_CHECK)
-    row.update(rating=evaluation.get("rating"), evaluated_at=local(evaluation.get("at"), data.tz), deadline=None,
+    row.update(rating=evaluation.get("rating"), evaluated_at=data.local(evaluation.get("at")), deadline=None,
                status="done" if visit else "pending")
     return _visit(row, visit, data)
 

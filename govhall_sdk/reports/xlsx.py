@@ -96,7 +96,9 @@ class _SharedStrings:
 
     def xml(self) -> str:
         """``xl/sharedStrings.xml``."""
-        items = "".join(map(_string_item, self.texts))
+        items = _plain_items(self.texts)
+        if items is None:
+            items = "".join(map(_string_item, self.texts))
         return (f'{_DECLARATION}<sst xmlns="{_MAIN}" count="{self.count}" uniqueCount="{len(self.texts)}">'
                 f"{items}</sst>")
 
@@ -115,6 +117,20 @@ def _string_item(text: str) -> str:
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
     preserve = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f"<si><t{preserve}>{escape(text)}</t></si>"
+
+
+def _plain_items(texts: Sequence[str]) -> str | None:
+    """The ``<si>`` of each text, as :func:`_string_item` writes them, escaped all at once: None when a text
+    may need more (a character that is not printable, an ``_x`` that may begin an escape-like
+    ``_xHHHH_``, a space at either end), and the texts are written one by one. Printable text has no
+    control character, no NUL (so NUL can mark where each text ends) and no white space but the space."""
+    whole = "".join(texts)
+    if not texts or not whole.isprintable() or "_x" in whole:
+        return None
+    joined = "\0".join(texts)
+    if joined[:1] == " " or joined[-1:] == " " or " \0" in joined or "\0 " in joined:
+        return None
+    return "<si><t>" + escape(joined).replace("\0", "</t></si><si><t>") + "</t></si>"
 
 
 def _row_xml(number: int, cells: Sequence[Any], starts: Sequence[str], strings: _SharedStrings) -> str:

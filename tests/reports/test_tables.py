@@ -11,7 +11,7 @@ import io
 import json
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,6 +123,18 @@ def test_xlsx_one_sheet_per_table_bold_frozen_header_text_instants_and_numbers(t
     assert sheet.column_dimensions["A"].width >= 2 * len("营业执照（代办）") > sheet.column_dimensions["B"].width
 
 
+def test_each_instant_of_a_table_is_written_as_itself_whether_it_repeats_or_equals_another():
+    """The instants' text is made once per object: equal instants of other zones, or the two readings of
+    the hour New York's clocks go back over, keep their own offsets."""
+    new_york = ZoneInfo("America/New_York")
+    deadline = datetime(2025, 3, 3, 23, 59, 59, tzinfo=TZ)
+    instants = [deadline, deadline, deadline.astimezone(timezone.utc), datetime(2025, 11, 2, 1, 30, tzinfo=new_york),
+                datetime(2025, 11, 2, 1, 30, fold=1, tzinfo=new_york), deadline]
+    table = sample(rows=[{"name": "x", "count": 1, "kind": None, "at": at} for at in instants])
+    assert [cells[3] for cells in table.cells()[:-1]] == [tables.instant_text(at) for at in instants]
+    assert len({cells[3] for cells in table.cells()[:-1]}) == 4
+
+
 def test_json_has_keys_values_and_iso_instants_not_headers_labels_or_totals(tmp_path):
     [path] = tables.write_json([sample()], tmp_path / "out.json")
     assert json.loads(path.read_text(encoding="utf-8")) == {"sample": [
@@ -166,7 +178,7 @@ def scaled_demo(data: ReportData, n: int) -> ReportData:
         copy += 1
     kept = {(r["adapter"], r["id"]) for r in records}
     for c in range(copy):
-        history.extend(attrs.evolve(o, ticket_id=f"{o.ticket_id}#{c}") for o in data.history
+        history.extend(o._replace(ticket_id=f"{o.ticket_id}#{c}") for o in data.history
                        if (o.adapter, f"{o.ticket_id}#{c}") in kept)
         contacts.update({(a, f"{t}#{c}"): p for (a, t), p in (data.contacts or {}).items()})
     return attrs.evolve(data, records=records, history=history,

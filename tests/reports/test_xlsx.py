@@ -17,6 +17,8 @@ from xml.dom import minidom
 import openpyxl
 import pytest
 import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
 
 from govhall_sdk.reports import xlsx
 from govhall_sdk.reports.tables import column_widths, sheet_name
@@ -112,3 +114,20 @@ def test_every_part_is_well_formed_xml(tmp_path):
 @pytest.mark.parametrize("index,name", [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])
 def test_column_names(index, name):
     assert xlsx.column_name(index) == name
+
+
+@given(st.lists(st.text(st.sampled_from("a _x0041 \x01\t\u3000\xa0<&>营\n")), max_size=8))
+def test_the_shared_strings_written_at_once_are_those_written_one_by_one(texts):
+    """The shared strings' fast path gives the bytes of the text-by-text one, or declines."""
+    plain = xlsx._plain_items(texts)
+    assert plain is None or plain == "".join(map(xlsx._string_item, texts))
+
+
+@pytest.mark.parametrize("texts", [["营业执照", "a&b", "<c>", ""], ["x y", "z"]])
+def test_plain_texts_take_the_fast_path(texts):
+    assert xlsx._plain_items(texts) == "".join(map(xlsx._string_item, texts))
+
+
+@pytest.mark.parametrize("texts", [[], [" lead"], ["trail "], ["a", " b"], ["a\tb"], ["_x0041_"], ["\u3000"]])
+def test_texts_that_may_need_more_are_written_one_by_one(texts):
+    assert xlsx._plain_items(texts) is None
