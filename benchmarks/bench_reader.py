@@ -1,6 +1,7 @@
 """`govhall check` by file format: tickets/s with one and two jobs, peak RSS, and one 200 MB string.
 
     python benchmarks/bench_reader.py [--size MIB] [--string-mb MB] [--formats pretty,one-line,jsonl]
+    python benchmarks/bench_reader.py --parse FILE.jsonl|N [--against TREE ...] [--repeat N]
 
 For each format (the wrapped ``{"tickets": [...]}`` document pretty-printed as
 ``json.dump(indent=2)`` writes it, the same on one line as ``json.dump`` writes
@@ -21,6 +22,24 @@ The 1 GB run (several minutes; about 3 GiB of free disk for the three files):
 ``--command`` runs another interpreter or checkout, e.g. ``--command "env
 PYTHONPATH=/tmp/old python"`` to measure a former version side by side. The
 figures are printed, not asserted.
+
+``--parse FILE`` measures only the step that turns a ticket's raw bytes into a
+ticket with its warnings (``reader.parse_raw``, as `govhall check` calls it),
+in process: the file is split first (``reader.iter_raw``), then every ticket
+is decoded alone (``reader.decode``, the JSON value only) and then parsed
+whole (``parse_raw``), each timed in CPU time (``time.process_time``) and
+printed in microseconds a ticket, with the speed-up of ``parse_raw`` over the
+first tree's. ``--against TREE`` (repeatable) runs another commit's source
+tree too (``git worktree add /tmp/base HEAD~1``; see ``trees.py``). Each round
+runs every tree in a fresh process, one after the other, so that caches start
+cold as in a real run and a drifting machine affects each alike; the best of
+``--repeat`` rounds is printed, with a digest of the tickets, errors and
+warnings (the same digest: the same results):
+
+    python benchmarks/bench_reader.py --parse 20000 --against /tmp/base
+
+``--parse N`` writes N corpus tickets as JSON Lines first (``write_file``),
+the file the issue's figures are of.
 """
 from __future__ import annotations
 
@@ -36,6 +55,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 from corpus import NOW, corpus  # noqa: E402
+from trees import tree_env  # noqa: E402
 
 FORMATS = ("pretty", "one-line", "jsonl")
 SUFFIX = {"pretty": ".json", "one-line": ".json", "jsonl": ".jsonl"}
@@ -115,14 +135,77 @@ def big_string(command: list[str], tmp: str, megabytes: int, formats: list[str])
         os.unlink(path)
 
 
+def parse_child(path: str) -> None:
+    """In this process: CPU seconds to decode, and to parse, every ticket of ``path``; printed as one JSON line."""
+    import hashlib
+
+    import attrs
+    from govhall_sdk.reader import decode, iter_raw, parse_raw
+
+    with open(path, "rb") as fh:
+        raws = list(iter_raw(fh, path))
+    start = time.process_time()
+    for raw in raws:
+        try:
+            decode(raw)
+        except ValueError:
+            pass
+    decoded = time.process_time()
+    for raw in raws:
+        parse_raw(raw)  # not kept: a check keeps no ticket either, and the garbage collector would scan them all
+    parsed = time.process_time()
+    digest = hashlib.sha256()
+    for item in map(parse_raw, raws):
+        # event_types is a frozenset, its order is the hash seed's: digested sorted
+        ticket = item.ticket and (attrs.astuple(item.ticket, recurse=False)[:-1], sorted(item.ticket.event_types))
+        digest.update(repr((ticket, item.error and str(item.error), item.where, item.warnings)).encode())
+    print(json.dumps({"tickets": len(raws), "decode": decoded - start, "parse": parsed - decoded,
+                      "digest": digest.hexdigest()[:12]}))
+
+
+def parse_step(path: str, trees: list[str], repeat: int) -> None:
+    """The best of ``repeat`` rounds of :func:`parse_child` for each tree (``--against``) and this one, side by side;
+    ``path`` a JSON Lines file or a number of corpus tickets."""
+    source = path if not path.isdigit() else f"{path} corpus tickets"
+    with tempfile.TemporaryDirectory() as tmp:
+        if path.isdigit():
+            count, path = int(path), os.path.join(tmp, f"corpus-{path}.jsonl")
+            write_file(path, "jsonl", corpus(count))
+        envs = [(tree, tree_env(tree, tmp)) for tree in trees] + [("this tree", None)]
+        best: list[dict | None] = [None] * len(envs)
+        for _ in range(repeat):
+            for i, (_name, env) in enumerate(envs):
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), "--parse-child", path], env=env,
+                                     capture_output=True, text=True, check=True)
+                figures = json.loads(out.stdout.splitlines()[-1])
+                if best[i] is None or figures["parse"] < best[i]["parse"]:
+                    best[i] = figures
+    print(f"parse_raw over {source}, CPU, best of {repeat}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"{'tree':<32} {'tickets':>8} {'decode us':>10} {'parse_raw us':>13} {'x':>5}  digest")
+    for (name, _env), figures in zip(envs, best):
+        n = figures["tickets"]
+        ratio = best[0]["parse"] / figures["parse"]
+        print(f"{name[-32:]:<32} {n:8d} {figures['decode'] / n * 1e6:10.1f} {figures['parse'] / n * 1e6:13.1f} "
+              f"{ratio:5.2f}  {figures['digest']}")
+
+
 def main() -> None:
-    """Parse the arguments and print both measurements."""
+    """Parse the arguments and print the measurements asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=float, default=16, help="MiB of tickets per format (default 16)")
     parser.add_argument("--string-mb", type=int, default=200, help="MB of the one long string (0: skip)")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated, of " + ", ".join(FORMATS))
     parser.add_argument("--command", default=sys.executable, help="the Python that runs govhall (default: this one)")
+    parser.add_argument("--parse", metavar="FILE|N", help="measure only the parse step over FILE (or N corpus tickets)")
+    parser.add_argument("--against", metavar="TREE", action="append", default=[],
+                        help="with --parse: also another commit's source tree, side by side (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of --parse, the best printed (default 3)")
+    parser.add_argument("--parse-child", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.parse_child:
+        return parse_child(args.parse_child)
+    if args.parse:
+        return parse_step(args.parse, args.against, args.repeat)
     formats = [f for f in args.formats.split(",") if f]
     command = shlex.split(args.command)
     with tempfile.TemporaryDirectory() as tmp:

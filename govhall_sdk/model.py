@@ -270,32 +270,42 @@ def _field_values(event: Event) -> tuple:
     return get(event)
 
 
-def _event_inits(classes: list[type[Event]]) -> None:
-    """Give each event class its ``__init__`` (the same parameters as attrs would) and its
-    :data:`_FIELD_VALUES`; the ``__init__`` functions are compiled at once and set each slot through
-    its descriptor, which is faster than attrs' ``object.__setattr__`` (events are the objects a
-    check makes most of)."""
+def _slot_inits(classes: list[type]) -> None:
+    """Give each attrs class its ``__init__``: the same parameters as attrs', compiled at once, setting each slot
+    through its descriptor, which is faster than attrs' ``object.__setattr__`` (events and tickets are the
+    objects a check makes most of). A field that is not a parameter is set from its factory, which takes
+    ``self`` (:attr:`Ticket.event_types`), after the others."""
     namespace: dict[str, Any] = {}
     source = []
     for cls in classes:
-        names = [a.name for a in attrs.fields(cls)]
-        params = []
+        params, body, after = [], [], []
         for a in attrs.fields(cls):
+            setter = f"_set_{cls.__name__}_{a.name}"
+            namespace[setter] = getattr(cls, a.name).__set__
+            if not a.init:
+                namespace[f"_make_{cls.__name__}_{a.name}"] = a.default.factory
+                after.append(f"\n    {setter}(self, _make_{cls.__name__}_{a.name}(self))")
+                continue
             if a.default is attrs.NOTHING:
                 params.append(a.name)
             else:
                 namespace[f"_{cls.__name__}_{a.name}"] = a.default
                 params.append(f"{a.name}=_{cls.__name__}_{a.name}")
-            namespace[f"_set_{cls.__name__}_{a.name}"] = getattr(cls, a.name).__set__
-        body = "".join(f"\n    _set_{cls.__name__}_{n}(self, {n})" for n in names)
-        source.append(f"def {cls.__name__}__init__(self, {', '.join(params)}):{body}\n")
-        _FIELD_VALUES[cls] = operator.attrgetter(*names)
-    exec(compile("".join(source), f"<{__name__} event inits>", "exec"), namespace)
+            body.append(f"\n    {setter}(self, {a.name})")
+        source.append(f"def {cls.__name__}__init__(self, {', '.join(params)}):{''.join(body + after)}\n")
+    exec(compile("".join(source), f"<{__name__} inits>", "exec"), namespace)
     for cls in classes:
         init = namespace[f"{cls.__name__}__init__"]
         init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", __name__
         init.__doc__ = f"A :class:`{cls.__name__}`; every field by name or in order, as attrs defines."
         cls.__init__ = init
+
+
+def _event_inits(classes: list[type[Event]]) -> None:
+    """Give each event class its ``__init__`` (:func:`_slot_inits`) and its :data:`_FIELD_VALUES`."""
+    _slot_inits(classes)
+    for cls in classes:
+        _FIELD_VALUES[cls] = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
 
 
 _event_inits([Event, *EVENT_CLASSES.values()])
@@ -326,7 +336,7 @@ class Ticket:
     events: tuple[Event, ...] = ()
     extra: Mapping[str, Any] = EMPTY
     event_types: frozenset[str] = attrs.field(
-        init=False, default=attrs.Factory(lambda self: frozenset(e.type for e in self.events), takes_self=True))
+        init=False, default=attrs.Factory(lambda self: frozenset(map(_TYPE, self.events)), takes_self=True))
     """The types of the ticket's events, for O(1) "has it any ..." tests."""
 
     @property
@@ -359,6 +369,10 @@ class Ticket:
                 return here
             here = e.to_department or here
         return self.department or here
+
+
+_TYPE = operator.attrgetter("type")
+_slot_inits([Actor, Applicant, Ticket])
 
 
 @attrs.frozen

@@ -366,8 +366,16 @@ def _elements(p: _Problems, v: Any, path: str) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _choice(*allowed: str) -> Callable[[_Problems, Any, str], str | None]:
-    return lambda p, v, path: p.choice(v, path, allowed)
+class _Choice:
+    """The converter of a field whose value is one of ``allowed`` (or absent)."""
+
+    __slots__ = ("allowed",)
+
+    def __init__(self, *allowed: str):
+        self.allowed = allowed
+
+    def __call__(self, p: _Problems, v: Any, path: str) -> str | None:
+        return p.choice(v, path, self.allowed)
 
 
 def _rating(p: _Problems, v: Any, path: str) -> int:
@@ -382,7 +390,7 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "submission": {"items": _req_strings},
     "reply": {"public": _public, "body": _body},
     "notice": {
-        "form": _choice("oral", "written", "public"),
+        "form": _Choice("oral", "written", "public"),
         "missing": _opt_strings,
         "elements": _elements,
     },
@@ -396,7 +404,7 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "assignment": {"from_department": _Problems.string, "to_department": _Problems.string},
     "acceptance": {"notice_issued": _Problems.boolean},
     "rejection": {
-        "stage": _choice("before_acceptance", "after_acceptance"),
+        "stage": _Choice("before_acceptance", "after_acceptance"),
         "reason": _Problems.string,
         "legal_basis": _Problems.string,
         "notice_issued": _Problems.boolean,
@@ -409,8 +417,8 @@ _EVENT_FIELDS: dict[str, dict[str, Callable[[_Problems, Any, str], Any]]] = {
     "suspension_end": {"reason": _Problems.string},
     "urge": {"to_department": _Problems.string},
     "result_report": {},
-    "proxy_request": {"mode": _choice("help", "proxy", "home", "assisted"), "agent": _Problems.actor},
-    "proxy_offer": {"mode": _choice("help", "proxy", "home", "assisted")},
+    "proxy_request": {"mode": _Choice("help", "proxy", "home", "assisted"), "agent": _Problems.actor},
+    "proxy_offer": {"mode": _Choice("help", "proxy", "home", "assisted")},
     "handover": {"items": _req_strings},
     "fee": {"amount": _Problems.number, "legally_required": _Problems.boolean},
     "evaluation": {"rating": _rating},
@@ -744,6 +752,201 @@ def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id
             exc.ticket_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         exc.ticket_id = exc.ticket_id or ticket_id
         return Parsed(None, exc, where)
+
+
+# ---------------------------------------------------------------- the common shape, decoded typed
+
+
+def typed_ticket(data: bytes, default_tz: tzinfo | None = None) -> Ticket | None:
+    """The ticket of the JSON text ``data`` when it is of the common shape, decoded and checked in one pass
+    in C (msgspec, against the types of :func:`_typed_types`); None when it is not, and nothing was said.
+
+    The common shape is what :func:`ticket_from_dict` takes with no problem, no warning and no conversion:
+    no unknown field or event type, every known field of the type that is kept as it is (a number for a
+    string field, a ``null`` where its absence means something else, are not), every instant with its
+    offset or ``default_tz`` to give it one, every answer element one of the known names. Such a ticket
+    is the one ``json.loads`` then :func:`ticket_from_dict` would give, with no warning; any other is left
+    whole to them, which find every problem. msgspec reads the same values as the json module (integers
+    of any length, floats rounded the same) and refuses what only the json module takes (NaN, lone
+    surrogates), a second ``type`` key, and an integer beyond 64 bits in a typed field.
+    """
+    decoder, builders = _typed_types()
+    try:
+        shape = decoder.decode(data)
+    except (_msgspec().DecodeError, RecursionError):  # DecodeError: its ValidationError too
+        return None
+    try:
+        events = [builders[type(e)](e, default_tz) for e in shape.events]
+        applicant = shape.applicant
+        if applicant is not None:
+            birth = applicant.birth_date
+            applicant = Applicant(applicant.id, applicant.name, applicant.phone,
+                                  None if birth is None else date.fromisoformat(birth), applicant.groups)
+        ticket = (shape.id, shape.kind, _typed_instant(shape.created_at, default_tz), shape.channel,
+                  shape.subject, shape.status, _typed_optional_instant(shape.accepted_at, default_tz),
+                  _typed_optional_instant(shape.resolved_at, default_tz), shape.promised_working_days,
+                  _typed_optional_instant(shape.due_at, default_tz), shape.department, _typed_actor(shape.assignee),
+                  shape.co_departments, shape.lead_department, applicant or _NO_APPLICANT,
+                  () if shape.materials is None else shape.materials.required, shape.tags, shape.fields)
+    except ValueError:  # an instant or a date ISO 8601 does not read, an unknown element: not the common shape
+        return None
+    if len(events) > 1:
+        events.sort(key=_AT)
+    return Ticket(*ticket, tuple(events), EMPTY)
+
+
+def _msgspec() -> Any:
+    import msgspec  # at first use: a command that reads no ticket file does not pay its import
+
+    return msgspec
+
+
+class _NotCommon(ValueError):
+    """A value :func:`ticket_from_dict` would warn about or refuse: the ticket is not of the common shape."""
+
+
+def _typed_instant(value: str, default_tz: tzinfo | None) -> datetime:
+    """An instant of the common shape (:meth:`_Problems.instant` without a problem); ValueError otherwise."""
+    parsed = _fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else _in_default_zone(parsed, default_tz)
+
+
+def _in_default_zone(naive: datetime, default_tz: tzinfo | None) -> datetime:
+    """A naive instant in the helpdesk's zone, as :meth:`_Problems.instant` reads it; without one, not the common shape."""
+    if default_tz is None:
+        raise _NotCommon("naive timestamp")
+    return naive.replace(tzinfo=default_tz)
+
+
+def _typed_optional_instant(value: str | None, default_tz: tzinfo | None) -> datetime | None:
+    return None if value is None else _typed_instant(value, default_tz)
+
+
+_TYPED_ACTORS: dict[Any, Actor] = {}  # a decoded actor (a frozen struct, hashable) -> its actor
+
+
+def _typed_actor(shape: Any) -> Actor | None:
+    """The :class:`Actor` of a decoded actor or None, the same people's read once."""
+    if shape is None:
+        return None
+    return _TYPED_ACTORS.get(shape) or _new_typed_actor(shape)
+
+
+def _new_typed_actor(shape: Any) -> Actor:
+    if len(_TYPED_ACTORS) >= _ACTOR_CACHE_SIZE:
+        _TYPED_ACTORS.clear()
+    actor = _TYPED_ACTORS[shape] = Actor(shape.id, shape.name, shape.rank or 0, shape.department, shape.role)
+    return actor
+
+
+def _typed_elements(names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``notice.elements`` as :func:`_elements` reads them; ValueError for an unknown one (a warning there)."""
+    if not names:
+        return names
+    found = tuple(map(_element, names))
+    if None in found:
+        raise _NotCommon("unknown element")
+    return found
+
+
+def _typed_field(convert: Any, default: Any) -> tuple[Any, Any]:
+    """(the msgspec type, the default) of a typed event field read by ``convert`` with attrs ``default``.
+
+    The default is the model's, which is what the converter makes of an absent value, but for
+    ``working_days``, which is required. A ``null`` is refused where the converter makes of it what it
+    makes of an absent value that is not None.
+    """
+    from typing import Annotated, Literal
+
+    msgspec = _msgspec()
+    if isinstance(convert, _Choice):
+        return Literal[convert.allowed] | None, default
+    if convert is _working_days:
+        return Annotated[int, msgspec.Meta(ge=1)], msgspec.NODEFAULT  # required
+    if convert is _rating:
+        return Annotated[int, msgspec.Meta(ge=1, le=5)], default
+    if convert is _Problems.actor:
+        return _typed_actor_type() | None, default
+    return {_Problems.string: str | None, _Problems.boolean: bool, _Problems.number: int | float | None,
+            _public: bool, _body: str, _req_strings: tuple[str, ...], _opt_strings: tuple[str, ...] | None,
+            _elements: tuple[str, ...] | None}[convert], default
+
+
+_TYPED_OPTIONS = {"forbid_unknown_fields": True, "gc": False}  # decoded trees hold no cycle: GC need not track them
+
+
+@functools.cache
+def _typed_actor_type() -> type:
+    """The struct of an actor of the common shape."""
+    from typing import Literal
+
+    return _msgspec().defstruct("TypedActor", [
+        ("id", str), ("name", str | None, None), ("rank", int | None, None), ("department", str | None, None),
+        ("role", Literal[ROLES], "staff")], frozen=True, **_TYPED_OPTIONS)
+
+
+def _typed_event_type(etype: str) -> tuple[type, str]:
+    """The struct of an event of type ``etype`` in the common shape, and the source of ``build_ETYPE(e, tz)``,
+    the builder of its event (:func:`_typed_builders`).
+
+    The struct's fields are the event class's in order (``at``, ``actor``, then its typed fields), so the
+    builder passes them on positionally; ``extra`` is empty (no unknown field).
+    """
+    cls, _known, fields = _PLANS[etype]
+    defaults = {a.name: a.default for a in attrs.fields(cls)}
+    struct_fields: list[tuple] = [("at", str), ("actor", _typed_actor_type() | None, None)]
+    values = ""
+    for name, convert, _fast in fields:
+        kind, default = _typed_field(convert, defaults[name])
+        struct_fields.append((name, kind) if default is _msgspec().NODEFAULT else (name, kind, default))
+        values += (f", _actor(e.{name})" if convert is _Problems.actor
+                   else f", _elements(e.{name})" if convert is _elements else f", e.{name}")
+    struct = _msgspec().defstruct(f"Typed{cls.__name__}", struct_fields, tag_field="type", tag=etype,
+                                  kw_only=True, **_TYPED_OPTIONS)
+    source = (f"def build_{etype}(e, tz):\n"
+              "    at = _fromisoformat(e.at)\n"
+              "    if at.tzinfo is None:\n"
+              "        at = _in_default_zone(at, tz)\n"
+              "    actor = e.actor\n"
+              "    if actor is not None:\n"
+              "        actor = _ACTORS.get(actor) or _new_actor(actor)\n"
+              f"    return _classes[{etype!r}]({etype!r}, at, actor, _EMPTY{values})\n")
+    return struct, source
+
+
+def _typed_builders(sources: dict[str, str]) -> dict[str, Callable[[Any, tzinfo | None], Event]]:
+    """Per event type, its builder compiled from ``sources`` (:func:`_typed_event_type`), all at once."""
+    namespace = {"_classes": EVENT_CLASSES, "_EMPTY": EMPTY, "_fromisoformat": _fromisoformat,
+                 "_in_default_zone": _in_default_zone, "_ACTORS": _TYPED_ACTORS, "_new_actor": _new_typed_actor,
+                 "_actor": _typed_actor, "_elements": _typed_elements}
+    exec(compile("".join(sources.values()), f"<{__name__} typed events>", "exec"), namespace)
+    return {etype: namespace[f"build_{etype}"] for etype in sources}
+
+
+@functools.cache
+def _typed_types() -> tuple[Any, dict[type, Callable[[Any, tzinfo | None], Event]]]:
+    """The msgspec decoder of a ticket of the common shape, and per event struct the builder of its event."""
+    from typing import Annotated, Any as AnyValue, Literal, Union
+
+    msgspec = _msgspec()
+    events = {etype: _typed_event_type(etype) for etype in _PLANS}
+    builders = _typed_builders({etype: source for etype, (_struct, source) in events.items()})
+    applicant = msgspec.defstruct("TypedApplicant", [
+        ("id", str | None, None), ("name", str | None, None), ("phone", str | None, None),
+        ("birth_date", str | None, None), ("groups", tuple[Literal[GROUPS], ...], ())], **_TYPED_OPTIONS)
+    materials = msgspec.defstruct("TypedMaterials", [("required", tuple[str, ...], ())], **_TYPED_OPTIONS)
+    optional_string = (str | None, None)
+    ticket = msgspec.defstruct("TypedTicket", [
+        ("id", Annotated[str, msgspec.Meta(min_length=1)]), ("kind", Literal[KINDS]), ("created_at", str),
+        ("channel", Literal[CHANNELS] | None, None), ("subject", *optional_string),
+        ("status", Literal[STATUSES] | None, None), ("accepted_at", *optional_string),
+        ("resolved_at", *optional_string), ("promised_working_days", Annotated[int, msgspec.Meta(ge=0)] | None, None),
+        ("due_at", *optional_string), ("department", *optional_string),
+        ("assignee", _typed_actor_type() | None, None), ("co_departments", tuple[str, ...], ()),
+        ("lead_department", *optional_string), ("applicant", applicant | None, None),
+        ("materials", materials | None, None), ("tags", tuple[str, ...], ()), ("fields", dict[str, AnyValue], {}),
+        ("events", list[Union[tuple(struct for struct, _source in events.values())]], [])], **_TYPED_OPTIONS)
+    return msgspec.json.Decoder(ticket), {struct: builders[etype] for etype, (struct, _source) in events.items()}
 
 
 # ---------------------------------------------------------------- moved
