@@ -50,9 +50,9 @@ class _Renderer:
         item = parse_raw(raw, self.tz, strict=self.engine.config.strict)
         if item.ticket is None:
             return None, [_error_entry(item.id, item.where, str(item.error))], ()
-        warnings = tuple(f"{item.ticket.id} ({item.where}): {w}" for w in item.warnings)
+        warnings = tuple(f"{item.ticket.id} ({item.where}): {w}" for w in item.warnings) if item.warnings else ()
         result = self.engine.evaluate(item.ticket, self.ctx)
-        errors = [_error_entry(result.ticket_id, raw.where, m) for m in result.errors]
+        errors = [_error_entry(result.ticket_id, raw.where, m) for m in result.errors] if result.errors else []
         if self.fmt == "json":
             return result_json(result), errors, warnings
         return table_line(result, self.colour, self.engine.config.timezone), errors, warnings
@@ -163,7 +163,8 @@ def run_check(stream: IO, name: str, engine: Engine, now: datetime, fmt: str, ou
         items = iter_raw(stream, name, input_format)
         results = _parallel(items, render, jobs) if jobs > 1 else map(render, items)
         for text, entries, warnings in results:
-            errors.add(entries)
+            if entries:
+                errors.add(entries)
             for warning in warnings:  # beside the output, which keeps the format's keys: one line each, as they come
                 print(f"govhall: warning: {shown(warning)}", file=sys.stderr)
             if text is None:
