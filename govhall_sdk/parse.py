@@ -25,7 +25,7 @@ import json
 import operator
 import re
 from datetime import date, datetime, tzinfo
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import attrs
 
@@ -759,7 +759,7 @@ def parse_item(where: str, raw: Any, default_tz: tzinfo | None = None, ticket_id
 
 def typed_ticket(data: bytes, default_tz: tzinfo | None = None) -> Ticket | None:
     """The ticket of the JSON text ``data`` when it is of the common shape, decoded and checked in one pass
-    in C (msgspec, against the types of :func:`_typed_types`); None when it is not, and nothing was said.
+    in C (msgspec, against the structs of :func:`_typed_types`); None when it is not, and nothing was said.
 
     The common shape is what :func:`ticket_from_dict` takes with no problem, no warning and no conversion:
     no unknown field or event type, every known field of the type that is kept as it is (a number for a
@@ -770,9 +770,10 @@ def typed_ticket(data: bytes, default_tz: tzinfo | None = None) -> Ticket | None
     of any length, floats rounded the same) and refuses what only the json module takes (NaN, lone
     surrogates), a second ``type`` key, and an integer beyond 64 bits in a typed field.
     """
-    decoder, builders = _typed_types()
+    typed = _typed_types()
+    builders = typed.builders
     try:
-        shape = decoder.decode(data)
+        shape = typed.ticket.decode(data)
     except (_msgspec().DecodeError, RecursionError):  # DecodeError: its ValidationError too
         return None
     try:
@@ -822,20 +823,29 @@ def _typed_optional_instant(value: str | None, default_tz: tzinfo | None) -> dat
     return None if value is None else _typed_instant(value, default_tz)
 
 
-_TYPED_ACTORS: dict[Any, Actor] = {}  # a decoded actor (a frozen struct, hashable) -> its actor
+_TYPED_ACTORS: dict[bytes, Actor] = {}  # the JSON text of an actor -> its actor
 
 
-def _typed_actor(shape: Any) -> Actor | None:
-    """The :class:`Actor` of a decoded actor or None, the same people's read once."""
+def _typed_actor(text: Any) -> Actor | None:
+    """The :class:`Actor` of an actor's JSON text (a ``msgspec.Raw``, not decoded) or None, the same text
+    decoded once: the same people act again and again."""
+    if text is None:
+        return None
+    key = bytes(text)
+    return _TYPED_ACTORS.get(key) or _new_typed_actor(key)
+
+
+def _new_typed_actor(key: bytes) -> Actor | None:
+    """The actor of JSON text ``key`` (or None for ``null``), decoded and kept; ValueError if not of the common shape."""
+    try:
+        shape = _typed_types().actor.decode(key)
+    except (_msgspec().DecodeError, RecursionError):
+        raise _NotCommon("not an actor of the common shape") from None
     if shape is None:
         return None
-    return _TYPED_ACTORS.get(shape) or _new_typed_actor(shape)
-
-
-def _new_typed_actor(shape: Any) -> Actor:
     if len(_TYPED_ACTORS) >= _ACTOR_CACHE_SIZE:
         _TYPED_ACTORS.clear()
-    actor = _TYPED_ACTORS[shape] = Actor(shape.id, shape.name, shape.rank or 0, shape.department, shape.role)
+    actor = _TYPED_ACTORS[key] = Actor(shape.id, shape.name, shape.rank or 0, shape.department, shape.role)
     return actor
 
 
@@ -866,23 +876,13 @@ def _typed_field(convert: Any, default: Any) -> tuple[Any, Any]:
     if convert is _rating:
         return Annotated[int, msgspec.Meta(ge=1, le=5)], default
     if convert is _Problems.actor:
-        return _typed_actor_type() | None, default
+        return msgspec.Raw, default  # decoded by _typed_actor, once per distinct text
     return {_Problems.string: str | None, _Problems.boolean: bool, _Problems.number: int | float | None,
             _public: bool, _body: str, _req_strings: tuple[str, ...], _opt_strings: tuple[str, ...] | None,
             _elements: tuple[str, ...] | None}[convert], default
 
 
 _TYPED_OPTIONS = {"forbid_unknown_fields": True, "gc": False}  # decoded trees hold no cycle: GC need not track them
-
-
-@functools.cache
-def _typed_actor_type() -> type:
-    """The struct of an actor of the common shape."""
-    from typing import Literal
-
-    return _msgspec().defstruct("TypedActor", [
-        ("id", str), ("name", str | None, None), ("rank", int | None, None), ("department", str | None, None),
-        ("role", Literal[ROLES], "staff")], frozen=True, **_TYPED_OPTIONS)
 
 
 def _typed_event_type(etype: str) -> tuple[type, str]:
@@ -894,7 +894,7 @@ def _typed_event_type(etype: str) -> tuple[type, str]:
     """
     cls, _known, fields = _PLANS[etype]
     defaults = {a.name: a.default for a in attrs.fields(cls)}
-    struct_fields: list[tuple] = [("at", str), ("actor", _typed_actor_type() | None, None)]
+    struct_fields: list[tuple] = [("at", str), ("actor", _msgspec().Raw, None)]
     values = ""
     for name, convert, _fast in fields:
         kind, default = _typed_field(convert, defaults[name])
@@ -909,6 +909,7 @@ def _typed_event_type(etype: str) -> tuple[type, str]:
               "        at = _in_default_zone(at, tz)\n"
               "    actor = e.actor\n"
               "    if actor is not None:\n"
+              "        actor = bytes(actor)\n"
               "        actor = _ACTORS.get(actor) or _new_actor(actor)\n"
               f"    return _classes[{etype!r}]({etype!r}, at, actor, _EMPTY{values})\n")
     return struct, source
@@ -923,12 +924,23 @@ def _typed_builders(sources: dict[str, str]) -> dict[str, Callable[[Any, tzinfo 
     return {etype: namespace[f"build_{etype}"] for etype in sources}
 
 
+class _Typed(NamedTuple):
+    """The msgspec decoders of the common shape (:func:`_typed_types`)."""
+
+    ticket: Any  # of a ticket
+    builders: dict[type, Callable[[Any, tzinfo | None], Event]]  # per event struct, the builder of its event
+    actor: Any  # of an actor or null
+
+
 @functools.cache
-def _typed_types() -> tuple[Any, dict[type, Callable[[Any, tzinfo | None], Event]]]:
-    """The msgspec decoder of a ticket of the common shape, and per event struct the builder of its event."""
+def _typed_types() -> _Typed:
+    """The msgspec decoders of the common shape, built at first use (msgspec imported then)."""
     from typing import Annotated, Any as AnyValue, Literal, Union
 
     msgspec = _msgspec()
+    actor = msgspec.defstruct("TypedActor", [
+        ("id", str), ("name", str | None, None), ("rank", int | None, None), ("department", str | None, None),
+        ("role", Literal[ROLES], "staff")], **_TYPED_OPTIONS)
     events = {etype: _typed_event_type(etype) for etype in _PLANS}
     builders = _typed_builders({etype: source for etype, (_struct, source) in events.items()})
     applicant = msgspec.defstruct("TypedApplicant", [
@@ -942,11 +954,12 @@ def _typed_types() -> tuple[Any, dict[type, Callable[[Any, tzinfo | None], Event
         ("status", Literal[STATUSES] | None, None), ("accepted_at", *optional_string),
         ("resolved_at", *optional_string), ("promised_working_days", Annotated[int, msgspec.Meta(ge=0)] | None, None),
         ("due_at", *optional_string), ("department", *optional_string),
-        ("assignee", _typed_actor_type() | None, None), ("co_departments", tuple[str, ...], ()),
+        ("assignee", msgspec.Raw, None), ("co_departments", tuple[str, ...], ()),
         ("lead_department", *optional_string), ("applicant", applicant | None, None),
         ("materials", materials | None, None), ("tags", tuple[str, ...], ()), ("fields", dict[str, AnyValue], {}),
         ("events", list[Union[tuple(struct for struct, _source in events.values())]], [])], **_TYPED_OPTIONS)
-    return msgspec.json.Decoder(ticket), {struct: builders[etype] for etype, (struct, _source) in events.items()}
+    return _Typed(msgspec.json.Decoder(ticket), {struct: builders[etype] for etype, (struct, _source) in events.items()},
+                  msgspec.json.Decoder(actor | None))
 
 
 # ---------------------------------------------------------------- moved

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govhall_sdk import reader
-from govhall_sdk.model import CHANNELS, KINDS, STATUSES
+from govhall_sdk.model import CHANNELS, KINDS, STATUSES, Actor
 from govhall_sdk.parse import (_ACTOR_KEYS, _APPLICANT_KEYS, _EVENT_FIELDS, _TICKET_KEYS, _Choice, _Problems, _body,
                                _elements, _opt_strings, _public, _rating, _req_strings, _working_days, ticket_from_dict,
                                typed_ticket)
@@ -163,11 +163,26 @@ def test_any_value_of_any_ticket_field_reads_the_same_typed_or_the_general_way(n
     b'[{"type": "reply", "type": "notice", "at": "2025-03-03T09:30:00+08:00"}]}',
     b'["T-1"]', b'{"id": "T-1", "kind": "complaint", "created_at": "2025-03-03T09:00:00+08:00", "fields": '
     + b'[' * 5000 + b']' * 5000 + b'}',
-], ids=["NaN", "lone surrogate", "invalid UTF-8", "trailing data", "two types", "a list", "5000 deep"])
+    b'{"id": "T-1", "kind": "complaint", "created_at": "2025-03-03T09:00:00+08:00", "assignee": {"id": "\xff"}}',
+    b'{"id": "T-1", "kind": "complaint", "created_at": "2025-03-03T09:00:00+08:00", "events": [{"type": "reply", '
+    b'"at": "2025-03-03T09:30:00+08:00", "actor": {"id": "s1", "x": ' + b'[' * 5000 + b']' * 5000 + b'}}]}',
+], ids=["NaN", "lone surrogate", "invalid UTF-8", "trailing data", "two types", "a list", "5000 deep",
+        "an actor's invalid UTF-8", "an actor 5000 deep"])
 def test_what_only_the_json_module_reads_or_nothing_reads_is_left_whole_to_the_general_way(text):
     assert typed_ticket(text) is None
     typed_way, general = _both(text)
     assert typed_way == general
+
+
+def test_an_actor_is_the_same_however_its_text_is_spaced_and_its_first_reading_is_kept():
+    spellings = [b'{"id": "s1", "rank": 2}', b'{ "id" : "s1" , "rank" : 2 }', b'{"rank":2,"id":"s1"}', b'null']
+    for actor in spellings * 2:
+        data = (b'{"id": "T-1", "kind": "complaint", "created_at": "2025-03-03T09:00:00+08:00", "assignee": '
+                + actor + b', "events": [{"type": "reply", "at": "2025-03-03T09:30:00+08:00", "actor": ' + actor + b"}]}")
+        ticket = typed_ticket(data)
+        assert ticket.assignee == ticket.events[0].actor == (None if actor == b"null" else Actor("s1", rank=2))
+        typed_way, general = _both(data)
+        assert typed_way == general
 
 
 def test_a_repeated_key_is_read_as_the_json_module_reads_it_the_last_one():
