@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import attrs
 
@@ -145,26 +145,30 @@ class ReportData:
     lang: str = "zh"
     contacts: Mapping[tuple[str, str], str] | None = None
     department: str | None = None
-    #: What the reports derive from the data and share (:meth:`record`, :meth:`local`), made when first asked.
+    #: What the reports derive from the data and share (:meth:`derived`), made when first asked.
     _memo: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+    #: The instants :meth:`local` gave, by text.
+    _local: dict[str, datetime] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def derived(self, name: str, make: Callable[["ReportData"], Any]) -> Any:
+        """What the reports derive from the data and share: ``make(self)``, made on the first call for
+        ``name``."""
+        if name not in self._memo:
+            self._memo[name] = make(self)
+        return self._memo[name]
 
     def record(self, adapter: str, ticket_id: str) -> Mapping[str, Any]:
         """The record of a ticket of the history (empty when there is none), from an index of the records by
         (adapter, ticket id) made on the first call and shared by every report."""
-        index = self._memo.get("records")
-        if index is None:
-            index = self._memo["records"] = {(r.get("adapter", ""), r["id"]): r for r in self.records}
+        index = self.derived("records", lambda data: {(r.get("adapter", ""), r["id"]): r for r in data.records})
         return index.get((adapter, ticket_id)) or {}
 
     def local(self, text: str | None) -> datetime | None:
         """A record's ISO instant in the report's time zone (:func:`local`), each text converted once for
         every report (deadlines, for one, repeat across tickets)."""
-        cache = self._memo.get("local")
-        if cache is None:
-            cache = self._memo["local"] = {}
-        at = cache.get(text)
+        at = self._local.get(text)
         if at is None and text:
-            at = cache[text] = local(text, self.tz)
+            at = self._local[text] = local(text, self.tz)
         return at
 
     def info(self, code: str) -> CodeInfo:

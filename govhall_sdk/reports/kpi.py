@@ -51,8 +51,10 @@ import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Mapping
+
+import attrs
 
 from ..report import iso
 from .data import Occurrence, ReportData, free_text, instant
@@ -64,7 +66,6 @@ LIGHTS = ("green", "yellow", "red", "none")
 _WEEK = timedelta(days=7)
 _JUST_BEFORE = timedelta(microseconds=1)
 _STATUS = itemgetter("status")
-_LIGHT = methodcaller("get", "light")
 
 
 def ratio(numerator: int, denominator: int) -> dict[str, Any]:
@@ -73,61 +74,104 @@ def ratio(numerator: int, denominator: int) -> dict[str, Any]:
             "rate": numerator / denominator if denominator else None}
 
 
+@attrs.frozen
+class RecordScan:
+    """What the dashboard reads of the records, gathered in one pass over them (:func:`record_scan`).
+
+    :param running: per record, in record order, whether it has a red clock and whether it has a yellow one.
+    :param completion: (``resolved_at``, status of its first ``completion`` clock) of each resolved record
+        that has one.
+    :param open_red: the records with a red clock and no ``resolved_at``.
+    :param rated: (record, ``at``, rating) of each evaluation with a rating.
+    :param lights: the number of records by their ``light`` (None for none).
+    :param created: the number of records by their ``created_at`` text; ``resolved``: by ``resolved_at``.
+    """
+
+    running: list[tuple[bool, bool]]
+    completion: list[tuple[str, str]]
+    open_red: list[Mapping[str, Any]]
+    rated: list[tuple[Mapping[str, Any], str, int]]
+    lights: Counter
+    created: Counter
+    resolved: Counter
+
+
+def _scan(data: ReportData) -> RecordScan:
+    running: list[tuple[bool, bool]] = []
+    completion, open_red, rated, lights, created, resolved_texts = [], [], [], [], [], []
+    for record in data.records:
+        clocks = record.get("clocks", ())
+        statuses = set(map(_STATUS, clocks))
+        red = "red" in statuses
+        running.append((red, "yellow" in statuses))
+        resolved = record.get("resolved_at")
+        if resolved:
+            for clock in clocks:
+                if clock["name"] == "completion":
+                    completion.append((resolved, clock["status"]))
+                    break
+        elif red and resolved is None:
+            open_red.append(record)
+        for evaluation in record.get("evaluations", ()):
+            if evaluation.get("rating") is not None:
+                rated.append((record, evaluation["at"], evaluation["rating"]))
+        lights.append(record.get("light"))
+        created.append(record.get("created_at"))
+        resolved_texts.append(resolved)
+    return RecordScan(running, completion, open_red, rated, Counter(lights), Counter(created),
+                      Counter(resolved_texts))
+
+
+def record_scan(data: ReportData) -> RecordScan:
+    """The :class:`RecordScan` of ``data``, made once for every figure that reads it."""
+    return data.derived("kpi.record_scan", _scan)
+
+
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
     met = missed = 0
     holds = data.period.holds_text
-    for record in data.records:
-        resolved = record.get("resolved_at")
-        if not resolved or not holds(resolved):
-            continue
-        for clock in record.get("clocks", ()):
-            if clock["name"] == "completion":
-                met += clock["status"] == "met"
-                missed += clock["status"] == "missed"
-                break
+    for resolved, status in record_scan(data).completion:
+        if holds(resolved):
+            met += status == "met"
+            missed += status == "missed"
     return ratio(met, met + missed)
 
 
-#: Per record, whether it has a red clock and whether it has a yellow one, shared by the KPIs that read them.
+#: Per record, whether it has a red clock and whether it has a yellow one.
 Running = list[tuple[bool, bool]]
 
 
 def running_clocks(data: ReportData) -> Running:
     """(has a red clock, has a yellow clock) of each record, in record order."""
-    flags = []
-    for record in data.records:
-        statuses = set(map(_STATUS, record.get("clocks", ())))
-        flags.append(("red" in statuses, "yellow" in statuses))
-    return flags
+    return record_scan(data).running
 
 
-def overdue_now(data: ReportData, running: Running | None = None) -> dict[str, int]:
+def overdue_now(data: ReportData) -> dict[str, int]:
     """超期件: the tickets with a red clock, and those whose light is red."""
-    flags = running_clocks(data) if running is None else running
-    return {"tickets": sum(red for red, _ in flags), "light_red": _light_values(data)["red"]}
+    scan = record_scan(data)
+    return {"tickets": sum(red for red, _ in scan.running), "light_red": scan.lights["red"]}
 
 
-def due_soon(data: ReportData, running: Running | None = None) -> dict[str, int]:
+def due_soon(data: ReportData) -> dict[str, int]:
     """预警件: the tickets with a yellow clock and no red one, and those whose light is yellow."""
-    flags = running_clocks(data) if running is None else running
-    return {"tickets": sum(yellow and not red for red, yellow in flags), "light_yellow": _light_values(data)["yellow"]}
+    scan = record_scan(data)
+    return {"tickets": sum(yellow and not red for red, yellow in scan.running), "light_yellow": scan.lights["yellow"]}
 
 
-#: The rated evaluations of the period as (record, at, rating), shared by the two KPIs that read them.
+#: The rated evaluations of the period as (record, at, rating).
 Rated = list[tuple[Mapping[str, Any], datetime, int]]
 
 
 def rated_evaluations(data: ReportData) -> Rated:
     """(record, at, rating) of every rated evaluation in the period."""
-    return [(record, at, evaluation["rating"])
-            for record in data.records for evaluation in record.get("evaluations", ())
-            if evaluation.get("rating") is not None and data.period.holds(at := instant(evaluation["at"]))]
+    return [(record, at, rating) for record, text, rating in record_scan(data).rated
+            if data.period.holds(at := instant(text))]
 
 
-def satisfaction(data: ReportData, rated: Rated | None = None) -> dict[str, Any]:
+def satisfaction(data: ReportData) -> dict[str, Any]:
     """满意率: rated evaluations in the period with a rating of 4 or more, over all of them."""
-    ratings = [rating for _, _, rating in (rated_evaluations(data) if rated is None else rated)]
+    ratings = [rating for _, _, rating in rated_evaluations(data)]
     return ratio(sum(rating >= 4 for rating in ratings), len(ratings))
 
 
@@ -135,22 +179,16 @@ def _visited_after(record: Mapping[str, Any], at: datetime) -> bool:
     return any(instant(v["at"]) >= at for v in record.get("return_visits", ()))
 
 
-def poor_review_return_visits(data: ReportData, rated: Rated | None = None) -> dict[str, Any]:
+def poor_review_return_visits(data: ReportData) -> dict[str, Any]:
     """差评回访率: evaluations in the period rated 2 or less with a return visit at or after them, over all."""
-    poor = [(record, at) for record, at, rating in (rated_evaluations(data) if rated is None else rated)
-            if rating <= 2]
+    poor = [(record, at) for record, at, rating in rated_evaluations(data) if rating <= 2]
     return ratio(sum(_visited_after(record, at) for record, at in poor), len(poor))
-
-
-def _light_values(data: ReportData) -> Counter:
-    """The number of records by the value of their ``light`` (None when they have none)."""
-    return Counter(map(_LIGHT, data.records))
 
 
 def lights(data: ReportData) -> dict[str, int]:
     """The number of tickets by light now: ``green``, ``yellow``, ``red`` and ``none``."""
     counts: Counter = Counter()
-    for value, count in _light_values(data).items():
+    for value, count in record_scan(data).lights.items():
         counts[value or "none"] += count
     return {light: counts[light] for light in LIGHTS}
 
@@ -242,11 +280,11 @@ def _span(data: ReportData, ends: list[tuple[datetime | None, datetime | None]])
     return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
 
 
-def _in_period(data: ReportData, key: str) -> Counted:
-    """The instants of the records' ``key`` that are in the period (records without one left out), each with
-    the number of records that have it; each distinct text is read once (tickets share minutes)."""
+def _in_period(data: ReportData, texts: Counter) -> Counted:
+    """The instants of the records' ``texts`` (the number of records by text) that are in the period (no
+    text left out), each with the number of records that have it; each distinct text is read once."""
     holds = data.period.holds
-    for text, count in Counter(map(methodcaller("get", key), data.records)).items():
+    for text, count in texts.items():
         if (at := instant(text)) is not None and holds(at):
             yield at, count
 
@@ -254,7 +292,8 @@ def _in_period(data: ReportData, key: str) -> Counted:
 def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
     """Tickets created, resolved and violations found per ISO week, over the period or the data's span."""
     found = violations(data) if found is None else found
-    series = {"created": _in_period(data, "created_at"), "resolved": _in_period(data, "resolved_at"),
+    scan = record_scan(data)
+    series = {"created": _in_period(data, scan.created), "resolved": _in_period(data, scan.resolved),
               "violations": Counter(o.at for o in found).items()}
     days = {name: _by_day(data, ats) for name, ats in series.items()}
     span = _span(data, [(first, last) for _, first, last in days.values()])
@@ -278,14 +317,11 @@ def _earliest_red(record: Mapping[str, Any], read: Callable[[str], datetime | No
     return min(red) if red else None
 
 
-def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE,
-                    running: Running | None = None) -> list[dict[str, Any]]:
+def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict[str, Any]]:
     """The open tickets with a red clock, the earliest deadline first (at most ``limit``)."""
-    flags = running_clocks(data) if running is None else running
     deadline = lru_cache(maxsize=None)(instant)  # deadlines are the ends of a few hundred days
-    overdue = ((red, record) for record, (has_red, _) in zip(data.records, flags)
-               if has_red and record.get("resolved_at") is None
-               and (red := _earliest_red(record, deadline)) is not None)
+    overdue = ((red, record) for record in record_scan(data).open_red
+               if (red := _earliest_red(record, deadline)) is not None)
     today = data.as_of.astimezone(data.tz).date()
     rows = []
     for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):
@@ -301,18 +337,18 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE,
 
 def dashboard_data(data: ReportData) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
-    found, rated, running = violations(data), rated_evaluations(data), running_clocks(data)
+    found = violations(data)
     return {
         "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
         "period": {"from": iso(data.period.start), "to": iso(data.period.end)},
         "department": data.department, "tickets": len(data.records),
         "kpis": {
-            "on_time_completion": on_time_completion(data), "overdue": overdue_now(data, running),
-            "due_soon": due_soon(data, running), "satisfaction": satisfaction(data, rated),
-            "poor_review_return_visits": poor_review_return_visits(data, rated),
+            "on_time_completion": on_time_completion(data), "overdue": overdue_now(data),
+            "due_soon": due_soon(data), "satisfaction": satisfaction(data),
+            "poor_review_return_visits": poor_review_return_visits(data),
         },
         "lights": lights(data),
         "violations": violations_by(data, found),
         "weekly": weekly_trend(data, found),
-        "longest_overdue": longest_overdue(data, running=running),
+        "longest_overdue": longest_overdue(data),
     }

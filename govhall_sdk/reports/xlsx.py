@@ -80,19 +80,20 @@ def _quoted_sheet(name: str) -> str:
 
 
 class _SharedStrings:
-    """The workbook's shared-string table: each text once, in the order of first use (``index``: its
-    position by text), and how many cells use one."""
+    """The workbook's shared-string table: each text once, in the order of first use (``index``: the end of
+    its cells by text, see :meth:`add`), and how many cells use one."""
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}
+        self.index: dict[str, str] = {}
         self.texts: list[str] = []
         self.count = 0
 
-    def add(self, text: str) -> int:
-        """The position of a text not in ``index`` yet, now added."""
-        self.index[text] = position = len(self.texts)
+    def add(self, text: str) -> str:
+        """The end of a cell of a text not in ``index`` yet, now added: after the cell's reference, its type
+        and its value, the text's position (`` t="s"><v>7</v></c>``), kept in ``index`` by text."""
+        self.index[text] = end = f' t="s"><v>{len(self.texts)}</v></c>'
         self.texts.append(_truncated(text))
-        return position
+        return end
 
     def xml(self) -> str:
         """``xl/sharedStrings.xml``."""
@@ -137,19 +138,20 @@ def _row_xml(number: int, cells: Sequence[Any], starts: Sequence[str], strings: 
     """One ``<row>`` (``number`` from 1) of ``cells``, each cell's XML begun by its column's ``starts`` (see
     :func:`_cell_starts`); blank cells are left out, and a row of blanks is ``""``."""
     index, parts, texts = strings.index, [], 0
+    row = f'{number}"'
     for start, value in zip(starts, cells):
         if value is None:
             continue
         if value.__class__ is not str:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                parts.append(f'{start}{number}"><v>{value:.16G}</v></c>')
+                parts.append(f'{start}{row}><v>{value:.16G}</v></c>')
                 continue
             value = str(value)
-        position = index.get(value)
-        if position is None:
-            position = strings.add(value)
+        end = index.get(value)
+        if end is None:
+            end = strings.add(value)
         texts += 1
-        parts.append(f'{start}{number}" t="s"><v>{position}</v></c>')
+        parts.append(start + row + end)
     strings.count += texts
     return f'<row r="{number}">{"".join(parts)}</row>' if parts else ""
 
