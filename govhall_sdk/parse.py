@@ -17,6 +17,12 @@ ticket or an event that is a near miss of a known one (``resolvedAt``; other
 unknown fields there are the format's extension point, kept for plugins without a
 word), an answer element that is none of the five. ``strict=True`` makes every
 warning an error.
+
+Two ways, one result: a ticket's JSON text of the common shape (what is read
+with no problem, warning or conversion, as nearly every ticket is) is decoded
+and checked in one pass in C by :func:`typed_ticket` (msgspec); any other is
+decoded into dicts and read by :func:`ticket_from_dict`, which finds every
+problem (``reader.parse_raw`` tries the first, then the second).
 """
 from __future__ import annotations
 

@@ -53,11 +53,12 @@ def _shown(parsed):
 
 
 def _both(data, tz=None, strict=False, depth_checked=False):
-    """``parse_raw`` of ``data`` as a JSON Lines ticket, and the same the general way only."""
+    """``parse_raw`` of ``data`` as a JSON Lines ticket, trying the typed way, and the same the general way only."""
     raw = RawTicket("line 3", data, 3, None, depth_checked)
     with mock.patch.object(reader, "typed_ticket", lambda data, tz=None: None):
         general = parse_raw(raw, tz, strict=strict)
-    return _shown(parse_raw(raw, tz, strict=strict)), _shown(general)
+    with mock.patch.object(reader, "_misses", 0):
+        return _shown(parse_raw(raw, tz, strict=strict)), _shown(general)
 
 
 def _text(ticket):
@@ -209,6 +210,27 @@ def test_fields_nested_deeper_than_the_limit_are_still_an_error(depth_checked):
     assert typed_ticket(data) is not None  # msgspec reads it: the reader's limit is checked after
     typed_way, general = _both(data)
     assert typed_way == general and general[2] == (None, [f"line 3: nested deeper than {reader.MAX_DEPTH}"])
+
+
+def test_after_tickets_in_a_row_not_of_the_common_shape_the_typed_way_is_tried_now_and_then():
+    plain, extended = _text(BASE), _text({**BASE, "x_vendor": 1})
+    tried = []
+
+    def typed(data, tz=None):
+        tried.append(data)
+        return typed_ticket(data, tz)
+
+    with mock.patch.object(reader, "typed_ticket", typed), mock.patch.object(reader, "_misses", 0):
+        items = [parse_raw(RawTicket(f"line {i}", extended, i)) for i in range(1, 1 + reader.TYPED_RETRY * 2)]
+        assert len(tried) == reader.TYPED_MISSES + 1  # the first ones, then one in TYPED_RETRY
+        assert all(item.ticket.extra == {"x_vendor": 1} for item in items)
+        tried.clear()
+        reader._misses = reader.TYPED_RETRY * 2 + 1  # not a retry: even a plain ticket is read the general way
+        assert parse_raw(RawTicket("line 200", plain, 200)).ticket == ticket_from_dict(BASE) and tried == []
+        reader._misses = reader.TYPED_RETRY * 3  # a retry: read the typed way, so tried on every ticket again
+        for i in range(3):
+            assert parse_raw(RawTicket("line 1", plain, 1)).ticket == ticket_from_dict(BASE)
+        assert len(tried) == 3 and reader._misses == 0
 
 
 # ---------------------------------------------------------------- any ticket, of the common shape or near it
