@@ -1,11 +1,12 @@
-"""The event classes the parser builds keep attrs' behaviour: constructors, equality, repr, frozen-ness."""
+"""The model classes the parser builds (events, tickets, actors, applicants) keep attrs' behaviour: constructors,
+equality, repr, frozen-ness."""
 import inspect
 from datetime import datetime, timedelta, timezone
 
 import attrs
 import pytest
 
-from govhall_sdk.model import EMPTY, EVENT_CLASSES, Actor, Completion, Event, Reply, ResultReport
+from govhall_sdk.model import EMPTY, EVENT_CLASSES, Actor, Applicant, Completion, Event, Reply, ResultReport, Ticket
 
 AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -62,3 +63,27 @@ def test_a_plugin_s_subclass_compares_as_its_base_does():
     assert Note("reply", AT, body="x") == Note("reply", AT, body="x") != Reply("reply", AT, body="x")
     assert Rated("reply", AT, stars=2) != Rated("reply", AT, stars=3)
     assert repr(Note("reply", AT)).startswith("Note(type='reply', ")
+
+
+@pytest.mark.parametrize("cls", [Actor, Applicant, Ticket], ids=lambda c: c.__name__)
+def test_tickets_actors_and_applicants_take_their_fields_as_attrs_defines_them(cls):
+    fields = [a for a in attrs.fields(cls) if a.init]
+    params = inspect.signature(cls).parameters
+    assert list(params) == [a.name for a in fields]
+    assert [p.default for p in params.values() if p.default is not inspect.Parameter.empty] == \
+        [a.default for a in fields if a.default is not attrs.NOTHING]
+    with pytest.raises(TypeError):
+        cls(*(None for _ in range(len(fields) + 1)))
+
+
+def test_a_ticket_s_event_types_follow_its_events_however_it_is_made():
+    events = (Reply("reply", AT), Completion("completion", AT), Reply("reply", AT))
+    ticket = Ticket("T-1", "complaint", AT, events=events)
+    assert ticket.event_types == frozenset({"reply", "completion"})
+    assert ticket == Ticket("T-1", "complaint", AT, None, None, None, None, None, None, None, None, None, (), None,
+                            Applicant(), (), (), EMPTY, events, EMPTY)
+    later = attrs.evolve(ticket, events=events[:1])
+    assert later.event_types == frozenset({"reply"}) and later != ticket
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ticket.events = ()
+    assert repr(Actor("s1")) == "Actor(id='s1', name=None, rank=0, department=None, role='staff')"
