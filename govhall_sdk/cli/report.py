@@ -177,8 +177,8 @@ def _say_written(paths: list[Path]) -> None:
         print(f"govhall report: wrote {printable(str(each))}")
 
 
-#: What each report costs to build and write, relative to the others (measured over 100,000 tickets: 2.4,
-#: 1.9, 1.2 and 0.5 s CPU), to share the reports between the ``--jobs`` processes.
+#: What each report costs to build and write, relative to the others (measured over 100,000 tickets: 1.9,
+#: 1.4, 1.2 and 0.5 s CPU), to share the reports between the ``--jobs`` processes.
 COST = {"assessment": 4, "dashboard": 3, "ledger": 2, "visits": 1}
 Plan = list[tuple[str, str, Path]]
 

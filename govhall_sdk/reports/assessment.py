@@ -177,7 +177,10 @@ def is_overdue(finding: Mapping[str, Any], data: ReportData) -> bool:
 
 def overdue_rows(record: Mapping[str, Any], data: ReportData) -> list[dict[str, Any]]:
     """The record's overdue items (:func:`is_overdue`), each with its clock's status and who answers for it."""
-    overdue = [f for f in record.get("findings") or () if f.get("clock") and is_overdue(f, data)]  # most name no clock
+    overdue = []
+    for f in record.get("findings") or ():  # a loop, not a comprehension: most records have no overdue item
+        if f.get("clock") and is_overdue(f, data):
+            overdue.append(f)
     if not overdue:
         return []
     status = {(c["name"], c["due_at"]): c["status"] for c in record.get("clocks") or ()}

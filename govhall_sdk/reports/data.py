@@ -5,7 +5,10 @@
 finding) or from a ticket file evaluated in memory (:func:`from_evaluations`,
 ``govhall report FILE --now T``: the findings of that one evaluation are the
 history). The reports (:mod:`.dashboard`, :mod:`.ledger`, :mod:`.assessment`,
-:mod:`.visits`) are pure functions of it.
+:mod:`.visits`) are pure functions of it; what they derive from it and share
+(the records by ticket, the records' instants in the report's time zone, the
+dashboard's pass over the records) is made once, on first use
+(:meth:`ReportData.derived`), and lives as long as the ``ReportData``.
 
 Instants in records are ISO 8601 text; :func:`instant` reads them. The
 history's instants are aware datetimes. ``--department`` keeps the records of
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import attrs
@@ -160,7 +163,7 @@ class ReportData:
     def record(self, adapter: str, ticket_id: str) -> Mapping[str, Any]:
         """The record of a ticket of the history (empty when there is none), from an index of the records by
         (adapter, ticket id) made on the first call and shared by every report."""
-        index = self.derived("records", lambda data: {(r.get("adapter", ""), r["id"]): r for r in data.records})
+        index = self.derived("records", _by_ticket)
         return index.get((adapter, ticket_id)) or {}
 
     def local(self, text: str | None) -> datetime | None:
@@ -189,6 +192,12 @@ class ReportData:
             return None
         known = (record.get("people") or {}).get(staff) or {}
         return f"{known['name']} ({staff})" if known.get("name") else staff
+
+
+def _by_ticket(data: ReportData) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The records by (adapter, ticket id), the key made in C."""
+    keys = zip(map(methodcaller("get", "adapter", ""), data.records), map(itemgetter("id"), data.records))
+    return dict(zip(keys, data.records))
 
 
 def _in_department(record: Mapping[str, Any], department: str) -> bool:

@@ -1,5 +1,6 @@
-"""The dashboard's figures: pure functions of :class:`~.data.ReportData`, each one pass over the records
-or the history.
+"""The dashboard's figures: pure functions of :class:`~.data.ReportData`. What they read of the records is
+gathered in one pass over them (:class:`RecordScan`, made once per ``ReportData``); the history is read
+where a figure needs it.
 
 :func:`dashboard_data` is ``govhall report dashboard --format json``, a public
 output. Its keys are stable; every instant is ISO 8601 with its offset, every
@@ -210,7 +211,7 @@ def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
 def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | None, str | None]:
     """``name (id)`` of each staff id, from the first of the history's tickets whose record knows the name
     (the history is read until every name is known)."""
-    unnamed = set(staff)
+    unnamed = set(staff) - {None}  # no one named has no name to find
     names: dict[str | None, str | None] = {}
     for o in data.history:
         if o.staff in unnamed:

@@ -56,6 +56,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WIDTH_SAMPLE = 1000
 #: The widest column of an XLSX sheet, in characters.
 MAX_WIDTH = 60
+#: The first code point counted as a wide character (Hangul Jamo; CJK, fullwidth forms and emoji are above it).
+_WIDE = 0x1100
 #: The first cell of the totals row.
 TOTAL_LABEL = ("合计", "Total")
 
@@ -193,7 +195,7 @@ def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:
 def _cell_width(value: Any) -> int:
     """The width of a cell's text in characters, CJK and other wide characters counted double."""
     text = "" if value is None else str(value)
-    return sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
+    return len(text) + sum(map(_WIDE.__le__, map(ord, text)))  # each character in C
 
 
 def column_widths(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[int]:

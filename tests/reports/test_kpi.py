@@ -137,6 +137,20 @@ def test_violations_are_the_violation_occurrences_of_the_period_by_system_code_d
                                  {"staff": None, "name": None, "count": 1}]
 
 
+def test_a_staff_member_is_named_by_the_first_ticket_that_knows_the_name_however_late_it_comes():
+    """The names are read from the history until each is known: one known only to a later ticket is found,
+    and the first ticket that knows it names it (two tickets name s-he differently)."""
+    people = {"t3": {"s-he": {"name": "何静"}}, "t4": {"s-he": {"name": "何佳"}, "s-li": {"name": "李娜"}}}
+    records = [record(t, people=people.get(t, {})) for t in ("t1", "t2", "t3", "t4")]
+    history = [occurrence("t1", "tl.overdue", at(3), None, None),
+               occurrence("t1", "tl.overdue", at(3), "s-he"), occurrence("t2", "tl.overdue", at(3), "s-li"),
+               occurrence("t3", "tl.due_soon", at(4), "s-he"), occurrence("t4", "tl.overdue", at(5), "s-he"),
+               occurrence("t4", "tl.due_soon", at(5), "s-li")]
+    by_staff = kpi.violations_by(data(records, history, MARCH))["by_staff"]
+    assert by_staff == [{"staff": "s-he", "name": "何静 (s-he)", "count": 2},
+                        {"staff": "s-li", "name": "李娜 (s-li)", "count": 1}, {"staff": None, "name": None, "count": 1}]
+
+
 def test_the_systems_are_named_in_the_report_language():
     history = [occurrence("t1", "tl.overdue", at(3))]
     [row] = kpi.violations_by(data([record("t1")], history, lang="en"))["by_system"]

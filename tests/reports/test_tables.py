@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl.utils.escape import unescape
 
 from govhall_sdk.reports import assessment, ledger, tables, visits
@@ -133,6 +135,12 @@ def test_each_instant_of_a_table_is_written_as_itself_whether_it_repeats_or_equa
     table = sample(rows=[{"name": "x", "count": 1, "kind": None, "at": at} for at in instants])
     assert [cells[3] for cells in table.cells()[:-1]] == [tables.instant_text(at) for at in instants]
     assert len({cells[3] for cells in table.cells()[:-1]}) == 4
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(st.characters(max_codepoint=0x1F600))))
+def test_a_cell_is_as_wide_as_its_characters_wide_ones_counted_double(value):
+    text = "" if value is None else str(value)
+    assert tables._cell_width(value) == sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
 
 
 def test_json_has_keys_values_and_iso_instants_not_headers_labels_or_totals(tmp_path):
