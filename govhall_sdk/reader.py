@@ -620,14 +620,17 @@ def _may_nest(ticket: Ticket) -> bool:
     return bool(ticket.fields) and any(type(v) is dict or type(v) is list for v in ticket.fields.values())
 
 
-def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None, *, strict: bool = False) -> Parsed:
+def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None, *, strict: bool = False,
+              typed: bool = True) -> Parsed:
     """One raw ticket decoded and validated: a :class:`~govhall_sdk.parse.Parsed` ticket (with its
     warnings; errors under ``strict``), or its error.
 
     A ticket of the common shape is decoded and checked in one pass (:func:`~govhall_sdk.parse.typed_ticket`,
-    in half the time); any other is decoded (:func:`decode`), then every problem found.
+    in half the time); any other is decoded (:func:`decode`), then every problem found. ``typed`` False
+    reads it the second way only, to the same result: for the first tickets of a file, so that a short file
+    does not wait for the first way's set-up (importing msgspec and building its decoders).
     """
-    typed = _typed(raw, default_tz) if raw.error is None else None
+    typed = _typed(raw, default_tz) if typed and raw.error is None else None
     if typed is not None:
         return typed
     try:

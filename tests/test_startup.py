@@ -255,3 +255,39 @@ def test_a_check_of_plain_text_compiles_no_escaping_pattern(ticket_file, tmp_pat
             "print(terminal.printable('a\\rb'), terminal._patterns.cache_info().currsize)")
     out = _python(code, "check", ticket_file, "--now", NOW, "--format", "json", cache=tmp_path)
     assert out.stdout.splitlines()[-2:] == ["0", "a\\rb 1"]
+
+
+def _tickets_file(path, n):
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({**TICKET, "id": f"T-{i}"}, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_a_short_file_is_read_without_msgspec_a_long_one_with_it(tmp_path):
+    from govhall_sdk.cli.check_stream import TYPED_AFTER
+
+    code = CHECK.replace('watched = ("holidays", "requests", "chinese_calendar", "importlib.metadata")',
+                         'watched = ("msgspec",)')
+    short = _python(code, "check", _tickets_file(tmp_path / "short.jsonl", TYPED_AFTER), "--now", NOW, cache=tmp_path)
+    assert short.stderr.rsplit("IMPORTED ", 1)[1].strip() == ""
+    long = _python(code, "check", _tickets_file(tmp_path / "long.jsonl", TYPED_AFTER + 1), "--now", NOW, cache=tmp_path)
+    assert long.stderr.rsplit("IMPORTED ", 1)[1].strip() == "msgspec"
+
+
+def test_the_tickets_read_before_and_after_the_typed_way_starts_give_the_same_output(tmp_path, monkeypatch, capsys):
+    from govhall_sdk import reader
+    from govhall_sdk.cli import check_stream, main
+
+    path = _tickets_file(tmp_path / "tickets.jsonl", 40)
+    typed = []
+    monkeypatch.setattr(reader, "typed_ticket", lambda data, tz=None, _read=reader.typed_ticket: typed.append(1)
+                        or _read(data, tz))
+    outputs = []
+    for after, expected in ((0, 40), (20, 20), (10 ** 9, 0)):
+        typed.clear()
+        monkeypatch.setattr(check_stream, "TYPED_AFTER", after)
+        assert main(["check", str(path), "--now", NOW, "--format", "json"]) == 0
+        outputs.append(capsys.readouterr().out)
+        assert len(typed) == expected
+    assert outputs[0] == outputs[1] == outputs[2] and len(json.loads(outputs[0])["tickets"]) == 40
