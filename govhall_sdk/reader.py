@@ -7,8 +7,9 @@ starts (:class:`RawTicket`), so that decoding and validation
 (:func:`parse_raw`) can run in another process with nothing but bytes pickled.
 
 Splitting the wrapped format is a structural scan over bytes (strings,
-brackets, the wrapper's keys and commas) with C-speed regular expressions:
-memory holds one ticket, a long string is scanned once, and a ticket that
+brackets, the wrapper's keys and commas) with C-speed regular expressions (a
+usual ticket's end is found by one, :func:`_whole_value`; any other ticket is
+scanned bracket by bracket): memory holds one ticket, a long string is scanned once, and a ticket that
 cannot be decoded (too deep, too large, a number of more than 4,300 digits,
 invalid UTF-8, bad JSON inside balanced brackets) is an error for that ticket
 alone, the next one being found from its brackets. What breaks the structure
@@ -18,6 +19,7 @@ naming the line: the tickets before it were yielded, the rest is not read.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -374,12 +376,56 @@ def _iter_list(src: _Source) -> Iterator[RawTicket]:
 def _ticket(src: _Source, where: str) -> RawTicket:
     src.peek()
     line = src.line_at(src.pos)
+    whole = _whole_value(src)
+    if whole is not None:
+        return RawTicket(where, whole, line, None, True)
     value = _Value(src, keep=True, limit=MAX_TICKET_BYTES, check_depth=True)
     start, end = value.scan()
     if value.error is not None:
         reason = value.error if value.error.startswith("line ") else f"line {line}: {value.error}"
         return RawTicket(where, b"", line, reason, True)
     return RawTicket(where, bytes(src.buf[start:end]), line, None, True)
+
+
+def _whole_value(src: _Source) -> bytes | None:
+    """The bytes of the object or list at the read position, the position moved past it, when the value lies
+    whole in the buffer, at most :data:`WHOLE_DEPTH` deep, each bracket closed by its own kind (the usual
+    ticket); else None, the position unmoved, and the bracket-by-bracket scan (:class:`_Value`) reads it.
+
+    One regular expression (:func:`_whole_pattern`, in C) finds the end where the scan would step bracket by
+    bracket in Python; both skip strings and the bytes between brackets alike. It does not tell ``[`` from
+    ``{``, so the brackets outside strings are then paired by kind: innermost pairs dropped, each pass one
+    level, until none is left.
+    """
+    found = _whole_pattern().match(src.buf, src.pos)
+    if found is None:
+        return None
+    data = found.group()
+    if len(data) > MAX_TICKET_BYTES:
+        return None
+    brackets = _outside_strings(data)
+    while brackets:
+        brackets, dropped = _PAIRS.subn(b"", brackets)
+        if not dropped:  # a bracket closed by the other kind: the scan names it
+            return None
+    src.pos = found.end()
+    return data
+
+
+#: The deepest ticket :func:`_whole_value` reads (a ticket, its events, an event, its actor are four).
+WHOLE_DEPTH = 12
+
+
+@functools.cache
+def _whole_pattern() -> re.Pattern[bytes]:
+    """An object or list nesting at most :data:`WHOLE_DEPTH` deep, its brackets not told apart by kind;
+    possessive throughout, so that it fails (a deeper value, one cut off by the buffer's end) in time linear
+    in its length. Compiled at first use (2 ms): only the wrapped format needs it."""
+    atoms = rb'[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+    inner = rb"(?:" + atoms + rb")*+"
+    for _ in range(WHOLE_DEPTH - 1):
+        inner = rb"(?:" + atoms + rb"|[\[{]" + inner + rb"[\]}])*+"
+    return re.compile(rb"[\[{]" + inner + rb"[\]}]", re.S)
 
 
 # ---------------------------------------------------------------- JSON Lines
