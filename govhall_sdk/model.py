@@ -467,6 +467,9 @@ class Note:
     body: str
 
 
+_slot_inits([Clock, Finding, RuleResult, Note])  # what the rules make for every ticket
+
+
 @attrs.define
 class Patch:
     """What writing back changes on the helpdesk: nothing when every part is empty."""

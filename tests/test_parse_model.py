@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import attrs
 import pytest
 
-from govhall_sdk.model import EMPTY, EVENT_CLASSES, Actor, Applicant, Completion, Event, Reply, ResultReport, Ticket
+from govhall_sdk.model import (EMPTY, EVENT_CLASSES, Actor, Applicant, Clock, Completion, Event, Finding, Note, Reply,
+                               ResultReport, RuleResult, Ticket)
 
 AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -65,8 +66,8 @@ def test_a_plugin_s_subclass_compares_as_its_base_does():
     assert repr(Note("reply", AT)).startswith("Note(type='reply', ")
 
 
-@pytest.mark.parametrize("cls", [Actor, Applicant, Ticket], ids=lambda c: c.__name__)
-def test_tickets_actors_and_applicants_take_their_fields_as_attrs_defines_them(cls):
+@pytest.mark.parametrize("cls", [Actor, Applicant, Ticket, Clock, Finding, RuleResult, Note], ids=lambda c: c.__name__)
+def test_the_model_classes_with_compiled_inits_take_their_fields_as_attrs_defines_them(cls):
     fields = [a for a in attrs.fields(cls) if a.init]
     params = inspect.signature(cls).parameters
     assert list(params) == [a.name for a in fields]
@@ -87,3 +88,17 @@ def test_a_ticket_s_event_types_follow_its_events_however_it_is_made():
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         ticket.events = ()
     assert repr(Actor("s1")) == "Actor(id='s1', name=None, rank=0, department=None, role='staff')"
+
+
+def test_clocks_and_findings_made_by_position_or_by_name_are_equal_frozen_and_shown_as_attrs_shows_them():
+    clock = Clock("completion", "time_limit", AT, 15, AT.date(), AT, "green")
+    assert clock == Clock(name="completion", rule="time_limit", start=AT, working_days=15, due_date=AT.date(),
+                          due_at=AT, status="green", stopped_at=None, next_change=None, provisional=False)
+    assert clock.late_extensions == () and attrs.evolve(clock, status="red").late
+    finding = Finding("tl.overdue", "time_limit", "violation", "限时办结制度 第一条", "m", staff="s1")
+    assert finding.answered_by("s2", "窗口") == attrs.evolve(finding, staff="s2", department="窗口")
+    assert repr(Note("c", "[govhall:c]", "b")) == "Note(code='c', marker='[govhall:c]', body='b')"
+    for made in (clock, finding, RuleResult([clock], [finding]), Note("c", "m", "b")):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            made.rule = "x"
+    assert hash(clock) == hash(attrs.evolve(clock)) and hash(finding) == hash(attrs.evolve(finding))
