@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
-from typing import IO, Any, Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import IO, Any, Callable, Mapping
 
 import orjson
 
@@ -18,16 +18,16 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def clock_dict(clock: Clock) -> dict[str, Any]:
-    """A clock as in ``tickets.md``."""
+def clock_dict(clock: Clock, instant: Callable[[datetime | None], Any] = iso) -> dict[str, Any]:
+    """A clock as in ``tickets.md``; ``instant`` gives the value of each instant (default: its ISO 8601 text)."""
     return {
         "name": clock.name,
         "rule": clock.rule,
-        "start": iso(clock.start),
+        "start": instant(clock.start),
         "working_days": clock.working_days,
         "due_date": clock.due_date.isoformat(),
-        "due_at": iso(clock.due_at),
-        "stopped_at": iso(clock.stopped_at),
+        "due_at": instant(clock.due_at),
+        "stopped_at": instant(clock.stopped_at),
         "status": clock.status,
         "provisional": clock.provisional,
     }
@@ -65,14 +65,14 @@ def patch_dict(patch: Patch) -> dict[str, Any]:
     return out
 
 
-def result_dict(result: Result) -> dict[str, Any]:
-    """One item of ``tickets`` in the ``govhall check`` output."""
+def result_dict(result: Result, instant: Callable[[datetime | None], Any] = iso) -> dict[str, Any]:
+    """One item of ``tickets`` in the ``govhall check`` output (``instant``: as in :func:`clock_dict`)."""
     return {
         "id": result.ticket_id,
         "light": result.light,
         "escalation_level": result.escalation_level,
         "responsible": dict(result.responsible),
-        "clocks": [clock_dict(c) for c in result.clocks],
+        "clocks": [clock_dict(c, instant) for c in result.clocks],
         "findings": [finding_dict(f) for f in result.findings],
         "patch": patch_dict(result.patch),
     }
@@ -82,16 +82,40 @@ def result_json(result: Result) -> str:
     """:func:`result_dict` as ``govhall check`` prints it: one line of JSON, :func:`~govhall_sdk.terminal.printable_json`.
 
     Written by orjson (about ten times faster than ``json.dumps``; a long ticket's result has a finding per
-    reply); a value orjson does not take (an integer past 64 bits, a key that is not a string, a lone
-    surrogate) falls back to ``json.dumps``. Both write the same data, but for a float that is not a number,
-    which orjson writes as null (JSON has no ``NaN``).
+    reply), the clocks' instants too (:func:`_for_orjson`: a fifth of the time of ``isoformat``); a value
+    orjson does not take (an integer past 64 bits, a key that is not a string, a lone surrogate) falls back to
+    ``json.dumps``. Both write the same data, but for a float that is not a number, which orjson writes as
+    null (JSON has no ``NaN``).
     """
-    data = result_dict(result)
     try:
-        text = orjson.dumps(data).decode()
+        text = orjson.dumps(result_dict(result, _for_orjson)).decode()
     except TypeError:  # orjson.JSONEncodeError
-        text = json.dumps(data, ensure_ascii=False)
+        text = json.dumps(result_dict(result), ensure_ascii=False)
     return printable_json(text)
+
+
+_MINUTE = timedelta(minutes=1)
+#: Per fixed offset (``datetime.timezone``), whether it is whole minutes (they repeat: one per input offset).
+_WHOLE_MINUTES: dict[tzinfo, bool] = {}
+
+
+def _for_orjson(value: datetime | None) -> datetime | str | None:
+    """An instant as :func:`result_json` gives it to orjson: the instant itself, whose text orjson writes as
+    ``isoformat()`` does (date, time, microseconds when there are any, offset), unless its UTC offset has
+    seconds, which orjson rounds to minutes: then the text of ``isoformat()``."""
+    if value is None:
+        return None
+    zone = value.tzinfo
+    if type(zone) is timezone:
+        whole = _WHOLE_MINUTES.get(zone)
+        if whole is None:
+            if len(_WHOLE_MINUTES) >= 1024:
+                _WHOLE_MINUTES.clear()
+            whole = _WHOLE_MINUTES[zone] = not zone.utcoffset(None) % _MINUTE
+    else:
+        offset = value.utcoffset()
+        whole = offset is not None and not offset % _MINUTE
+    return value if whole else value.isoformat()
 
 
 _COLOURS = {"green": "\033[32m", "yellow": "\033[33m", "red": "\033[31m"}

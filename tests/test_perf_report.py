@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import attrs
+from hypothesis import given
+from hypothesis import strategies as st
 
 from govhall_sdk.engine import Result
-from govhall_sdk.model import Finding, Note, Patch
+from govhall_sdk.model import Clock, Finding, Note, Patch
 from govhall_sdk.report import result_dict, result_json
 from govhall_sdk.terminal import printable_json
 
@@ -50,3 +53,21 @@ def test_result_json_is_one_printable_line_of_result_dict():
 def test_a_float_that_is_no_number_is_written_as_null():
     result = _result(random.Random(1), 1, float("nan"))
     assert json.loads(result_json(result))["patch"]["fields"]["x"] is None
+
+
+#: Fixed offsets (with seconds and microseconds too, which orjson would round) and zones of several eras.
+ZONES = st.one_of(
+    st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59)).map(timezone),
+    st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Africa/Monrovia"), ZoneInfo("America/St_Johns"),
+                     ZoneInfo("Europe/Amsterdam"), timezone.utc]))
+INSTANTS = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES)
+
+
+@given(st.lists(st.tuples(INSTANTS, INSTANTS, st.none() | INSTANTS), max_size=3))
+def test_the_clocks_instants_are_written_as_isoformat_writes_them(instants):
+    clocks = [Clock("completion", "time_limit", start, 15, date(2025, 3, 3), due, "green", stopped)
+              for start, due, stopped in instants]
+    result = Result("T1", "green", 0, {"first_inquiry": None}, clocks, [], Patch())
+    written = json.loads(result_json(result))["clocks"]
+    assert [(c["start"], c["due_at"], c["stopped_at"]) for c in written] == \
+        [(s.isoformat(), d.isoformat(), t and t.isoformat()) for s, d, t in instants]
