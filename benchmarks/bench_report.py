@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -91,29 +90,32 @@ def main() -> None:
     steps(config)
 
 
-#: One run: wall time, CPU time (user + system) and the peak RSS of the largest process so far, in MiB.
+#: One run: wall time, CPU time (user + system) and the peak RSS of its largest process, in MiB.
 Run = tuple[float, float, float]
 
 
 def report(config: Path, out: Path, jobs: int, env: dict[str, str] | None = None) -> Run:
-    """Run ``govhall report --jobs JOBS`` (all reports, every format) as a fresh process; its times."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "govhall_sdk.cli", "report", "--config", str(config),
-                           "--out", str(out), "--jobs", str(jobs)], capture_output=True, text=True, env=env,
-                          cwd=config.parent)  # not a source tree: python -m puts the folder first on sys.path
-    wall = time.perf_counter() - started
-    if done.returncode:
-        sys.exit(f"govhall report failed ({done.returncode}): {done.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return wall, cpu, after.ru_maxrss / 1024
+    """Run ``govhall report --jobs JOBS`` (all reports, every format) as a fresh process; its times and peak RSS,
+    its own and its forked jobs' (``wait4``: what that one process and the processes it waited for used)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "govhall_sdk.cli", "report", "--config", str(config),
+                                    "--out", str(out), "--jobs", str(jobs)], stdout=subprocess.DEVNULL,
+                                   stderr=errors, env=env,
+                                   cwd=config.parent)  # not a source tree: python -m puts the folder first on sys.path
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        if process.returncode:
+            errors.seek(0)
+            sys.exit(f"govhall report failed ({process.returncode}): {errors.read().decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def show(jobs: int, n: int, who: str, run: Run) -> None:
     wall, cpu, rss = run
     print(f"govhall report --jobs {jobs} (all four reports, every format) over {n:,} tickets{who}: {wall:.2f} s wall, "
-          f"{cpu:.2f} s CPU, peak RSS of the largest process so far {rss:.0f} MiB")
+          f"{cpu:.2f} s CPU, peak RSS of its largest process {rss:.0f} MiB")
 
 
 def side_by_side(config: Path, folder: Path, trees: list[str], repeat: int, n: int) -> None:
