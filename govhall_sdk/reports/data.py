@@ -10,8 +10,10 @@ history). The reports (:mod:`.dashboard`, :mod:`.ledger`, :mod:`.assessment`,
 dashboard's pass over the records) is made once, on first use
 (:meth:`ReportData.derived`), and lives as long as the ``ReportData``.
 
-Instants in records are ISO 8601 text; :func:`instant` reads them. The
-history's instants are aware datetimes. ``--department`` keeps the records of
+The records of the store are decoded with only the keys some report reads
+(:class:`StoredRecord`, :func:`decoded_record`): what no report reads is
+skipped unread, neither allocated nor freed. Instants in records are ISO 8601
+text; :func:`instant` reads them. The history's instants are aware datetimes. ``--department`` keeps the records of
 tickets whose department, lead department or any finding's department is that
 one, and the history rows of those tickets.
 """
@@ -20,9 +22,11 @@ from __future__ import annotations
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from operator import itemgetter, methodcaller
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypedDict
 
 import attrs
+import msgspec
+import orjson
 
 from ..privacy import mask_text
 from ..results import contact_of, finding_at, record_of
@@ -56,6 +60,111 @@ def free_text(text: str | None) -> str | None:
 def _from_key(text: str | None) -> datetime | None:
     """An instant stored as a UTC key of the state store."""
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None
+
+
+# What the reports read of a stored record (govhall_sdk.results), key by key, each with the type the
+# record's writer gives it. Every key is optional (``total=False``): a key a record lacks stays missing.
+class StoredActor(TypedDict, total=False):
+    """A record's ``assignee`` or a proxy request's ``agent``."""
+
+    id: str
+    name: str | None
+    department: str | None
+
+
+class StoredClock(TypedDict, total=False):
+    """A clock of a record (its rule, working days, date, stop and provisional flag are left out)."""
+
+    name: str
+    start: str | None
+    due_at: str | None
+    status: str
+
+
+class StoredFinding(TypedDict, total=False):
+    """A finding of a record (its rule, severity and clause are left out: the catalog has them). Its ``key``
+    and ``at`` are kept, though the reports read the history's, so that a finding reads as stored."""
+
+    code: str
+    key: str | None
+    clock: str | None
+    due_at: str | None
+    staff: str | None
+    department: str | None
+    at: str
+
+
+class StoredProxy(TypedDict, total=False):
+    """A record's ``proxy`` request."""
+
+    mode: str | None
+    requested_at: str
+    agent: StoredActor | None
+
+
+class StoredEvaluation(TypedDict, total=False):
+    """An applicant's evaluation."""
+
+    at: str
+    rating: int | None
+
+
+class StoredVisit(TypedDict, total=False):
+    """A return visit."""
+
+    at: str
+    result: str | None
+
+
+class StoredPerson(TypedDict, total=False):
+    """A staff member the record names."""
+
+    name: str | None
+    department: str | None
+
+
+class StoredApplicant(TypedDict, total=False):
+    """The record's applicant (their groups are left out)."""
+
+    name: str | None
+    phone: str | None
+
+
+class StoredRecord(TypedDict, total=False):
+    """The keys of a stored record that some report reads (its kind, channel, status, ``due_at``, escalation
+    level and ``responsible`` are left out)."""
+
+    id: str
+    subject: str | None
+    department: str | None
+    lead_department: str | None
+    assignee: StoredActor | None
+    created_at: str
+    accepted_at: str | None
+    resolved_at: str | None
+    evaluated_at: str
+    light: str | None
+    clocks: list[StoredClock]
+    findings: list[StoredFinding]
+    proxy: StoredProxy | None
+    evaluations: list[StoredEvaluation]
+    return_visits: list[StoredVisit]
+    spot_check: bool
+    people: dict[str, StoredPerson]
+    applicant: StoredApplicant
+
+
+_decode_stored = msgspec.json.Decoder(StoredRecord).decode
+
+
+def decoded_record(raw: bytes) -> dict[str, Any]:
+    """A stored record's JSON with only the keys of :class:`StoredRecord` (plain dicts, lists and values, as
+    orjson gives them), decoded in C with the rest skipped unread. A record that does not have that shape (a
+    value of another type, or anything msgspec refuses) is decoded whole by orjson, as it was written."""
+    try:
+        return _decode_stored(raw)
+    except msgspec.MsgspecError:
+        return orjson.loads(raw)
 
 
 @attrs.frozen
@@ -227,7 +336,7 @@ def from_store(state: Any, catalog: Mapping[str, CodeInfo], *, period: Period, t
                           key(appeared), key(cleared))
                for adapter_name, ticket_id, code, staff, department_of, fact, appeared, cleared
                in state.finding_history_rows(adapter))
-    records, kept = _filtered(state.results(adapter), history, department)
+    records, kept = _filtered(state.results(adapter, decoded_record), history, department)
     as_of = max(map(instant, dict.fromkeys(map(itemgetter("evaluated_at"), records))), default=datetime.now(tz))
     return ReportData(records, kept, catalog, period, as_of, tz, lang,
                       state.contacts(adapter) if unmasked else None, department)
