@@ -64,8 +64,14 @@ def _from_key(text: str | None) -> datetime | None:
 
 # What the reports read of a stored record (govhall_sdk.results), key by key, each with the type the
 # record's writer gives it. Every key is optional (``total=False``): a key a record lacks stays missing.
-class StoredActor(TypedDict, total=False):
-    """A record's ``assignee`` or a proxy request's ``agent``."""
+class StoredAssignee(TypedDict, total=False):
+    """A record's ``assignee`` (their name and department are the record's ``people``)."""
+
+    id: str
+
+
+class StoredAgent(TypedDict, total=False):
+    """A proxy request's ``agent``."""
 
     id: str
     name: str | None
@@ -99,7 +105,7 @@ class StoredProxy(TypedDict, total=False):
 
     mode: str | None
     requested_at: str
-    agent: StoredActor | None
+    agent: StoredAgent | None
 
 
 class StoredEvaluation(TypedDict, total=False):
@@ -138,7 +144,7 @@ class StoredRecord(TypedDict, total=False):
     subject: str | None
     department: str | None
     lead_department: str | None
-    assignee: StoredActor | None
+    assignee: StoredAssignee | None
     created_at: str
     accepted_at: str | None
     resolved_at: str | None
