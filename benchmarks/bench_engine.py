@@ -95,7 +95,9 @@ def ticket_file(n: int, folder: str, fmt: str = "jsonl") -> str:
 
 
 def check(n: int, folder: str, jobs: int) -> tuple[float, float, int]:
-    return check_file(ticket_file(n, folder), jobs)[::2]
+    """`govhall check` of the first ``n`` corpus tickets as JSON Lines: its seconds, peak RSS in MiB, the file's size."""
+    seconds, _, rss, size = check_file(ticket_file(n, folder), jobs)
+    return seconds, rss, size
 
 
 def check_file(path: str, jobs: int, env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
