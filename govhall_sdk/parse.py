@@ -910,22 +910,14 @@ def _typed_event_type(etype: str) -> tuple[type, str]:
     struct = _msgspec().defstruct(f"Typed{cls.__name__}", struct_fields, tag_field="type", tag=etype,
                                   kw_only=True, **_TYPED_OPTIONS)
     source = (f"def build_{etype}(e, tz):\n"
-              "    at = _fromisoformat(e.at)\n"
-              "    if at.tzinfo is None:\n"
-              "        at = _in_default_zone(at, tz)\n"
-              "    actor = e.actor\n"
-              "    if actor is not None:\n"
-              "        actor = bytes(actor)\n"
-              "        actor = _ACTORS.get(actor) or _new_actor(actor)\n"
-              f"    return _classes[{etype!r}]({etype!r}, at, actor, _EMPTY{values})\n")
+              f"    return _classes[{etype!r}]({etype!r}, _instant(e.at, tz), _actor(e.actor), _EMPTY{values})\n")
     return struct, source
 
 
 def _typed_builders(sources: dict[str, str]) -> dict[str, Callable[[Any, tzinfo | None], Event]]:
     """Per event type, its builder compiled from ``sources`` (:func:`_typed_event_type`), all at once."""
-    namespace = {"_classes": EVENT_CLASSES, "_EMPTY": EMPTY, "_fromisoformat": _fromisoformat,
-                 "_in_default_zone": _in_default_zone, "_ACTORS": _TYPED_ACTORS, "_new_actor": _new_typed_actor,
-                 "_actor": _typed_actor, "_elements": _typed_elements}
+    namespace = {"_classes": EVENT_CLASSES, "_EMPTY": EMPTY, "_instant": _typed_instant, "_actor": _typed_actor,
+                 "_elements": _typed_elements}
     exec(compile("".join(sources.values()), f"<{__name__} typed events>", "exec"), namespace)
     return {etype: namespace[f"build_{etype}"] for etype in sources}
 

@@ -676,9 +676,9 @@ def parse_raw(raw: RawTicket, default_tz: tzinfo | None = None, *, strict: bool 
     reads it the second way only, to the same result: for the first tickets of a file, so that a short file
     does not wait for the first way's set-up (importing msgspec and building its decoders).
     """
-    typed = _typed(raw, default_tz) if typed and raw.error is None else None
-    if typed is not None:
-        return typed
+    found = _typed(raw, default_tz) if typed and raw.error is None else None
+    if found is not None:
+        return found
     try:
         value = decode(raw)
     except ValueError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta
 from typing import IO, Any, Callable, Mapping
 
 import orjson
@@ -95,8 +95,6 @@ def result_json(result: Result) -> str:
 
 
 _MINUTE = timedelta(minutes=1)
-#: Per fixed offset (``datetime.timezone``), whether it is whole minutes (they repeat: one per input offset).
-_WHOLE_MINUTES: dict[tzinfo, bool] = {}
 
 
 def _for_orjson(value: datetime | None) -> datetime | str | None:
@@ -105,17 +103,8 @@ def _for_orjson(value: datetime | None) -> datetime | str | None:
     seconds, which orjson rounds to minutes: then the text of ``isoformat()``."""
     if value is None:
         return None
-    zone = value.tzinfo
-    if type(zone) is timezone:
-        whole = _WHOLE_MINUTES.get(zone)
-        if whole is None:
-            if len(_WHOLE_MINUTES) >= 1024:
-                _WHOLE_MINUTES.clear()
-            whole = _WHOLE_MINUTES[zone] = not zone.utcoffset(None) % _MINUTE
-    else:
-        offset = value.utcoffset()
-        whole = offset is not None and not offset % _MINUTE
-    return value if whole else value.isoformat()
+    offset = value.utcoffset()
+    return value if offset is not None and not offset % _MINUTE else value.isoformat()
 
 
 _COLOURS = {"green": "\033[32m", "yellow": "\033[33m", "red": "\033[31m"}

@@ -71,14 +71,9 @@ def system_labels(rules: Iterable[str]) -> dict[Any, tuple[str, str]]:
     return {rule: SYSTEMS.get(rule, (rule, rule)) for rule in rules}
 
 
-def violation_codes(data: ReportData) -> set[str]:
-    """The history's codes that the catalog makes violations."""
-    return {code for code in {o.code for o in data.history} if data.info(code).severity == VIOLATION}
-
-
 def counted(data: ReportData) -> Iterator[Occurrence]:
     """The history's violations of the period (of ``--department``, when given)."""
-    codes, period, department = violation_codes(data), data.period, data.department
+    codes, period, department = data.violation_codes(), data.period, data.department
     for o in data.history:
         if o.code in codes and (period.unbounded or period.holds(o.at)) \
                 and (department is None or o.department == department):

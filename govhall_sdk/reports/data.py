@@ -289,6 +289,10 @@ class ReportData:
             at = self._local[text] = local(text, self.tz)
         return at
 
+    def violation_codes(self) -> set[str]:
+        """The history's codes that the catalog makes violations (made once, shared by the reports)."""
+        return self.derived("violation_codes", _violation_codes)
+
     def info(self, code: str) -> CodeInfo:
         """The catalog entry of a code (a code no loaded plugin defines: a warning of unknown system)."""
         return self.catalog.get(code) or CodeInfo(code, code.split(".", 1)[0], "warning", "")
@@ -307,6 +311,10 @@ class ReportData:
             return None
         known = (record.get("people") or {}).get(staff) or {}
         return f"{known['name']} ({staff})" if known.get("name") else staff
+
+
+def _violation_codes(data: ReportData) -> set[str]:
+    return {code for code in {o.code for o in data.history} if data.info(code).severity == "violation"}
 
 
 def _by_ticket(data: ReportData) -> dict[tuple[str, str], Mapping[str, Any]]:

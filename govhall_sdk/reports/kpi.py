@@ -139,15 +139,6 @@ def on_time_completion(data: ReportData) -> dict[str, Any]:
     return ratio(met, met + missed)
 
 
-#: Per record, whether it has a red clock and whether it has a yellow one.
-Running = list[tuple[bool, bool]]
-
-
-def running_clocks(data: ReportData) -> Running:
-    """(has a red clock, has a yellow clock) of each record, in record order."""
-    return record_scan(data).running
-
-
 def overdue_now(data: ReportData) -> dict[str, int]:
     """超期件: the tickets with a red clock, and those whose light is red."""
     scan = record_scan(data)
@@ -165,7 +156,11 @@ Rated = list[tuple[Mapping[str, Any], datetime, int]]
 
 
 def rated_evaluations(data: ReportData) -> Rated:
-    """(record, at, rating) of every rated evaluation in the period."""
+    """(record, at, rating) of every rated evaluation in the period, made once for the two KPIs that read them."""
+    return data.derived("kpi.rated_evaluations", _rated)
+
+
+def _rated(data: ReportData) -> Rated:
     return [(record, at, rating) for record, text, rating in record_scan(data).rated
             if data.period.holds(at := instant(text))]
 
@@ -196,7 +191,7 @@ def lights(data: ReportData) -> dict[str, int]:
 
 def violations(data: ReportData) -> list[Occurrence]:
     """The history's occurrences of severity ``violation`` whose ``at`` is in the period."""
-    codes = {code for code in {o.code for o in data.history} if data.info(code).severity == "violation"}
+    codes = data.violation_codes()
     if data.period.unbounded:
         return [o for o in data.history if o.code in codes]
     return [o for o in data.history if o.code in codes and data.period.holds(o.at)]
