@@ -10,14 +10,17 @@ of ``--now`` (for people without a helpdesk).
 Files are written to ``--out`` (a folder, ``govhall-report`` by default; or a
 file when one report in one format is asked for); ``--format json`` prints the
 reports' data instead (or writes it to ``--out``). Phones are masked in every
-report unless ``--unmasked`` (the ledger's 申请人信息 for return-visit calls). With ``--jobs N`` the
-store is loaded once and the reports are built and written in N processes, forks of this one.
+report unless ``--unmasked`` (the ledger's 申请人信息 for return-visit calls). The store is loaded
+once; with ``--jobs N`` the reports are then built and written in N processes, forks of this one, and
+by default (``--jobs auto``) in one process per usable core once the data is large enough for a fork to
+pay (:data:`PARALLEL_FROM`).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -159,7 +162,7 @@ def _write_files(kinds: list[str], args: argparse.Namespace, data: Any) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {path.parent}: {exc.strerror}") from None
-    shares = _shares(plan, args.jobs if "fork" in multiprocessing.get_all_start_methods() else 1)
+    shares = _shares(plan, _jobs(args.jobs, len(data.records)))
     if len(shares) > 1:
         _write_in_parallel(plan, shares, data)
         return
@@ -175,6 +178,34 @@ def _write_files(kinds: list[str], args: argparse.Namespace, data: Any) -> None:
 def _say_written(paths: list[Path]) -> None:
     for each in paths:
         print(f"govhall report: wrote {printable(str(each))}")
+
+
+#: With ``--jobs auto``: the fewest records for which the reports are shared between processes. Below it a
+#: fork saves less than it costs (measured over the benchmark's stores: see docs/reports.md, "Speed").
+PARALLEL_FROM = 2_000
+AUTO = "auto"
+
+
+def jobs_option(text: str) -> int | str:
+    """An ``argparse`` type: ``auto`` or a whole number of at least 1."""
+    if text == AUTO:
+        return AUTO
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected {AUTO} or a whole number of at least 1, got {text!r}") from None
+
+
+def _jobs(asked: int | str, records: int) -> int:
+    """The processes to write the reports in: ``asked``, or for ``auto`` one per usable core when there are
+    at least :data:`PARALLEL_FROM` records, else one; always one where processes cannot be forked."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if asked != AUTO:
+        return int(asked)
+    if records < PARALLEL_FROM:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 #: What each report costs to build and write, relative to the others (measured over 100,000 tickets: 1.9,
@@ -306,10 +337,11 @@ def add_report_command(sub: Any) -> None:
                         help="show applicants' phones in full (the ledger and the return-visit list, for calling "
                              "back); masked otherwise")
     report.add_argument("--adapter", metavar="NAME", help="only the tickets of this adapter (its type, e.g. local)")
-    report.add_argument("--jobs", type=positive_int, default=1, metavar="N",
-                        help="processes that build and write the reports, at least 1 (default 1); with 2, the "
-                             "reports are shared between this process and a fork of it, which shares the loaded "
-                             "store: some 1.5x the memory of one")
+    report.add_argument("--jobs", type=jobs_option, default=AUTO, metavar="N",
+                        help="processes that build and write the reports: a number of at least 1, or auto "
+                             f"(default): one per usable core from {PARALLEL_FROM:,} records on, else 1; with 2, "
+                             "the reports are shared between this process and a fork of it, which shares the "
+                             "loaded store: some 1.5x the memory of one")
     report.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
                         help="with a ticket FILE: " + INPUT_FORMAT_HELP)
     report.set_defaults(func=cmd_report, intermixed="items")

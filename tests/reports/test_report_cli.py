@@ -100,6 +100,8 @@ def test_a_bad_ticket_is_named_and_the_others_are_reported(tmp_path):
     (("--from", "March"), "not a date"),
     (("--from", "2025-03-01T08:00"), "no UTC offset"),
     (("ledger", "--format", "html"), "cannot be written as html"),
+    (("--jobs", "0"), "expected auto or a whole number of at least 1, got '0'"),
+    (("--jobs", "all"), "expected auto or a whole number of at least 1, got 'all'"),
 ])
 def test_bad_usage_is_one_line(args, words):
     done = report(TICKETS, "--now", NOW.isoformat(), *args)
@@ -154,3 +156,32 @@ def test_the_reports_are_shared_by_cost_each_with_all_its_files():
     assert _shares(plan, 1) == [sorted(plan, key=lambda item: ["assessment", "dashboard", "ledger",
                                                                 "visits"].index(item[0]))]
     assert len(_shares(_plan(["ledger"], None, "out"), 4)) == 1  # one report: no process to share it with
+
+
+def test_jobs_auto_shares_the_reports_between_the_usable_cores_from_enough_records(monkeypatch):
+    from govhall_sdk.cli import report as cli
+
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 2, 5})
+    assert cli._jobs("auto", cli.PARALLEL_FROM - 1) == 1
+    assert cli._jobs("auto", cli.PARALLEL_FROM) == 3
+    assert cli._jobs(2, 1) == 2 and cli._jobs(1, cli.PARALLEL_FROM) == 1  # a number given is kept
+    monkeypatch.setattr(cli.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert cli._jobs("auto", cli.PARALLEL_FROM) == cli._jobs(2, 1) == 1  # no fork, no sharing
+
+
+def test_by_default_a_store_is_reported_in_forks_from_enough_records_with_the_same_files(demo_store, tmp_path,
+                                                                                          govhall_cli, monkeypatch):
+    from govhall_sdk.cli import report as cli
+
+    shared = []
+    parallel = cli._write_in_parallel
+    monkeypatch.setattr(cli, "_write_in_parallel", lambda plan, shares, data: (shared.append(len(shares)),
+                                                                               parallel(plan, shares, data)))
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1})
+    few, many = tmp_path / "few", tmp_path / "many"
+    assert govhall_cli("report", "--config", config_of(demo_store), "--out", str(few)).exit_code == 0
+    assert shared == []  # the demo's 52 tickets: one process
+    monkeypatch.setattr(cli, "PARALLEL_FROM", 52)
+    done = govhall_cli("report", "--config", config_of(demo_store), "--out", str(many))
+    assert done.exit_code == 0, done.stderr
+    assert shared == [2] and written_files(many) == written_files(few)
