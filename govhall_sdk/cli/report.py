@@ -267,7 +267,7 @@ def _write_in_parallel(plan: Plan, shares: list[Plan], data: Any) -> None:
             outcomes = [_write_share(shares[0], data)] + [other.result() for other in others]
     except BrokenProcessPool:
         raise UsageError("a report process ended before writing its reports (out of memory?); "
-                         "try again without --jobs") from None
+                         "try again with --jobs 1") from None
     finally:
         _FORKED = None
     by_path = {path: outcome for share, done in zip(shares, outcomes) for (_, _, path), outcome in zip(share, done)}

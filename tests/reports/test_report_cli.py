@@ -1,6 +1,7 @@
 """``govhall report`` through the real command line: sources, outputs, filters, masking, errors."""
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -185,3 +186,18 @@ def test_by_default_a_store_is_reported_in_forks_from_enough_records_with_the_sa
     done = govhall_cli("report", "--config", config_of(demo_store), "--out", str(many))
     assert done.exit_code == 0, done.stderr
     assert shared == [2] and written_files(many) == written_files(few)
+
+
+def _killed(index):
+    """A forked report process ended from outside (as the kernel's OOM killer ends one)."""
+    os._exit(9)
+
+
+def test_a_report_process_that_dies_is_one_line_that_names_one_process_as_the_way_out(demo_store, tmp_path,
+                                                                                     govhall_cli, monkeypatch):
+    from govhall_sdk.cli import report as cli
+
+    monkeypatch.setattr(cli, "_forked_share", _killed)
+    done = govhall_cli("report", "--config", config_of(demo_store), "--out", str(tmp_path / "out"), "--jobs", "2")
+    assert done.exit_code == 2 and "Traceback" not in done.stderr
+    assert "a report process ended before writing its reports" in done.stderr and "--jobs 1" in done.stderr
