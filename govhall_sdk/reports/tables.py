@@ -179,8 +179,30 @@ def write_csv_table(table: Table, stream: Any) -> None:
     """One table as CSV into a text stream opened with ``newline=""`` (the caller picks the encoding)."""
     writer = csv.writer(stream, dialect="excel")
     writer.writerow([neutralised(h) for h in table.headers()])
-    for cells in table.cells():
-        writer.writerow([neutralised(c) if c.__class__ is str else c for c in cells])
+    writer.writerows(_neutralised_rows(table.cells()))
+
+
+def _neutralised_rows(cells: list[list[Any]]) -> Iterable[Sequence[Any]]:
+    """The rows of a table's ``cells`` (rows of one length) with each text cell :func:`neutralised`: a
+    column where no text starts a formula is kept as it is (most are), any other neutralised cell by cell."""
+    columns: list[Sequence[Any]] = list(zip(*cells))
+    suspect = [i for i, column in enumerate(columns) if _may_start_a_formula(column)]
+    if not suspect:
+        return cells
+    for i in suspect:
+        columns[i] = [neutralised(c) if c.__class__ is str else c for c in columns[i]]
+    return zip(*columns)
+
+
+def _may_start_a_formula(column: Sequence[Any]) -> bool:
+    """False when no text of ``column`` starts with one of :data:`FORMULA_STARTS`; True may be a false alarm
+    (a text holding a NUL then such a character). The texts are joined, each after a NUL, and searched in C,
+    which costs less than a test of each cell."""
+    try:
+        joined = "\0" + "\0".join(column)
+    except TypeError:  # not all text: the texts alone
+        joined = "\0" + "\0".join([c for c in column if c.__class__ is str])
+    return any("\0" + start in joined for start in FORMULA_STARTS)
 
 
 def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:

@@ -11,7 +11,7 @@ import io
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -166,6 +166,47 @@ def test_formula_text_is_neutralised_in_csv_and_a_string_in_xlsx(tmp_path, text)
 
 def test_plain_text_is_untouched():
     assert [tables.neutralised(v) for v in ("办结", "a=b", "1-2", 5, None)] == ["办结", "a=b", "1-2", 5, None]
+
+
+#: Text that may start a formula, hold a NUL, control or wide characters, or CSV's own marks.
+ODD_TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(st.sampled_from("=+-@\t\r\n\0\x01 a,\"'营😀\u3000")),
+                     st.text(st.characters(exclude_categories=("Cs",))))
+#: Instants in zones of odd offsets (seconds included), of their own or shared by several cells.
+INSTANTS = st.builds(lambda at, minutes, seconds: at.replace(tzinfo=timezone(timedelta(minutes=minutes, seconds=seconds))),
+                     st.datetimes(), st.integers(-1439, 1439), st.integers(0, 59))
+CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), ODD_TEXT, INSTANTS)
+
+
+def straightforward_csv(table: Table) -> str:
+    """A table's CSV as written cell by cell: the header, then every cell of every row neutralised."""
+    stream = io.StringIO()
+    writer = csv.writer(stream, dialect="excel")
+    writer.writerow([tables.neutralised(h) for h in table.headers()])
+    for cells in table.cells():
+        writer.writerow([tables.neutralised(c) if c.__class__ is str else c for c in cells])
+    return stream.getvalue()
+
+
+@given(st.integers(1, 4).flatmap(lambda width: st.tuples(
+    st.lists(ODD_TEXT, min_size=width, max_size=width),
+    st.lists(st.lists(st.one_of(CELL, st.sampled_from(HOSTILE)), min_size=width, max_size=width), max_size=6),
+    st.booleans())))
+def test_csv_neutralises_as_cell_by_cell(spec):
+    """Columns whose texts cannot start a formula are written as they are, the others cell by cell: the
+    file is the one a test of every cell writes, whatever the columns hold."""
+    headers, rows, totals = spec
+    columns = tuple(Column(f"c{i}", header, header) for i, header in enumerate(headers))
+    table = Table("t", "表", "T", columns, [{f"c{i}": v for i, v in enumerate(row)} for row in rows], totals=totals)
+    stream = io.StringIO()
+    tables.write_csv_table(table, stream)
+    assert stream.getvalue() == straightforward_csv(table)
+
+
+@pytest.mark.parametrize("column,suspect", [(["a", "b"], False), (["a", "=b"], True), (["=a"], True),
+                                            ([None, 3, "-x"], True), ([None, -3, "x"], False), (["a\0=b"], True),
+                                            ([], False), ([None, 1.5], False)])
+def test_a_column_may_start_a_formula_when_a_text_starts_one(column, suspect):
+    assert tables._may_start_a_formula(column) is suspect
 
 
 def test_sheet_names_excel_accepts():
