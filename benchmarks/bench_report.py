@@ -158,7 +158,7 @@ def steps(config: Path) -> None:
     args = argparse.Namespace(department=None, unmasked=False, adapter=None, date_from=None, date_to=None)
     started = time.process_time()
     with cli.collection_paused():
-        data = cli._from_store(args, load_config(config, get_plugin_manager()), Period())
+        data = cli._from_store(list(cli.REPORTS), args, load_config(config, get_plugin_manager()), Period())
     print(f"  load the store: {time.process_time() - started:.2f} s CPU ({len(data.records):,} records, "
           f"{len(data.history):,} finding occurrences)")
     for kind in cli.REPORTS:

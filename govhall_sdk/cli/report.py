@@ -52,6 +52,8 @@ FORMATS = {
     "json": "the data of each report, printed (or written to --out)",
 }
 DEFAULT_OUT = "govhall-report"
+#: The reports that read the finding history; the store's history is loaded only for them.
+HISTORY_READERS = {"dashboard", "assessment"}
 #: What each report can be written as (the first ones when --format is not given).
 OUTPUTS = {"dashboard": ("html",), "ledger": ("xlsx", "csv"), "assessment": ("xlsx", "csv"),
            "visits": ("xlsx", "csv")}
@@ -96,14 +98,16 @@ def _skipped(text: str) -> None:
     print(f"govhall report: left out {printable(text)}", file=sys.stderr)
 
 
-def _from_store(args: argparse.Namespace, config: Any, period: Any) -> Any:
+def _from_store(kinds: list[str], args: argparse.Namespace, config: Any, period: Any) -> Any:
+    """The input of reports ``kinds`` from the state store (its finding history only if one of them reads it)."""
     from ..host import get_plugin_manager
     from ..reports.data import catalog_of, from_store
 
     state = open_state(config)
     try:
-        return from_store(state, catalog_of(get_plugin_manager().rules), period=period, tz=config.timezone, lang=config.lang,
-                          department=args.department, unmasked=args.unmasked, adapter=args.adapter)
+        return from_store(state, catalog_of(get_plugin_manager().rules), period=period, tz=config.timezone,
+                          lang=config.lang, department=args.department, unmasked=args.unmasked,
+                          adapter=args.adapter, history=not HISTORY_READERS.isdisjoint(kinds))
     finally:
         state.close()
 
@@ -286,7 +290,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     period = period_from_args(args, config.timezone)
     with collection_paused():  # records are acyclic JSON data: collections would find nothing in them
-        data = _from_file(path, args, config, period) if path else _from_store(args, config, period)
+        data = _from_file(path, args, config, period) if path else _from_store(kinds, args, config, period)
     if args.unmasked:
         print("govhall report: --unmasked: applicants' phones are in these reports in full; keep them as "
               "personal data", file=sys.stderr)

@@ -339,18 +339,20 @@ def _filtered(records: Iterable[dict[str, Any]], history: Iterable[Occurrence],
 
 
 def from_store(state: Any, catalog: Mapping[str, CodeInfo], *, period: Period, tz: tzinfo, lang: str = "zh",
-               department: str | None = None, unmasked: bool = False, adapter: str | None = None) -> ReportData:
-    """The report input from the state store of ``govhall run`` (of one adapter, or of all).
+               department: str | None = None, unmasked: bool = False, adapter: str | None = None,
+               history: bool = True) -> ReportData:
+    """The report input from the state store of ``govhall run`` (of one adapter, or of all); with
+    ``history=False``, without the finding history (an empty one), for reports that do not read it.
 
     The history's instants repeat (``appeared_at`` is a run's, a clock's deadline is often another's), so
     each text is read once; ``as_of`` is the latest of the records' distinct ``evaluated_at``, in the order
     they come, as :func:`max` over all of them would pick it."""
     at, key = lru_cache(maxsize=None)(instant), lru_cache(maxsize=None)(_from_key)
-    history = (Occurrence(adapter_name, ticket_id, code, staff, department_of, at(fact) or key(appeared),
-                          key(appeared), key(cleared))
-               for adapter_name, ticket_id, code, staff, department_of, fact, appeared, cleared
-               in state.finding_history_rows(adapter))
-    records, kept = _filtered(state.results(adapter, decoded_record), history, department)
+    occurrences = (Occurrence(adapter_name, ticket_id, code, staff, department_of, at(fact) or key(appeared),
+                              key(appeared), key(cleared))
+                   for adapter_name, ticket_id, code, staff, department_of, fact, appeared, cleared
+                   in (state.finding_history_rows(adapter) if history else ()))
+    records, kept = _filtered(state.results(adapter, decoded_record), occurrences, department)
     as_of = max(map(instant, dict.fromkeys(map(itemgetter("evaluated_at"), records))), default=datetime.now(tz))
     return ReportData(records, kept, catalog, period, as_of, tz, lang,
                       state.contacts(adapter) if unmasked else None, department)

@@ -201,3 +201,13 @@ def test_a_report_process_that_dies_is_one_line_that_names_one_process_as_the_wa
     done = govhall_cli("report", "--config", config_of(demo_store), "--out", str(tmp_path / "out"), "--jobs", "2")
     assert done.exit_code == 2 and "Traceback" not in done.stderr
     assert "a report process ended before writing its reports" in done.stderr and "--jobs 1" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["dashboard", "ledger", "assessment", "visits"])
+def test_only_the_reports_that_read_the_finding_history_are_built_with_it(store_data, kind):
+    """The history is loaded only for HISTORY_READERS: any other report is the same without it, and each of
+    them differs (the demo store has violations on record)."""
+    from govhall_sdk.cli import report as cli
+
+    with_history, without = cli._json_of(kind, store_data()), cli._json_of(kind, store_data(history=False))
+    assert (with_history != without) == (kind in cli.HISTORY_READERS)
