@@ -217,15 +217,15 @@ def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:
 def _cell_width(value: Any) -> int:
     """The width of a cell's text in characters, CJK and other wide characters counted double."""
     text = "" if value is None else str(value)
+    if text.isascii():  # no wide character (a flag of the string: no character is looked at)
+        return len(text)
     return len(text) + sum(map(_WIDE.__le__, map(ord, text)))  # each character in C
 
 
 def column_widths(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[int]:
-    """The width of each column: its widest header or cell among ``rows``, plus a margin, at most MAX_WIDTH."""
-    widths = [_cell_width(h) for h in headers]
-    for cells in rows:
-        widths = [max(w, _cell_width(c)) for w, c in zip(widths, cells)]
-    return [min(w + 2, MAX_WIDTH) for w in widths]
+    """The width of each column: its widest header or cell among ``rows``, plus a margin, at most MAX_WIDTH
+    (as many columns as the shortest row has)."""
+    return [min(max(map(_cell_width, column)) + 2, MAX_WIDTH) for column in zip(headers, *rows)]
 
 
 def sheet_name(title: str, taken: set[str]) -> str:

@@ -80,26 +80,24 @@ def _quoted_sheet(name: str) -> str:
 
 
 class _SharedStrings:
-    """The workbook's shared-string table: each text once, in the order of first use (``index``: the end of
-    its cells by text, see :meth:`add`), and how many cells use one."""
+    """The workbook's shared-string table: each text once, in the order of first use (``texts``), the end
+    of its cells by text (``index``: after the cell's reference, its type and its value, the text's position
+    in ``texts``, `` t="s"><v>7</v></c>``), and how many cells use one. :func:`_row_xml` adds the texts
+    itself, two steps per text instead of a call."""
 
     def __init__(self) -> None:
         self.index: dict[str, str] = {}
         self.texts: list[str] = []
         self.count = 0
 
-    def add(self, text: str) -> str:
-        """The end of a cell of a text not in ``index`` yet, now added: after the cell's reference, its type
-        and its value, the text's position (`` t="s"><v>7</v></c>``), kept in ``index`` by text."""
-        self.index[text] = end = f' t="s"><v>{len(self.texts)}</v></c>'
-        self.texts.append(_truncated(text))
-        return end
-
     def xml(self) -> str:
-        """``xl/sharedStrings.xml``."""
-        items = _plain_items(self.texts)
+        """``xl/sharedStrings.xml``, each text cut at Excel's :data:`MAX_TEXT`."""
+        texts = self.texts
+        if max(map(len, texts), default=0) > MAX_TEXT // 2:  # none is too long in characters: none in UTF-16 units
+            texts = list(map(_truncated, texts))
+        items = _plain_items(texts)
         if items is None:
-            items = "".join(map(_string_item, self.texts))
+            items = "".join(map(_string_item, texts))
         return (f'{_DECLARATION}<sst xmlns="{_MAIN}" count="{self.count}" uniqueCount="{len(self.texts)}">'
                 f"{items}</sst>")
 
@@ -136,23 +134,25 @@ def _plain_items(texts: Sequence[str]) -> str | None:
 
 def _row_xml(number: int, cells: Sequence[Any], starts: Sequence[str], strings: _SharedStrings) -> str:
     """One ``<row>`` (``number`` from 1) of ``cells``, each cell's XML begun by its column's ``starts`` (see
-    :func:`_cell_starts`); blank cells are left out, and a row of blanks is ``""``."""
-    index, parts, texts = strings.index, [], 0
+    :func:`_cell_starts`); blank cells are left out, and a row of blanks is ``""``. A text new to ``strings``
+    is added to them (most cells are text: they are tested first)."""
+    index, known, parts, numbers = strings.index, strings.texts, [], 0
     row = f'{number}"'
     for start, value in zip(starts, cells):
-        if value is None:
-            continue
         if value.__class__ is not str:
+            if value is None:
+                continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 parts.append(f'{start}{row}><v>{value:.16G}</v></c>')
+                numbers += 1
                 continue
             value = str(value)
         end = index.get(value)
         if end is None:
-            end = strings.add(value)
-        texts += 1
+            end = index[value] = f' t="s"><v>{len(known)}</v></c>'
+            known.append(value)
         parts.append(start + row + end)
-    strings.count += texts
+    strings.count += len(parts) - numbers
     return f'<row r="{number}">{"".join(parts)}</row>' if parts else ""
 
 

@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govhall_sdk.reports import xlsx
-from govhall_sdk.reports.tables import column_widths, sheet_name
+from govhall_sdk.reports.tables import MAX_WIDTH, column_widths, sheet_name
 
-from .test_tables import HOSTILE, TZ
+from .test_tables import CELL, HOSTILE, TZ
 
 TEXTS = ["营业执照（代办）", "a\x01b\x1fc", "_x0041_ literal", " leading", "trailing ", "\n", "&<>\"'", "x" * 40_000,
          "😀" * 20_000, "line\r\nbreak", "\ufffe\uffff", *HOSTILE]
@@ -131,3 +131,47 @@ def test_plain_texts_take_the_fast_path(texts):
 @pytest.mark.parametrize("texts", [[], [" lead"], ["trail "], ["a", " b"], ["a\tb"], ["_x0041_"], ["\u3000"]])
 def test_texts_that_may_need_more_are_written_one_by_one(texts):
     assert xlsx._plain_items(texts) is None
+
+
+def row_xml_cell_by_cell(number: int, cells: list[Any], starts: list[str], strings: dict[str, int]) -> str:
+    """A row as the straightforward way writes it, cell by cell (``strings``: each text's position, added to
+    in order of first use)."""
+    parts = []
+    for start, value in zip(starts, cells):
+        if value is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f'{start}{number}"><v>{value:.16G}</v></c>')
+            continue
+        position = strings.setdefault(str(value), len(strings))
+        parts.append(f'{start}{number}" t="s"><v>{position}</v></c>')
+    return f'<row r="{number}">{"".join(parts)}</row>' if parts else ""
+
+
+@given(st.lists(st.lists(st.one_of(CELL, st.sampled_from(["x", "y", "营"])), max_size=5), max_size=6),
+       st.integers(0, 4))
+def test_rows_are_written_as_cell_by_cell(rows, width):
+    """Every kind of cell (texts repeated within a row and across rows, blanks, numbers, bools, instants),
+    rows shorter or longer than the sheet: the rows, the shared strings and their count of cells are the
+    straightforward way's."""
+    starts = xlsx._cell_starts(width)
+    strings, expected = xlsx._SharedStrings(), {}
+    for number, cells in enumerate(rows, start=2):
+        assert xlsx._row_xml(number, cells, starts, strings) == row_xml_cell_by_cell(number, cells, starts, expected)
+    assert strings.texts == list(expected)
+    assert strings.count == sum(1 for cells in rows for _, value in zip(starts, cells) if value is not None
+                                and not (isinstance(value, (int, float)) and not isinstance(value, bool)))
+
+
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",))), max_size=4),
+       st.lists(st.lists(st.one_of(CELL, st.text(st.sampled_from("a营😀\u1100\u10ff"))), max_size=5), max_size=5))
+def test_column_widths_are_the_widest_cell_of_each_column(headers, rows):
+    widths = [tables_cell_width(h) for h in headers]
+    for cells in rows:
+        widths = [max(w, tables_cell_width(c)) for w, c in zip(widths, cells)]
+    assert column_widths(headers, rows) == [min(w + 2, MAX_WIDTH) for w in widths]
+
+
+def tables_cell_width(value: Any) -> int:
+    """A cell's width counted character by character, wide ones (from U+1100) double."""
+    return sum(2 if ord(ch) >= 0x1100 else 1 for ch in ("" if value is None else str(value)))
