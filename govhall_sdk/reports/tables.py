@@ -41,6 +41,7 @@ every text cell as a string cell, never as a formula, keeping it intact.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -209,8 +210,10 @@ def write_csv(tables: Sequence[Table], out: Path) -> list[Path]:
     """Each table as a CSV file that Excel opens in Chinese (UTF-8 with BOM, excel dialect); the paths written."""
     paths = csv_paths(tables, out)
     for table, path in zip(tables, paths):
+        text = io.StringIO(newline="")  # the file's text, then encoded and written at once (not row by row)
+        write_csv_table(table, text)
         with open(path, "w", encoding="utf-8-sig", newline="") as stream:
-            write_csv_table(table, stream)
+            stream.write(text.getvalue())
     return paths
 
 
