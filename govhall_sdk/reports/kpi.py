@@ -49,11 +49,11 @@ date ``YYYY-MM-DD`` in the config's time zone:
 from __future__ import annotations
 
 import heapq
-from collections import Counter
-from datetime import date, datetime, timedelta
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from operator import itemgetter
-from typing import Any, Callable, Iterable, Mapping
+from operator import attrgetter, methodcaller
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -66,7 +66,12 @@ LONGEST_OVERDUE = 20
 LIGHTS = ("green", "yellow", "red", "none")
 _WEEK = timedelta(days=7)
 _JUST_BEFORE = timedelta(microseconds=1)
-_STATUS = itemgetter("status")
+#: The statuses of a stopped ``completion`` clock that on-time completion counts.
+_COMPLETED = ("met", "missed")
+_AT, _CODE, _STAFF, _DEPARTMENT = attrgetter("at"), attrgetter("code"), attrgetter("staff"), attrgetter("department")
+_IN_UTC = methodcaller("astimezone", timezone.utc)
+#: More than two instants' wall times can be out of their order: a UTC offset is within a day of UTC either way.
+_WALL_SLACK = timedelta(hours=48)
 
 
 def ratio(numerator: int, denominator: int) -> dict[str, Any]:
@@ -79,18 +84,21 @@ def ratio(numerator: int, denominator: int) -> dict[str, Any]:
 class RecordScan:
     """What the dashboard reads of the records, gathered in one pass over them (:func:`record_scan`).
 
-    :param running: per record, in record order, whether it has a red clock and whether it has a yellow one.
-    :param completion: (``resolved_at``, status of its first ``completion`` clock) of each resolved record
-        that has one.
-    :param open_red: the records with a red clock and no ``resolved_at``.
+    :param red: the number of records with a red clock; ``yellow_only``: with a yellow clock and no red one.
+    :param completion: the number of resolved records by (``resolved_at``, status of its first ``completion``
+        clock), of those that have one.
+    :param open_red: the records with a red clock and no ``resolved_at``; ``red_deadlines``: by the ``due_at``
+        text of each of their red clocks, the places in ``open_red`` of the records with such a clock.
     :param rated: (record, ``at``, rating) of each evaluation with a rating.
     :param lights: the number of records by their ``light`` (None for none).
     :param created: the number of records by their ``created_at`` text; ``resolved``: by ``resolved_at``.
     """
 
-    running: list[tuple[bool, bool]]
-    completion: list[tuple[str, str]]
+    red: int
+    yellow_only: int
+    completion: Counter
     open_red: list[Mapping[str, Any]]
+    red_deadlines: dict[str, list[int]]
     rated: list[tuple[Mapping[str, Any], str, int]]
     lights: Counter
     created: Counter
@@ -98,13 +106,20 @@ class RecordScan:
 
 
 def _scan(data: ReportData) -> RecordScan:
-    running: list[tuple[bool, bool]] = []
+    red_count = yellow_count = 0
     completion, open_red, rated, lights, created, resolved_texts = [], [], [], [], [], []
+    red_deadlines: dict[str, list[int]] = defaultdict(list)
     for record in data.records:
         clocks = record.get("clocks", ())
-        statuses = set(map(_STATUS, clocks))
-        red = "red" in statuses
-        running.append((red, "yellow" in statuses))
+        red = yellow = False
+        for clock in clocks:  # a loop, not a set of the statuses: no object made for each record
+            status = clock["status"]
+            if status == "red":
+                red = True
+            elif status == "yellow":
+                yellow = True
+        red_count += red
+        yellow_count += yellow and not red
         resolved = record.get("resolved_at")
         if resolved:
             for clock in clocks:
@@ -112,6 +127,9 @@ def _scan(data: ReportData) -> RecordScan:
                     completion.append((resolved, clock["status"]))
                     break
         elif red and resolved is None:
+            for clock in clocks:
+                if clock["status"] == "red":
+                    red_deadlines[clock["due_at"]].append(len(open_red))
             open_red.append(record)
         for evaluation in record.get("evaluations", ()):
             if evaluation.get("rating") is not None:
@@ -119,8 +137,8 @@ def _scan(data: ReportData) -> RecordScan:
         lights.append(record.get("light"))
         created.append(record.get("created_at"))
         resolved_texts.append(resolved)
-    return RecordScan(running, completion, open_red, rated, Counter(lights), Counter(created),
-                      Counter(resolved_texts))
+    return RecordScan(red_count, yellow_count, Counter(completion), open_red, red_deadlines, rated, Counter(lights),
+                      Counter(created), Counter(resolved_texts))
 
 
 def record_scan(data: ReportData) -> RecordScan:
@@ -131,24 +149,26 @@ def record_scan(data: ReportData) -> RecordScan:
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
     met = missed = 0
-    holds = data.period.holds_text
-    for resolved, status in record_scan(data).completion:
-        if holds(resolved):
-            met += status == "met"
-            missed += status == "missed"
+    period, local = data.period, data.local
+    for (resolved, status), count in record_scan(data).completion.items():
+        if status in _COMPLETED and (period.unbounded or period.holds(local(resolved))):
+            if status == "met":
+                met += count
+            else:
+                missed += count
     return ratio(met, met + missed)
 
 
 def overdue_now(data: ReportData) -> dict[str, int]:
     """超期件: the tickets with a red clock, and those whose light is red."""
     scan = record_scan(data)
-    return {"tickets": sum(red for red, _ in scan.running), "light_red": scan.lights["red"]}
+    return {"tickets": scan.red, "light_red": scan.lights["red"]}
 
 
 def due_soon(data: ReportData) -> dict[str, int]:
     """预警件: the tickets with a yellow clock and no red one, and those whose light is yellow."""
     scan = record_scan(data)
-    return {"tickets": sum(yellow and not red for red, yellow in scan.running), "light_yellow": scan.lights["yellow"]}
+    return {"tickets": scan.yellow_only, "light_yellow": scan.lights["yellow"]}
 
 
 #: The rated evaluations of the period as (record, at, rating).
@@ -221,9 +241,11 @@ def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | No
 def violations_by(data: ReportData, found: list[Occurrence] | None = None) -> dict[str, Any]:
     """The violations of the period: ``total`` and the counts by system, code, department and staff."""
     found = violations(data) if found is None else found
-    codes = Counter(o.code for o in found)
-    systems = Counter(data.info(o.code).rule for o in found)
-    staff = Counter(o.staff for o in found)
+    codes = Counter(map(_CODE, found))
+    systems: Counter = Counter()
+    for code, count in codes.items():
+        systems[data.info(code).rule] += count
+    staff = Counter(map(_STAFF, found))
     names = _staff_names(data, staff)
     system_of = {data.info(code).rule: data.info(code).system(data.lang) for code in codes}
     return {
@@ -232,7 +254,7 @@ def violations_by(data: ReportData, found: list[Occurrence] | None = None) -> di
         "by_code": _ranked(codes, lambda code, n: {
             "code": code, "rule": data.info(code).rule, "system": data.info(code).system(data.lang),
             "clause": data.info(code).clause, "count": n}),
-        "by_department": _ranked(Counter(o.department for o in found),
+        "by_department": _ranked(Counter(map(_DEPARTMENT, found)),
                                  lambda dept, n: {"department": dept, "count": n}),
         "by_staff": _ranked(staff, lambda who, n: {"staff": who, "name": names.get(who), "count": n}),
     }
@@ -242,18 +264,36 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-#: The instants of one series of the trend: each distinct one with the number of its items.
+#: The instants of one series of the trend, in the report's time zone: each distinct one with the number of its
+#: items.
 Counted = Iterable[tuple[datetime, int]]
 
 
-def _by_day(data: ReportData, ats: Counted) -> tuple[Counter, datetime | None, datetime | None]:
-    """The number of items by date in the report's time zone, and the first and last instant."""
+def _by_day(ats: Counted) -> tuple[Counter, datetime | None, datetime | None]:
+    """The number of items by date (of instants in the report's time zone), and the first and last instant
+    (in UTC: instants of one zone compare by their wall time, which repeats when the clocks go back)."""
     by_day: Counter = Counter()
     instants = []
     for at, count in ats:
-        by_day[at.astimezone(data.tz).date()] += count
+        by_day[at.date()] += count
         instants.append(at)
-    return by_day, min(instants, default=None), max(instants, default=None)
+    return (by_day, *_first_and_last(instants))
+
+
+def _first_and_last(local: list[datetime]) -> tuple[datetime | None, datetime | None]:
+    """The earliest and the latest of instants of the report's time zone (None, None for none).
+
+    Instants of one zone compare by their wall time, which goes back when the clocks do, so they are compared
+    in UTC; but only those within :data:`_WALL_SLACK` of the earliest (latest) wall time, which are the only
+    ones that can be earlier (later) than it."""
+    if not local:
+        return None, None
+    earliest, latest = min(local), max(local)
+    try:
+        early, late = (earliest + _WALL_SLACK).__gt__, (latest - _WALL_SLACK).__lt__
+    except OverflowError:  # near the first or last year a datetime holds: each one is compared in UTC
+        early = late = None
+    return min(map(_IN_UTC, filter(early, local))), max(map(_IN_UTC, filter(late, local)))
 
 
 def _weeks(by_day: Counter) -> Counter:
@@ -276,13 +316,27 @@ def _span(data: ReportData, ends: list[tuple[datetime | None, datetime | None]])
     return _monday(first.astimezone(data.tz).date()), _monday(last.astimezone(data.tz).date())
 
 
+def _in_zone(data: ReportData, instants: Iterable[datetime]) -> Iterator[datetime]:
+    """The instants in the report's time zone, converted in C."""
+    return map(methodcaller("astimezone", data.tz), instants)
+
+
 def _in_period(data: ReportData, texts: Counter) -> Counted:
-    """The instants of the records' ``texts`` (the number of records by text) that are in the period (no
-    text left out), each with the number of records that have it; each distinct text is read once."""
+    """The instants, in the report's time zone, of the records' ``texts`` (the number of records by text)
+    that are in the period (no text left out), each with the number of records that have it; each distinct
+    text is read once."""
+    given = [text for text in texts if text]  # the others are no instant (data.instant)
+    ats = zip(_in_zone(data, map(datetime.fromisoformat, given)), map(texts.__getitem__, given))
+    if data.period.unbounded:
+        return ats
     holds = data.period.holds
-    for text, count in texts.items():
-        if (at := instant(text)) is not None and holds(at):
-            yield at, count
+    return [(at, count) for at, count in ats if holds(at)]
+
+
+def _found_in_zone(data: ReportData, found: list[Occurrence]) -> Counted:
+    """The distinct instants of the violations found, in the report's time zone, each with its number."""
+    counts = Counter(map(_AT, found))
+    return zip(_in_zone(data, counts), counts.values())
 
 
 def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
@@ -290,8 +344,8 @@ def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> lis
     found = violations(data) if found is None else found
     scan = record_scan(data)
     series = {"created": _in_period(data, scan.created), "resolved": _in_period(data, scan.resolved),
-              "violations": Counter(o.at for o in found).items()}
-    days = {name: _by_day(data, ats) for name, ats in series.items()}
+              "violations": _found_in_zone(data, found)}
+    days = {name: _by_day(ats) for name, ats in series.items()}
     span = _span(data, [(first, last) for _, first, last in days.values()])
     if span is None:
         return []
@@ -313,11 +367,28 @@ def _earliest_red(record: Mapping[str, Any], read: Callable[[str], datetime | No
     return min(red) if red else None
 
 
+def _may_be_longest_overdue(scan: RecordScan, limit: int, deadline: Callable[[str], datetime | None]
+                            ) -> list[Mapping[str, Any]]:
+    """The open red records, in order, that can be among the ``limit`` earliest deadlines: those with a red
+    clock due at or before the first deadline by which ``limit`` of them have one (the others have ``limit``
+    records ahead of them); every one when fewer have one."""
+    places: set[int] = set()
+    last = None
+    # sorted in UTC: instants of two zones would each be asked their offset at every comparison
+    for text in sorted(scan.red_deadlines, key=lambda text: _IN_UTC(deadline(text))):
+        at = deadline(text)
+        if len(places) >= limit and at != last:
+            break
+        places.update(scan.red_deadlines[text])
+        last = at
+    return [scan.open_red[place] for place in sorted(places)]
+
+
 def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict[str, Any]]:
     """The open tickets with a red clock, the earliest deadline first (at most ``limit``)."""
     deadline = lru_cache(maxsize=None)(instant)  # deadlines are the ends of a few hundred days
-    overdue = ((red, record) for record in record_scan(data).open_red
-               if (red := _earliest_red(record, deadline)) is not None)
+    candidates = _may_be_longest_overdue(record_scan(data), limit, deadline)
+    overdue = ((red, record) for record in candidates if (red := _earliest_red(record, deadline)) is not None)
     today = data.as_of.astimezone(data.tz).date()
     rows = []
     for (due_at, clock), record in heapq.nsmallest(limit, overdue, key=lambda pair: (pair[0][0], pair[1]["id"])):
