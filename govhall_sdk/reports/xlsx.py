@@ -93,7 +93,7 @@ class _SharedStrings:
     def xml(self) -> str:
         """``xl/sharedStrings.xml``, each text cut at Excel's :data:`MAX_TEXT`."""
         texts = self.texts
-        if max(map(len, texts), default=0) > MAX_TEXT // 2:  # none is too long in characters: none in UTF-16 units
+        if max(map(len, texts), default=0) > MAX_TEXT // 2:  # shorter, a text is within MAX_TEXT UTF-16 units
             texts = list(map(_truncated, texts))
         items = _plain_items(texts)
         if items is None:
