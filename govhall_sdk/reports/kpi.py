@@ -52,6 +52,7 @@ import heapq
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from itertools import compress
 from operator import attrgetter, methodcaller
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -70,8 +71,6 @@ _JUST_BEFORE = timedelta(microseconds=1)
 _COMPLETED = ("met", "missed")
 _AT, _CODE, _STAFF, _DEPARTMENT = attrgetter("at"), attrgetter("code"), attrgetter("staff"), attrgetter("department")
 _IN_UTC = methodcaller("astimezone", timezone.utc)
-#: More than two instants' wall times can be out of their order: a UTC offset is within a day of UTC either way.
-_WALL_SLACK = timedelta(hours=48)
 
 
 def ratio(numerator: int, denominator: int) -> dict[str, Any]:
@@ -264,36 +263,21 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-#: The instants of one series of the trend, in the report's time zone: each distinct one with the number of its
-#: items.
-Counted = Iterable[tuple[datetime, int]]
+#: The instants of one series of the trend: each distinct one as read, the same in the report's time zone, and the
+#: number of its items.
+Counted = Iterable[tuple[datetime, datetime, int]]
 
 
 def _by_day(ats: Counted) -> tuple[Counter, datetime | None, datetime | None]:
-    """The number of items by date (of instants in the report's time zone), and the first and last instant
-    (in UTC: instants of one zone compare by their wall time, which repeats when the clocks go back)."""
+    """The number of items by date in the report's time zone, and the first and last instant (of those as
+    read: two instants of the report's zone would compare by their wall time, which repeats when the clocks
+    go back)."""
     by_day: Counter = Counter()
     instants = []
-    for at, count in ats:
-        by_day[at.date()] += count
+    for at, local, count in ats:
+        by_day[local.date()] += count
         instants.append(at)
-    return (by_day, *_first_and_last(instants))
-
-
-def _first_and_last(local: list[datetime]) -> tuple[datetime | None, datetime | None]:
-    """The earliest and the latest of instants of the report's time zone (None, None for none).
-
-    Instants of one zone compare by their wall time, which goes back when the clocks do, so they are compared
-    in UTC; but only those within :data:`_WALL_SLACK` of the earliest (latest) wall time, which are the only
-    ones that can be earlier (later) than it."""
-    if not local:
-        return None, None
-    earliest, latest = min(local), max(local)
-    try:
-        early, late = (earliest + _WALL_SLACK).__gt__, (latest - _WALL_SLACK).__lt__
-    except OverflowError:  # near the first or last year a datetime holds: each one is compared in UTC
-        early = late = None
-    return min(map(_IN_UTC, filter(early, local))), max(map(_IN_UTC, filter(late, local)))
+    return by_day, min(instants, default=None), max(instants, default=None)
 
 
 def _weeks(by_day: Counter) -> Counter:
@@ -322,21 +306,20 @@ def _in_zone(data: ReportData, instants: Iterable[datetime]) -> Iterator[datetim
 
 
 def _in_period(data: ReportData, texts: Counter) -> Counted:
-    """The instants, in the report's time zone, of the records' ``texts`` (the number of records by text)
-    that are in the period (no text left out), each with the number of records that have it; each distinct
-    text is read once."""
+    """The instants of the records' ``texts`` (the number of records by text) that are in the period (no text
+    left out), each with the number of records that have it; each distinct text is read once."""
     given = [text for text in texts if text]  # the others are no instant (data.instant)
-    ats = zip(_in_zone(data, map(datetime.fromisoformat, given)), map(texts.__getitem__, given))
-    if data.period.unbounded:
-        return ats
-    holds = data.period.holds
-    return [(at, count) for at, count in ats if holds(at)]
+    ats = list(map(datetime.fromisoformat, given))
+    if not data.period.unbounded:
+        held = list(map(data.period.holds, ats))
+        ats, given = list(compress(ats, held)), list(compress(given, held))
+    return zip(ats, _in_zone(data, ats), map(texts.__getitem__, given))
 
 
 def _found_in_zone(data: ReportData, found: list[Occurrence]) -> Counted:
-    """The distinct instants of the violations found, in the report's time zone, each with its number."""
+    """The distinct instants of the violations found, each with its number."""
     counts = Counter(map(_AT, found))
-    return zip(_in_zone(data, counts), counts.values())
+    return zip(counts, _in_zone(data, counts), counts.values())
 
 
 def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:

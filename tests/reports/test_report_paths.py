@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -189,21 +189,14 @@ def test_the_weekly_trend_is_that_of_each_instant_in_the_zone(data):
     assert kpi.weekly_trend(data) == plain_weekly(data)
 
 
-def test_the_first_and_last_instants_of_a_zone_are_compared_in_utc():
+def test_the_first_and_last_instants_are_those_as_read_not_by_the_wall_time_of_the_zone():
     """Sao Paulo's 23:10 of the second pass (-03:00) is later than its 23:50 of the first (-02:00)."""
-    first_pass, second_pass = (datetime.fromisoformat(text).astimezone(SAO_PAULO)
-                               for text in ("2018-02-17T23:50:00-02:00", "2018-02-17T23:10:00-03:00"))
-    def in_utc(ends):  # an instant of a repeated hour is equal to no instant of another zone
-        return tuple(at.astimezone(timezone.utc) for at in ends)
-
-    assert in_utc(kpi._first_and_last([second_pass, first_pass])) == in_utc((first_pass, second_pass))
-    assert in_utc(kpi._by_day([(second_pass, 1), (first_pass, 2)])[1:]) == in_utc((first_pass, second_pass))
-    day = timedelta(days=1)
-    assert in_utc(kpi._first_and_last([first_pass - day, second_pass, first_pass + day])) == in_utc(
-        (first_pass - day, first_pass + day))
-    assert kpi._first_and_last([]) == (None, None)
-    last_days = [datetime.max.replace(tzinfo=timezone.utc) - timedelta(hours=h) for h in (30, 1)]
-    assert kpi._first_and_last(last_days) == tuple(last_days)
+    first_pass, second_pass = map(datetime.fromisoformat, ("2018-02-17T23:50:00-02:00", "2018-02-17T23:10:00-03:00"))
+    series = [(at, at.astimezone(SAO_PAULO), n) for at, n in ((second_pass, 1), (first_pass, 2))]
+    assert series[0][1] < series[1][1]  # by wall time the second pass comes first
+    by_day, first, last = kpi._by_day(series)
+    assert (first, last) == (first_pass, second_pass) and by_day == {date(2018, 2, 17): 3}
+    assert kpi._by_day([]) == ({}, None, None)
 
 
 #: Open tickets, most with red clocks whose deadlines tie (the same instant in several offsets).
