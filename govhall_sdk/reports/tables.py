@@ -59,8 +59,6 @@ WIDTH_SAMPLE = 1000
 MAX_WIDTH = 60
 #: The first code point counted as a wide character (Hangul Jamo; CJK, fullwidth forms and emoji are above it).
 _WIDE = 0x1100
-#: 00 to 59, the seconds of an instant's text.
-_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 #: The first cell of the totals row.
 TOTAL_LABEL = ("合计", "Total")
 
@@ -124,14 +122,14 @@ class Table:
 
     def _shown(self) -> Iterator[list[Any]]:
         columns = [(c.key, c.words(self.lang)) for c in self.columns]
-        shown = _InstantTexts()
+        shown: dict[int, str] = {}
         for row in self.rows:
             cells = []
             for key, words in columns:
                 value = row.get(key)
                 if words is not None:  # a labelled value shows its words, any other value itself
                     value = words.get(value, value)
-                cells.append(shown.text(value) if isinstance(value, datetime) else value)
+                cells.append(_instant_cell(value, shown) if isinstance(value, datetime) else value)
             yield cells
         if self.totals:
             yield self.total_row()
@@ -152,36 +150,14 @@ def instant_text(value: datetime) -> str:
     return value.isoformat(sep=" ")
 
 
-class _InstantTexts:
-    """The :func:`instant_text` of a table's instants, written once for each instant object (the reports
-    share one object per instant text: deadlines repeat down a column; the table's rows hold the objects
-    meanwhile, so no two have the same ``id``), and put together from its date, its hour and minute, its
-    second and its UTC offset, each part written once (cut from ``isoformat``'s own text of an instant with
-    no microseconds): ``isoformat`` costs twice the lookups."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[int, str] = {}
-        self.days: dict[int, str] = {}
-        self.minutes: dict[int, str] = {}
-        self.offsets: dict[Any, str] = {}
-
-    def text(self, value: datetime) -> str:
-        """:func:`instant_text` of ``value``."""
-        text = self.by_id.get(id(value))
-        if text is None:
-            text = self.by_id[id(value)] = self._made(value)
-        return text
-
-    def _made(self, value: datetime) -> str:
-        if value.microsecond or value.__class__ is not datetime:  # a text of another length, or of its own
-            return instant_text(value)
-        day, minute, offset = value.toordinal(), value.hour * 60 + value.minute, value.utcoffset()
-        day_text, minute_text, offset_text = self.days.get(day), self.minutes.get(minute), self.offsets.get(offset)
-        if day_text is None or minute_text is None or offset_text is None:  # a part not seen yet: all from the text
-            text = instant_text(value)
-            self.days[day], self.minutes[minute], self.offsets[offset] = text[:10], text[11:16], text[19:]
-            return text
-        return f"{day_text} {minute_text}:{_TWO_DIGITS[value.second]}{offset_text}"
+def _instant_cell(value: datetime, shown: dict[int, str]) -> str:
+    """:func:`instant_text`, written once for each instant object of a table (the reports share one object
+    per instant text: deadlines repeat down a column); the table's rows hold the objects meanwhile, so no
+    two have the same ``id``."""
+    text = shown.get(id(value))
+    if text is None:
+        text = shown[id(value)] = instant_text(value)
+    return text
 
 
 def neutralised(value: Any) -> Any:

@@ -31,13 +31,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 REPORTS = (ledger, assessment, visits)
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "+86 139 1234 5678", "-2+3", "@SUM(A1)",
            "\tcmd", "\r=1+1"]
-#: Text that may start a formula, hold a NUL, control or wide characters, or CSV's own marks.
-ODD_TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(st.sampled_from("=+-@\t\r\n\0\x01 a,\"'营😀\u3000")),
-                     st.text(st.characters(exclude_categories=("Cs",))))
-#: Instants in fixed zones of odd offsets (minutes and seconds).
-INSTANTS = st.builds(lambda at, minutes, seconds: at.replace(tzinfo=timezone(timedelta(minutes=minutes, seconds=seconds))),
-                     st.datetimes(), st.integers(-1439, 1439), st.integers(0, 59))
-CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), ODD_TEXT, INSTANTS)
 
 
 def read_xlsx(path: Path) -> dict[str, list[list[Any]]]:
@@ -144,27 +137,6 @@ def test_each_instant_of_a_table_is_written_as_itself_whether_it_repeats_or_equa
     assert len({cells[3] for cells in table.cells()[:-1]}) == 4
 
 
-#: Zones of one offset, of several (summer time, a fold), and of odd offsets (minutes, seconds).
-ZONES = [TZ, ZoneInfo("America/New_York"), ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Asia/Kathmandu"),
-         timezone(timedelta(hours=-3, minutes=-30)), timezone(timedelta(hours=5, minutes=45, seconds=30)),
-         timezone(timedelta(seconds=1, microseconds=1)), None]
-#: Instants that share their day, hour and minute or offset with others and differ in the rest.
-NEAR_INSTANTS = st.builds(datetime, st.sampled_from([2025, 999, 1]), st.sampled_from([3, 11]), st.sampled_from([1, 2]),
-                          st.sampled_from([0, 1, 23]), st.sampled_from([0, 30, 59]), st.integers(0, 59),
-                          st.sampled_from([0, 0, 0, 1, 999_999]), st.sampled_from(ZONES), fold=st.integers(0, 1))
-
-
-@given(st.lists(NEAR_INSTANTS, min_size=20, max_size=60), st.lists(INSTANTS, max_size=5), st.integers(0, 3))
-def test_instants_are_written_as_isoformat_writes_them(near, odd, repeats):
-    """Instants whose texts are put together from parts written once (the same day, minute or offset as
-    another, summer time and folds, offsets of seconds, microseconds, no zone), each object once or again
-    further down: each cell is the instant's own text."""
-    instants = near + odd
-    values = instants + instants[::2] * repeats
-    table = Table("t", "表", "T", (Column("at", "时间", "At"),), [{"at": at} for at in values])
-    assert [cells[0] for cells in table.cells()] == [tables.instant_text(at) for at in values]
-
-
 @given(st.one_of(st.none(), st.integers(), st.text(st.characters(max_codepoint=0x1F600))))
 def test_a_cell_is_as_wide_as_its_characters_wide_ones_counted_double(value):
     text = "" if value is None else str(value)
@@ -194,6 +166,15 @@ def test_formula_text_is_neutralised_in_csv_and_a_string_in_xlsx(tmp_path, text)
 
 def test_plain_text_is_untouched():
     assert [tables.neutralised(v) for v in ("办结", "a=b", "1-2", 5, None)] == ["办结", "a=b", "1-2", 5, None]
+
+
+#: Text that may start a formula, hold a NUL, control or wide characters, or CSV's own marks.
+ODD_TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(st.sampled_from("=+-@\t\r\n\0\x01 a,\"'营😀\u3000")),
+                     st.text(st.characters(exclude_categories=("Cs",))))
+#: Instants in zones of odd offsets (seconds included), of their own or shared by several cells.
+INSTANTS = st.builds(lambda at, minutes, seconds: at.replace(tzinfo=timezone(timedelta(minutes=minutes, seconds=seconds))),
+                     st.datetimes(), st.integers(-1439, 1439), st.integers(0, 59))
+CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), ODD_TEXT, INSTANTS)
 
 
 def straightforward_csv(table: Table) -> str:
