@@ -148,9 +148,9 @@ def record_scan(data: ReportData) -> RecordScan:
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
     met = missed = 0
-    period, local = data.period, data.local
+    holds = data.period.holds_text  # on the instant as read: in the report's zone it would compare by wall time
     for (resolved, status), count in record_scan(data).completion.items():
-        if status in _COMPLETED and (period.unbounded or period.holds(local(resolved))):
+        if status in _COMPLETED and holds(resolved):
             if status == "met":
                 met += count
             else:

@@ -88,10 +88,8 @@ def on_ledger(record: Mapping[str, Any], data: ReportData) -> bool:
     proxy = record.get("proxy")
     if not proxy:
         return False
-    # ReportData.local, not instant: the ledger's row shows the same instants, each text converted once for both
-    accepted = data.local(record.get("accepted_at"))
-    return data.period.holds(data.local(proxy["requested_at"])) or (accepted is not None
-                                                                     and data.period.holds(accepted))
+    accepted = instant(record.get("accepted_at"))
+    return data.period.holds(instant(proxy["requested_at"])) or (accepted is not None and data.period.holds(accepted))
 
 
 def ledger_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
@@ -99,14 +97,13 @@ def ledger_row(record: Mapping[str, Any], data: ReportData) -> dict[str, Any]:
     proxy = record["proxy"]
     agent = proxy.get("agent") or {}
     evaluation = latest_evaluation(record) or {}
-    local = data.local
     return {
         "ticket_id": record["id"], "subject": free_text(record.get("subject")), "mode": proxy.get("mode"),
-        "requested_at": local(proxy["requested_at"]), "accepted_at": local(record.get("accepted_at")),
-        "resolved_at": local(record.get("resolved_at")), "agent": agent_text(agent),
+        "requested_at": data.local(proxy["requested_at"]), "accepted_at": data.local(record.get("accepted_at")),
+        "resolved_at": data.local(record.get("resolved_at")), "agent": agent_text(agent),
         "agent_department": agent.get("department"), "applicant": (record.get("applicant") or {}).get("name"),
         "applicant_phone": data.phone(record), "rating": evaluation.get("rating"),
-        "evaluated_at": local(evaluation.get("at")),
+        "evaluated_at": data.local(evaluation.get("at")),
     }
 
 
