@@ -175,3 +175,11 @@ def test_column_widths_are_the_widest_cell_of_each_column(headers, rows):
 def tables_cell_width(value: Any) -> int:
     """A cell's width counted character by character, wide ones (from U+1100) double."""
     return sum(2 if ord(ch) >= 0x1100 else 1 for ch in ("" if value is None else str(value)))
+
+
+@given(st.text())
+def test_escape_is_that_of_the_xml_library(text):
+    from xml.sax.saxutils import escape
+
+    assert xlsx.escape(text) == escape(text)
+    assert xlsx.escape(text).replace('"', "&quot;") == escape(text, {'"': "&quot;"})
