@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from govhall_sdk import hookimpl
+from needed import program
 
 ROOT = Path(__file__).parent.parent
 GOVHALL = str(Path(sys.executable).with_name("govhall"))
@@ -558,8 +559,8 @@ def test_completion_scripts(scripts):
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
-@pytest.mark.skipif(not shutil.which("bash"), reason="bash is not installed")
 def test_bash_completion(scripts):
+    program("bash")
     script = scripts["bash"].stdout
     assert {"check", "run", "calendar", "local", "redmine", "completion"} <= set(_bash_complete(script, "govhall "))
     assert _bash_complete(script, "govhall cal") == ["calendar"]
@@ -572,16 +573,15 @@ def test_bash_completion(scripts):
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_script_syntax(scripts, shell, tmp_path):
-    if not shutil.which(shell):
-        pytest.skip(f"{shell} is not installed")
+    program(shell)
     path = tmp_path / f"govhall.{shell}"
     path.write_text(scripts[shell].stdout)
     out = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed")
 def test_fish_completion(scripts, tmp_path):
+    program("fish")
     path = tmp_path / "govhall.fish"
     path.write_text(scripts["fish"].stdout)
 

@@ -8,7 +8,6 @@ as a badly behaved proxy or debug page would.
 import base64
 import json
 import logging
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from govhall_sdk.state import StateStore
 
 from .fake_helpdesk import Fault
 from .harness import GOVHALL, NOW, FastFreshdesk, cli_env, config_for, new_fake, run_cli, run_in_process, write_config
+from needed import program
 
 TOKEN = "tok-LEAK-CANARY-93b1"
 CANARIES = (TOKEN, base64.b64encode(f"{TOKEN}:X".encode()).decode())
@@ -209,8 +209,7 @@ def test_the_cli_warns_on_stderr_when_tls_verification_is_off(tmp_path):
 
 @pytest.fixture(scope="module")
 def self_signed(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+    program("openssl")
     d = tmp_path_factory.mktemp("tls")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "key.pem"),
                     "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",

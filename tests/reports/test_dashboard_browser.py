@@ -21,6 +21,7 @@ from selenium.webdriver.chrome.service import Service
 
 from govhall_sdk.reports import kpi
 from govhall_sdk.reports.dashboard import TOP_BARS, TREND_WEEKS, render_dashboard
+from needed import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,19 +44,12 @@ def artifacts() -> Path:
     return folder
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1")
-
-
 def require_browser() -> None:
     """Skip when chromium or its driver is missing; in CI, fail."""
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        message = f"no browser for the dashboard's tests: {', '.join(missing)} missing (apt-get install chromium " \
-                  "chromium-driver)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    absent = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if absent:
+        missing(f"no browser for the dashboard's tests: {', '.join(absent)} missing (apt-get install chromium "
+                "chromium-driver)")
 
 
 @pytest.fixture(scope="module")
