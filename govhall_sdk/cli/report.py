@@ -212,8 +212,8 @@ def _jobs(asked: int | str, records: int) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-#: What each report costs to build and write, relative to the others (measured over 100,000 tickets: 1.9,
-#: 1.4, 1.2 and 0.5 s CPU), to share the reports between the ``--jobs`` processes.
+#: What each report costs to build and write, relative to the others (measured over 100,000 tickets: 1.7,
+#: 1.2, 1.1 and 0.4 s CPU), to share the reports between the ``--jobs`` processes.
 COST = {"assessment": 4, "dashboard": 3, "ledger": 2, "visits": 1}
 Plan = list[tuple[str, str, Path]]
 

@@ -40,15 +40,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime
 from functools import lru_cache
-from itertools import compress
-from operator import attrgetter
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from .data import SYSTEMS, Occurrence, ReportData, free_text
 from .tables import Column, Table
 
 VIOLATION = "violation"
-_CODE = attrgetter("code")
 NOBODY: Mapping[Any, tuple[str, str]] = {None: ("未指明责任人", "no one named")}
 NO_DEPARTMENT: Mapping[Any, tuple[str, str]] = {None: ("未指明部门", "no department named")}
 #: The clocks of the catalog (``rules.md``), in words.
@@ -74,15 +71,10 @@ def system_labels(rules: Iterable[str]) -> dict[Any, tuple[str, str]]:
     return {rule: SYSTEMS.get(rule, (rule, rule)) for rule in rules}
 
 
-def counted(data: ReportData) -> Iterator[Occurrence]:
+def counted(data: ReportData) -> list[Occurrence]:
     """The history's violations of the period (of ``--department``, when given)."""
-    codes, period, department = data.violation_codes(), data.period, data.department
-    found: Iterator[Occurrence] = compress(data.history, map(codes.__contains__, map(_CODE, data.history)))
-    if not period.unbounded:
-        found = (o for o in found if period.holds(o.at))
-    if department is not None:
-        found = (o for o in found if o.department == department)
-    return found
+    found, department = data.violations(), data.department
+    return found if department is None else [o for o in found if o.department == department]
 
 
 #: A staff member as counted: the id and ``name (id)`` as the ticket names them; (None, None) is no one named.

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
-from operator import itemgetter, methodcaller
+from itertools import compress
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypedDict
 
 import attrs
@@ -38,6 +39,9 @@ SYSTEMS: Mapping[str, tuple[str, str]] = {
     "first_responsibility": ("首问（办）负责制度", "First-inquiry responsibility"),
     "proxy_service": ("帮办代办制度", "Help and proxy service"),
 }
+
+
+_CODE = attrgetter("code")
 
 
 def instant(text: str | None) -> datetime | None:
@@ -289,9 +293,10 @@ class ReportData:
             at = self._local[text] = local(text, self.tz)
         return at
 
-    def violation_codes(self) -> set[str]:
-        """The history's codes that the catalog makes violations (made once, shared by the reports)."""
-        return self.derived("violation_codes", _violation_codes)
+    def violations(self) -> list[Occurrence]:
+        """The history's occurrences of severity ``violation`` whose ``at`` is in the period, in history
+        order (made once, shared by the dashboard and the assessment)."""
+        return self.derived("violations", _violations)
 
     def info(self, code: str) -> CodeInfo:
         """The catalog entry of a code (a code no loaded plugin defines: a warning of unknown system)."""
@@ -313,8 +318,10 @@ class ReportData:
         return f"{known['name']} ({staff})" if known.get("name") else staff
 
 
-def _violation_codes(data: ReportData) -> set[str]:
-    return {code for code in {o.code for o in data.history} if data.info(code).severity == "violation"}
+def _violations(data: ReportData) -> list[Occurrence]:
+    codes = {code for code in set(map(_CODE, data.history)) if data.info(code).severity == "violation"}
+    found = list(compress(data.history, map(codes.__contains__, map(_CODE, data.history))))
+    return found if data.period.unbounded else [o for o in found if data.period.holds(o.at)]
 
 
 def _by_ticket(data: ReportData) -> dict[tuple[str, str], Mapping[str, Any]]:

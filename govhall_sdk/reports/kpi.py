@@ -67,8 +67,6 @@ LONGEST_OVERDUE = 20
 LIGHTS = ("green", "yellow", "red", "none")
 _WEEK = timedelta(days=7)
 _JUST_BEFORE = timedelta(microseconds=1)
-#: The statuses of a stopped ``completion`` clock that on-time completion counts.
-_COMPLETED = ("met", "missed")
 _AT, _CODE, _STAFF, _DEPARTMENT = attrgetter("at"), attrgetter("code"), attrgetter("staff"), attrgetter("department")
 _IN_UTC = methodcaller("astimezone", timezone.utc)
 
@@ -147,15 +145,12 @@ def record_scan(data: ReportData) -> RecordScan:
 
 def on_time_completion(data: ReportData) -> dict[str, Any]:
     """按时办结率: completion clocks met over met + missed, of the tickets resolved in the period."""
-    met = missed = 0
+    statuses: Counter = Counter()
     holds = data.period.holds_text  # on the instant as read: in the report's zone it would compare by wall time
     for (resolved, status), count in record_scan(data).completion.items():
-        if status in _COMPLETED and holds(resolved):
-            if status == "met":
-                met += count
-            else:
-                missed += count
-    return ratio(met, met + missed)
+        if holds(resolved):
+            statuses[status] += count
+    return ratio(statuses["met"], statuses["met"] + statuses["missed"])
 
 
 def overdue_now(data: ReportData) -> dict[str, int]:
@@ -208,14 +203,6 @@ def lights(data: ReportData) -> dict[str, int]:
     return {light: counts[light] for light in LIGHTS}
 
 
-def violations(data: ReportData) -> list[Occurrence]:
-    """The history's occurrences of severity ``violation`` whose ``at`` is in the period."""
-    codes = data.violation_codes()
-    if data.period.unbounded:
-        return [o for o in data.history if o.code in codes]
-    return [o for o in data.history if o.code in codes and data.period.holds(o.at)]
-
-
 def _ranked(counts: Counter, row: Any) -> list[dict[str, Any]]:
     """``row(key, count)`` of each counted key, the most first, then by key (None last)."""
     return [row(key, count) for key, count in sorted(counts.items(),
@@ -237,9 +224,9 @@ def _staff_names(data: ReportData, staff: Iterable[str | None]) -> dict[str | No
     return names
 
 
-def violations_by(data: ReportData, found: list[Occurrence] | None = None) -> dict[str, Any]:
+def violations_by(data: ReportData) -> dict[str, Any]:
     """The violations of the period: ``total`` and the counts by system, code, department and staff."""
-    found = violations(data) if found is None else found
+    found = data.violations()
     codes = Counter(map(_CODE, found))
     systems: Counter = Counter()
     for code, count in codes.items():
@@ -322,12 +309,11 @@ def _found_in_zone(data: ReportData, found: list[Occurrence]) -> Counted:
     return zip(counts, _in_zone(data, counts), counts.values())
 
 
-def weekly_trend(data: ReportData, found: list[Occurrence] | None = None) -> list[dict[str, Any]]:
+def weekly_trend(data: ReportData) -> list[dict[str, Any]]:
     """Tickets created, resolved and violations found per ISO week, over the period or the data's span."""
-    found = violations(data) if found is None else found
     scan = record_scan(data)
     series = {"created": _in_period(data, scan.created), "resolved": _in_period(data, scan.resolved),
-              "violations": _found_in_zone(data, found)}
+              "violations": _found_in_zone(data, data.violations())}
     days = {name: _by_day(ats) for name, ats in series.items()}
     span = _span(data, [(first, last) for _, first, last in days.values()])
     if span is None:
@@ -387,7 +373,6 @@ def longest_overdue(data: ReportData, limit: int = LONGEST_OVERDUE) -> list[dict
 
 def dashboard_data(data: ReportData) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data (the keys are in the module docstring)."""
-    found = violations(data)
     return {
         "as_of": data.as_of.isoformat(), "timezone": str(data.tz), "lang": data.lang,
         "period": {"from": iso(data.period.start), "to": iso(data.period.end)},
@@ -398,7 +383,7 @@ def dashboard_data(data: ReportData) -> dict[str, Any]:
             "poor_review_return_visits": poor_review_return_visits(data),
         },
         "lights": lights(data),
-        "violations": violations_by(data, found),
-        "weekly": weekly_trend(data, found),
+        "violations": violations_by(data),
+        "weekly": weekly_trend(data),
         "longest_overdue": longest_overdue(data),
     }

@@ -90,7 +90,7 @@ def plain_series(data: ReportData, texts: list[str | None]) -> tuple[Counter, An
 
 
 def plain_weekly(data: ReportData) -> list[dict[str, Any]]:
-    found = kpi.violations(data)
+    found = data.violations()
     days = {"created": plain_series(data, [r.get("created_at") for r in data.records]),
             "resolved": plain_series(data, [r.get("resolved_at") for r in data.records]),
             "violations": (Counter(o.at.astimezone(data.tz).date() for o in found),
